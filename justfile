@@ -1,0 +1,33 @@
+# yearbook tasks. `just` lists them.
+
+default:
+    @just --list
+
+# Run the nightly pipeline on the bundled sample data into out/.
+run:
+    cargo run --release -- run
+
+# All tests (what CI runs).
+test:
+    cargo test
+
+# Formatting, lints as errors, tests.
+check:
+    cargo fmt --check
+    cargo clippy --all-targets -- -D warnings
+    cargo test
+
+# Regenerate tests/golden/ after a deliberate change of outputs; review the diff.
+bless:
+    YEARBOOK_BLESS=1 cargo test golden
+
+# Compare with DuckDB and polars on ../shared/bench input (scale s, m or l).
+bench scale="m" runs="5":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build --release
+    target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+    here={{justfile_directory()}}
+    cd ../shared/bench
+    ./run_bench.sh --scale {{scale}} --runs {{runs}} --name yearbook --ok-exit 0,1 \
+        --cmd "$target/release/yearbook run -q --pipeline $here/pipelines/nightly.toml --input {in}/submissions --catalog {in}/catalog.csv --agencies {in}/agencies.csv --out {out}"

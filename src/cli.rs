@@ -1,0 +1,178 @@
+//! The command line: parse, set up logging, dispatch. The work lives in
+//! the library; this module only turns outcomes into messages and exit
+//! codes (0 clean, 1 finished with quarantined rows, 2 fatal).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::config::Pipeline;
+use crate::config::pipeline::Overrides;
+use crate::error::Error;
+use crate::ingest::{FileId, SourceFile, Submission};
+use crate::normalize;
+use crate::reject::Issue;
+
+/// Agency statistics submissions in; Parquet, summary CSVs and an audit
+/// trail out.
+#[derive(Debug, Parser)]
+#[command(name = "yearbook", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More logging (-v stage timings, -vv details).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the pipeline: ingest, normalize, compute, write.
+    Run(RunArgs),
+    /// Check submission files as the pipeline would, writing nothing.
+    Validate(ValidateArgs),
+}
+
+/// Where the pipeline file is and what the command line overrides in it.
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// Pipeline file.
+    #[arg(long, default_value = "pipelines/nightly.toml")]
+    pub pipeline: PathBuf,
+    /// Indicator catalog CSV (overrides the pipeline's).
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
+    /// Agency register CSV (overrides the pipeline's).
+    #[arg(long)]
+    pub agencies: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Directory of submission CSVs (overrides the pipeline's).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Output directory (overrides the pipeline's).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Submission files to check.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Runs the parsed command line and returns the exit code.
+pub fn execute(cli: Cli) -> ExitCode {
+    init_logging(cli.verbose, cli.quiet);
+    let outcome = match cli.command {
+        Command::Run(args) => run(args, cli.quiet),
+        Command::Validate(args) => validate(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("yearbook: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("YEARBOOK_LOG")
+        .unwrap_or_else(|_| format!("yearbook={level}").into());
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+fn load(args: &PipelineArgs, input: Option<PathBuf>, out: Option<PathBuf>) -> Result<Pipeline, Error> {
+    let overrides =
+        Overrides { submissions: input, catalog: args.catalog.clone(), agencies: args.agencies.clone(), out };
+    Ok(Pipeline::load(&args.pipeline, overrides)?)
+}
+
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed}").expect("a valid template"));
+    bar
+}
+
+fn run(args: RunArgs, quiet: bool) -> Result<ExitCode, Error> {
+    let p = load(&args.pipeline, args.input, args.out)?;
+    let m = crate::run::run(&p, &progress_bar(quiet))?;
+    let c = &m.counts;
+    if !quiet {
+        println!(
+            "yearbook: {} files, {} rows read: {} accepted, {} quarantined, {} superseded; {} warnings",
+            c.files, c.rows_read, c.accepted, c.quarantined, c.superseded, c.warnings
+        );
+        println!("outputs in {} (run {})", p.out.display(), m.run_id);
+        if c.quarantined > 0 {
+            println!("quarantined rows: {}", p.out.join("quarantine.csv").display());
+        }
+    }
+    Ok(if c.quarantined > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn print_issue(path: &str, kind: &str, i: &Issue) {
+    let field = if i.field.is_empty() { String::new() } else { format!(" field `{}`:", i.field) };
+    println!(
+        "{path}:{}:{field} {kind} {}: {} | {} (raw: {:?})",
+        i.line,
+        i.code.as_str(),
+        i.message_en(),
+        i.message_zh(),
+        i.raw
+    );
+}
+
+fn validate(args: ValidateArgs) -> Result<ExitCode, Error> {
+    let p = load(&args.pipeline, None, None)?;
+    let mut rejected = 0;
+    for (n, path) in args.files.iter().enumerate() {
+        let rel = path.display().to_string();
+        let file = SourceFile { id: FileId(n as u32), path: path.clone(), rel: rel.clone() };
+        let sub = Submission::read(file, p.encoding)?;
+        let out = normalize::file(&sub, &p);
+        for i in &out.rejected {
+            print_issue(&rel, "error", i);
+        }
+        for i in &out.warnings {
+            print_issue(&rel, "warning", i);
+        }
+        let r = &out.report;
+        if let Some(reason) = &r.refused {
+            println!("{rel}: refused: {reason}");
+        }
+        println!(
+            "{rel}: {} rows read: {} accepted, {} quarantined, {} warnings",
+            r.rows_read,
+            r.accepted,
+            r.quarantined,
+            out.warnings.len()
+        );
+        rejected += r.quarantined;
+    }
+    Ok(if rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

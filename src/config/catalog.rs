@@ -1,0 +1,236 @@
+//! The indicator catalog: for every indicator code its names, base unit,
+//! kind, direction, how it aggregates and how many decimals its values are
+//! published with.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ConfigError, ConfigErrors, is_valid_code, table};
+
+const COLUMNS: [&str; 10] = [
+    "code",
+    "name_zh",
+    "name_en",
+    "base_unit",
+    "kind",
+    "direction",
+    "aggregation",
+    "numerator",
+    "denominator",
+    "decimals",
+];
+
+/// Largest `decimals` an indicator may declare: values carry six.
+const MAX_DECIMALS: u8 = 6;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Count,
+    Amount,
+    Rate,
+    Average,
+    Level,
+    Cumulative,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Up,
+    Down,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregation {
+    Sum,
+    Ratio,
+    None,
+}
+
+macro_rules! display_as_serde_name {
+    ($($t:ty => { $($variant:ident = $name:literal),* $(,)? })*) => {$(
+        impl $t {
+            pub fn name(self) -> &'static str {
+                match self { $(Self::$variant => $name),* }
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    )*};
+}
+
+display_as_serde_name! {
+    Kind => { Count = "count", Amount = "amount", Rate = "rate", Average = "average", Level = "level", Cumulative = "cumulative" }
+    Direction => { Up = "up", Down = "down", None = "none" }
+    Aggregation => { Sum = "sum", Ratio = "ratio", None = "none" }
+}
+
+/// Index of an indicator in the catalog, which is sorted by code: ids sort
+/// as codes do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IndicatorId(pub u32);
+
+#[derive(Debug, Clone)]
+pub struct Indicator {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub base_unit: String,
+    pub kind: Kind,
+    pub direction: Direction,
+    pub aggregation: Aggregation,
+    pub numerator: Option<IndicatorId>,
+    pub denominator: Option<IndicatorId>,
+    pub decimals: u8,
+}
+
+#[derive(Debug, Deserialize)]
+struct CatalogRow {
+    code: String,
+    name_zh: String,
+    name_en: String,
+    base_unit: String,
+    kind: String,
+    direction: String,
+    aggregation: String,
+    numerator: String,
+    denominator: String,
+    decimals: u8,
+}
+
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    indicators: Vec<Indicator>,
+    by_code: HashMap<String, IndicatorId>,
+}
+
+/// Reads a column holding one of an enum's names, the error naming the
+/// column and the choices.
+fn parse_enum<T: serde::de::DeserializeOwned>(column: &str, value: &str) -> Result<T, String> {
+    use serde::de::IntoDeserializer;
+    let de: serde::de::value::StrDeserializer<'_, serde::de::value::Error> = value.into_deserializer();
+    T::deserialize(de).map_err(|e| format!("column `{column}`: {e}"))
+}
+
+impl Catalog {
+    pub fn load(path: &Path) -> Result<Catalog, ConfigErrors> {
+        let (rows, mut errors) = table::read::<CatalogRow>(path, &COLUMNS);
+        let mut rows: Vec<_> = rows.into_iter().collect();
+        rows.sort_by(|a, b| a.value.code.cmp(&b.value.code));
+        let mut by_code = HashMap::new();
+        for (i, row) in rows.iter().enumerate() {
+            let code = &row.value.code;
+            if !is_valid_code(code) {
+                errors.push(ConfigError::new(
+                    path,
+                    Some(row.line),
+                    format!("code `{code}` may hold only ASCII letters, digits, `-`, `_` and `.`"),
+                ));
+            }
+            if by_code.insert(code.clone(), IndicatorId(i as u32)).is_some() {
+                errors.push(ConfigError::new(path, Some(row.line), format!("code `{code}` appears twice")));
+            }
+        }
+        let mut indicators = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let (line, r) = (row.line, &row.value);
+            let mut err = |msg: String| errors.push(ConfigError::new(path, Some(line), msg));
+            let kind = parse_enum::<Kind>("kind", &r.kind).map_err(&mut err).ok();
+            let direction = parse_enum::<Direction>("direction", &r.direction).map_err(&mut err).ok();
+            let aggregation = parse_enum::<Aggregation>("aggregation", &r.aggregation).map_err(&mut err).ok();
+            let (Some(kind), Some(direction), Some(aggregation)) = (kind, direction, aggregation) else {
+                continue;
+            };
+            if r.name_zh.is_empty() || r.name_en.is_empty() {
+                err(format!("`{}`: name_zh and name_en are required", r.code));
+            }
+            if r.base_unit.is_empty() {
+                err(format!("`{}`: base_unit is required", r.code));
+            }
+            if r.decimals > MAX_DECIMALS {
+                err(format!("`{}`: decimals {} is more than {MAX_DECIMALS}", r.code, r.decimals));
+            }
+            let mut lookup = |what: &str, code: &str| -> Option<IndicatorId> {
+                if code.is_empty() {
+                    return None;
+                }
+                let id = by_code.get(code).copied();
+                if id.is_none() {
+                    err(format!("`{}`: {what} `{code}` is not in the catalog", r.code));
+                }
+                id
+            };
+            let numerator = lookup("numerator", &r.numerator);
+            let denominator = lookup("denominator", &r.denominator);
+            let is_ratio = aggregation == Aggregation::Ratio;
+            if is_ratio && (r.numerator.is_empty() || r.denominator.is_empty()) {
+                err(format!("`{}`: aggregation ratio needs numerator and denominator", r.code));
+            }
+            let has_parts = !r.numerator.is_empty() || !r.denominator.is_empty();
+            if !is_ratio && has_parts {
+                err(format!("`{}`: numerator and denominator are only for aggregation ratio", r.code));
+            }
+            if is_ratio && kind != Kind::Rate {
+                err(format!("`{}`: aggregation ratio is only for kind rate", r.code));
+            }
+            indicators.push(Indicator {
+                code: r.code.clone(),
+                name_zh: r.name_zh.clone(),
+                name_en: r.name_en.clone(),
+                base_unit: r.base_unit.clone(),
+                kind,
+                direction,
+                aggregation,
+                numerator,
+                denominator,
+                decimals: r.decimals,
+            });
+        }
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        // A ratio's parts must themselves be summable.
+        for (row, ind) in rows.iter().zip(&indicators) {
+            for part in [ind.numerator, ind.denominator].into_iter().flatten() {
+                let p = &indicators[part.0 as usize];
+                if p.aggregation != Aggregation::Sum {
+                    let msg = format!("`{}`: `{}` is a ratio part, so its aggregation must be sum", ind.code, p.code);
+                    errors.push(ConfigError::new(path, Some(row.line), msg));
+                }
+            }
+        }
+        if indicators.is_empty() && errors.is_empty() {
+            errors.push(ConfigError::new(path, None, "the catalog has no indicator"));
+        }
+        if errors.is_empty() { Ok(Catalog { indicators, by_code }) } else { Err(ConfigErrors(errors)) }
+    }
+
+    pub fn get(&self, code: &str) -> Option<IndicatorId> {
+        self.by_code.get(code).copied()
+    }
+
+    pub fn indicator(&self, id: IndicatorId) -> &Indicator {
+        &self.indicators[id.0 as usize]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (IndicatorId, &Indicator)> {
+        self.indicators.iter().enumerate().map(|(i, ind)| (IndicatorId(i as u32), ind))
+    }
+
+    pub fn len(&self) -> usize {
+        self.indicators.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.indicators.is_empty()
+    }
+}

@@ -1,0 +1,359 @@
+//! The pipeline file (`pipelines/*.toml`): where the inputs and outputs
+//! are, which schemas apply and how percentages are rounded.
+//!
+//! [`PipelineFile`] is what the user wrote; [`Pipeline`] is the resolved
+//! plan: paths made absolute (relative paths are relative to the pipeline
+//! file, as in Cargo), command-line overrides applied, schemas loaded and
+//! every error of all of them reported at once.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::{Catalog, ConfigError, ConfigErrors, IndicatorId, Kind, Layout, Layouts, Register, Units, load_toml};
+use crate::decimal::Rounding;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineFile {
+    pub inputs: InputsSection,
+    pub schemas: SchemasSection,
+    pub output: OutputSection,
+    #[serde(default)]
+    pub rounding: RoundingSection,
+    #[serde(default)]
+    pub checks: ChecksSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputsSection {
+    /// Directory of submission CSVs (searched recursively).
+    pub submissions: PathBuf,
+    /// `auto` (BOM → UTF-8, valid UTF-8, else GB18030), `utf-8` or `gb18030`.
+    #[serde(default)]
+    pub encoding: EncodingChoice,
+    /// `auto` (told by the header) or a layout every file must have.
+    #[serde(default)]
+    pub layout: LayoutChoice,
+    #[serde(default = "default_delimiter")]
+    pub delimiter: char,
+}
+
+fn default_delimiter() -> char {
+    ','
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncodingChoice {
+    #[default]
+    Auto,
+    #[serde(rename = "utf-8")]
+    Utf8,
+    Gb18030,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayoutChoice {
+    #[default]
+    Auto,
+    Long,
+    Wide,
+}
+
+impl LayoutChoice {
+    pub fn pinned(self) -> Option<Layout> {
+        match self {
+            LayoutChoice::Auto => None,
+            LayoutChoice::Long => Some(Layout::Long),
+            LayoutChoice::Wide => Some(Layout::Wide),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemasSection {
+    pub catalog: PathBuf,
+    pub agencies: PathBuf,
+    pub units: PathBuf,
+    pub layouts: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSection {
+    pub dir: PathBuf,
+    /// Rows per Parquet row group.
+    #[serde(default = "default_row_group_rows")]
+    pub row_group_rows: usize,
+    /// zstd level of the Parquet files.
+    #[serde(default = "default_zstd_level")]
+    pub zstd_level: i32,
+}
+
+fn default_row_group_rows() -> usize {
+    256 * 1024
+}
+
+fn default_zstd_level() -> i32 {
+    3
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoundingSection {
+    #[serde(default)]
+    pub rule: Rounding,
+    #[serde(default = "default_completion_decimals")]
+    pub completion_decimals: u8,
+    #[serde(default = "default_growth_decimals")]
+    pub growth_decimals: u8,
+    /// Per indicator code: other decimals for completion, growth or a
+    /// rate's change in percentage points (default: the catalog's
+    /// `decimals`).
+    #[serde(default)]
+    pub indicators: BTreeMap<String, PrecisionOverride>,
+}
+
+impl Default for RoundingSection {
+    fn default() -> Self {
+        RoundingSection {
+            rule: Rounding::default(),
+            completion_decimals: default_completion_decimals(),
+            growth_decimals: default_growth_decimals(),
+            indicators: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_completion_decimals() -> u8 {
+    1
+}
+
+fn default_growth_decimals() -> u8 {
+    2
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrecisionOverride {
+    pub completion_decimals: Option<u8>,
+    pub growth_decimals: Option<u8>,
+    pub change_decimals: Option<u8>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksSection {
+    #[serde(default = "default_first_year")]
+    pub first_year: i32,
+    #[serde(default = "default_last_year")]
+    pub last_year: i32,
+}
+
+impl Default for ChecksSection {
+    fn default() -> Self {
+        ChecksSection { first_year: default_first_year(), last_year: default_last_year() }
+    }
+}
+
+fn default_first_year() -> i32 {
+    1949
+}
+
+fn default_last_year() -> i32 {
+    2100
+}
+
+/// Decimals of the printed percentages of one indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Precision {
+    pub completion: u8,
+    pub growth: u8,
+    /// A rate's change in percentage points, and a ratio total.
+    pub change: u8,
+}
+
+/// What the command line may override in a pipeline file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub submissions: Option<PathBuf>,
+    pub catalog: Option<PathBuf>,
+    pub agencies: Option<PathBuf>,
+    pub out: Option<PathBuf>,
+}
+
+/// The resolved pipeline: everything a run needs, checked.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub path: PathBuf,
+    pub submissions: PathBuf,
+    pub out: PathBuf,
+    pub catalog_path: PathBuf,
+    pub agencies_path: PathBuf,
+    pub units_path: PathBuf,
+    pub layouts_path: PathBuf,
+    pub catalog: Catalog,
+    pub register: Register,
+    pub units: Units,
+    pub layouts: Layouts,
+    pub encoding: EncodingChoice,
+    pub layout: Option<Layout>,
+    pub delimiter: u8,
+    pub rounding: Rounding,
+    pub first_year: i32,
+    pub last_year: i32,
+    pub row_group_rows: usize,
+    pub zstd_level: i32,
+    precision: Vec<Precision>,
+}
+
+/// Decimals above this would not fit a percentage beside its integer digits
+/// in a Decimal128.
+const MAX_PERCENT_DECIMALS: u8 = 6;
+
+impl PipelineFile {
+    pub fn load(path: &Path) -> Result<PipelineFile, ConfigErrors> {
+        load_toml(path)
+    }
+
+    /// Resolves paths, applies `overrides`, loads every schema and checks
+    /// the whole; all errors come back together.
+    pub fn compile(self, path: &Path, overrides: Overrides) -> Result<Pipeline, ConfigErrors> {
+        let base = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &Path| if p.is_absolute() { p.to_owned() } else { clean(&base.join(p)) };
+        let submissions = overrides.submissions.unwrap_or_else(|| resolve(&self.inputs.submissions));
+        let out = overrides.out.unwrap_or_else(|| resolve(&self.output.dir));
+        let catalog_path = overrides.catalog.unwrap_or_else(|| resolve(&self.schemas.catalog));
+        let agencies_path = overrides.agencies.unwrap_or_else(|| resolve(&self.schemas.agencies));
+        let units_path = resolve(&self.schemas.units);
+        let layouts_path = resolve(&self.schemas.layouts);
+
+        let mut errors = Vec::new();
+        let mut err = |msg: String| errors.push(ConfigError::new(path, None, msg));
+        if !self.inputs.delimiter.is_ascii() || matches!(self.inputs.delimiter, '"' | '\n' | '\r') {
+            err(format!(
+                "delimiter `{}` must be one ASCII character other than a quote or line break",
+                self.inputs.delimiter
+            ));
+        }
+        let r = &self.rounding;
+        if r.completion_decimals > MAX_PERCENT_DECIMALS || r.growth_decimals > MAX_PERCENT_DECIMALS {
+            err(format!("rounding: decimals may be at most {MAX_PERCENT_DECIMALS}"));
+        }
+        if self.checks.first_year > self.checks.last_year
+            || self.checks.first_year < 1000
+            || self.checks.last_year > 9999
+        {
+            err("checks: first_year..=last_year must be a range of four-digit years".to_owned());
+        }
+        if self.output.row_group_rows == 0 {
+            err("output: row_group_rows must be positive".to_owned());
+        }
+        if !(1..=22).contains(&self.output.zstd_level) {
+            err("output: zstd_level must be 1..=22".to_owned());
+        }
+
+        let catalog = Catalog::load(&catalog_path).map_err(|e| errors.extend(e.0)).ok();
+        let register = Register::load(&agencies_path).map_err(|e| errors.extend(e.0)).ok();
+        let units = Units::load(&units_path).map_err(|e| errors.extend(e.0)).ok();
+        let layouts = Layouts::load(&layouts_path).map_err(|e| errors.extend(e.0)).ok();
+        let (Some(catalog), Some(register), Some(units), Some(layouts)) = (catalog, register, units, layouts) else {
+            return Err(ConfigErrors(errors));
+        };
+
+        for code in r.indicators.keys() {
+            if catalog.get(code).is_none() {
+                errors.push(ConfigError::new(
+                    path,
+                    None,
+                    format!("rounding.indicators: `{code}` is not in the catalog"),
+                ));
+            }
+        }
+        let precision: Vec<Precision> = catalog
+            .iter()
+            .map(|(_, ind)| {
+                let o = r.indicators.get(&ind.code).cloned().unwrap_or_default();
+                Precision {
+                    completion: o.completion_decimals.unwrap_or(r.completion_decimals),
+                    growth: o.growth_decimals.unwrap_or(r.growth_decimals),
+                    change: o.change_decimals.unwrap_or(ind.decimals),
+                }
+            })
+            .collect();
+        if precision.iter().any(|p| p.completion.max(p.growth).max(p.change) > MAX_PERCENT_DECIMALS) {
+            errors.push(ConfigError::new(
+                path,
+                None,
+                format!("rounding.indicators: decimals may be at most {MAX_PERCENT_DECIMALS}"),
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        Ok(Pipeline {
+            path: path.to_owned(),
+            submissions,
+            out,
+            catalog_path,
+            agencies_path,
+            units_path,
+            layouts_path,
+            catalog,
+            register,
+            units,
+            layouts,
+            encoding: self.inputs.encoding,
+            layout: self.inputs.layout.pinned(),
+            delimiter: self.inputs.delimiter as u8,
+            rounding: r.rule,
+            first_year: self.checks.first_year,
+            last_year: self.checks.last_year,
+            row_group_rows: self.output.row_group_rows,
+            zstd_level: self.output.zstd_level,
+            precision,
+        })
+    }
+}
+
+/// Removes `.` and `name/..` pairs without touching the file system, so
+/// `pipelines/../out` is shown as `out`.
+fn clean(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            _ => out.push(c),
+        }
+    }
+    if out.is_empty() { PathBuf::from(".") } else { out.iter().collect() }
+}
+
+impl Pipeline {
+    /// Loads and compiles the pipeline file at `path`.
+    pub fn load(path: &Path, overrides: Overrides) -> Result<Pipeline, ConfigErrors> {
+        PipelineFile::load(path)?.compile(path, overrides)
+    }
+
+    pub fn precision(&self, id: IndicatorId) -> Precision {
+        self.precision[id.0 as usize]
+    }
+
+    /// The largest decimals of each printed percentage over the catalog:
+    /// the scale of its Parquet column. Only rates have a change in points.
+    pub fn max_precision(&self) -> Precision {
+        let all = || self.catalog.iter().map(|(id, ind)| (self.precision(id), ind.kind));
+        let max = |f: fn(&Precision) -> u8| all().map(|(p, _)| f(&p)).max().unwrap_or(0);
+        let change = all().filter(|(_, k)| *k == Kind::Rate).map(|(p, _)| p.change).max().unwrap_or(0);
+        Precision { completion: max(|p| p.completion), growth: max(|p| p.growth), change }
+    }
+}

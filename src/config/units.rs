@@ -1,0 +1,111 @@
+//! The unit table: every unit an agency may write, with the base unit it
+//! converts to and the exact power of ten between them (万人 = 10^4 人).
+//!
+//! Besides the listed units, any base unit of the catalog is accepted as
+//! itself and with a listed prefix (千, 万, 亿), so a catalog may bring base
+//! units this table does not list.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::{ConfigError, ConfigErrors, load_toml};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnitsFile {
+    prefixes: BTreeMap<String, u32>,
+    #[serde(rename = "unit")]
+    units: Vec<UnitEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitEntry {
+    pub symbol: String,
+    pub base: String,
+    pub power: u32,
+    pub name_en: String,
+}
+
+/// How a unit written by an agency relates to an indicator's base unit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnitError {
+    #[error("unit `{unit}` is not in the unit table")]
+    Unknown { unit: String },
+    #[error("unit `{unit}` is in {unit_base}, not in {base}")]
+    Mismatch { unit: String, unit_base: String, base: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Units {
+    prefixes: Vec<(String, u32)>,
+    units: BTreeMap<String, UnitEntry>,
+}
+
+/// The highest power a prefix may carry: values must stay exact in i128.
+const MAX_POWER: u32 = 12;
+
+impl Units {
+    pub fn load(path: &Path) -> Result<Units, ConfigErrors> {
+        let file: UnitsFile = load_toml(path)?;
+        let mut errors = Vec::new();
+        let mut units = BTreeMap::new();
+        for entry in file.units {
+            if entry.power > MAX_POWER {
+                errors.push(ConfigError::new(
+                    path,
+                    None,
+                    format!("unit `{}`: power {} is more than {MAX_POWER}", entry.symbol, entry.power),
+                ));
+            }
+            if let Some(old) = units.insert(entry.symbol.clone(), entry) {
+                errors.push(ConfigError::new(path, None, format!("unit `{}` is listed twice", old.symbol)));
+            }
+        }
+        for (prefix, power) in &file.prefixes {
+            if *power > MAX_POWER || prefix.is_empty() {
+                errors.push(ConfigError::new(path, None, format!("prefix `{prefix}`: power must be 0..={MAX_POWER}")));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        Ok(Units { prefixes: file.prefixes.into_iter().collect(), units })
+    }
+
+    /// The power of ten that turns a value in `unit` into `base`.
+    pub fn power(&self, unit: &str, base: &str) -> Result<u32, UnitError> {
+        if let Some(entry) = self.units.get(unit) {
+            return if entry.base == base {
+                Ok(entry.power)
+            } else {
+                Err(UnitError::Mismatch { unit: unit.to_owned(), unit_base: entry.base.clone(), base: base.to_owned() })
+            };
+        }
+        if unit == base {
+            return Ok(0);
+        }
+        for (prefix, power) in &self.prefixes {
+            if let Some(rest) = unit.strip_prefix(prefix.as_str()) {
+                if rest == base {
+                    return Ok(*power);
+                }
+                if self.is_base(rest) {
+                    let (unit, unit_base) = (unit.to_owned(), rest.to_owned());
+                    return Err(UnitError::Mismatch { unit, unit_base, base: base.to_owned() });
+                }
+            }
+        }
+        Err(UnitError::Unknown { unit: unit.to_owned() })
+    }
+
+    fn is_base(&self, unit: &str) -> bool {
+        self.units.values().any(|e| e.base == unit)
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = &UnitEntry> {
+        self.units.values()
+    }
+}

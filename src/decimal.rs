@@ -1,0 +1,375 @@
+//! Exact decimal numbers and the one place where yearbook rounds.
+//!
+//! A [`Decimal`] is an `i128` mantissa and a scale (value = mantissa ×
+//! 10^-scale): the same representation as Arrow's `Decimal128`, so values go
+//! to Parquet without conversion. No value ever passes through binary
+//! floating point.
+//!
+//! Percentages are quotients that rarely terminate (376200 / 350000 × 100 =
+//! 107.4857142857…). A [`Ratio`] keeps the exact quotient as two 256-bit
+//! integers and rounds it straight to the wanted number of decimals, so the
+//! printed figure is rounded once, from the exact value, never from an
+//! already rounded one.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use arrow::datatypes::i256;
+use serde::{Deserialize, Serialize};
+
+/// Scale of every value in a base unit: the input grammar allows at most six
+/// decimals and unit prefixes only multiply, so six decimals hold every
+/// accepted value exactly.
+pub const BASE_SCALE: u8 = 6;
+
+/// Scale of the unrounded twin of every computed percentage: enough for the
+/// twelve decimals an auditor compares against (107.485714285714).
+pub const UNROUNDED_SCALE: u8 = 12;
+
+/// Largest precision of an Arrow `Decimal128`.
+pub const MAX_PRECISION: u8 = 38;
+
+/// How a value is rounded to a given number of decimals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Rounding {
+    /// Half away from zero (四舍五入): 0.05 → 0.1, −0.05 → −0.1.
+    #[default]
+    HalfUp,
+    /// Half to even, as GB/T 8170 prescribes (四舍六入五成双): 0.05 → 0.0,
+    /// 0.15 → 0.2.
+    HalfEven,
+}
+
+impl Rounding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Rounding::HalfUp => "half_up",
+            Rounding::HalfEven => "half_even",
+        }
+    }
+}
+
+impl fmt::Display for Rounding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An exact decimal: `mantissa × 10^-scale`.
+#[derive(Clone, Copy, Debug)]
+pub struct Decimal {
+    mantissa: i128,
+    scale: u8,
+}
+
+impl Decimal {
+    pub const fn new(mantissa: i128, scale: u8) -> Self {
+        Decimal { mantissa, scale }
+    }
+
+    pub const fn zero() -> Self {
+        Decimal { mantissa: 0, scale: 0 }
+    }
+
+    pub const fn mantissa(self) -> i128 {
+        self.mantissa
+    }
+
+    pub const fn scale(self) -> u8 {
+        self.scale
+    }
+
+    pub const fn is_zero(self) -> bool {
+        self.mantissa == 0
+    }
+
+    pub const fn is_negative(self) -> bool {
+        self.mantissa < 0
+    }
+
+    /// The same value at a larger scale (exact), or `None` when the
+    /// mantissa would overflow or the scale would lose digits.
+    pub fn rescale(self, scale: u8) -> Option<Decimal> {
+        match scale.cmp(&self.scale) {
+            Ordering::Equal => Some(self),
+            Ordering::Greater => {
+                let factor = pow10_i128(u32::from(scale - self.scale))?;
+                Some(Decimal::new(self.mantissa.checked_mul(factor)?, scale))
+            }
+            Ordering::Less => {
+                let factor = pow10_i128(u32::from(self.scale - scale))?;
+                (self.mantissa % factor == 0).then(|| Decimal::new(self.mantissa / factor, scale))
+            }
+        }
+    }
+
+    /// Multiplies by 10^power exactly (a unit prefix: 万 = 10^4).
+    pub fn checked_mul_pow10(self, power: u32) -> Option<Decimal> {
+        let factor = pow10_i128(power)?;
+        Some(Decimal::new(self.mantissa.checked_mul(factor)?, self.scale))
+    }
+
+    pub fn checked_add(self, other: Decimal) -> Option<Decimal> {
+        let scale = self.scale.max(other.scale);
+        let (a, b) = (self.rescale(scale)?, other.rescale(scale)?);
+        Some(Decimal::new(a.mantissa.checked_add(b.mantissa)?, scale))
+    }
+
+    pub fn checked_sub(self, other: Decimal) -> Option<Decimal> {
+        self.checked_add(Decimal::new(other.mantissa.checked_neg()?, other.scale))
+    }
+
+    /// Rounds to `scale` decimals by `rule` (exact: a decimal is a ratio
+    /// over a power of ten).
+    pub fn round(self, scale: u8, rule: Rounding) -> Option<Decimal> {
+        if scale >= self.scale {
+            return self.rescale(scale);
+        }
+        Ratio::new(self, Decimal::new(1, 0))?.round(scale, rule)
+    }
+
+    /// The same value without trailing fractional zeros (`376200.000000` →
+    /// `376200`), for people.
+    pub fn trimmed(self) -> Decimal {
+        let (mut m, mut s) = (self.mantissa, self.scale);
+        while s > 0 && m % 10 == 0 {
+            m /= 10;
+            s -= 1;
+        }
+        Decimal::new(m, s)
+    }
+
+    /// Number of significant digits of the mantissa (precision in Arrow's
+    /// sense).
+    pub fn digits(self) -> u32 {
+        self.mantissa.unsigned_abs().checked_ilog10().map_or(1, |d| d + 1)
+    }
+}
+
+impl PartialEq for Decimal {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Decimal {}
+
+impl PartialOrd for Decimal {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Decimal {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let scale = self.scale.max(other.scale);
+        widen(*self, scale).cmp(&widen(*other, scale))
+    }
+}
+
+/// Plain notation with exactly `scale` decimals: `107.5`, `-3.50`, `0.001`.
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits = self.mantissa.unsigned_abs().to_string();
+        let sign = if self.mantissa < 0 { "-" } else { "" };
+        let scale = usize::from(self.scale);
+        if scale == 0 {
+            return write!(f, "{sign}{digits}");
+        }
+        let padded = format!("{digits:0>width$}", width = scale + 1);
+        let (int, frac) = padded.split_at(padded.len() - scale);
+        write!(f, "{sign}{int}.{frac}")
+    }
+}
+
+/// Parses the canonical form yearbook writes (`-?[0-9]+(\.[0-9]+)?`), as
+/// used in configuration and tests. Submitted numbers go through
+/// `ingest::number`, which knows how people type them.
+impl std::str::FromStr for Decimal {
+    type Err = ParseDecimalError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (negative, body) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+        let all_digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+        if int.is_empty() || !all_digits(int) || !all_digits(frac) || (s.contains('.') && frac.is_empty()) {
+            return Err(ParseDecimalError(s.to_owned()));
+        }
+        let scale = u8::try_from(frac.len()).map_err(|_| ParseDecimalError(s.to_owned()))?;
+        let mut mantissa: i128 = 0;
+        for b in int.bytes().chain(frac.bytes()) {
+            mantissa = mantissa
+                .checked_mul(10)
+                .and_then(|m| m.checked_add(i128::from(b - b'0')))
+                .ok_or_else(|| ParseDecimalError(s.to_owned()))?;
+        }
+        Ok(Decimal::new(if negative { -mantissa } else { mantissa }, scale))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a plain decimal number")]
+pub struct ParseDecimalError(String);
+
+impl Serialize for Decimal {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Decimal {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The exact quotient `num / den` (den > 0), kept unrounded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ratio {
+    num: i256,
+    den: i256,
+}
+
+impl Ratio {
+    /// `a / b`; `None` when `b` is zero.
+    pub fn new(a: Decimal, b: Decimal) -> Option<Ratio> {
+        if b.is_zero() {
+            return None;
+        }
+        let scale = a.scale.max(b.scale);
+        let (mut num, mut den) = (widen(a, scale), widen(b, scale));
+        if den.is_negative() {
+            num = num.wrapping_neg();
+            den = den.wrapping_neg();
+        }
+        Some(Ratio { num, den })
+    }
+
+    /// The ratio multiplied by an integer (×100 for a percentage).
+    pub fn times(self, factor: i128) -> Option<Ratio> {
+        Some(Ratio { num: self.num.checked_mul(i256::from_i128(factor))?, den: self.den })
+    }
+
+    /// `self − other`, exactly.
+    pub fn checked_sub(self, other: Ratio) -> Option<Ratio> {
+        let num = self.num.checked_mul(other.den)?.checked_sub(other.num.checked_mul(self.den)?)?;
+        Some(Ratio { num, den: self.den.checked_mul(other.den)? })
+    }
+
+    /// The quotient rounded to `scale` decimals by `rule`, or `None` when it
+    /// does not fit an `i128` mantissa.
+    pub fn round(self, scale: u8, rule: Rounding) -> Option<Decimal> {
+        let scaled = self.num.checked_mul(i256::from_i128(10).checked_pow(u32::from(scale))?)?;
+        let (quotient, remainder) = scaled.checked_div_rem(self.den)?;
+        let twice = remainder.checked_abs()?.checked_mul(i256::from_i128(2))?;
+        let away = match twice.cmp(&self.den) {
+            Ordering::Less => false,
+            Ordering::Greater => true,
+            Ordering::Equal => match rule {
+                Rounding::HalfUp => true,
+                Rounding::HalfEven => quotient.wrapping_rem(i256::from_i128(2)) != i256::ZERO,
+            },
+        };
+        let rounded = if away {
+            let step = if scaled.is_negative() { i256::MINUS_ONE } else { i256::ONE };
+            quotient.checked_add(step)?
+        } else {
+            quotient
+        };
+        Some(Decimal::new(rounded.to_i128()?, scale))
+    }
+
+    /// Whether the quotient terminates exactly at `scale` decimals.
+    pub fn is_exact_at(self, scale: u8) -> bool {
+        i256::from_i128(10)
+            .checked_pow(u32::from(scale))
+            .and_then(|p| self.num.checked_mul(p))
+            .and_then(|n| n.checked_rem(self.den))
+            .is_some_and(|r| r == i256::ZERO)
+    }
+}
+
+fn widen(d: Decimal, scale: u8) -> i256 {
+    // Scales are at most a few dozen: 10^(scale difference) × an i128 always
+    // fits 256 bits (2^255 ≈ 5.7 × 10^76).
+    let factor = i256::from_i128(10).wrapping_pow(u32::from(scale - d.scale));
+    i256::from_i128(d.mantissa).wrapping_mul(factor)
+}
+
+fn pow10_i128(power: u32) -> Option<i128> {
+    10_i128.checked_pow(power)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn display_keeps_scale() {
+        assert_eq!(d("107.5").to_string(), "107.5");
+        assert_eq!(Decimal::new(-350, 2).to_string(), "-3.50");
+        assert_eq!(Decimal::new(1, 3).to_string(), "0.001");
+        assert_eq!(Decimal::new(-1, 3).to_string(), "-0.001");
+        assert_eq!(Decimal::new(376_200_000_000, 6).to_string(), "376200.000000");
+    }
+
+    #[test]
+    fn equality_ignores_scale() {
+        assert_eq!(d("1.50"), d("1.5"));
+        assert!(d("-0.1") < d("0"));
+        assert!(d("2") > d("1.999999"));
+    }
+
+    #[test]
+    fn seed_completion_rounds_once_from_exact_quotient() {
+        let r = Ratio::new(d("376200"), d("350000")).unwrap().times(100).unwrap();
+        assert_eq!(r.round(1, Rounding::HalfUp).unwrap().to_string(), "107.5");
+        assert_eq!(r.round(12, Rounding::HalfUp).unwrap().to_string(), "107.485714285714");
+        // The published, already rounded figures give another answer.
+        let published = Ratio::new(d("37.6"), d("35")).unwrap().times(100).unwrap();
+        assert_eq!(published.round(1, Rounding::HalfUp).unwrap().to_string(), "107.4");
+    }
+
+    #[test]
+    fn half_up_and_half_even_differ_only_on_ties() {
+        let tie = |s: &str, rule| d(s).round(1, rule).unwrap().to_string();
+        assert_eq!(tie("0.05", Rounding::HalfUp), "0.1");
+        assert_eq!(tie("0.05", Rounding::HalfEven), "0.0");
+        assert_eq!(tie("0.15", Rounding::HalfEven), "0.2");
+        assert_eq!(tie("-0.05", Rounding::HalfUp), "-0.1");
+        assert_eq!(tie("-0.25", Rounding::HalfEven), "-0.2");
+        assert_eq!(tie("0.051", Rounding::HalfEven), "0.1");
+        assert_eq!(tie("-0.049", Rounding::HalfUp), "0.0");
+    }
+
+    #[test]
+    fn negative_denominator_keeps_sign() {
+        let r = Ratio::new(d("1"), d("-3")).unwrap();
+        assert_eq!(r.round(3, Rounding::HalfUp).unwrap().to_string(), "-0.333");
+        assert_eq!(Ratio::new(d("1"), d("0")), None);
+    }
+
+    #[test]
+    fn rescale_is_exact_or_refused() {
+        assert_eq!(d("1.5").rescale(3).unwrap().mantissa(), 1500);
+        assert_eq!(d("1.50").rescale(1).unwrap().mantissa(), 15);
+        assert_eq!(d("1.55").rescale(1), None);
+        assert_eq!(Decimal::new(i128::MAX, 0).rescale(1), None);
+    }
+
+    #[test]
+    fn canonical_parse_rejects_anything_else() {
+        for bad in ["", "-", "1.", ".5", "1,000", "1e3", "+1", " 1"] {
+            assert!(bad.parse::<Decimal>().is_err(), "{bad:?}");
+        }
+    }
+}

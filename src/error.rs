@@ -1,0 +1,22 @@
+//! Fatal errors: the run stops, exits 2 and leaves the previous outputs in
+//! place. Bad rows are not errors; they are quarantined (`reject`).
+
+use std::path::PathBuf;
+
+use crate::config::ConfigErrors;
+use crate::export::ExportError;
+use crate::ingest::IngestError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Config(#[from] ConfigErrors),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

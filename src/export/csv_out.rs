@@ -1,0 +1,80 @@
+//! CSV files for people: UTF-8 with a BOM (so Excel and WPS show Chinese),
+//! text cells neutralised against spreadsheet formula injection.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct CsvError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+/// A CSV file being written.
+pub struct CsvFile {
+    path: PathBuf,
+    writer: csv::Writer<BufWriter<File>>,
+    rows: u64,
+}
+
+impl CsvFile {
+    /// Creates `path` (and its directory), writing the BOM and the header.
+    pub fn create(path: &Path, header: &[&str]) -> Result<CsvFile, CsvError> {
+        let err = |source| CsvError { path: path.to_owned(), source };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        let mut out = BufWriter::new(File::create(path).map_err(err)?);
+        out.write_all(b"\xEF\xBB\xBF").map_err(err)?;
+        let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
+        writer.write_record(header).map_err(|e| err(e.into()))?;
+        Ok(CsvFile { path: path.to_owned(), writer, rows: 0 })
+    }
+
+    /// Writes one row; text cells go through [`text`], numbers are written
+    /// as they are.
+    pub fn row<I, S>(&mut self, cells: I) -> Result<(), CsvError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        self.rows += 1;
+        self.writer.write_record(cells).map_err(|e| CsvError { path: self.path.clone(), source: e.into() })
+    }
+
+    /// Flushes and closes; returns the path and the number of data rows.
+    pub fn finish(self) -> Result<(PathBuf, u64), CsvError> {
+        let path = self.path;
+        let mut inner =
+            self.writer.into_inner().map_err(|e| CsvError { path: path.clone(), source: e.into_error() })?;
+        inner.flush().map_err(|source| CsvError { path: path.clone(), source })?;
+        Ok((path, self.rows))
+    }
+}
+
+/// A text cell made safe for spreadsheets: one that starts with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return (OWASP, "CSV Injection") gets a
+/// leading `'`, so Excel, WPS and LibreOffice show it instead of running
+/// it. Only CSV cells for people are changed, never the Parquet.
+pub fn text(s: &str) -> Cow<'_, str> {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{s}")),
+        _ => Cow::Borrowed(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text;
+
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(text("=1+1"), "'=1+1");
+        assert_eq!(text("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(text("-"), "'-");
+        assert_eq!(text("城镇新增就业"), "城镇新增就业");
+    }
+}

@@ -1,0 +1,150 @@
+//! Parquet tables, Hive-partitioned by year (`metrics/year=2021/part-0.parquet`).
+//!
+//! Types are what pandas, polars, DuckDB and Spark expect: values are
+//! `Decimal128(38, s)`, codes and names plain UTF-8 strings (Parquet stores
+//! them dictionary-encoded; readers get ordinary strings rather than
+//! categoricals), counts `Int64`, flags `Boolean`. The year lives in the
+//! directory name only, as Hive and Spark require. Files are zstd
+//! compressed and written as row groups of bounded size; the bytes depend
+//! only on the rows, so two runs write identical files.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, BooleanArray, Decimal128Array, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use crate::decimal::{Decimal, MAX_PRECISION};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ParquetError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: {source}", path.display())]
+    Parquet { path: PathBuf, source: parquet::errors::ParquetError },
+    #[error("column {column}: {value} does not fit a Decimal128(38) column")]
+    Overflow { column: String, value: String },
+    #[error("building table {table}: {source}")]
+    Arrow { table: &'static str, source: arrow::error::ArrowError },
+}
+
+/// How the Parquet files are written.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions {
+    pub row_group_rows: usize,
+    pub zstd_level: i32,
+}
+
+/// A column under construction: name, type and the array.
+pub struct Col {
+    field: Field,
+    array: ArrayRef,
+}
+
+pub fn text<'a>(name: &str, values: impl IntoIterator<Item = Option<&'a str>>) -> Col {
+    let array: StringArray = values.into_iter().collect();
+    Col { field: Field::new(name, DataType::Utf8, true), array: Arc::new(array) }
+}
+
+pub fn int64(name: &str, values: impl IntoIterator<Item = Option<i64>>) -> Col {
+    let array: Int64Array = values.into_iter().collect();
+    Col { field: Field::new(name, DataType::Int64, true), array: Arc::new(array) }
+}
+
+pub fn boolean(name: &str, values: impl IntoIterator<Item = Option<bool>>) -> Col {
+    let array: BooleanArray = values.into_iter().collect();
+    Col { field: Field::new(name, DataType::Boolean, true), array: Arc::new(array) }
+}
+
+/// A `Decimal128(38, scale)` column; a value with more than 38 digits at
+/// that scale is an error, never a silent null.
+pub fn decimal(name: &str, scale: u8, values: impl IntoIterator<Item = Option<Decimal>>) -> Result<Col, ParquetError> {
+    let fits = |d: Decimal| d.rescale(scale).filter(|d| d.digits() <= u32::from(MAX_PRECISION));
+    let array: Decimal128Array = values
+        .into_iter()
+        .map(|v| {
+            v.map(|d| {
+                fits(d)
+                    .map(Decimal::mantissa)
+                    .ok_or_else(|| ParquetError::Overflow { column: name.to_owned(), value: d.to_string() })
+            })
+            .transpose()
+        })
+        .collect::<Result<_, _>>()?;
+    let array =
+        array.with_precision_and_scale(MAX_PRECISION, scale as i8).expect("38 digits and a small scale are valid");
+    let dt = DataType::Decimal128(MAX_PRECISION, scale as i8);
+    Ok(Col { field: Field::new(name, dt, true), array: Arc::new(array) })
+}
+
+pub fn text_list<'a, I>(name: &str, values: impl IntoIterator<Item = I>) -> Col
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    let mut builder = ListBuilder::new(StringBuilder::new());
+    for list in values {
+        for s in list {
+            builder.values().append_value(s);
+        }
+        builder.append(true);
+    }
+    let array = builder.finish();
+    let field = Field::new(name, array.data_type().clone(), true);
+    Col { field, array: Arc::new(array) }
+}
+
+/// Assembles columns into a batch.
+pub fn batch(table: &'static str, cols: Vec<Result<Col, ParquetError>>) -> Result<RecordBatch, ParquetError> {
+    let cols = cols.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = cols.into_iter().map(|c| (c.field, c.array)).unzip();
+    let schema: SchemaRef = Arc::new(Schema::new(fields));
+    RecordBatch::try_new(schema, arrays).map_err(|source| ParquetError::Arrow { table, source })
+}
+
+/// Writes `rows` (already sorted by year, then key) as
+/// `dir/table/year=Y/part-0.parquet`, building batches of at most one row
+/// group with `build`. Returns the files written, with their row counts.
+pub fn write_partitioned<T>(
+    dir: &Path,
+    table: &'static str,
+    rows: &[T],
+    year_of: impl Fn(&T) -> i32,
+    build: impl Fn(&[T]) -> Result<RecordBatch, ParquetError>,
+    opts: WriteOptions,
+) -> Result<Vec<(PathBuf, u64)>, ParquetError> {
+    let mut written = Vec::new();
+    for chunk in rows.chunk_by(|a, b| year_of(a) == year_of(b)) {
+        let year = year_of(&chunk[0]);
+        let part_dir = dir.join(table).join(format!("year={year}"));
+        std::fs::create_dir_all(&part_dir).map_err(|source| ParquetError::Io { path: part_dir.clone(), source })?;
+        let path = part_dir.join("part-0.parquet");
+        let file = File::create(&path).map_err(|source| ParquetError::Io { path: path.clone(), source })?;
+        let pq = |source| ParquetError::Parquet { path: path.clone(), source };
+        let mut writer: Option<ArrowWriter<File>> = None;
+        let mut file = Some(file);
+        for group in chunk.chunks(opts.row_group_rows) {
+            let batch = build(group)?;
+            if writer.is_none() {
+                let props = WriterProperties::builder()
+                    .set_compression(Compression::ZSTD(ZstdLevel::try_new(opts.zstd_level).map_err(pq)?))
+                    .set_max_row_group_row_count(Some(opts.row_group_rows))
+                    .build();
+                let w =
+                    ArrowWriter::try_new(file.take().expect("taken once"), batch.schema(), Some(props)).map_err(pq)?;
+                writer = Some(w);
+            }
+            let w = writer.as_mut().expect("created above");
+            w.write(&batch).map_err(pq)?;
+            w.flush().map_err(pq)?;
+        }
+        writer.expect("a chunk is never empty").close().map_err(pq)?;
+        written.push((path, chunk.len() as u64));
+    }
+    Ok(written)
+}

@@ -1,0 +1,278 @@
+//! Summary CSVs for people, one folder per year: each agency's indicators
+//! with completion and growth, the totals, and a completion league table.
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use super::RunData;
+use super::csv_out::{CsvError, CsvFile, text};
+use crate::config::AgencyId;
+use crate::decimal::{Decimal, Ratio};
+use crate::metrics::{NullReason, Outcome};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SummaryError {
+    #[error(transparent)]
+    Csv(#[from] CsvError),
+    #[error("league table: {0}")]
+    Polars(#[from] PolarsError),
+}
+
+fn num(d: Option<Decimal>) -> String {
+    d.map(|d| d.trimmed().to_string()).unwrap_or_default()
+}
+
+fn pct(o: &Outcome) -> String {
+    o.as_ref().map(|f| f.rounded.to_string()).unwrap_or_default()
+}
+
+fn yes_no(b: Option<bool>) -> &'static str {
+    match b {
+        Some(true) => "是",
+        Some(false) => "否",
+        None => "",
+    }
+}
+
+/// Why a printed percentage is empty, for the 说明 column.
+fn reasons(parts: &[(&str, &Outcome)]) -> String {
+    let skip = [NullReason::RateUsesChange, NullReason::NotARate];
+    parts
+        .iter()
+        .filter_map(|(name, o)| match o {
+            Err(r) if !skip.contains(r) => Some(format!("{name}: {}", r.as_str())),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+const INDICATORS_HEADER: [&str; 19] = [
+    "单位代码",
+    "单位名称",
+    "指标代码",
+    "指标名称",
+    "计量单位",
+    "实际值",
+    "目标值",
+    "完成率(%)",
+    "是否完成",
+    "上年值",
+    "同比增长(%)",
+    "同比变化(百分点)",
+    "报告完成率",
+    "报告完成率是否一致",
+    "报告增长",
+    "报告增长是否一致",
+    "说明",
+    "来源文件",
+    "行号",
+];
+
+const TOTALS_HEADER: [&str; 16] = [
+    "汇总单位代码",
+    "汇总单位名称",
+    "指标代码",
+    "指标名称",
+    "计量单位",
+    "汇总方式",
+    "合计值",
+    "目标值",
+    "完成率(%)",
+    "是否完成",
+    "上年值",
+    "同比增长(%)",
+    "同比变化(百分点)",
+    "参与单位数",
+    "缺报单位数",
+    "缺报单位",
+];
+
+const LEAGUE_HEADER: [&str; 7] =
+    ["名次", "单位代码", "单位名称", "指标数", "有目标的指标数", "完成目标数", "平均完成率(%)"];
+
+/// Decimals of the league table's mean completion.
+const LEAGUE_DECIMALS: u8 = 2;
+
+/// Writes `summary/<year>/{indicators,totals,league}.csv` under `dir`.
+pub fn write(
+    dir: &Path,
+    run: &RunData<'_>,
+    by_year: &[u32],
+    totals_by_year: &[u32],
+) -> Result<Vec<(PathBuf, u64)>, SummaryError> {
+    let p = run.pipeline;
+    let mut written = Vec::new();
+    let folder = |year: i32| dir.join("summary").join(year.to_string());
+
+    for chunk in by_year.chunk_by(|&a, &b| run.current[a as usize].key.year == run.current[b as usize].key.year) {
+        let year = run.current[chunk[0] as usize].key.year;
+        let mut f = CsvFile::create(&folder(year).join("indicators.csv"), &INDICATORS_HEADER)?;
+        for &i in chunk {
+            let (o, m) = (&run.current[i as usize], &run.metrics[i as usize]);
+            let ag = p.register.agency(o.key.agency);
+            let ind = p.catalog.indicator(o.key.indicator);
+            f.row([
+                text(&ag.code).as_ref(),
+                &text(&ag.name_zh),
+                &text(&ind.code),
+                &text(&ind.name_zh),
+                &text(&ind.base_unit),
+                &num(o.value),
+                &num(o.target),
+                &pct(&m.completion),
+                yes_no(m.met),
+                &num(m.previous.ok()),
+                &pct(&m.growth),
+                &pct(&m.change),
+                &num(o.claimed_completion),
+                yes_no(m.completion_claim_ok),
+                &num(o.claimed_growth),
+                yes_no(m.growth_claim_ok),
+                &reasons(&[("completion", &m.completion), ("growth", &m.growth), ("change", &m.change)]),
+                &text(run.source_file_of(o)),
+                &o.origin.line.to_string(),
+            ])?;
+        }
+        written.push(f.finish()?);
+    }
+
+    for chunk in totals_by_year.chunk_by(|&a, &b| run.totals[a as usize].key.year == run.totals[b as usize].key.year) {
+        let year = run.totals[chunk[0] as usize].key.year;
+        let mut f = CsvFile::create(&folder(year).join("totals.csv"), &TOTALS_HEADER)?;
+        for &i in chunk {
+            let t = &run.totals[i as usize];
+            let ag = p.register.agency(t.key.agency);
+            let ind = p.catalog.indicator(t.key.indicator);
+            let missing: Vec<&str> = t.missing.iter().map(|&a| p.register.agency(a).code.as_str()).collect();
+            f.row([
+                text(&ag.code).as_ref(),
+                &text(&ag.name_zh),
+                &text(&ind.code),
+                &text(&ind.name_zh),
+                &text(&ind.base_unit),
+                t.aggregation.name(),
+                &num(t.value),
+                &num(t.target.ok()),
+                &pct(&t.completion),
+                yes_no(t.met),
+                &num(t.previous.ok()),
+                &pct(&t.growth),
+                &pct(&t.change),
+                &t.contributors.len().to_string(),
+                &t.missing.len().to_string(),
+                &text(&missing.join(" ")),
+            ])?;
+        }
+        written.push(f.finish()?);
+    }
+
+    for (year, rows) in league(run)? {
+        let mut f = CsvFile::create(&folder(year).join("league.csv"), &LEAGUE_HEADER)?;
+        for r in rows {
+            let ag = p.register.agency(r.agency);
+            f.row([
+                r.rank.to_string().as_str(),
+                &text(&ag.code),
+                &text(&ag.name_zh),
+                &r.n_indicators.to_string(),
+                &r.n_with_target.to_string(),
+                &r.n_met.to_string(),
+                &r.mean_completion.map(|d| d.to_string()).unwrap_or_default(),
+            ])?;
+        }
+        written.push(f.finish()?);
+    }
+    Ok(written)
+}
+
+struct LeagueRow {
+    rank: usize,
+    agency: AgencyId,
+    n_indicators: u32,
+    n_with_target: u32,
+    n_met: u32,
+    mean_completion: Option<Decimal>,
+}
+
+/// Per year, agencies ranked by their mean completion (of the printed
+/// completion percentages, as a reader of the report would average them),
+/// best first; agencies without any completion come last.
+fn league(run: &RunData<'_>) -> Result<Vec<(i32, Vec<LeagueRow>)>, SummaryError> {
+    let scale = run.pipeline.max_precision().completion;
+    let completion: Vec<Option<i128>> = run
+        .metrics
+        .iter()
+        .map(|m| m.completion.as_ref().ok().and_then(|f| f.rounded.rescale(scale)).map(Decimal::mantissa))
+        .collect();
+    let frame = df![
+        "year" => run.current.iter().map(|o| o.key.year).collect::<Vec<i32>>(),
+        "agency" => run.current.iter().map(|o| o.key.agency.0).collect::<Vec<u32>>(),
+        "has_target" => run.current.iter().map(|o| o.target.is_some()).collect::<Vec<bool>>(),
+        "met" => run.metrics.iter().map(|m| m.met).collect::<Vec<Option<bool>>>(),
+        "completion" => completion,
+    ]?;
+    let grouped = frame
+        .lazy()
+        .group_by([col("year"), col("agency")])
+        .agg([
+            len().alias("n_indicators"),
+            col("has_target").cast(DataType::UInt32).sum().alias("n_with_target"),
+            col("met").cast(DataType::UInt32).sum().alias("n_met"),
+            col("completion").sum().alias("completion_sum"),
+            col("completion").count().alias("n_completion"),
+        ])
+        .sort(["year", "agency"], SortMultipleOptions::default())
+        .collect()?;
+
+    let years = grouped.column("year")?.i32()?;
+    let agencies = grouped.column("agency")?.u32()?;
+    let n_ind = grouped.column("n_indicators")?.cast(&DataType::UInt32)?;
+    let n_tgt = grouped.column("n_with_target")?.cast(&DataType::UInt32)?;
+    let n_met = grouped.column("n_met")?.cast(&DataType::UInt32)?;
+    let sums = grouped.column("completion_sum")?.i128()?;
+    let counts = grouped.column("n_completion")?.cast(&DataType::UInt32)?;
+    let (n_ind, n_tgt, n_met, counts) = (n_ind.u32()?, n_tgt.u32()?, n_met.u32()?, counts.u32()?);
+
+    let mut out: Vec<(i32, Vec<LeagueRow>)> = Vec::new();
+    for i in 0..grouped.height() {
+        let year = years.get(i).expect("group key");
+        let n = counts.get(i).unwrap_or(0);
+        let mean = (n > 0)
+            .then(|| sums.get(i))
+            .flatten()
+            .and_then(|s| Ratio::new(Decimal::new(s, scale), Decimal::new(i128::from(n), 0)))
+            .and_then(|r| r.round(LEAGUE_DECIMALS, run.pipeline.rounding));
+        let row = LeagueRow {
+            rank: 0,
+            agency: AgencyId(agencies.get(i).expect("group key")),
+            n_indicators: n_ind.get(i).unwrap_or(0),
+            n_with_target: n_tgt.get(i).unwrap_or(0),
+            n_met: n_met.get(i).unwrap_or(0),
+            mean_completion: mean,
+        };
+        match out.last_mut() {
+            Some((y, rows)) if *y == year => rows.push(row),
+            _ => out.push((year, vec![row])),
+        }
+    }
+    for (_, rows) in &mut out {
+        // Best mean first, agencies without one last; ties by code.
+        rows.sort_by(|a, b| {
+            b.mean_completion
+                .is_some()
+                .cmp(&a.mean_completion.is_some())
+                .then(b.mean_completion.cmp(&a.mean_completion))
+                .then(a.agency.cmp(&b.agency))
+        });
+        let mut rank = 0;
+        for i in 0..rows.len() {
+            if i == 0 || rows[i].mean_completion != rows[i - 1].mean_completion {
+                rank = i + 1;
+            }
+            rows[i].rank = rank;
+        }
+    }
+    Ok(out)
+}

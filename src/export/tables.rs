@@ -1,0 +1,150 @@
+//! The columns of each Parquet table, built from the run's rows. The README
+//! ("Output") explains every column; keep the two in step.
+
+use arrow::array::RecordBatch;
+
+use super::RunData;
+use super::parquet::{ParquetError, batch, boolean, decimal, int64, text, text_list};
+use crate::config::Precision;
+use crate::decimal::{BASE_SCALE, UNROUNDED_SCALE};
+use crate::metrics::{NullReason, Outcome};
+use crate::normalize::{Observation, Origin};
+
+fn rounded(o: &Outcome) -> Option<crate::decimal::Decimal> {
+    o.as_ref().ok().map(|f| f.rounded)
+}
+
+fn unrounded(o: &Outcome) -> Option<crate::decimal::Decimal> {
+    o.as_ref().ok().map(|f| f.unrounded)
+}
+
+fn reason<T>(o: &Result<T, NullReason>) -> Option<&'static str> {
+    o.as_ref().err().map(|r| r.as_str())
+}
+
+impl RunData<'_> {
+    fn agency_code(&self, o: &Observation) -> &str {
+        &self.pipeline.register.agency(o.key.agency).code
+    }
+
+    fn source_file(&self, origin: &Origin) -> &str {
+        &self.files[origin.file.0 as usize].path
+    }
+
+    fn source_field(&self, origin: &Origin) -> &str {
+        let header = &self.files[origin.file.0 as usize].header;
+        header.get(origin.column as usize).map_or("", String::as_str)
+    }
+
+    /// Columns shared by observations and their superseded history.
+    fn observation_cols(&self, rows: &[&Observation]) -> Vec<Result<super::parquet::Col, ParquetError>> {
+        let p = self.pipeline;
+        let ind = |o: &Observation| p.catalog.indicator(o.key.indicator);
+        vec![
+            Ok(text("agency", rows.iter().map(|o| Some(self.agency_code(o))))),
+            Ok(text("agency_name", rows.iter().map(|o| Some(p.register.agency(o.key.agency).name_zh.as_str())))),
+            Ok(text("indicator", rows.iter().map(|o| Some(ind(o).code.as_str())))),
+            Ok(text("indicator_name", rows.iter().map(|o| Some(ind(o).name_zh.as_str())))),
+            Ok(text("kind", rows.iter().map(|o| Some(ind(o).kind.name())))),
+            decimal("value", BASE_SCALE, rows.iter().map(|o| o.value)),
+            decimal("target", BASE_SCALE, rows.iter().map(|o| o.target)),
+            Ok(text("unit", rows.iter().map(|o| Some(ind(o).base_unit.as_str())))),
+            Ok(text("unit_sent", rows.iter().map(|o| Some(o.unit.as_str())))),
+            Ok(int64("unit_power", rows.iter().map(|o| Some(i64::from(o.power))))),
+            decimal("claimed_completion", BASE_SCALE, rows.iter().map(|o| o.claimed_completion)),
+            decimal("claimed_growth", BASE_SCALE, rows.iter().map(|o| o.claimed_growth)),
+            Ok(text("note", rows.iter().map(|o| o.note.as_deref()))),
+            Ok(text("value_raw", rows.iter().map(|o| Some(o.value_raw.as_str())))),
+            Ok(text("target_raw", rows.iter().map(|o| o.target_raw.as_deref()))),
+            Ok(text("source_file", rows.iter().map(|o| Some(self.source_file(&o.origin))))),
+            Ok(text("source_sha256", rows.iter().map(|o| Some(self.files[o.origin.file.0 as usize].sha256.as_str())))),
+            Ok(int64("source_line", rows.iter().map(|o| Some(o.origin.line as i64)))),
+            Ok(int64("source_byte", rows.iter().map(|o| Some(o.origin.byte as i64)))),
+            Ok(text("source_field", rows.iter().map(|o| Some(self.source_field(&o.origin))))),
+        ]
+    }
+
+    pub fn observations_batch(&self, idx: &[u32]) -> Result<RecordBatch, ParquetError> {
+        let rows: Vec<&Observation> = idx.iter().map(|&i| &self.current[i as usize]).collect();
+        batch("observations", self.observation_cols(&rows))
+    }
+
+    pub fn superseded_batch(&self, idx: &[u32]) -> Result<RecordBatch, ParquetError> {
+        let rows: Vec<_> = idx.iter().map(|&i| &self.superseded[i as usize]).collect();
+        let obs: Vec<&Observation> = rows.iter().map(|s| &s.observation).collect();
+        let mut cols = self.observation_cols(&obs);
+        cols.push(Ok(text("superseded_by_file", rows.iter().map(|s| Some(self.source_file(&s.by))))));
+        cols.push(Ok(int64("superseded_by_line", rows.iter().map(|s| Some(s.by.line as i64)))));
+        batch("superseded", cols)
+    }
+
+    pub fn metrics_batch(&self, idx: &[u32], scales: Precision) -> Result<RecordBatch, ParquetError> {
+        let p = self.pipeline;
+        let rows: Vec<(&Observation, &crate::metrics::Metric)> =
+            idx.iter().map(|&i| (&self.current[i as usize], &self.metrics[i as usize])).collect();
+        let ind = |o: &Observation| p.catalog.indicator(o.key.indicator);
+        let cols = vec![
+            Ok(text("agency", rows.iter().map(|(o, _)| Some(self.agency_code(o))))),
+            Ok(text("indicator", rows.iter().map(|(o, _)| Some(ind(o).code.as_str())))),
+            Ok(text("kind", rows.iter().map(|(o, _)| Some(ind(o).kind.name())))),
+            Ok(text("direction", rows.iter().map(|(o, _)| Some(ind(o).direction.name())))),
+            Ok(text("unit", rows.iter().map(|(o, _)| Some(ind(o).base_unit.as_str())))),
+            decimal("actual", BASE_SCALE, rows.iter().map(|(o, _)| o.value)),
+            decimal("target", BASE_SCALE, rows.iter().map(|(o, _)| o.target)),
+            decimal("completion_pct", scales.completion, rows.iter().map(|(_, m)| rounded(&m.completion))),
+            decimal("completion_pct_unrounded", UNROUNDED_SCALE, rows.iter().map(|(_, m)| unrounded(&m.completion))),
+            Ok(text("completion_null_reason", rows.iter().map(|(_, m)| reason(&m.completion)))),
+            Ok(boolean("met", rows.iter().map(|(_, m)| m.met))),
+            decimal("previous", BASE_SCALE, rows.iter().map(|(_, m)| m.previous.ok())),
+            decimal("growth_pct", scales.growth, rows.iter().map(|(_, m)| rounded(&m.growth))),
+            decimal("growth_pct_unrounded", UNROUNDED_SCALE, rows.iter().map(|(_, m)| unrounded(&m.growth))),
+            Ok(text("growth_null_reason", rows.iter().map(|(_, m)| reason(&m.growth)))),
+            decimal("change_pp", scales.change, rows.iter().map(|(_, m)| rounded(&m.change))),
+            decimal("change_pp_unrounded", UNROUNDED_SCALE, rows.iter().map(|(_, m)| unrounded(&m.change))),
+            Ok(text("change_null_reason", rows.iter().map(|(_, m)| reason(&m.change)))),
+            decimal("claimed_completion", BASE_SCALE, rows.iter().map(|(o, _)| o.claimed_completion)),
+            Ok(boolean("claimed_completion_matches", rows.iter().map(|(_, m)| m.completion_claim_ok))),
+            decimal("claimed_growth", BASE_SCALE, rows.iter().map(|(o, _)| o.claimed_growth)),
+            Ok(boolean("claimed_growth_matches", rows.iter().map(|(_, m)| m.growth_claim_ok))),
+            Ok(text("rounding", rows.iter().map(|_| Some(p.rounding.name())))),
+            Ok(text("source_file", rows.iter().map(|(o, _)| Some(self.source_file(&o.origin))))),
+            Ok(int64("source_line", rows.iter().map(|(o, _)| Some(o.origin.line as i64)))),
+        ];
+        batch("metrics", cols)
+    }
+
+    pub fn totals_batch(&self, idx: &[u32], scales: Precision) -> Result<RecordBatch, ParquetError> {
+        let p = self.pipeline;
+        let rows: Vec<_> = idx.iter().map(|&i| &self.totals[i as usize]).collect();
+        let code = |a: crate::config::AgencyId| p.register.agency(a).code.as_str();
+        let cols = vec![
+            Ok(text("agency", rows.iter().map(|t| Some(code(t.key.agency))))),
+            Ok(text("agency_name", rows.iter().map(|t| Some(p.register.agency(t.key.agency).name_zh.as_str())))),
+            Ok(text("indicator", rows.iter().map(|t| Some(p.catalog.indicator(t.key.indicator).code.as_str())))),
+            Ok(text("kind", rows.iter().map(|t| Some(p.catalog.indicator(t.key.indicator).kind.name())))),
+            Ok(text("aggregation", rows.iter().map(|t| Some(t.aggregation.name())))),
+            Ok(text("unit", rows.iter().map(|t| Some(p.catalog.indicator(t.key.indicator).base_unit.as_str())))),
+            decimal("value", BASE_SCALE, rows.iter().map(|t| t.value)),
+            decimal("value_unrounded", UNROUNDED_SCALE, rows.iter().map(|t| t.value_unrounded)),
+            decimal("numerator", BASE_SCALE, rows.iter().map(|t| t.numerator)),
+            decimal("denominator", BASE_SCALE, rows.iter().map(|t| t.denominator)),
+            decimal("target", BASE_SCALE, rows.iter().map(|t| t.target.ok())),
+            decimal("previous", UNROUNDED_SCALE, rows.iter().map(|t| t.previous.ok())),
+            decimal("completion_pct", scales.completion, rows.iter().map(|t| rounded(&t.completion))),
+            decimal("completion_pct_unrounded", UNROUNDED_SCALE, rows.iter().map(|t| unrounded(&t.completion))),
+            Ok(text("completion_null_reason", rows.iter().map(|t| reason(&t.completion)))),
+            Ok(boolean("met", rows.iter().map(|t| t.met))),
+            decimal("growth_pct", scales.growth, rows.iter().map(|t| rounded(&t.growth))),
+            decimal("growth_pct_unrounded", UNROUNDED_SCALE, rows.iter().map(|t| unrounded(&t.growth))),
+            Ok(text("growth_null_reason", rows.iter().map(|t| reason(&t.growth)))),
+            decimal("change_pp", scales.change, rows.iter().map(|t| rounded(&t.change))),
+            decimal("change_pp_unrounded", UNROUNDED_SCALE, rows.iter().map(|t| unrounded(&t.change))),
+            Ok(text("change_null_reason", rows.iter().map(|t| reason(&t.change)))),
+            Ok(int64("n_agencies", rows.iter().map(|t| Some(t.contributors.len() as i64)))),
+            Ok(int64("n_missing", rows.iter().map(|t| Some(t.missing.len() as i64)))),
+            Ok(text_list("contributors", rows.iter().map(|t| t.contributors.iter().map(|&a| code(a))))),
+            Ok(text_list("missing", rows.iter().map(|t| t.missing.iter().map(|&a| code(a))))),
+        ];
+        batch("totals", cols)
+    }
+}

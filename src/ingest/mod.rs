@@ -1,0 +1,192 @@
+//! Ingest: find the submission files, read each one's bytes once, hash them,
+//! tell the encoding and the layout, and hand out its records with their
+//! line and byte offset. No value is interpreted here (see `normalize`).
+
+pub mod encoding;
+pub mod header;
+pub mod number;
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub use encoding::{Encoding, EncodingError};
+pub use header::{Column, HeaderError, HeaderMap};
+
+use crate::config::pipeline::EncodingChoice;
+use crate::config::{Layout, Layouts};
+use crate::reject::Code;
+
+/// Index of a submission file in the run, in the order of relative paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct FileId(pub u32);
+
+/// A submission file found in the input directory.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub id: FileId,
+    pub path: PathBuf,
+    /// Path relative to the input directory, `/`-separated.
+    pub rel: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("cannot list {}: {source}", path.display())]
+    List { path: PathBuf, source: std::io::Error },
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}: file name is not valid UTF-8", path.display())]
+    Name { path: PathBuf },
+}
+
+/// Every `*.csv` file under `dir` (recursively, skipping hidden entries),
+/// sorted by relative path: the order files supersede each other in.
+pub fn discover(dir: &Path) -> Result<Vec<SourceFile>, IngestError> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|source| IngestError::List { path: d.clone(), source })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| IngestError::List { path: d.clone(), source })?;
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_str().ok_or_else(|| IngestError::Name { path: path.clone() })?;
+            if name.starts_with('.') {
+                continue;
+            }
+            let kind = entry.file_type().map_err(|source| IngestError::List { path: path.clone(), source })?;
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file() && name.to_ascii_lowercase().ends_with(".csv") {
+                found.push(path);
+            }
+        }
+    }
+    let mut files: Vec<(String, PathBuf)> = found
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(dir).unwrap_or(&p);
+            let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            (rel, p)
+        })
+        .collect();
+    files.sort();
+    Ok(files.into_iter().enumerate().map(|(i, (rel, path))| SourceFile { id: FileId(i as u32), path, rel }).collect())
+}
+
+/// One submission file, read and checked at the file level.
+pub struct Submission {
+    pub file: SourceFile,
+    pub bytes: Vec<u8>,
+    pub sha256: String,
+    pub encoding: Result<Encoding, EncodingError>,
+}
+
+impl Submission {
+    pub fn read(file: SourceFile, choice: EncodingChoice) -> Result<Submission, IngestError> {
+        let bytes =
+            std::fs::read(&file.path).map_err(|source| IngestError::Read { path: file.path.clone(), source })?;
+        Ok(Submission::from_bytes(file, bytes, choice))
+    }
+
+    pub fn from_bytes(file: SourceFile, bytes: Vec<u8>, choice: EncodingChoice) -> Submission {
+        let sha256 = sha256_hex(&bytes);
+        let encoding = encoding::detect(&bytes, choice);
+        Submission { file, bytes, sha256, encoding }
+    }
+
+    /// Reads the header and calls `visit` for every record after it. The
+    /// records of a file that cannot be used are still visited, with the
+    /// reason in `Parsed::Refused`, so each is quarantined.
+    pub fn parse(
+        &self,
+        layouts: &Layouts,
+        pinned: Option<Layout>,
+        delimiter: u8,
+        mut visit: impl FnMut(&Parsed, &Record<'_>),
+    ) {
+        let enc = *self.encoding.as_ref().unwrap_or(&Encoding::Utf8);
+        let offset = enc.body_offset();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(&self.bytes[offset..]);
+        let mut raw = csv::ByteRecord::new();
+        let at = |raw: &csv::ByteRecord| {
+            let pos = raw.position().expect("records read from a reader have a position");
+            (pos.line(), pos.byte() + offset as u64)
+        };
+        // The csv reader only fails on I/O, and reads from memory.
+        let has_header = reader.read_byte_record(&mut raw).unwrap_or(false);
+        if !has_header {
+            return;
+        }
+        let (line, byte) = at(&raw);
+        let header_record = Record { line, byte, raw: &raw, encoding: enc };
+        let parsed = match &self.encoding {
+            Err(e) => Parsed::Refused(HeaderError { code: Code::Encoding, detail: e.to_string() }),
+            Ok(_) => {
+                let names = (0..raw.len()).map(|i| header_record.cell(i).into_owned()).collect();
+                match header::resolve(names, layouts, pinned) {
+                    Ok((map, unknown)) => {
+                        Parsed::Read { header: Box::new(map), unknown_columns: unknown, header_line: line }
+                    }
+                    Err(e) => Parsed::Refused(e),
+                }
+            }
+        };
+        while reader.read_byte_record(&mut raw).unwrap_or(false) {
+            let (line, byte) = at(&raw);
+            visit(&parsed, &Record { line, byte, raw: &raw, encoding: enc });
+        }
+    }
+}
+
+/// The outcome of reading a file's header.
+pub enum Parsed {
+    Read { header: Box<HeaderMap>, unknown_columns: Vec<usize>, header_line: u64 },
+    Refused(HeaderError),
+}
+
+/// One CSV record with where it starts in the file.
+pub struct Record<'r> {
+    pub line: u64,
+    pub byte: u64,
+    raw: &'r csv::ByteRecord,
+    encoding: Encoding,
+}
+
+impl<'r> Record<'r> {
+    pub fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// Cell `i` decoded as sent (not trimmed); empty past the last cell.
+    pub fn cell(&self, i: usize) -> Cow<'r, str> {
+        self.raw.get(i).map_or(Cow::Borrowed(""), |b| self.encoding.decode(b))
+    }
+
+    /// Whether every cell is empty or white space.
+    pub fn is_blank(&self) -> bool {
+        (0..self.len()).all(|i| number::trim_cell(&self.cell(i)).is_empty())
+    }
+
+    /// The whole record as text, cells joined by commas (for a quarantined
+    /// row whose fields cannot be told apart).
+    pub fn text(&self) -> String {
+        (0..self.len()).map(|i| self.cell(i)).collect::<Vec<_>>().join(",")
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}

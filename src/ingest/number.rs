@@ -1,0 +1,179 @@
+//! Numbers as people type them (SUBMISSIONS.md, "Numbers as people type
+//! them").
+//!
+//! Accepted: `37.6`, `1,325`, `1，325`, `３７.６`, `－3.5`, `99%` (where a
+//! percent sign is allowed), ` 408.41 `. Missing: empty, `-`, `—`, `/`,
+//! `无`, `NA`, `N/A`. Everything else is an error that says what is wrong.
+//! The grammar after mapping full-width forms to ASCII is
+//! `-?([0-9]{1,3}(,[0-9]{3}){1,4}|[0-9]{1,15})(\.[0-9]{1,6})?`: at most 15
+//! integer digits and 6 decimals, so every accepted number is exact at
+//! [`BASE_SCALE`] and fits an `i128` after any unit prefix.
+
+use crate::decimal::{BASE_SCALE, Decimal};
+
+/// The tokens that mean "no figure" (a note must then say why).
+pub const MISSING_TOKENS: [&str; 7] = ["", "-", "—", "/", "无", "NA", "N/A"];
+
+const MAX_INT_DIGITS: usize = 15;
+const MAX_FRACTION_DIGITS: usize = BASE_SCALE as usize;
+
+/// A cell that holds a number or says there is none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell {
+    Number(Decimal),
+    Missing,
+}
+
+/// Why a cell is not a number. Each variant is one quarantine reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NumberError {
+    #[error("character `{0}` cannot appear in a number")]
+    InvalidCharacter(char),
+    #[error("a percent sign is only allowed when the unit is %")]
+    PercentNotAllowed,
+    #[error("more than one decimal point")]
+    SeveralDecimalPoints,
+    #[error("no digit before the decimal point")]
+    NoIntegerDigits,
+    #[error("no digit after the decimal point")]
+    NoFractionDigits,
+    #[error("thousands separators must group the integer digits in threes")]
+    BadGrouping,
+    #[error("minus sign must come first, once")]
+    MisplacedSign,
+    #[error("more than {MAX_INT_DIGITS} integer digits")]
+    TooManyIntegerDigits,
+    #[error("more than {MAX_FRACTION_DIGITS} decimals")]
+    TooManyDecimals,
+}
+
+/// Trims the white space people leave around cells: ASCII space, tab and
+/// the ideographic space U+3000.
+pub fn trim_cell(text: &str) -> &str {
+    text.trim_matches([' ', '\t', '\u{3000}'])
+}
+
+/// Whether the (trimmed) text is one of the missing-value tokens.
+pub fn is_missing(text: &str) -> bool {
+    MISSING_TOKENS.contains(&trim_cell(text))
+}
+
+/// Parses one cell. `percent_allowed`: one trailing `%` (or `％`) is
+/// accepted and dropped, the value staying in percent.
+pub fn parse_cell(text: &str, percent_allowed: bool) -> Result<Cell, NumberError> {
+    let text = trim_cell(text);
+    if MISSING_TOKENS.contains(&text) {
+        return Ok(Cell::Missing);
+    }
+    let mut ascii = String::with_capacity(text.len());
+    for c in text.chars() {
+        ascii.push(to_ascii(c).ok_or(NumberError::InvalidCharacter(c))?);
+    }
+    let body = match ascii.strip_suffix('%') {
+        Some(rest) if percent_allowed => rest,
+        Some(_) => return Err(NumberError::PercentNotAllowed),
+        None => ascii.as_str(),
+    };
+    parse_ascii(body).map(Cell::Number)
+}
+
+/// Maps the full-width and typographic forms people type to ASCII; `None`
+/// for any character that has no place in a number.
+fn to_ascii(c: char) -> Option<char> {
+    match c {
+        '0'..='9' | '.' | ',' | '-' | '%' => Some(c),
+        '０'..='９' => char::from_u32(u32::from(c) - u32::from('０') + u32::from('0')),
+        '．' => Some('.'),
+        '，' => Some(','),
+        '－' | '\u{2212}' => Some('-'),
+        '％' => Some('%'),
+        _ => None,
+    }
+}
+
+fn parse_ascii(text: &str) -> Result<Decimal, NumberError> {
+    let (negative, body) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    if body.contains('-') {
+        return Err(NumberError::MisplacedSign);
+    }
+    if body.contains('%') {
+        // A percent sign anywhere but at the very end.
+        return Err(NumberError::InvalidCharacter('%'));
+    }
+    let (int, frac) = match body.split_once('.') {
+        Some((_, rest)) if rest.contains('.') => return Err(NumberError::SeveralDecimalPoints),
+        Some((int, frac)) => (int, Some(frac)),
+        None => (body, None),
+    };
+    if frac.is_some_and(|f| f.contains(',')) {
+        return Err(NumberError::BadGrouping);
+    }
+    let int_digits = integer_digits(int)?;
+    let frac = frac.unwrap_or("");
+    if body.contains('.') && frac.is_empty() {
+        return Err(NumberError::NoFractionDigits);
+    }
+    if frac.len() > MAX_FRACTION_DIGITS {
+        return Err(NumberError::TooManyDecimals);
+    }
+    let mut mantissa: i128 = 0;
+    for b in int_digits.bytes().chain(frac.bytes()) {
+        // At most 21 digits: cannot overflow an i128.
+        mantissa = mantissa * 10 + i128::from(b - b'0');
+    }
+    // The printed precision is kept (a claim of `107.5` is compared at one
+    // decimal); callers rescale values to the base scale.
+    let scale = u8::try_from(frac.len()).expect("at most six decimals");
+    Ok(Decimal::new(if negative { -mantissa } else { mantissa }, scale))
+}
+
+/// The integer digits without separators, after checking the grouping.
+fn integer_digits(int: &str) -> Result<String, NumberError> {
+    if int.is_empty() {
+        return Err(NumberError::NoIntegerDigits);
+    }
+    if !int.contains(',') {
+        if int.len() > MAX_INT_DIGITS {
+            return Err(NumberError::TooManyIntegerDigits);
+        }
+        return Ok(int.to_owned());
+    }
+    let groups: Vec<&str> = int.split(',').collect();
+    let first_ok = (1..=3).contains(&groups[0].len());
+    let rest_ok = groups[1..].iter().all(|g| g.len() == 3);
+    if !first_ok || !rest_ok {
+        return Err(NumberError::BadGrouping);
+    }
+    // 1–3 digits then at most four groups: at most 15 digits, as without
+    // separators.
+    if groups.len() > 5 {
+        return Err(NumberError::TooManyIntegerDigits);
+    }
+    Ok(groups.concat())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str, percent: bool) -> String {
+        match parse_cell(text, percent) {
+            Ok(Cell::Number(d)) => d.to_string(),
+            Ok(Cell::Missing) => "missing".to_owned(),
+            Err(e) => panic!("{text:?}: {e}"),
+        }
+    }
+
+    #[test]
+    fn digits_are_checked_before_conversion() {
+        assert_eq!(to_ascii('５'), Some('5'));
+        assert_eq!(to_ascii('千'), None);
+        assert_eq!(ok("1234567890.123456", false), "1234567890.123456");
+        assert_eq!(ok("999999999999999", false), "999999999999999");
+        assert_eq!(ok("999,999,999,999,999", false), "999999999999999");
+        assert!(matches!(parse_cell("1,000,000,000,000,000", false), Err(NumberError::TooManyIntegerDigits)));
+    }
+}

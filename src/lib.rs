@@ -1,0 +1,17 @@
+//! yearbook: agency CSV submissions in, audited statistics out.
+//!
+//! Stages, one module each, data flowing one way:
+//! [`ingest`] → [`normalize`] → [`metrics`] → [`aggregate`] → [`export`];
+//! [`run`] strings them together, [`config`] loads what they run on.
+
+pub mod aggregate;
+pub mod cli;
+pub mod config;
+pub mod decimal;
+pub mod error;
+pub mod export;
+pub mod ingest;
+pub mod metrics;
+pub mod normalize;
+pub mod reject;
+pub mod run;

@@ -1,0 +1,216 @@
+//! Metrics: target completion, growth and change for every observation.
+//! Pure functions over exact decimals; nothing here reads or writes files.
+//!
+//! - completion: direction `up` actual / target × 100, `down`
+//!   target / actual × 100, `none` not defined;
+//! - growth in % (counts, amounts, levels, averages, cumulatives):
+//!   (actual − previous) / previous × 100;
+//! - change in percentage points (rates): actual − previous.
+//!
+//! Each is computed exactly from the unrounded inputs, kept unrounded (to
+//! [`UNROUNDED_SCALE`] decimals) and rounded once by the pipeline's rule.
+//! An undefined case is a [`NullReason`], never a panic, an infinity or a
+//! NaN.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::{Direction, Kind, Pipeline};
+use crate::decimal::{Decimal, MAX_PRECISION, Ratio, Rounding, UNROUNDED_SCALE};
+use crate::normalize::Observation;
+
+/// Why a metric has no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum NullReason {
+    ValueMissing,
+    NoTarget,
+    TargetZero,
+    ActualZero,
+    NoDirection,
+    NoPrevious,
+    PreviousMissing,
+    PreviousZero,
+    RateUsesChange,
+    NotARate,
+    RatioTargetNotAggregated,
+    PartialTargets,
+    Overflow,
+}
+
+impl NullReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NullReason::ValueMissing => "value_missing",
+            NullReason::NoTarget => "no_target",
+            NullReason::TargetZero => "target_zero",
+            NullReason::ActualZero => "actual_zero",
+            NullReason::NoDirection => "no_direction",
+            NullReason::NoPrevious => "no_previous",
+            NullReason::PreviousMissing => "previous_missing",
+            NullReason::PreviousZero => "previous_zero",
+            NullReason::RateUsesChange => "rate_uses_change_pp",
+            NullReason::NotARate => "not_a_rate",
+            NullReason::RatioTargetNotAggregated => "ratio_target_not_aggregated",
+            NullReason::PartialTargets => "partial_targets",
+            NullReason::Overflow => "overflow",
+        }
+    }
+}
+
+/// A computed percentage: exact, unrounded (12 decimals) and printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Figure {
+    pub exact: Ratio,
+    pub unrounded: Decimal,
+    pub rounded: Decimal,
+}
+
+impl Figure {
+    fn from_ratio(exact: Ratio, decimals: u8, rule: Rounding) -> Outcome {
+        let unrounded = exact.round(UNROUNDED_SCALE, rule).ok_or(NullReason::Overflow)?;
+        // Both must fit a Decimal128(38) column at their scale.
+        if unrounded.digits() > u32::from(MAX_PRECISION) {
+            return Err(NullReason::Overflow);
+        }
+        let rounded = exact.round(decimals, rule).ok_or(NullReason::Overflow)?;
+        Ok(Figure { exact, unrounded, rounded })
+    }
+
+    /// Whether a claimed figure is this one at the claim's own printed
+    /// precision (a claim of 107.5 matches anything that rounds to 107.5).
+    pub fn matches_claim(&self, claim: Decimal, rule: Rounding) -> bool {
+        self.exact.round(claim.scale(), rule).is_some_and(|v| v == claim)
+    }
+}
+
+pub type Outcome = Result<Figure, NullReason>;
+
+/// Target completion in percent.
+pub fn completion(
+    actual: Option<Decimal>,
+    target: Option<Decimal>,
+    direction: Direction,
+    decimals: u8,
+    rule: Rounding,
+) -> Outcome {
+    let actual = actual.ok_or(NullReason::ValueMissing)?;
+    let target = target.ok_or(NullReason::NoTarget)?;
+    let ratio = match direction {
+        Direction::None => return Err(NullReason::NoDirection),
+        Direction::Up => Ratio::new(actual, target).ok_or(NullReason::TargetZero)?,
+        Direction::Down => Ratio::new(target, actual).ok_or(NullReason::ActualZero)?,
+    };
+    Figure::from_ratio(ratio.times(100).ok_or(NullReason::Overflow)?, decimals, rule)
+}
+
+/// Whether the target was met: `up` actual ≥ target, `down` actual ≤
+/// target; undefined where completion is.
+pub fn met(
+    actual: Option<Decimal>,
+    target: Option<Decimal>,
+    direction: Direction,
+    completion: &Outcome,
+) -> Option<bool> {
+    completion.as_ref().ok()?;
+    let (a, t) = (actual?, target?);
+    match direction {
+        Direction::Up => Some(a >= t),
+        Direction::Down => Some(a <= t),
+        Direction::None => None,
+    }
+}
+
+/// Year-on-year growth in percent; rates have a change in points instead.
+pub fn growth(
+    actual: Option<Decimal>,
+    previous: Result<Decimal, NullReason>,
+    kind: Kind,
+    decimals: u8,
+    rule: Rounding,
+) -> Outcome {
+    if kind == Kind::Rate {
+        return Err(NullReason::RateUsesChange);
+    }
+    let actual = actual.ok_or(NullReason::ValueMissing)?;
+    let previous = previous?;
+    let diff = actual.checked_sub(previous).ok_or(NullReason::Overflow)?;
+    let ratio = Ratio::new(diff, previous).ok_or(NullReason::PreviousZero)?;
+    Figure::from_ratio(ratio.times(100).ok_or(NullReason::Overflow)?, decimals, rule)
+}
+
+/// Year-on-year change of a rate, in percentage points.
+pub fn change(
+    actual: Option<Decimal>,
+    previous: Result<Decimal, NullReason>,
+    kind: Kind,
+    decimals: u8,
+    rule: Rounding,
+) -> Outcome {
+    if kind != Kind::Rate {
+        return Err(NullReason::NotARate);
+    }
+    let actual = actual.ok_or(NullReason::ValueMissing)?;
+    let diff = actual.checked_sub(previous?).ok_or(NullReason::Overflow)?;
+    change_of(Ratio::new(diff, Decimal::new(1, 0)).expect("1 is not zero"), decimals, rule)
+}
+
+/// A change in points given as an exact quotient (ratio totals).
+pub fn change_of(diff: Ratio, decimals: u8, rule: Rounding) -> Outcome {
+    Figure::from_ratio(diff, decimals, rule)
+}
+
+/// The metrics of one observation.
+#[derive(Debug, Clone)]
+pub struct Metric {
+    pub previous: Result<Decimal, NullReason>,
+    pub completion: Outcome,
+    pub met: Option<bool>,
+    pub growth: Outcome,
+    pub change: Outcome,
+    /// Whether the claimed completion matches (None: no claim, or nothing
+    /// computed to compare with).
+    pub completion_claim_ok: Option<bool>,
+    pub growth_claim_ok: Option<bool>,
+}
+
+/// The previous year's value of each observation in `current` (sorted by
+/// key), as a result saying why there is none.
+fn previous_of(current: &[Observation], i: usize) -> Result<Decimal, NullReason> {
+    let key = current[i].key;
+    let prev = i
+        .checked_sub(1)
+        .map(|j| &current[j])
+        .filter(|o| o.key.agency == key.agency && o.key.indicator == key.indicator && o.key.year == key.year - 1);
+    match prev {
+        None => Err(NullReason::NoPrevious),
+        Some(o) => o.value.ok_or(NullReason::PreviousMissing),
+    }
+}
+
+/// Metrics for every current observation (sorted by key), in that order.
+pub fn compute(current: &[Observation], p: &Pipeline) -> Vec<Metric> {
+    (0..current.len())
+        .into_par_iter()
+        .map(|i| {
+            let o = &current[i];
+            let ind = p.catalog.indicator(o.key.indicator);
+            let dec = p.precision(o.key.indicator);
+            let previous = previous_of(current, i);
+            let completion = completion(o.value, o.target, ind.direction, dec.completion, p.rounding);
+            let growth = growth(o.value, previous, ind.kind, dec.growth, p.rounding);
+            let change = change(o.value, previous, ind.kind, dec.change, p.rounding);
+            let check =
+                |claim: Option<Decimal>, fig: &Outcome| Some(fig.as_ref().ok()?.matches_claim(claim?, p.rounding));
+            let year_on_year = if ind.kind == Kind::Rate { &change } else { &growth };
+            Metric {
+                previous,
+                met: met(o.value, o.target, ind.direction, &completion),
+                completion_claim_ok: check(o.claimed_completion, &completion),
+                growth_claim_ok: check(o.claimed_growth, year_on_year),
+                completion,
+                growth,
+                change,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,515 @@
+//! Normalize: from the records of one submission to observations in base
+//! units, joined to the catalog and the register, each with its origin.
+//!
+//! Never drops a row: a record that cannot become an observation becomes
+//! one or more [`Issue`]s (the quarantine), with file, line, field, the raw
+//! text and a code. Warnings (an unknown column, a name that differs from
+//! the catalog, an unreadable claim) keep the row.
+//!
+//! Duplicates: within one file, an exact repeat of a key is quarantined as
+//! `duplicate_identical` and the first row kept; a repeat with other figures
+//! quarantines every row of that key (`duplicate_conflict`), since nothing
+//! says which is right. Across files, [`merge`] lets the later file (in the
+//! order of relative paths) supersede the earlier; the superseded rows are
+//! kept as history.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use serde::Serialize;
+
+use crate::config::units::UnitError;
+use crate::config::{AgencyId, Field, IndicatorId, Layout, Pipeline};
+use crate::decimal::{BASE_SCALE, Decimal};
+use crate::ingest::number::{self, Cell, trim_cell};
+use crate::ingest::{Encoding, FileId, HeaderMap, Parsed, Record, Submission};
+use crate::reject::{Code, Issue};
+
+/// What an observation is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub agency: AgencyId,
+    pub indicator: IndicatorId,
+    pub year: i32,
+}
+
+/// Where an observation came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin {
+    pub file: FileId,
+    pub line: u64,
+    /// Byte offset of the record in the file as sent.
+    pub byte: u64,
+    /// Column of the value cell (a year column in a wide file).
+    pub column: u32,
+}
+
+/// One accepted figure, in the indicator's base unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub key: Key,
+    /// `None`: sent as missing, with a note saying why.
+    pub value: Option<Decimal>,
+    pub target: Option<Decimal>,
+    /// Claimed figures keep the precision they were printed with.
+    pub claimed_completion: Option<Decimal>,
+    pub claimed_growth: Option<Decimal>,
+    /// The unit as sent, and the power of ten to the base unit.
+    pub unit: String,
+    pub power: u32,
+    pub note: Option<String>,
+    pub value_raw: String,
+    pub target_raw: Option<String>,
+    pub origin: Origin,
+}
+
+impl Observation {
+    /// Whether two rows carry the same figures (a harmless repeat).
+    fn same_figures(&self, other: &Observation) -> bool {
+        self.value == other.value
+            && self.target == other.target
+            && self.claimed_completion == other.claimed_completion
+            && self.claimed_growth == other.claimed_growth
+    }
+}
+
+/// What one file contributed, for the manifest: rows read = accepted +
+/// quarantined.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub encoding: Option<Encoding>,
+    pub layout: Option<Layout>,
+    /// Why every row of the file was quarantined, if it was.
+    pub refused: Option<String>,
+    #[serde(skip)]
+    pub header: Vec<String>,
+    /// CSV records after the header.
+    pub records: u64,
+    pub blank_rows: u64,
+    /// Observations the records held (one per record in a long file, one
+    /// per year cell in a wide one).
+    pub rows_read: u64,
+    pub accepted: u64,
+    pub quarantined: u64,
+    /// Accepted here, then superseded by a later file.
+    pub superseded: u64,
+}
+
+/// One file, normalized.
+pub struct Normalized {
+    pub report: FileReport,
+    pub observations: Vec<Observation>,
+    pub rejected: Vec<Issue>,
+    pub warnings: Vec<Issue>,
+}
+
+/// Normalizes every record of one submission.
+pub fn file(sub: &Submission, p: &Pipeline) -> Normalized {
+    let mut out = Normalized {
+        report: FileReport {
+            path: sub.file.rel.clone(),
+            sha256: sub.sha256.clone(),
+            bytes: sub.bytes.len() as u64,
+            encoding: sub.encoding.as_ref().ok().copied(),
+            layout: None,
+            refused: None,
+            header: Vec::new(),
+            records: 0,
+            blank_rows: 0,
+            rows_read: 0,
+            accepted: 0,
+            quarantined: 0,
+            superseded: 0,
+        },
+        observations: Vec::new(),
+        rejected: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut dups = Duplicates::default();
+    let mut header_seen = false;
+    sub.parse(&p.layouts, p.layout, p.delimiter, |parsed, rec| {
+        let ctx = match parsed {
+            Parsed::Refused(e) => {
+                out.report.refused.get_or_insert_with(|| format!("{}: {}", e.code.as_str(), e.detail));
+                out.report.records += 1;
+                out.report.rows_read += 1;
+                out.report.quarantined += 1;
+                out.rejected.push(issue(sub.file.id, rec, String::new(), rec.text(), e.code, e.detail.clone()));
+                return;
+            }
+            Parsed::Read { header, unknown_columns, header_line } => {
+                if !header_seen {
+                    header_seen = true;
+                    out.report.layout = Some(header.layout);
+                    out.report.header = header.names.clone();
+                    for &i in unknown_columns {
+                        out.warnings.push(Issue {
+                            file: sub.file.id,
+                            line: *header_line,
+                            byte: 0,
+                            field: header.names[i].clone(),
+                            raw: header.names[i].clone(),
+                            code: Code::UnknownColumn,
+                            detail: String::new(),
+                        });
+                    }
+                }
+                Ctx { p, file: sub.file.id, header }
+            }
+        };
+        out.report.records += 1;
+        ctx.record(rec, &mut out, &mut dups);
+    });
+    if !header_seen && out.report.records == 0 && out.report.refused.is_none() {
+        out.report.refused = Some("empty: no header row".to_owned());
+    }
+    // Rows of a conflicting key were accepted before the conflict showed.
+    if !dups.dropped.is_empty() {
+        let mut keep = vec![true; out.observations.len()];
+        for &i in &dups.dropped {
+            keep[i] = false;
+        }
+        let mut i = 0;
+        out.observations.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+    }
+    out.report.accepted = out.observations.len() as u64;
+    out
+}
+
+#[derive(Default)]
+struct Duplicates {
+    seen: HashMap<Key, Seen>,
+    /// Indexes of accepted observations later found in conflict.
+    dropped: Vec<usize>,
+}
+
+enum Seen {
+    Accepted(usize),
+    Conflicted(u64),
+}
+
+struct Ctx<'a> {
+    p: &'a Pipeline,
+    file: FileId,
+    header: &'a HeaderMap,
+}
+
+/// The cells one observation is read from.
+struct Cells<'r> {
+    year: YearCell<'r>,
+    value: (usize, Cow<'r, str>),
+}
+
+enum YearCell<'r> {
+    /// Long layout: the year column's cell.
+    Cell(usize, Cow<'r, str>),
+    /// Wide layout: the year column's header.
+    Header(i32),
+}
+
+impl Ctx<'_> {
+    fn record(&self, rec: &Record<'_>, out: &mut Normalized, dups: &mut Duplicates) {
+        if rec.is_blank() {
+            out.report.blank_rows += 1;
+            return;
+        }
+        let cells: Vec<Cells<'_>> = match self.header.layout {
+            Layout::Long => {
+                let year = self.header.column(Field::Year).expect("long layout has a year column");
+                let value = self.header.column(Field::Value);
+                vec![Cells {
+                    year: YearCell::Cell(year, rec.cell(year)),
+                    value: value.map_or((usize::MAX, Cow::Borrowed("")), |i| (i, rec.cell(i))),
+                }]
+            }
+            Layout::Wide => {
+                self.header.years().map(|(i, y)| Cells { year: YearCell::Header(y), value: (i, rec.cell(i)) }).collect()
+            }
+        };
+        out.report.rows_read += cells.len() as u64;
+        if rec.len() != self.header.names.len() {
+            let detail = format!("{} cells, the header has {}", rec.len(), self.header.names.len());
+            for _ in &cells {
+                out.report.quarantined += 1;
+                out.rejected.push(issue(self.file, rec, String::new(), rec.text(), Code::CellCount, detail.clone()));
+            }
+            return;
+        }
+        for c in cells {
+            match self.observation(rec, c, &mut out.warnings) {
+                Ok(obs) => self.accept(obs, rec, out, dups),
+                Err(issues) => {
+                    out.report.quarantined += 1;
+                    out.rejected.extend(issues);
+                }
+            }
+        }
+    }
+
+    fn accept(&self, obs: Observation, rec: &Record<'_>, out: &mut Normalized, dups: &mut Duplicates) {
+        let key = obs.key;
+        match dups.seen.entry(key) {
+            Entry::Vacant(v) => {
+                v.insert(Seen::Accepted(out.observations.len()));
+                out.observations.push(obs);
+            }
+            Entry::Occupied(mut o) => {
+                let field = self.header.names[obs.origin.column as usize].clone();
+                let raw = obs.value_raw.clone();
+                out.report.quarantined += 1;
+                match *o.get() {
+                    Seen::Accepted(i) if out.observations[i].same_figures(&obs) => {
+                        let detail = format!("same as line {}", out.observations[i].origin.line);
+                        out.rejected.push(issue(self.file, rec, field, raw, Code::DuplicateIdentical, detail));
+                    }
+                    Seen::Accepted(i) => {
+                        let first = &out.observations[i];
+                        let detail = format!("line {} and line {} differ", first.origin.line, rec.line);
+                        let first_rec_field = self.header.names[first.origin.column as usize].clone();
+                        out.rejected.push(Issue {
+                            file: self.file,
+                            line: first.origin.line,
+                            byte: first.origin.byte,
+                            field: first_rec_field,
+                            raw: first.value_raw.clone(),
+                            code: Code::DuplicateConflict,
+                            detail: detail.clone(),
+                        });
+                        out.rejected.push(issue(self.file, rec, field, raw, Code::DuplicateConflict, detail));
+                        // The first row moves from accepted to quarantined.
+                        out.report.quarantined += 1;
+                        dups.dropped.push(i);
+                        o.insert(Seen::Conflicted(first.origin.line));
+                    }
+                    Seen::Conflicted(first_line) => {
+                        let detail = format!("line {first_line} and line {} differ", rec.line);
+                        out.rejected.push(issue(self.file, rec, field, raw, Code::DuplicateConflict, detail));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads one observation, or every reason it cannot be one (in the
+    /// order of the fields it depends on).
+    fn observation(
+        &self,
+        rec: &Record<'_>,
+        c: Cells<'_>,
+        warnings: &mut Vec<Issue>,
+    ) -> Result<Observation, Vec<Issue>> {
+        let p = self.p;
+        let mut issues = Vec::new();
+        let h = self.header;
+        let cell = |f: Field| h.column(f).map(|i| (i, rec.cell(i)));
+        let mut fail = |col: usize, raw: &str, code: Code, detail: String| {
+            issues.push(issue(
+                self.file,
+                rec,
+                h.names.get(col).cloned().unwrap_or_default(),
+                raw.to_owned(),
+                code,
+                detail,
+            ));
+        };
+
+        let (agency_col, agency_text) = cell(Field::Agency).expect("agency is required");
+        let agency = p.register.get(trim_cell(&agency_text));
+        if agency.is_none() {
+            fail(agency_col, &agency_text, Code::UnknownAgency, String::new());
+        }
+
+        let year = match &c.year {
+            YearCell::Header(y) => Some(*y),
+            YearCell::Cell(col, text) => {
+                let t = trim_cell(text);
+                if t.len() != 4 || !t.bytes().all(|b| b.is_ascii_digit()) {
+                    fail(*col, text, Code::BadYear, String::new());
+                    None
+                } else {
+                    Some(t.parse::<i32>().expect("four ASCII digits"))
+                }
+            }
+        };
+        let year = year.filter(|y| {
+            let ok = (p.first_year..=p.last_year).contains(y);
+            if !ok {
+                let (col, raw) = match &c.year {
+                    YearCell::Cell(col, text) => (*col, text.to_string()),
+                    YearCell::Header(y) => (c.value.0, y.to_string()),
+                };
+                fail(col, &raw, Code::YearOutOfRange, format!("{y} is not in {}..={}", p.first_year, p.last_year));
+            }
+            ok
+        });
+
+        let (ind_col, ind_text) = cell(Field::Indicator).expect("indicator is required");
+        let indicator = p.catalog.get(trim_cell(&ind_text));
+        if indicator.is_none() {
+            fail(ind_col, &ind_text, Code::UnknownIndicator, String::new());
+        }
+        let ind = indicator.map(|id| p.catalog.indicator(id));
+
+        let (unit_col, unit_text) = cell(Field::Unit).expect("unit is required");
+        let unit = trim_cell(&unit_text);
+        let power = ind.and_then(|ind| match p.units.power(unit, &ind.base_unit) {
+            Ok(power) => Some(power),
+            Err(e) => {
+                let (code, detail) = match e {
+                    UnitError::Unknown { .. } => {
+                        (Code::UnknownUnit, format!("{} is counted in {}", ind.code, ind.base_unit))
+                    }
+                    UnitError::Mismatch { unit_base, .. } => (
+                        Code::UnitMismatch,
+                        format!("`{unit}` measures {unit_base}; {} is counted in {}", ind.code, ind.base_unit),
+                    ),
+                };
+                fail(unit_col, &unit_text, code, detail);
+                None
+            }
+        });
+        let percent = unit == "%" || ind.is_some_and(|ind| ind.base_unit == "%");
+
+        let note = cell(Field::Note).map(|(_, t)| trim_cell(&t).to_owned()).filter(|t| !t.is_empty());
+        let (value_col, value_text) = &c.value;
+        let value = match number::parse_cell(value_text, percent) {
+            Ok(Cell::Number(v)) => Some(Some(v)),
+            Ok(Cell::Missing) if note.is_some() => Some(None),
+            Ok(Cell::Missing) => {
+                fail(*value_col, value_text, Code::MissingWithoutNote, String::new());
+                None
+            }
+            Err(e) => {
+                fail(*value_col, value_text, Code::BadNumber, e.to_string());
+                None
+            }
+        };
+        let target_cell = cell(Field::Target);
+        let target = match &target_cell {
+            None => Some(None),
+            Some((col, text)) => match number::parse_cell(text, percent) {
+                Ok(Cell::Number(v)) => Some(Some(v)),
+                Ok(Cell::Missing) => Some(None),
+                Err(e) => {
+                    fail(*col, text, Code::BadTarget, e.to_string());
+                    None
+                }
+            },
+        };
+        let to_base = |v: Option<Decimal>, power: u32| -> Result<Option<Decimal>, ()> {
+            v.map(|v| v.checked_mul_pow10(power).and_then(|v| v.rescale(BASE_SCALE)).ok_or(())).transpose()
+        };
+        let (value, target) = match (value, target, power) {
+            (Some(value), Some(target), Some(power)) => {
+                let v = to_base(value, power);
+                let t = to_base(target, power);
+                if v.is_err() {
+                    fail(*value_col, value_text, Code::OutOfRange, String::new());
+                }
+                if let (Err(()), Some((col, text))) = (&t, &target_cell) {
+                    fail(*col, text, Code::OutOfRange, String::new());
+                }
+                (v.ok(), t.ok())
+            }
+            _ => (None, None),
+        };
+
+        let (Some(agency), Some(year), Some(indicator), Some(power), Some(value), Some(target)) =
+            (agency, year, indicator, power, value, target)
+        else {
+            debug_assert!(!issues.is_empty());
+            return Err(issues);
+        };
+        let ind = p.catalog.indicator(indicator);
+
+        // Warnings never reject: an unreadable claim is kept as empty.
+        let mut warn = |col: usize, raw: &str, code: Code, detail: String| {
+            warnings.push(issue(self.file, rec, h.names[col].clone(), raw.to_owned(), code, detail));
+        };
+        let mut claim = |field: Field| -> Option<Decimal> {
+            let (col, text) = cell(field)?;
+            match number::parse_cell(&text, true) {
+                Ok(Cell::Number(v)) => Some(v),
+                Ok(Cell::Missing) => None,
+                Err(e) => {
+                    warn(col, &text, Code::BadClaim, e.to_string());
+                    None
+                }
+            }
+        };
+        let claimed_completion = claim(Field::ClaimedCompletion);
+        let claimed_growth = claim(Field::ClaimedGrowth);
+        if let Some((col, name)) = cell(Field::IndicatorName) {
+            let name = trim_cell(&name);
+            if !name.is_empty() && name != ind.name_zh && name != ind.name_en {
+                let detail = format!("the catalog calls {} `{}`", ind.code, ind.name_zh);
+                warnings.push(issue(self.file, rec, h.names[col].clone(), name.to_owned(), Code::NameMismatch, detail));
+            }
+        }
+
+        Ok(Observation {
+            key: Key { agency, indicator, year },
+            value,
+            target,
+            claimed_completion,
+            claimed_growth,
+            unit: unit.to_owned(),
+            power,
+            note,
+            value_raw: value_text.to_string(),
+            target_raw: target_cell.map(|(_, t)| t.into_owned()).filter(|t| !trim_cell(t).is_empty()),
+            origin: Origin { file: self.file, line: rec.line, byte: rec.byte, column: *value_col as u32 },
+        })
+    }
+}
+
+fn issue(file: FileId, rec: &Record<'_>, field: String, raw: String, code: Code, detail: String) -> Issue {
+    Issue { file, line: rec.line, byte: rec.byte, field, raw, code, detail }
+}
+
+/// A row that a later file replaced.
+#[derive(Debug, Clone)]
+pub struct Superseded {
+    pub observation: Observation,
+    pub by: Origin,
+}
+
+/// The current observations of the run (one per key, sorted by key) and the
+/// history they replaced.
+pub struct Merged {
+    pub current: Vec<Observation>,
+    pub superseded: Vec<Superseded>,
+}
+
+/// Merges the files' observations, given in file order: a later file
+/// supersedes an earlier one's row of the same key.
+pub fn merge(files: Vec<Vec<Observation>>, reports: &mut [FileReport]) -> Merged {
+    let total = files.iter().map(Vec::len).sum();
+    let mut current: Vec<Observation> = Vec::with_capacity(total);
+    let mut index: HashMap<Key, usize> = HashMap::with_capacity(total);
+    let mut superseded = Vec::new();
+    for obs in files.into_iter().flatten() {
+        match index.entry(obs.key) {
+            Entry::Vacant(v) => {
+                v.insert(current.len());
+                current.push(obs);
+            }
+            Entry::Occupied(o) => {
+                let by = obs.origin;
+                let old = std::mem::replace(&mut current[*o.get()], obs);
+                reports[old.origin.file.0 as usize].superseded += 1;
+                superseded.push(Superseded { observation: old, by });
+            }
+        }
+    }
+    current.sort_unstable_by_key(|o| o.key);
+    superseded.sort_by_key(|s| (s.observation.key, s.observation.origin.file, s.observation.origin.line));
+    Merged { current, superseded }
+}

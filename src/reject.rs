@@ -1,0 +1,92 @@
+//! The error catalog: every reason a row is quarantined or a warning is
+//! raised, with a stable code and a message in Chinese and English.
+//!
+//! Codes are part of the output contract (`quarantine.csv`,
+//! `warnings.csv`): they never change meaning; new ones are added.
+
+use serde::Serialize;
+
+use crate::ingest::FileId;
+
+macro_rules! codes {
+    ($($variant:ident = $code:literal, $zh:literal, $en:literal;)*) => {
+        /// Why a row was quarantined, or what a warning is about.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        pub enum Code { $($variant),* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The stable code written to the outputs.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code),* }
+            }
+
+            pub fn zh(self) -> &'static str {
+                match self { $(Code::$variant => $zh),* }
+            }
+
+            pub fn en(self) -> &'static str {
+                match self { $(Code::$variant => $en),* }
+            }
+        }
+    };
+}
+
+codes! {
+    // Whole file: every row of the file is quarantined with this code.
+    Encoding = "encoding", "文件编码无法识别（既非 UTF-8 也非 GB18030）", "file is neither UTF-8 nor GB18030";
+    BlankHeader = "blank_header", "表头有空列名", "a header cell is blank";
+    DuplicateHeader = "duplicate_header", "表头列名重复", "two header cells name the same field";
+    MissingColumn = "missing_column", "缺少必填列", "a required column is missing";
+    LayoutUnknown = "layout_unknown", "无法判断表格格式（长表或宽表）", "cannot tell the layout (long or wide) from the header";
+    // One row.
+    CellCount = "cell_count", "单元格数量与表头不符", "the row does not have as many cells as the header";
+    UnknownAgency = "unknown_agency", "单位代码不在单位名录中", "agency code is not in the register";
+    BadYear = "bad_year", "年度应为四位数字", "year must be four digits";
+    YearOutOfRange = "year_out_of_range", "年度超出允许范围", "year is outside the allowed range";
+    UnknownIndicator = "unknown_indicator", "指标代码不在指标目录中", "indicator code is not in the catalog";
+    UnknownUnit = "unknown_unit", "计量单位无法识别", "unit is not in the unit table";
+    UnitMismatch = "unit_mismatch", "计量单位无法换算为该指标的基本单位", "unit does not convert to the indicator's base unit";
+    MissingWithoutNote = "missing_without_note", "数值缺失且备注未说明原因", "value is missing and no note says why";
+    BadNumber = "bad_number", "数值无法识别", "value is not a number";
+    BadTarget = "bad_target", "目标值无法识别", "target is not a number";
+    OutOfRange = "out_of_range", "换算后数值超出可表示范围", "value is too large after unit conversion";
+    DuplicateConflict = "duplicate_conflict", "同一文件中同一单位、指标、年度出现多次且数值不一致", "the same agency, indicator and year appear again in this file with other figures";
+    DuplicateIdentical = "duplicate_identical", "同一文件中重复的记录（与前一行相同）", "repeats an earlier row of this file";
+    // Warnings: the row is kept.
+    UnknownColumn = "unknown_column", "未知列，已忽略", "unknown column, ignored";
+    NameMismatch = "name_mismatch", "指标名称与指标目录不一致", "indicator name differs from the catalog";
+    BadClaim = "bad_claim", "报告的完成率或增长无法识别，按空值处理", "claimed figure is not a number, kept as empty";
+}
+
+/// One quarantined row, or one warning: where, what and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub file: FileId,
+    /// 1-based line of the record (of the header for header warnings).
+    pub line: u64,
+    /// Byte offset of the record in the file as sent.
+    pub byte: u64,
+    /// The header cell of the field, as written in the file.
+    pub field: String,
+    /// The cell's text as sent.
+    pub raw: String,
+    pub code: Code,
+    /// Specifics (English, with the values involved).
+    pub detail: String,
+}
+
+impl Issue {
+    pub fn message_en(&self) -> String {
+        if self.detail.is_empty() { self.code.en().to_owned() } else { format!("{}: {}", self.code.en(), self.detail) }
+    }
+
+    pub fn message_zh(&self) -> String {
+        if self.detail.is_empty() {
+            self.code.zh().to_owned()
+        } else {
+            format!("{}（{}）", self.code.zh(), self.detail)
+        }
+    }
+}

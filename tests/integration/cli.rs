@@ -1,0 +1,84 @@
+use crate::util::{Scratch, csv_rows, repo, run_sample, yearbook};
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn validate_a_clean_file_exits_0() {
+    let o = yearbook(&["validate", "sample_data/city/TJ-HRSS-2020.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("16 rows read: 16 accepted, 0 quarantined"), "{}", stdout(&o));
+}
+
+#[test]
+fn validate_names_file_line_and_field_and_exits_1() {
+    let o = yearbook(&["validate", "sample_data/city/TJ-HRSS-2021.csv"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("sample_data/city/TJ-HRSS-2021.csv:26: field `数值`: error bad_number"), "{out}");
+    assert!(out.contains("\"千余\""), "{out}");
+}
+
+#[test]
+fn every_configuration_error_is_reported_at_once_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.csv");
+    std::fs::write(
+        &catalog,
+        "code,name_zh,name_en,base_unit,kind,direction,aggregation,numerator,denominator,decimals\n\
+         A,甲,A,人,count,up,sum,,,0\n\
+         B,乙,B,人,speed,up,sum,,,0\n\
+         C,丙,C,%,rate,up,ratio,A,Z,1\n",
+    )
+    .unwrap();
+    let o =
+        yearbook(&["run", "--catalog", catalog.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("catalog.csv:3: column `kind`: unknown variant `speed`"), "{err}");
+    assert!(err.contains("catalog.csv:4: `C`: denominator `Z` is not in the catalog"), "{err}");
+    assert!(!dir.path().join("out").exists(), "nothing is written on a fatal error");
+}
+
+#[test]
+fn a_failed_run_leaves_the_previous_outputs_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    run_sample(&out);
+    let before = std::fs::read(out.join("manifest.json")).unwrap();
+    let o = yearbook(&["run", "--agencies", "/nonexistent/agencies.csv", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(out.join("manifest.json")).unwrap(), before);
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["out"], "no staging directory is left behind");
+}
+
+#[test]
+fn a_directory_yearbook_did_not_write_is_never_replaced() {
+    let s = Scratch::new(&[]);
+    std::fs::create_dir_all(s.out()).unwrap();
+    std::fs::write(s.out().join("thesis.docx"), b"precious").unwrap();
+    let o = s.run();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("refusing to replace a directory yearbook did not write"));
+    assert_eq!(std::fs::read(s.out().join("thesis.docx")).unwrap(), b"precious");
+}
+
+#[test]
+fn a_clean_run_exits_0() {
+    let s =
+        Scratch::new(&[("a.csv", b"agency,year,indicator,value,unit\nTJ-HRSS,2021,EMP-URBAN-NEW,1,\xe4\xba\xba\n")]);
+    let o = s.run();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(csv_rows(&s.out().join("quarantine.csv")).len(), 1, "only the header");
+}
+
+#[test]
+fn shipped_pipelines_compile() {
+    for entry in std::fs::read_dir(repo().join("pipelines")).unwrap() {
+        let path = entry.unwrap().path();
+        yearbook::config::Pipeline::load(&path, Default::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}

@@ -1,0 +1,130 @@
+//! The bundled sample run against `tests/golden/`, cell by cell. After a
+//! deliberate change of outputs, regenerate with `YEARBOOK_BLESS=1 cargo
+//! test golden` and review the diff of `tests/golden/` like code.
+
+use std::path::Path;
+
+use crate::util::{csv_rows, parquet_rows, repo, run_sample};
+
+const TABLES: &[&str] = &["observations", "metrics", "totals", "superseded"];
+const CSVS: &[&str] = &[
+    "quarantine.csv",
+    "warnings.csv",
+    "summary/2021/indicators.csv",
+    "summary/2021/totals.csv",
+    "summary/2021/league.csv",
+];
+
+fn compare(name: &str, got: Vec<Vec<String>>) {
+    let path = repo().join("tests/golden").join(name.replace('/', "__")).with_extension("csv");
+    if std::env::var_os("YEARBOOK_BLESS").is_some() {
+        let mut w = csv::Writer::from_path(&path).unwrap();
+        for row in &got {
+            w.write_record(row).unwrap();
+        }
+        w.flush().unwrap();
+        return;
+    }
+    let want = csv_rows(&path);
+    assert_eq!(got[0], want[0], "{name}: columns");
+    let mut diffs = Vec::new();
+    for (i, (g, w)) in got.iter().zip(&want).enumerate().skip(1) {
+        for (c, (gv, wv)) in g.iter().zip(w).enumerate() {
+            if gv != wv {
+                diffs.push(format!("row {i} column {}: got {gv:?}, want {wv:?}", want[0][c]));
+            }
+        }
+    }
+    assert!(diffs.is_empty(), "{name}: {} cells differ:\n{}", diffs.len(), diffs.join("\n"));
+    assert_eq!(got.len(), want.len(), "{name}: row count");
+}
+
+#[test]
+fn sample_outputs_match_golden_files() {
+    let dir = tempfile::tempdir().unwrap();
+    run_sample(dir.path());
+    for table in TABLES {
+        compare(table, parquet_rows(dir.path(), table));
+    }
+    for name in CSVS {
+        compare(name, csv_rows(&dir.path().join(name)));
+    }
+}
+
+#[test]
+fn every_bad_row_of_the_sample_is_quarantined_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    run_sample(dir.path());
+    let q = csv_rows(&dir.path().join("quarantine.csv"));
+    let got: Vec<(&str, &str, &str)> = q[1..].iter().map(|r| (r[0].as_str(), r[1].as_str(), r[5].as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            ("city/TJ-HRSS-2021.csv", "26", "bad_number"),
+            ("city/TJ-MZ-wide.csv", "7", "bad_number"),
+            ("districts/TJ-D01-JUS.csv", "15", "missing_without_note"),
+            ("districts/TJ-D01-JUS.csv", "16", "bad_number"),
+            ("districts/TJ-D01-JUS.csv", "17", "unknown_agency"),
+            ("districts/TJ-D02-HRSS.csv", "15", "duplicate_conflict"),
+            ("districts/TJ-D02-HRSS.csv", "29", "duplicate_conflict"),
+            ("districts/TJ-D13-HRSS.csv", "29", "unknown_unit"),
+            ("districts/TJ-D13-HRSS.csv", "32", "unit_mismatch"),
+        ]
+    );
+    // 千余 is quarantined with its raw text, never zeroed.
+    assert_eq!(q[1][4], "千余");
+}
+
+#[test]
+fn every_row_read_is_accounted_for() {
+    let dir = tempfile::tempdir().unwrap();
+    run_sample(dir.path());
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    let mut quarantined = 0;
+    for f in m["inputs"].as_array().unwrap() {
+        let (read, acc, q) =
+            (f["rows_read"].as_u64().unwrap(), f["accepted"].as_u64().unwrap(), f["quarantined"].as_u64().unwrap());
+        assert_eq!(read, acc + q, "{}", f["path"]);
+        quarantined += q;
+    }
+    assert_eq!(quarantined, 9);
+    assert_eq!(m["counts"]["rows_read"], 235);
+    // Every output is listed with the hash of what is on disk.
+    for o in m["outputs"].as_array().unwrap() {
+        let bytes = std::fs::read(dir.path().join(o["path"].as_str().unwrap())).unwrap();
+        assert_eq!(yearbook::ingest::sha256_hex(&bytes), o["sha256"].as_str().unwrap());
+    }
+}
+
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn two_runs_are_byte_identical_but_for_the_manifest() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    run_sample(a.path());
+    run_sample(b.path());
+    let (fa, fb) = (files(a.path()), files(b.path()));
+    assert_eq!(fa.iter().map(|f| &f.0).collect::<Vec<_>>(), fb.iter().map(|f| &f.0).collect::<Vec<_>>());
+    assert!(fa.len() > 20);
+    for ((name, x), (_, y)) in fa.iter().zip(&fb) {
+        if name != "manifest.json" {
+            assert!(x == y, "{name} differs between two runs");
+        }
+    }
+}

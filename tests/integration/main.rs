@@ -1,0 +1,18 @@
+//! One test binary for the whole crate (see Cargo.toml `[[test]]`).
+
+/// Shared helpers: running the binary, reading outputs.
+mod util;
+
+/// The command line: exit codes, validate, overrides, configuration errors.
+mod cli;
+/// Encoding detection: UTF-8 with and without BOM, GB18030, undecodable.
+mod encoding;
+/// The bundled sample run against golden files, cell by cell.
+mod golden;
+/// SUBMISSIONS.md "Numbers as people type them": every accepted and
+/// rejected form.
+mod number_grammar;
+/// Submissions that exercise one rule each: layouts, duplicates, supersede.
+mod rules;
+/// SUBMISSIONS.md "Worked examples from the seed report".
+mod worked_examples;

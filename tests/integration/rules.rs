@@ -1,0 +1,111 @@
+use crate::util::{EN_HEADER, Scratch, cell, csv_rows, find, parquet_rows};
+
+fn run(files: &[(&str, &str)]) -> (Scratch, Vec<Vec<String>>) {
+    let owned: Vec<(&str, &[u8])> = files.iter().map(|(n, t)| (*n, t.as_bytes())).collect();
+    let s = Scratch::new(&owned);
+    let o = s.run();
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&o.stderr));
+    let q = csv_rows(&s.out().join("quarantine.csv"));
+    (s, q)
+}
+
+fn codes(q: &[Vec<String>]) -> Vec<(String, String, String)> {
+    q[1..].iter().map(|r| (r[1].clone(), r[3].clone(), r[5].clone())).collect()
+}
+
+#[test]
+fn wide_layout_becomes_long_observations() {
+    let (s, q) = run(&[(
+        "w.csv",
+        "单位代码,指标代码,计量单位,2020年,2021\nTJ-MZ,INFO-DISCLOSED,条,155,163\nTJ-MZ,ADMIN-LITIGATION,件,25,约30\n",
+    )]);
+    let obs = parquet_rows(&s.out(), "observations");
+    let row = find(&obs, &[("year", "2021"), ("indicator", "INFO-DISCLOSED")]);
+    assert_eq!(cell(&obs, row, "value"), "163.000000");
+    assert_eq!(cell(&obs, row, "source_field"), "2021");
+    assert_eq!(cell(&obs, row, "source_line"), "2");
+    assert_eq!(obs.len() - 1, 3);
+    assert_eq!(codes(&q), [("3".into(), "2021".into(), "bad_number".into())]);
+}
+
+#[test]
+fn an_exact_repeat_keeps_the_first_row() {
+    let row = "TJ-HRSS,2021,INFO-DISCLOSED,,217,条,,,,\n";
+    let (s, q) = run(&[("a.csv", &format!("{EN_HEADER}{row}{row}"))]);
+    assert_eq!(codes(&q), [("3".into(), "value".into(), "duplicate_identical".into())]);
+    assert_eq!(parquet_rows(&s.out(), "observations").len() - 1, 1);
+}
+
+#[test]
+fn a_later_file_supersedes_and_the_old_row_is_history() {
+    let a = format!("{EN_HEADER}TJ-HRSS,2021,INFO-DISCLOSED,,210,条,,,,\n");
+    let b = format!("{EN_HEADER}TJ-HRSS,2021,INFO-DISCLOSED,,217,条,,,,更正\n");
+    let (s, q) = run(&[("2022-01/a.csv", &a), ("2022-03/b.csv", &b)]);
+    assert_eq!(q.len(), 1);
+    let obs = parquet_rows(&s.out(), "observations");
+    assert_eq!(cell(&obs, &obs[1], "value"), "217.000000");
+    let sup = parquet_rows(&s.out(), "superseded");
+    assert_eq!(cell(&sup, &sup[1], "value"), "210.000000");
+    assert_eq!(cell(&sup, &sup[1], "source_file"), "2022-01/a.csv");
+    assert_eq!(cell(&sup, &sup[1], "superseded_by_file"), "2022-03/b.csv");
+}
+
+#[test]
+fn a_missing_value_with_a_note_is_kept_as_missing_never_zero() {
+    let (s, q) = run(&[(
+        "a.csv",
+        &format!("{EN_HEADER}TJ-HRSS,2021,INFO-REQUESTS,,—,件,,,,待核定\nTJ-HRSS,2022,INFO-REQUESTS,,NA,件,,,,\n"),
+    )]);
+    assert_eq!(codes(&q), [("3".into(), "value".into(), "missing_without_note".into())]);
+    let obs = parquet_rows(&s.out(), "observations");
+    assert_eq!(cell(&obs, &obs[1], "value"), "");
+    assert_eq!(cell(&obs, &obs[1], "value_raw"), "—");
+    let m = parquet_rows(&s.out(), "metrics");
+    assert_eq!(cell(&m, &m[1], "actual"), "");
+}
+
+#[test]
+fn a_header_without_a_required_column_quarantines_every_row() {
+    let (_, q) =
+        run(&[("a.csv", "agency,year,indicator,value\nTJ-HRSS,2021,INFO-REQUESTS,1\nTJ-HRSS,2022,INFO-REQUESTS,2\n")]);
+    assert_eq!(
+        codes(&q),
+        [("2".into(), "".into(), "missing_column".into()), ("3".into(), "".into(), "missing_column".into())]
+    );
+    assert!(q[1][7].contains("long layout needs unit"), "{}", q[1][7]);
+}
+
+#[test]
+fn warnings_keep_the_row() {
+    let csv = "agency,year,indicator,indicator_name,value,unit,claimed_completion,remarks\n\
+               TJ-HRSS,2021,INFO-DISCLOSED,公开信息,217,条,约108%,x\n";
+    let (s, q) = run(&[("a.csv", csv)]);
+    assert_eq!(q.len(), 1);
+    let w = csv_rows(&s.out().join("warnings.csv"));
+    let got: Vec<(&str, &str)> = w[1..].iter().map(|r| (r[3].as_str(), r[5].as_str())).collect();
+    assert_eq!(
+        got,
+        [("remarks", "unknown_column"), ("claimed_completion", "bad_claim"), ("indicator_name", "name_mismatch")]
+    );
+    assert_eq!(parquet_rows(&s.out(), "observations").len() - 1, 1);
+}
+
+#[test]
+fn ratio_totals_come_from_summed_parts_not_averaged_rates() {
+    // Two agencies: 90/100 and 10/100: the total is 100/200 = 50%, not the
+    // mean of 90% and 10% (which happens to agree) — so use 90/100 and 1/10:
+    // Σ = 91/110 = 82.7%, while the mean of rates would be 50%.
+    let csv = format!(
+        "{EN_HEADER}TJ-D01-HRSS,2021,DISPUTE-CLOSED,,90,件,,,,\nTJ-D01-HRSS,2021,DISPUTE-ACCEPTED,,100,件,,,,\n\
+         TJ-D02-HRSS,2021,DISPUTE-CLOSED,,1,件,,,,\nTJ-D02-HRSS,2021,DISPUTE-ACCEPTED,,10,件,,,,\n"
+    );
+    let (s, _) = run(&[("a.csv", &csv)]);
+    let t = parquet_rows(&s.out(), "totals");
+    let city = find(&t, &[("agency", "TJ"), ("indicator", "DISPUTE-CLOSE-RATE")]);
+    assert_eq!(cell(&t, city, "value"), "82.700000");
+    assert_eq!(cell(&t, city, "value_unrounded"), "82.727272727273");
+    assert_eq!(cell(&t, city, "numerator"), "91.000000");
+    assert_eq!(cell(&t, city, "n_agencies"), "2");
+    let district = find(&t, &[("agency", "TJ-D02"), ("indicator", "DISPUTE-CLOSE-RATE")]);
+    assert_eq!(cell(&t, district, "value"), "10.000000");
+}

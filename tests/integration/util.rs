@@ -1,0 +1,120 @@
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use arrow::array::RecordBatch;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn yearbook(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_yearbook")).args(args).current_dir(repo()).output().expect("yearbook runs")
+}
+
+/// Runs the bundled pipeline on the sample data into `out`.
+pub fn run_sample(out: &Path) -> Output {
+    let out = out.to_str().unwrap();
+    let o = yearbook(&["run", "-q", "--out", out]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the sample has quarantined rows; stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// A table's rows as text cells (header first), from every Hive partition
+/// under `dir/table`, with the `year` of the directory as the first column.
+pub fn parquet_rows(dir: &Path, table: &str) -> Vec<Vec<String>> {
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(dir.join(table)).unwrap().map(|e| e.unwrap().path()).collect();
+    parts.sort();
+    let mut rows = Vec::new();
+    for part in parts {
+        let year = part.file_name().unwrap().to_str().unwrap().strip_prefix("year=").unwrap().to_owned();
+        let file = File::open(part.join("part-0.parquet")).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+        for batch in reader {
+            let batch: RecordBatch = batch.unwrap();
+            if rows.is_empty() {
+                let mut header = vec!["year".to_owned()];
+                header.extend(batch.schema().fields().iter().map(|f| f.name().clone()));
+                rows.push(header);
+            }
+            let opts = FormatOptions::default().with_null("");
+            let fmts: Vec<_> =
+                batch.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap()).collect();
+            for r in 0..batch.num_rows() {
+                let mut row = vec![year.clone()];
+                row.extend(fmts.iter().map(|f| f.value(r).to_string()));
+                rows.push(row);
+            }
+        }
+    }
+    rows
+}
+
+/// Rows of a CSV file (a BOM is dropped).
+pub fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(bytes);
+    r.records().map(|rec| rec.unwrap().iter().map(str::to_owned).collect()).collect()
+}
+
+/// The row of `rows` (with header) whose named columns have the given values.
+pub fn find<'a>(rows: &'a [Vec<String>], keys: &[(&str, &str)]) -> &'a Vec<String> {
+    let header = &rows[0];
+    let idx: Vec<(usize, &str)> = keys
+        .iter()
+        .map(|(k, v)| (header.iter().position(|h| h == k).unwrap_or_else(|| panic!("no column {k}")), *v))
+        .collect();
+    let hits: Vec<&Vec<String>> = rows[1..].iter().filter(|r| idx.iter().all(|(i, v)| r[*i] == *v)).collect();
+    assert_eq!(hits.len(), 1, "rows matching {keys:?}");
+    hits[0]
+}
+
+/// A cell of `row` by column name.
+pub fn cell<'a>(rows: &'a [Vec<String>], row: &'a [String], column: &str) -> &'a str {
+    let i = rows[0].iter().position(|h| h == column).unwrap_or_else(|| panic!("no column {column}"));
+    &row[i]
+}
+
+/// A scratch directory with a pipeline that reads `files` (name, bytes)
+/// against the bundled schemas.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new(files: &[(&str, &[u8])]) -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in");
+        for (name, bytes) in files {
+            let path = input.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        }
+        std::fs::create_dir_all(&input).unwrap();
+        Scratch { dir }
+    }
+
+    pub fn input(&self) -> PathBuf {
+        self.dir.path().join("in")
+    }
+
+    pub fn out(&self) -> PathBuf {
+        self.dir.path().join("out")
+    }
+
+    /// `yearbook run` on the input into the output directory.
+    pub fn run(&self) -> Output {
+        yearbook(&["run", "-q", "--input", self.input().to_str().unwrap(), "--out", self.out().to_str().unwrap()])
+    }
+}
+
+pub const EN_HEADER: &str =
+    "agency,year,indicator,indicator_name,value,unit,target,claimed_completion,claimed_growth,note\n";
