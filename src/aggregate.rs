@@ -60,161 +60,180 @@ fn add(slot: &mut Option<Decimal>, v: Decimal, overflow: &mut bool) {
     };
 }
 
-/// Totals of every parent, sorted by (parent, indicator, year).
-pub fn compute(current: &[Observation], p: &Pipeline) -> Vec<Total> {
-    let reg = &p.register;
-    // Ancestors of each leaf agency; empty for parents, whose own figures
-    // are not summed.
-    let ancestors: Vec<Vec<AgencyId>> =
-        reg.iter().map(|(id, a)| if a.has_children { Vec::new() } else { reg.ancestors(id).collect() }).collect();
-    let lookup = |agency: AgencyId, indicator: IndicatorId, year: i32| {
-        let key = Key { agency, indicator, year };
-        current.binary_search_by_key(&key, |o| o.key).ok().map(|i| &current[i])
-    };
-    // Which ratio indicators each indicator is the numerator of.
-    let mut ratios_of: BTreeMap<IndicatorId, Vec<(IndicatorId, IndicatorId)>> = BTreeMap::new();
-    for (id, ind) in p.catalog.iter() {
-        if let (Aggregation::Ratio, Some(n), Some(d)) = (ind.aggregation, ind.numerator, ind.denominator) {
-            ratios_of.entry(n).or_default().push((id, d));
+/// Accumulates totals over buckets of observations (each sorted by key and
+/// holding whole agencies), then computes them in [`Aggregator::finish`].
+pub struct Aggregator<'p> {
+    p: &'p Pipeline,
+    /// Ancestors of each leaf agency; empty for parents, whose own figures
+    /// are not summed.
+    ancestors: Vec<Vec<AgencyId>>,
+    /// The ratio indicators each indicator is the numerator of, with their
+    /// denominators.
+    ratios_of: BTreeMap<IndicatorId, Vec<(IndicatorId, IndicatorId)>>,
+    accs: BTreeMap<Key, Acc>,
+    reported: BTreeMap<(AgencyId, IndicatorId), BTreeSet<AgencyId>>,
+}
+
+fn touch<'m>(
+    accs: &'m mut BTreeMap<Key, Acc>,
+    reported: &mut BTreeMap<(AgencyId, IndicatorId), BTreeSet<AgencyId>>,
+    parent: AgencyId,
+    indicator: IndicatorId,
+    year: i32,
+    agency: AgencyId,
+) -> &'m mut Acc {
+    reported.entry((parent, indicator)).or_default().insert(agency);
+    accs.entry(Key { agency: parent, indicator, year }).or_insert_with(|| Acc { all_targets: true, ..Acc::default() })
+}
+
+impl<'p> Aggregator<'p> {
+    pub fn new(p: &'p Pipeline) -> Self {
+        let reg = &p.register;
+        let ancestors =
+            reg.iter().map(|(id, a)| if a.has_children { Vec::new() } else { reg.ancestors(id).collect() }).collect();
+        let mut ratios_of: BTreeMap<IndicatorId, Vec<(IndicatorId, IndicatorId)>> = BTreeMap::new();
+        for (id, ind) in p.catalog.iter() {
+            if let (Aggregation::Ratio, Some(n), Some(d)) = (ind.aggregation, ind.numerator, ind.denominator) {
+                ratios_of.entry(n).or_default().push((id, d));
+            }
         }
+        Aggregator { p, ancestors, ratios_of, accs: BTreeMap::new(), reported: BTreeMap::new() }
     }
 
-    let mut accs: BTreeMap<Key, Acc> = BTreeMap::new();
-    let mut reported: BTreeMap<(AgencyId, IndicatorId), BTreeSet<AgencyId>> = BTreeMap::new();
-    fn touch<'m>(
-        accs: &'m mut BTreeMap<Key, Acc>,
-        reported: &mut BTreeMap<(AgencyId, IndicatorId), BTreeSet<AgencyId>>,
-        parent: AgencyId,
-        indicator: IndicatorId,
-        year: i32,
-        agency: AgencyId,
-    ) -> &'m mut Acc {
-        reported.entry((parent, indicator)).or_default().insert(agency);
-        accs.entry(Key { agency: parent, indicator, year })
-            .or_insert_with(|| Acc { all_targets: true, ..Acc::default() })
-    }
-    for o in current {
-        let k = o.key;
-        let parents = &ancestors[k.agency.0 as usize];
-        if parents.is_empty() {
-            continue;
-        }
-        if p.catalog.indicator(k.indicator).aggregation == Aggregation::Sum {
-            for &parent in parents {
-                let acc = touch(&mut accs, &mut reported, parent, k.indicator, k.year, k.agency);
-                if let Some(v) = o.value {
-                    add(&mut acc.sum, v, &mut acc.overflow);
-                    acc.contributors.push(k.agency);
-                    match o.target {
-                        Some(t) => add(&mut acc.target, t, &mut acc.overflow),
-                        None => acc.all_targets = false,
+    /// Adds one bucket's current observations (sorted by key; every
+    /// observation of an agency is in the same bucket).
+    pub fn add(&mut self, current: &[Observation]) {
+        let lookup = |agency: AgencyId, indicator: IndicatorId, year: i32| {
+            let key = Key { agency, indicator, year };
+            current.binary_search_by_key(&key, |o| o.key).ok().map(|i| &current[i])
+        };
+        for o in current {
+            let k = o.key;
+            let parents = &self.ancestors[k.agency.0 as usize];
+            if parents.is_empty() {
+                continue;
+            }
+            if self.p.catalog.indicator(k.indicator).aggregation == Aggregation::Sum {
+                for &parent in parents {
+                    let acc = touch(&mut self.accs, &mut self.reported, parent, k.indicator, k.year, k.agency);
+                    if let Some(v) = o.value {
+                        add(&mut acc.sum, v, &mut acc.overflow);
+                        acc.contributors.push(k.agency);
+                        match o.target {
+                            Some(t) => add(&mut acc.target, t, &mut acc.overflow),
+                            None => acc.all_targets = false,
+                        }
+                    }
+                }
+            }
+            for &(ratio, den_id) in self.ratios_of.get(&k.indicator).into_iter().flatten() {
+                let den = lookup(k.agency, den_id, k.year).and_then(|d| d.value);
+                for &parent in parents {
+                    let acc = touch(&mut self.accs, &mut self.reported, parent, ratio, k.year, k.agency);
+                    if let (Some(n), Some(d)) = (o.value, den) {
+                        add(&mut acc.sum, n, &mut acc.overflow);
+                        add(&mut acc.den, d, &mut acc.overflow);
+                        acc.contributors.push(k.agency);
                     }
                 }
             }
         }
-        for &(ratio, den_id) in ratios_of.get(&k.indicator).into_iter().flatten() {
-            let den = lookup(k.agency, den_id, k.year).and_then(|d| d.value);
-            for &parent in parents {
-                let acc = touch(&mut accs, &mut reported, parent, ratio, k.year, k.agency);
-                if let (Some(n), Some(d)) = (o.value, den) {
-                    add(&mut acc.sum, n, &mut acc.overflow);
-                    add(&mut acc.den, d, &mut acc.overflow);
-                    acc.contributors.push(k.agency);
-                }
-            }
-        }
     }
 
-    // The exact value of each total, for growth and change against the
-    // year before.
-    let exact: BTreeMap<Key, Ratio> = accs
-        .iter()
-        .filter_map(|(k, acc)| {
-            let one = Decimal::new(1, 0);
-            let r = match p.catalog.indicator(k.indicator).aggregation {
-                Aggregation::Ratio => Ratio::new(acc.sum?, acc.den?)?.times(100)?,
-                _ => Ratio::new(acc.sum?, one)?,
-            };
-            (!acc.overflow).then_some((*k, r))
-        })
-        .collect();
+    /// Totals of every parent, sorted by (parent, indicator, year).
+    pub fn finish(self) -> Vec<Total> {
+        let Aggregator { p, accs, reported, .. } = self;
+        // The exact value of each total, for growth and change against the
+        // year before.
+        let exact: BTreeMap<Key, Ratio> = accs
+            .iter()
+            .filter_map(|(k, acc)| {
+                let one = Decimal::new(1, 0);
+                let r = match p.catalog.indicator(k.indicator).aggregation {
+                    Aggregation::Ratio => Ratio::new(acc.sum?, acc.den?)?.times(100)?,
+                    _ => Ratio::new(acc.sum?, one)?,
+                };
+                (!acc.overflow).then_some((*k, r))
+            })
+            .collect();
 
-    accs.into_iter()
-        .map(|(key, acc)| {
-            let ind = p.catalog.indicator(key.indicator);
-            let dec = p.precision(key.indicator);
-            let rule = p.rounding;
-            let prev_key = Key { year: key.year - 1, ..key };
-            let this = exact.get(&key).copied();
-            let prev = exact.get(&prev_key).copied();
-            let expected = &reported[&(key.agency, key.indicator)];
-            let missing = expected.iter().filter(|a| !acc.contributors.contains(a)).copied().collect();
-            let mut total = Total {
-                key,
-                aggregation: ind.aggregation,
-                value: None,
-                value_unrounded: None,
-                numerator: None,
-                denominator: None,
-                target: Err(NullReason::NoTarget),
-                previous: Err(NullReason::NoPrevious),
-                completion: Err(NullReason::ValueMissing),
-                met: None,
-                growth: Err(NullReason::ValueMissing),
-                change: Err(NullReason::ValueMissing),
-                contributors: acc.contributors,
-                missing,
-            };
-            if acc.overflow {
-                total.completion = Err(NullReason::Overflow);
-                total.growth = Err(NullReason::Overflow);
-                total.change = Err(NullReason::Overflow);
-                return total;
-            }
-            match ind.aggregation {
-                Aggregation::Ratio => {
-                    total.numerator = acc.sum;
-                    total.denominator = acc.den;
-                    total.value = this.and_then(|r| r.round(dec.change, rule));
-                    total.value_unrounded = this.and_then(|r| r.round(UNROUNDED_SCALE, rule));
-                    total.target = Err(NullReason::RatioTargetNotAggregated);
-                    total.completion = Err(NullReason::RatioTargetNotAggregated);
-                    total.previous = match prev {
-                        Some(r) => r.round(UNROUNDED_SCALE, rule).ok_or(NullReason::Overflow),
-                        None => Err(NullReason::NoPrevious),
-                    };
-                    total.growth = Err(NullReason::RateUsesChange);
-                    total.change = match (this, prev) {
-                        (None, _) => Err(NullReason::ValueMissing),
-                        (_, None) => Err(NullReason::NoPrevious),
-                        (Some(a), Some(b)) => a
-                            .checked_sub(b)
-                            .ok_or(NullReason::Overflow)
-                            .and_then(|d| metrics::change_of(d, dec.change, rule)),
-                    };
+        accs.into_iter()
+            .map(|(key, acc)| {
+                let ind = p.catalog.indicator(key.indicator);
+                let dec = p.precision(key.indicator);
+                let rule = p.rounding;
+                let prev_key = Key { year: key.year - 1, ..key };
+                let this = exact.get(&key).copied();
+                let prev = exact.get(&prev_key).copied();
+                let expected = &reported[&(key.agency, key.indicator)];
+                let missing = expected.iter().filter(|a| !acc.contributors.contains(a)).copied().collect();
+                let mut total = Total {
+                    key,
+                    aggregation: ind.aggregation,
+                    value: None,
+                    value_unrounded: None,
+                    numerator: None,
+                    denominator: None,
+                    target: Err(NullReason::NoTarget),
+                    previous: Err(NullReason::NoPrevious),
+                    completion: Err(NullReason::ValueMissing),
+                    met: None,
+                    growth: Err(NullReason::ValueMissing),
+                    change: Err(NullReason::ValueMissing),
+                    contributors: acc.contributors,
+                    missing,
+                };
+                if acc.overflow {
+                    total.completion = Err(NullReason::Overflow);
+                    total.growth = Err(NullReason::Overflow);
+                    total.change = Err(NullReason::Overflow);
+                    return total;
                 }
-                _ => {
-                    total.value = acc.sum;
-                    total.value_unrounded = acc.sum;
-                    total.target = match (acc.target, acc.all_targets) {
-                        (Some(t), true) => Ok(t),
-                        (Some(_), false) => Err(NullReason::PartialTargets),
-                        (None, _) => Err(NullReason::NoTarget),
-                    };
-                    total.previous = prev
-                        .map(|r| r.round(UNROUNDED_SCALE, rule).expect("a sum is exact"))
-                        .ok_or(NullReason::NoPrevious);
-                    total.completion = match total.target {
-                        Ok(t) => metrics::completion(acc.sum, Some(t), ind.direction, dec.completion, rule),
-                        Err(e) if acc.sum.is_some() => Err(e),
-                        Err(_) => Err(NullReason::ValueMissing),
-                    };
-                    total.met = metrics::met(acc.sum, total.target.ok(), ind.direction, &total.completion);
-                    total.growth = metrics::growth(acc.sum, total.previous, ind.kind, dec.growth, rule);
-                    total.change = metrics::change(acc.sum, total.previous, ind.kind, dec.change, rule);
+                match ind.aggregation {
+                    Aggregation::Ratio => {
+                        total.numerator = acc.sum;
+                        total.denominator = acc.den;
+                        total.value = this.and_then(|r| r.round(dec.change, rule));
+                        total.value_unrounded = this.and_then(|r| r.round(UNROUNDED_SCALE, rule));
+                        total.target = Err(NullReason::RatioTargetNotAggregated);
+                        total.completion = Err(NullReason::RatioTargetNotAggregated);
+                        total.previous = match prev {
+                            Some(r) => r.round(UNROUNDED_SCALE, rule).ok_or(NullReason::Overflow),
+                            None => Err(NullReason::NoPrevious),
+                        };
+                        total.growth = Err(NullReason::RateUsesChange);
+                        total.change = match (this, prev) {
+                            (None, _) => Err(NullReason::ValueMissing),
+                            (_, None) => Err(NullReason::NoPrevious),
+                            (Some(a), Some(b)) => a
+                                .checked_sub(b)
+                                .ok_or(NullReason::Overflow)
+                                .and_then(|d| metrics::change_of(d, dec.change, rule)),
+                        };
+                    }
+                    _ => {
+                        total.value = acc.sum;
+                        total.value_unrounded = acc.sum;
+                        total.target = match (acc.target, acc.all_targets) {
+                            (Some(t), true) => Ok(t),
+                            (Some(_), false) => Err(NullReason::PartialTargets),
+                            (None, _) => Err(NullReason::NoTarget),
+                        };
+                        total.previous = prev
+                            .map(|r| r.round(UNROUNDED_SCALE, rule).expect("a sum is exact"))
+                            .ok_or(NullReason::NoPrevious);
+                        total.completion = match total.target {
+                            Ok(t) => metrics::completion(acc.sum, Some(t), ind.direction, dec.completion, rule),
+                            Err(e) if acc.sum.is_some() => Err(e),
+                            Err(_) => Err(NullReason::ValueMissing),
+                        };
+                        total.met = metrics::met(acc.sum, total.target.ok(), ind.direction, &total.completion);
+                        total.growth = metrics::growth(acc.sum, total.previous, ind.kind, dec.growth, rule);
+                        total.change = metrics::change(acc.sum, total.previous, ind.kind, dec.change, rule);
+                    }
                 }
-            }
-            total
-        })
-        .collect()
+                total
+            })
+            .collect()
+    }
 }

@@ -15,6 +15,8 @@ pub enum Error {
     Ingest(#[from] IngestError),
     #[error(transparent)]
     Export(#[from] ExportError),
+    #[error(transparent)]
+    Spill(#[from] crate::spill::SpillError),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
 }

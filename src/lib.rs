@@ -1,8 +1,9 @@
 //! yearbook: agency CSV submissions in, audited statistics out.
 //!
 //! Stages, one module each, data flowing one way:
-//! [`ingest`] → [`normalize`] → [`metrics`] → [`aggregate`] → [`export`];
-//! [`run`] strings them together, [`config`] loads what they run on.
+//! [`ingest`] → [`normalize`] → [`spill`] → [`metrics`] → [`aggregate`] →
+//! [`export`]; [`run`] strings them together, [`config`] loads what they
+//! run on.
 
 pub mod aggregate;
 pub mod cli;
@@ -15,3 +16,4 @@ pub mod metrics;
 pub mod normalize;
 pub mod reject;
 pub mod run;
+pub mod spill;

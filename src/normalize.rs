@@ -481,35 +481,26 @@ pub struct Superseded {
     pub by: Origin,
 }
 
-/// The current observations of the run (one per key, sorted by key) and the
-/// history they replaced.
+/// The current observations of one bucket (one per key, sorted by key)
+/// and the history they replaced.
 pub struct Merged {
     pub current: Vec<Observation>,
     pub superseded: Vec<Superseded>,
 }
 
-/// Merges the files' observations, given in file order: a later file
-/// supersedes an earlier one's row of the same key.
-pub fn merge(files: Vec<Vec<Observation>>, reports: &mut [FileReport]) -> Merged {
-    let total = files.iter().map(Vec::len).sum();
-    let mut current: Vec<Observation> = Vec::with_capacity(total);
-    let mut index: HashMap<Key, usize> = HashMap::with_capacity(total);
+/// Merges observations sorted by (key, file, line): of the rows of one key
+/// (from different files, since a file's own repeats are settled in
+/// [`file`]) the one from the latest file is current; each earlier one is
+/// superseded by the next.
+pub fn merge(sorted: Vec<Observation>) -> Merged {
+    let mut current = Vec::with_capacity(sorted.len());
     let mut superseded = Vec::new();
-    for obs in files.into_iter().flatten() {
-        match index.entry(obs.key) {
-            Entry::Vacant(v) => {
-                v.insert(current.len());
-                current.push(obs);
-            }
-            Entry::Occupied(o) => {
-                let by = obs.origin;
-                let old = std::mem::replace(&mut current[*o.get()], obs);
-                reports[old.origin.file.0 as usize].superseded += 1;
-                superseded.push(Superseded { observation: old, by });
-            }
+    let mut rows = sorted.into_iter().peekable();
+    while let Some(o) = rows.next() {
+        match rows.peek() {
+            Some(next) if next.key == o.key => superseded.push(Superseded { by: next.origin, observation: o }),
+            _ => current.push(o),
         }
     }
-    current.sort_unstable_by_key(|o| o.key);
-    superseded.sort_by_key(|s| (s.observation.key, s.observation.origin.file, s.observation.origin.line));
     Merged { current, superseded }
 }

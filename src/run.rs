@@ -1,9 +1,13 @@
-//! The batch: ingest → normalize → metrics → aggregate → export, one way.
+//! The batch, one way: ingest → normalize → spill → (per bucket of
+//! agencies) merge → metrics → aggregate → export.
 //!
-//! Files are read and normalized in parallel (one task per file); the
-//! merge, metrics and totals work on compact in-memory rows; export writes
-//! Parquet in row groups into a staging directory that replaces the output
-//! directory only when complete.
+//! Phase 1 reads and normalizes the files in parallel, one task per file,
+//! and spills the accepted observations into buckets by agency range. Phase
+//! 2 takes the buckets in order, a few at a time in parallel, and hands each
+//! one's rows to the totals and to the writers, which append row groups.
+//! Memory holds a few buckets, the totals and one open row group per year
+//! and table, never the whole input. Everything is written into a staging
+//! directory that replaces the output directory only when complete.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,99 +17,110 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 use tracing::info;
 
-use crate::aggregate::{self, Total};
+use crate::aggregate::Aggregator;
 use crate::config::Pipeline;
 use crate::error::Error;
 use crate::export::manifest::{Counts, InputFile, Manifest, RoundingInfo};
-use crate::export::{self, MANIFEST, RunData, Staging};
-use crate::ingest::{self, Submission, sha256_hex};
-use crate::metrics::{self, Metric};
-use crate::normalize::{self, FileReport, Merged, Normalized};
+use crate::export::{self, Exporter, MANIFEST, Staging};
+use crate::ingest::{self, SourceFile, Submission, sha256_hex};
+use crate::metrics;
+use crate::normalize::{self, FileReport};
 use crate::reject::Issue;
+use crate::spill::Spill;
 
-/// What the stages computed, before anything is written.
-pub struct Computed {
-    pub files: Vec<FileReport>,
-    pub merged: Merged,
-    pub metrics: Vec<Metric>,
-    pub totals: Vec<Total>,
-    pub rejected: Vec<Issue>,
-    pub warnings: Vec<Issue>,
-    pub stage_ms: BTreeMap<String, u64>,
-}
+/// A generous lower bound on the bytes of a submission row, to estimate
+/// the number of rows from the input's size before reading it.
+const MIN_ROW_BYTES: u64 = 40;
 
-impl Computed {
-    pub fn quarantined(&self) -> u64 {
-        self.files.iter().map(|f| f.quarantined).sum()
+struct Stages(BTreeMap<String, u64>, Instant);
+
+impl Stages {
+    fn lap(&mut self, name: &str) {
+        let ms = self.1.elapsed().as_millis() as u64;
+        info!(stage = name, ms, "stage done");
+        self.0.insert(name.to_owned(), ms);
+        self.1 = Instant::now();
     }
 }
 
-fn lap(stage_ms: &mut BTreeMap<String, u64>, name: &str, since: &mut Instant) {
-    let ms = since.elapsed().as_millis() as u64;
-    info!(stage = name, ms, "stage done");
-    stage_ms.insert(name.to_owned(), ms);
-    *since = Instant::now();
+/// What phase 1 leaves: per file its report and issues, in file order.
+struct Ingested {
+    files: Vec<FileReport>,
+    rejected: Vec<Issue>,
+    warnings: Vec<Issue>,
 }
 
-/// Reads, normalizes and computes everything for `files` (paths relative to
-/// `root` in the outputs).
-pub fn compute(p: &Pipeline, files: Vec<ingest::SourceFile>, progress: &ProgressBar) -> Result<Computed, Error> {
-    let mut stage_ms = BTreeMap::new();
-    let mut t = Instant::now();
+fn ingest(p: &Pipeline, files: Vec<SourceFile>, spill: &Spill, progress: &ProgressBar) -> Result<Ingested, Error> {
     progress.set_length(files.len() as u64);
-    let normalized: Vec<Normalized> = files
+    let per_file: Vec<_> = files
         .into_par_iter()
         .map(|f| {
             let sub = Submission::read(f, p.encoding)?;
             let n = normalize::file(&sub, p);
+            spill.write(&n.observations)?;
             progress.inc(1);
-            Ok(n)
+            Ok((n.report, n.rejected, n.warnings))
         })
         .collect::<Result<_, Error>>()?;
     progress.finish_and_clear();
-    lap(&mut stage_ms, "ingest_normalize", &mut t);
-
-    let mut files = Vec::with_capacity(normalized.len());
-    let mut observations = Vec::with_capacity(normalized.len());
-    let (mut rejected, mut warnings) = (Vec::new(), Vec::new());
-    for n in normalized {
-        files.push(n.report);
-        observations.push(n.observations);
-        rejected.extend(n.rejected);
-        warnings.extend(n.warnings);
+    let mut out = Ingested { files: Vec::with_capacity(per_file.len()), rejected: Vec::new(), warnings: Vec::new() };
+    for (report, rejected, warnings) in per_file {
+        out.files.push(report);
+        out.rejected.extend(rejected);
+        out.warnings.extend(warnings);
     }
-    let merged = normalize::merge(observations, &mut files);
-    lap(&mut stage_ms, "merge", &mut t);
-    let metrics = metrics::compute(&merged.current, p);
-    lap(&mut stage_ms, "metrics", &mut t);
-    let totals = aggregate::compute(&merged.current, p);
-    lap(&mut stage_ms, "aggregate", &mut t);
-    Ok(Computed { files, merged, metrics, totals, rejected, warnings, stage_ms })
+    Ok(out)
 }
 
 /// Runs the whole pipeline and writes its outputs; returns the manifest.
 pub fn run(p: &Pipeline, progress: &ProgressBar) -> Result<Manifest, Error> {
     let started = SystemTime::now();
+    let mut stages = Stages(BTreeMap::new(), Instant::now());
     let files = ingest::discover(&p.submissions)?;
-    info!(files = files.len(), dir = %p.submissions.display(), "submissions found");
-    let mut c = compute(p, files, progress)?;
-    let mut t = Instant::now();
+    let bytes: u64 = files.iter().filter_map(|f| f.path.metadata().ok()).map(|m| m.len()).sum();
+    let buckets = (bytes / MIN_ROW_BYTES / p.bucket_rows as u64 + 1).min(p.register.len() as u64) as usize;
+    info!(files = files.len(), bytes, buckets, dir = %p.submissions.display(), "submissions found");
 
     let staging = Staging::create(&p.out)?;
-    let data = RunData {
-        pipeline: p,
-        files: &c.files,
-        current: &c.merged.current,
-        metrics: &c.metrics,
-        superseded: &c.merged.superseded,
-        totals: &c.totals,
-        rejected: &c.rejected,
-        warnings: &c.warnings,
-    };
-    let outputs = export::write_all(&staging.dir, &data)?;
-    lap(&mut c.stage_ms, "export", &mut t);
+    let spill = Spill::create(&staging.dir.join(".spill"), buckets, p.register.len())?;
+    let mut ing = ingest(p, files, &spill, progress)?;
+    stages.lap("ingest_normalize");
 
-    let manifest = manifest(p, &c, outputs, started)?;
+    let mut exporter = Exporter::new(&staging.dir, p, &ing.files);
+    let mut totals = Aggregator::new(p);
+    let mut superseded_by_file = vec![0u64; ing.files.len()];
+    let mut observations = 0u64;
+    let window = rayon::current_num_threads().max(1);
+    let ids: Vec<usize> = (0..spill.buckets()).collect();
+    for chunk in ids.chunks(window) {
+        let done: Vec<_> = chunk
+            .par_iter()
+            .map(|&b| {
+                let merged = normalize::merge(spill.read(b)?);
+                let metrics = metrics::compute(&merged.current, p);
+                Ok((merged, metrics))
+            })
+            .collect::<Result<_, Error>>()?;
+        for (merged, metrics) in done {
+            totals.add(&merged.current);
+            exporter.bucket(&merged.current, &metrics, &merged.superseded)?;
+            observations += merged.current.len() as u64;
+            for s in &merged.superseded {
+                superseded_by_file[s.observation.origin.file.0 as usize] += 1;
+            }
+        }
+    }
+    spill.remove()?;
+    stages.lap("merge_metrics_write");
+    let totals = totals.finish();
+    stages.lap("aggregate");
+    let outputs = exporter.finish(&totals, &ing.rejected, &ing.warnings)?;
+    stages.lap("export");
+
+    for (report, n) in ing.files.iter_mut().zip(superseded_by_file) {
+        report.superseded = n;
+    }
+    let manifest = manifest(p, &ing, observations, totals.len() as u64, outputs, started, stages.0)?;
     let text = serde_json::to_string_pretty(&manifest).expect("a manifest always serializes");
     let path = staging.dir.join(MANIFEST);
     std::fs::write(&path, text + "\n").map_err(|source| Error::Io { path, source })?;
@@ -120,25 +135,25 @@ fn input_file(path: &Path) -> Result<InputFile, Error> {
 
 fn manifest(
     p: &Pipeline,
-    c: &Computed,
+    ing: &Ingested,
+    observations: u64,
+    totals: u64,
     outputs: Vec<export::OutputFile>,
     started: SystemTime,
+    stage_ms: BTreeMap<String, u64>,
 ) -> Result<Manifest, Error> {
     let mut codes = BTreeMap::new();
-    for i in &c.rejected {
+    for i in &ing.rejected {
         *codes.entry(i.code.as_str().to_owned()).or_insert(0) += 1;
     }
-    let sum = |f: fn(&FileReport) -> u64| c.files.iter().map(f).sum();
+    let sum = |f: fn(&FileReport) -> u64| ing.files.iter().map(f).sum();
     let finished = SystemTime::now();
     let nanos = started.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let stamp = humantime::format_rfc3339_seconds(started).to_string().replace([':', '-'], "");
     Ok(Manifest {
         tool: env!("CARGO_PKG_NAME").to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        run_id: format!(
-            "{}-{:08x}",
-            humantime::format_rfc3339_seconds(started).to_string().replace([':', '-'], ""),
-            (nanos as u64 ^ u64::from(std::process::id())) as u32
-        ),
+        run_id: format!("{stamp}-{:08x}", (nanos as u64 ^ u64::from(std::process::id())) as u32),
         started_at: humantime::format_rfc3339_millis(started).to_string(),
         finished_at: humantime::format_rfc3339_millis(finished).to_string(),
         pipeline: input_file(&p.path)?,
@@ -154,18 +169,18 @@ fn manifest(
             change_decimals: "the rate's catalog decimals".to_owned(),
         },
         counts: Counts {
-            files: c.files.len() as u64,
+            files: ing.files.len() as u64,
             rows_read: sum(|f| f.rows_read),
             accepted: sum(|f| f.accepted),
             quarantined: sum(|f| f.quarantined),
             superseded: sum(|f| f.superseded),
-            observations: c.merged.current.len() as u64,
-            totals: c.totals.len() as u64,
-            warnings: c.warnings.len() as u64,
+            observations,
+            totals,
+            warnings: ing.warnings.len() as u64,
             quarantine_codes: codes,
         },
-        inputs: c.files.clone(),
+        inputs: ing.files.clone(),
         outputs,
-        stage_ms: c.stage_ms.clone(),
+        stage_ms,
     })
 }

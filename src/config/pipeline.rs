@@ -93,6 +93,14 @@ pub struct OutputSection {
     /// zstd level of the Parquet files.
     #[serde(default = "default_zstd_level")]
     pub zstd_level: i32,
+    /// Observations per bucket of agencies (estimated from the input's
+    /// size): how much of the input is held in memory at once.
+    #[serde(default = "default_bucket_rows")]
+    pub bucket_rows: usize,
+}
+
+fn default_bucket_rows() -> usize {
+    200_000
 }
 
 fn default_row_group_rows() -> usize {
@@ -209,6 +217,7 @@ pub struct Pipeline {
     pub last_year: i32,
     pub row_group_rows: usize,
     pub zstd_level: i32,
+    pub bucket_rows: usize,
     precision: Vec<Precision>,
 }
 
@@ -251,8 +260,8 @@ impl PipelineFile {
         {
             err("checks: first_year..=last_year must be a range of four-digit years".to_owned());
         }
-        if self.output.row_group_rows == 0 {
-            err("output: row_group_rows must be positive".to_owned());
+        if self.output.row_group_rows == 0 || self.output.bucket_rows == 0 {
+            err("output: row_group_rows and bucket_rows must be positive".to_owned());
         }
         if !(1..=22).contains(&self.output.zstd_level) {
             err("output: zstd_level must be 1..=22".to_owned());
@@ -316,6 +325,7 @@ impl PipelineFile {
             last_year: self.checks.last_year,
             row_group_rows: self.output.row_group_rows,
             zstd_level: self.output.zstd_level,
+            bucket_rows: self.output.bucket_rows,
             precision,
         })
     }

@@ -19,6 +19,7 @@ use crate::normalize::{FileReport, Observation, Superseded};
 use crate::reject::Issue;
 
 pub use manifest::{Manifest, OutputFile};
+use tables::Tables;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -28,6 +29,7 @@ pub enum ExportError {
     Csv(#[from] csv_out::CsvError),
     #[error(transparent)]
     Summary(#[from] summary::SummaryError),
+
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{}: {reason}", path.display())]
@@ -38,108 +40,112 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
     move |source| ExportError::Io { path: path.to_owned(), source }
 }
 
-/// Everything a run computed, borrowed for writing.
-pub struct RunData<'a> {
-    pub pipeline: &'a Pipeline,
-    pub files: &'a [FileReport],
-    pub current: &'a [Observation],
-    pub metrics: &'a [Metric],
-    pub superseded: &'a [Superseded],
-    pub totals: &'a [Total],
-    pub rejected: &'a [Issue],
-    pub warnings: &'a [Issue],
+/// Writes a run's outputs into a directory as the buckets come: observation,
+/// metric and history rows bucket by bucket (in output order), then the
+/// totals, the issues and the summaries at [`Exporter::finish`].
+pub struct Exporter<'a> {
+    dir: PathBuf,
+    tables: Tables<'a>,
+    observations: parquet::Partitioned,
+    metrics: parquet::Partitioned,
+    superseded: parquet::Partitioned,
+    summary: summary::Summary,
+    totals_opts: parquet::WriteOptions,
 }
 
-impl RunData<'_> {
-    pub fn source_file_of(&self, o: &Observation) -> &str {
-        &self.files[o.origin.file.0 as usize].path
+impl<'a> Exporter<'a> {
+    pub fn new(dir: &Path, p: &'a Pipeline, files: &'a [FileReport]) -> Self {
+        let opts = parquet::WriteOptions { row_group_rows: p.row_group_rows, zstd_level: p.zstd_level };
+        Exporter {
+            dir: dir.to_owned(),
+            tables: Tables::new(p, files),
+            observations: parquet::Partitioned::new(dir.join("observations"), opts),
+            metrics: parquet::Partitioned::new(dir.join("metrics"), opts),
+            superseded: parquet::Partitioned::new(dir.join("superseded"), opts),
+            summary: summary::Summary::new(dir),
+            totals_opts: opts,
+        }
     }
-}
 
-/// Indexes of `rows` ordered by year, then by their key.
-fn by_year<T, K: Ord>(rows: &[T], key: impl Fn(&T) -> (i32, K)) -> Vec<u32> {
-    let mut idx: Vec<u32> = (0..rows.len() as u32).collect();
-    idx.sort_by_key(|&i| key(&rows[i as usize]));
-    idx
-}
+    /// Writes one bucket: `current` sorted by key, `metrics` in the same
+    /// order, `superseded` sorted by key.
+    pub fn bucket(
+        &mut self,
+        current: &[Observation],
+        metrics: &[Metric],
+        superseded: &[Superseded],
+    ) -> Result<(), ExportError> {
+        let t = self.tables;
+        let mut rows: Vec<(&Observation, &Metric)> = current.iter().zip(metrics).collect();
+        // Output order within a year: agency, then indicator.
+        rows.sort_by_key(|(o, _)| (o.key.year, o.key.agency, o.key.indicator));
+        for year_rows in rows.chunk_by(|a, b| a.0.key.year == b.0.key.year) {
+            let year = year_rows[0].0.key.year;
+            let obs: Vec<&Observation> = year_rows.iter().map(|(o, _)| *o).collect();
+            self.observations.write(year, &t.observations(&obs)?)?;
+            self.metrics.write(year, &t.metrics(year_rows)?)?;
+            self.summary.indicators(&t, year, year_rows)?;
+        }
+        self.summary.league(&t, current, metrics)?;
+        let mut history: Vec<&Superseded> = superseded.iter().collect();
+        history.sort_by_key(|s| (s.observation.key.year, s.observation.key.agency, s.observation.key.indicator));
+        for year_rows in history.chunk_by(|a, b| a.observation.key.year == b.observation.key.year) {
+            self.superseded.write(year_rows[0].observation.key.year, &t.superseded(year_rows)?)?;
+        }
+        Ok(())
+    }
 
-/// Writes every output file into `dir` and returns them (paths relative to
-/// `dir`), sorted by path, with their hashes.
-pub fn write_all(dir: &Path, run: &RunData<'_>) -> Result<Vec<OutputFile>, ExportError> {
-    let p = run.pipeline;
-    let opts = parquet::WriteOptions { row_group_rows: p.row_group_rows, zstd_level: p.zstd_level };
-    let scales = p.max_precision();
-    let mut written: Vec<(PathBuf, u64)> = Vec::new();
+    /// Writes the totals, the quarantine, the warnings and the summaries,
+    /// closes every file and returns them (paths relative to the output
+    /// directory, sorted) with their hashes.
+    pub fn finish(
+        self,
+        totals: &[Total],
+        rejected: &[Issue],
+        warnings: &[Issue],
+    ) -> Result<Vec<OutputFile>, ExportError> {
+        let t = self.tables;
+        let dir = self.dir;
+        let mut written: Vec<(PathBuf, u64)> = Vec::new();
+        written.extend(self.observations.finish()?);
+        written.extend(self.metrics.finish()?);
+        written.extend(self.superseded.finish()?);
 
-    let obs_order = by_year(run.current, |o| (o.key.year, (o.key.agency, o.key.indicator)));
-    let year_of_obs = |&i: &u32| run.current[i as usize].key.year;
-    written.extend(parquet::write_partitioned(
-        dir,
-        "observations",
-        &obs_order,
-        year_of_obs,
-        |idx| run.observations_batch(idx),
-        opts,
-    )?);
-    written.extend(parquet::write_partitioned(
-        dir,
-        "metrics",
-        &obs_order,
-        year_of_obs,
-        |idx| run.metrics_batch(idx, scales),
-        opts,
-    )?);
+        let mut by_year: Vec<&Total> = totals.iter().collect();
+        by_year.sort_by_key(|t| (t.key.year, t.key.agency, t.key.indicator));
+        let mut table = parquet::Partitioned::new(dir.join("totals"), self.totals_opts);
+        for rows in by_year.chunk_by(|a, b| a.key.year == b.key.year) {
+            table.write(rows[0].key.year, &t.totals(rows)?)?;
+        }
+        written.extend(table.finish()?);
 
-    let totals_order = by_year(run.totals, |t| (t.key.year, (t.key.agency, t.key.indicator)));
-    let year_of_total = |&i: &u32| run.totals[i as usize].key.year;
-    written.extend(parquet::write_partitioned(
-        dir,
-        "totals",
-        &totals_order,
-        year_of_total,
-        |idx| run.totals_batch(idx, scales),
-        opts,
-    )?);
+        written.push(write_issues(&dir.join("quarantine.csv"), &t, rejected)?);
+        written.push(write_issues(&dir.join("warnings.csv"), &t, warnings)?);
+        written.extend(self.summary.finish(&t, &by_year)?);
 
-    let sup_order = by_year(run.superseded, |s| {
-        (s.observation.key.year, (s.observation.key.agency, s.observation.key.indicator, s.observation.origin.file))
-    });
-    let year_of_sup = |&i: &u32| run.superseded[i as usize].observation.key.year;
-    written.extend(parquet::write_partitioned(
-        dir,
-        "superseded",
-        &sup_order,
-        year_of_sup,
-        |idx| run.superseded_batch(idx),
-        opts,
-    )?);
-
-    written.push(write_issues(&dir.join("quarantine.csv"), run, run.rejected)?);
-    written.push(write_issues(&dir.join("warnings.csv"), run, run.warnings)?);
-    written.extend(summary::write(dir, run, &obs_order, &totals_order)?);
-
-    let mut outputs = written
-        .into_iter()
-        .map(|(path, rows)| {
-            let bytes = std::fs::read(&path).map_err(io(&path))?;
-            let rel = path.strip_prefix(dir).unwrap_or(&path);
-            let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-            Ok(OutputFile { path: rel, sha256: sha256_hex(&bytes), bytes: bytes.len() as u64, rows })
-        })
-        .collect::<Result<Vec<_>, ExportError>>()?;
-    outputs.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(outputs)
+        let mut outputs = written
+            .into_iter()
+            .map(|(path, rows)| {
+                let bytes = std::fs::read(&path).map_err(io(&path))?;
+                let rel = path.strip_prefix(&dir).unwrap_or(&path);
+                let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                Ok(OutputFile { path: rel, sha256: sha256_hex(&bytes), bytes: bytes.len() as u64, rows })
+            })
+            .collect::<Result<Vec<_>, ExportError>>()?;
+        outputs.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(outputs)
+    }
 }
 
 const ISSUE_HEADER: [&str; 8] = ["file", "line", "byte", "field", "raw", "code", "message_zh", "message_en"];
 
 /// `quarantine.csv` or `warnings.csv`: one row per issue, in file and line
 /// order.
-fn write_issues(path: &Path, run: &RunData<'_>, issues: &[Issue]) -> Result<(PathBuf, u64), ExportError> {
+fn write_issues(path: &Path, t: &Tables<'_>, issues: &[Issue]) -> Result<(PathBuf, u64), ExportError> {
     let mut f = csv_out::CsvFile::create(path, &ISSUE_HEADER)?;
     for i in issues {
         f.row([
-            csv_out::text(&run.files[i.file.0 as usize].path).as_ref(),
+            csv_out::text(&t.files[i.file.0 as usize].path).as_ref(),
             &i.line.to_string(),
             &i.byte.to_string(),
             &csv_out::text(&i.field),

@@ -8,8 +8,9 @@
 //! compressed and written as row groups of bounded size; the bytes depend
 //! only on the rows, so two runs write identical files.
 
+use std::collections::BTreeMap;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -107,44 +108,54 @@ pub fn batch(table: &'static str, cols: Vec<Result<Col, ParquetError>>) -> Resul
     RecordBatch::try_new(schema, arrays).map_err(|source| ParquetError::Arrow { table, source })
 }
 
-/// Writes `rows` (already sorted by year, then key) as
-/// `dir/table/year=Y/part-0.parquet`, building batches of at most one row
-/// group with `build`. Returns the files written, with their row counts.
-pub fn write_partitioned<T>(
-    dir: &Path,
-    table: &'static str,
-    rows: &[T],
-    year_of: impl Fn(&T) -> i32,
-    build: impl Fn(&[T]) -> Result<RecordBatch, ParquetError>,
+/// One table's Parquet files, one per year (`table/year=Y/part-0.parquet`),
+/// fed batch by batch in output order; each file is written as row groups
+/// of at most `row_group_rows` rows, so memory holds one row group per year,
+/// encoded, not the table.
+pub struct Partitioned {
+    dir: PathBuf,
     opts: WriteOptions,
-) -> Result<Vec<(PathBuf, u64)>, ParquetError> {
-    let mut written = Vec::new();
-    for chunk in rows.chunk_by(|a, b| year_of(a) == year_of(b)) {
-        let year = year_of(&chunk[0]);
-        let part_dir = dir.join(table).join(format!("year={year}"));
-        std::fs::create_dir_all(&part_dir).map_err(|source| ParquetError::Io { path: part_dir.clone(), source })?;
-        let path = part_dir.join("part-0.parquet");
-        let file = File::create(&path).map_err(|source| ParquetError::Io { path: path.clone(), source })?;
-        let pq = |source| ParquetError::Parquet { path: path.clone(), source };
-        let mut writer: Option<ArrowWriter<File>> = None;
-        let mut file = Some(file);
-        for group in chunk.chunks(opts.row_group_rows) {
-            let batch = build(group)?;
-            if writer.is_none() {
-                let props = WriterProperties::builder()
-                    .set_compression(Compression::ZSTD(ZstdLevel::try_new(opts.zstd_level).map_err(pq)?))
-                    .set_max_row_group_row_count(Some(opts.row_group_rows))
-                    .build();
-                let w =
-                    ArrowWriter::try_new(file.take().expect("taken once"), batch.schema(), Some(props)).map_err(pq)?;
-                writer = Some(w);
-            }
-            let w = writer.as_mut().expect("created above");
-            w.write(&batch).map_err(pq)?;
-            w.flush().map_err(pq)?;
-        }
-        writer.expect("a chunk is never empty").close().map_err(pq)?;
-        written.push((path, chunk.len() as u64));
+    writers: BTreeMap<i32, (ArrowWriter<File>, PathBuf, u64)>,
+}
+
+impl Partitioned {
+    pub fn new(dir: PathBuf, opts: WriteOptions) -> Self {
+        Partitioned { dir, opts, writers: BTreeMap::new() }
     }
-    Ok(written)
+
+    /// Appends a batch of rows of `year`.
+    pub fn write(&mut self, year: i32, batch: &RecordBatch) -> Result<(), ParquetError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let (writer, path, rows) = match self.writers.entry(year) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let part = self.dir.join(format!("year={year}"));
+                std::fs::create_dir_all(&part).map_err(|source| ParquetError::Io { path: part.clone(), source })?;
+                let path = part.join("part-0.parquet");
+                let file = File::create(&path).map_err(|source| ParquetError::Io { path: path.clone(), source })?;
+                let pq = |source| ParquetError::Parquet { path: path.clone(), source };
+                let props = WriterProperties::builder()
+                    .set_compression(Compression::ZSTD(ZstdLevel::try_new(self.opts.zstd_level).map_err(pq)?))
+                    .set_max_row_group_row_count(Some(self.opts.row_group_rows))
+                    .build();
+                let writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(pq)?;
+                e.insert((writer, path, 0))
+            }
+        };
+        writer.write(batch).map_err(|source| ParquetError::Parquet { path: path.clone(), source })?;
+        *rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Closes every file; returns them with their row counts.
+    pub fn finish(self) -> Result<Vec<(PathBuf, u64)>, ParquetError> {
+        let mut written = Vec::with_capacity(self.writers.len());
+        for (_, (writer, path, rows)) in self.writers {
+            writer.close().map_err(|source| ParquetError::Parquet { path: path.clone(), source })?;
+            written.push((path, rows));
+        }
+        Ok(written)
+    }
 }

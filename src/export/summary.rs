@@ -1,15 +1,19 @@
 //! Summary CSVs for people, one folder per year: each agency's indicators
 //! with completion and growth, the totals, and a completion league table.
 
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use super::RunData;
 use super::csv_out::{CsvError, CsvFile, text};
+use super::tables::Tables;
+use crate::aggregate::Total;
 use crate::config::AgencyId;
 use crate::decimal::{Decimal, Ratio};
-use crate::metrics::{NullReason, Outcome};
+use crate::metrics::{Metric, NullReason, Outcome};
+use crate::normalize::Observation;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SummaryError {
@@ -95,22 +99,35 @@ const LEAGUE_HEADER: [&str; 7] =
 /// Decimals of the league table's mean completion.
 const LEAGUE_DECIMALS: u8 = 2;
 
-/// Writes `summary/<year>/{indicators,totals,league}.csv` under `dir`.
-pub fn write(
-    dir: &Path,
-    run: &RunData<'_>,
-    by_year: &[u32],
-    totals_by_year: &[u32],
-) -> Result<Vec<(PathBuf, u64)>, SummaryError> {
-    let p = run.pipeline;
-    let mut written = Vec::new();
-    let folder = |year: i32| dir.join("summary").join(year.to_string());
+/// The summary CSVs of a run, written as the buckets come.
+pub struct Summary {
+    dir: PathBuf,
+    indicators: BTreeMap<i32, CsvFile>,
+    /// Per bucket, the league counts of its agencies (agencies never span
+    /// buckets, so the groups are final).
+    league: Vec<DataFrame>,
+}
 
-    for chunk in by_year.chunk_by(|&a, &b| run.current[a as usize].key.year == run.current[b as usize].key.year) {
-        let year = run.current[chunk[0] as usize].key.year;
-        let mut f = CsvFile::create(&folder(year).join("indicators.csv"), &INDICATORS_HEADER)?;
-        for &i in chunk {
-            let (o, m) = (&run.current[i as usize], &run.metrics[i as usize]);
+impl Summary {
+    pub fn new(dir: &Path) -> Self {
+        Summary { dir: dir.join("summary"), indicators: BTreeMap::new(), league: Vec::new() }
+    }
+
+    /// Appends rows of one year to `summary/<year>/indicators.csv`.
+    pub fn indicators(
+        &mut self,
+        t: &Tables<'_>,
+        year: i32,
+        rows: &[(&Observation, &Metric)],
+    ) -> Result<(), SummaryError> {
+        let f = match self.indicators.entry(year) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                e.insert(CsvFile::create(&self.dir.join(year.to_string()).join("indicators.csv"), &INDICATORS_HEADER)?)
+            }
+        };
+        let p = t.pipeline;
+        for (o, m) in rows {
             let ag = p.register.agency(o.key.agency);
             let ind = p.catalog.indicator(o.key.indicator);
             f.row([
@@ -131,60 +148,75 @@ pub fn write(
                 &num(o.claimed_growth),
                 yes_no(m.growth_claim_ok),
                 &reasons(&[("completion", &m.completion), ("growth", &m.growth), ("change", &m.change)]),
-                &text(run.source_file_of(o)),
+                &text(t.source_file(&o.origin)),
                 &o.origin.line.to_string(),
             ])?;
         }
-        written.push(f.finish()?);
+        Ok(())
     }
 
-    for chunk in totals_by_year.chunk_by(|&a, &b| run.totals[a as usize].key.year == run.totals[b as usize].key.year) {
-        let year = run.totals[chunk[0] as usize].key.year;
-        let mut f = CsvFile::create(&folder(year).join("totals.csv"), &TOTALS_HEADER)?;
-        for &i in chunk {
-            let t = &run.totals[i as usize];
-            let ag = p.register.agency(t.key.agency);
-            let ind = p.catalog.indicator(t.key.indicator);
-            let missing: Vec<&str> = t.missing.iter().map(|&a| p.register.agency(a).code.as_str()).collect();
-            f.row([
-                text(&ag.code).as_ref(),
-                &text(&ag.name_zh),
-                &text(&ind.code),
-                &text(&ind.name_zh),
-                &text(&ind.base_unit),
-                t.aggregation.name(),
-                &num(t.value),
-                &num(t.target.ok()),
-                &pct(&t.completion),
-                yes_no(t.met),
-                &num(t.previous.ok()),
-                &pct(&t.growth),
-                &pct(&t.change),
-                &t.contributors.len().to_string(),
-                &t.missing.len().to_string(),
-                &text(&missing.join(" ")),
-            ])?;
+    /// Counts one bucket's agencies for the league table.
+    pub fn league(&mut self, t: &Tables<'_>, current: &[Observation], metrics: &[Metric]) -> Result<(), SummaryError> {
+        if !current.is_empty() {
+            self.league.push(league_counts(t, current, metrics)?);
         }
-        written.push(f.finish()?);
+        Ok(())
     }
 
-    for (year, rows) in league(run)? {
-        let mut f = CsvFile::create(&folder(year).join("league.csv"), &LEAGUE_HEADER)?;
-        for r in rows {
-            let ag = p.register.agency(r.agency);
-            f.row([
-                r.rank.to_string().as_str(),
-                &text(&ag.code),
-                &text(&ag.name_zh),
-                &r.n_indicators.to_string(),
-                &r.n_with_target.to_string(),
-                &r.n_met.to_string(),
-                &r.mean_completion.map(|d| d.to_string()).unwrap_or_default(),
-            ])?;
+    /// Writes the totals and league CSVs and closes every file.
+    pub fn finish(self, t: &Tables<'_>, totals: &[&Total]) -> Result<Vec<(PathBuf, u64)>, SummaryError> {
+        let p = t.pipeline;
+        let Summary { dir, indicators, league: frames } = self;
+        let mut written = Vec::new();
+        for (_, f) in indicators {
+            written.push(f.finish()?);
         }
-        written.push(f.finish()?);
+        for chunk in totals.chunk_by(|a, b| a.key.year == b.key.year) {
+            let year = chunk[0].key.year;
+            let mut f = CsvFile::create(&dir.join(year.to_string()).join("totals.csv"), &TOTALS_HEADER)?;
+            for t in chunk {
+                let ag = p.register.agency(t.key.agency);
+                let ind = p.catalog.indicator(t.key.indicator);
+                let missing: Vec<&str> = t.missing.iter().map(|&a| p.register.agency(a).code.as_str()).collect();
+                f.row([
+                    text(&ag.code).as_ref(),
+                    &text(&ag.name_zh),
+                    &text(&ind.code),
+                    &text(&ind.name_zh),
+                    &text(&ind.base_unit),
+                    t.aggregation.name(),
+                    &num(t.value),
+                    &num(t.target.ok()),
+                    &pct(&t.completion),
+                    yes_no(t.met),
+                    &num(t.previous.ok()),
+                    &pct(&t.growth),
+                    &pct(&t.change),
+                    &t.contributors.len().to_string(),
+                    &t.missing.len().to_string(),
+                    &text(&missing.join(" ")),
+                ])?;
+            }
+            written.push(f.finish()?);
+        }
+        for (year, rows) in league(t, frames)? {
+            let mut f = CsvFile::create(&dir.join(year.to_string()).join("league.csv"), &LEAGUE_HEADER)?;
+            for r in rows {
+                let ag = p.register.agency(r.agency);
+                f.row([
+                    r.rank.to_string().as_str(),
+                    &text(&ag.code),
+                    &text(&ag.name_zh),
+                    &r.n_indicators.to_string(),
+                    &r.n_with_target.to_string(),
+                    &r.n_met.to_string(),
+                    &r.mean_completion.map(|d| d.to_string()).unwrap_or_default(),
+                ])?;
+            }
+            written.push(f.finish()?);
+        }
+        Ok(written)
     }
-    Ok(written)
 }
 
 struct LeagueRow {
@@ -196,44 +228,53 @@ struct LeagueRow {
     mean_completion: Option<Decimal>,
 }
 
-/// Per year, agencies ranked by their mean completion (of the printed
-/// completion percentages, as a reader of the report would average them),
-/// best first; agencies without any completion come last.
-fn league(run: &RunData<'_>) -> Result<Vec<(i32, Vec<LeagueRow>)>, SummaryError> {
-    let scale = run.pipeline.max_precision().completion;
-    let completion: Vec<Option<i128>> = run
-        .metrics
+/// The league counts of one bucket's agencies: per (year, agency) how many
+/// indicators, with a target, met, and the sum and count of the printed
+/// completions (as `i128` mantissas at the completion column's scale).
+fn league_counts(t: &Tables<'_>, current: &[Observation], metrics: &[Metric]) -> Result<DataFrame, SummaryError> {
+    let scale = t.scales.completion;
+    let completion: Vec<Option<i128>> = metrics
         .iter()
         .map(|m| m.completion.as_ref().ok().and_then(|f| f.rounded.rescale(scale)).map(Decimal::mantissa))
         .collect();
     let frame = df![
-        "year" => run.current.iter().map(|o| o.key.year).collect::<Vec<i32>>(),
-        "agency" => run.current.iter().map(|o| o.key.agency.0).collect::<Vec<u32>>(),
-        "has_target" => run.current.iter().map(|o| o.target.is_some()).collect::<Vec<bool>>(),
-        "met" => run.metrics.iter().map(|m| m.met).collect::<Vec<Option<bool>>>(),
+        "year" => current.iter().map(|o| o.key.year).collect::<Vec<i32>>(),
+        "agency" => current.iter().map(|o| o.key.agency.0).collect::<Vec<u32>>(),
+        "has_target" => current.iter().map(|o| o.target.is_some()).collect::<Vec<bool>>(),
+        "met" => metrics.iter().map(|m| m.met).collect::<Vec<Option<bool>>>(),
         "completion" => completion,
     ]?;
-    let grouped = frame
+    Ok(frame
         .lazy()
         .group_by([col("year"), col("agency")])
         .agg([
-            len().alias("n_indicators"),
+            len().cast(DataType::UInt32).alias("n_indicators"),
             col("has_target").cast(DataType::UInt32).sum().alias("n_with_target"),
             col("met").cast(DataType::UInt32).sum().alias("n_met"),
             col("completion").sum().alias("completion_sum"),
-            col("completion").count().alias("n_completion"),
+            col("completion").count().cast(DataType::UInt32).alias("n_completion"),
         ])
-        .sort(["year", "agency"], SortMultipleOptions::default())
-        .collect()?;
+        .collect()?)
+}
 
+/// Per year, agencies ranked by their mean completion (of the printed
+/// completion percentages, as a reader of the report would average them),
+/// best first; agencies without any completion come last.
+fn league(t: &Tables<'_>, frames: Vec<DataFrame>) -> Result<Vec<(i32, Vec<LeagueRow>)>, SummaryError> {
+    let scale = t.scales.completion;
+    let mut frames = frames.into_iter();
+    let Some(mut grouped) = frames.next() else { return Ok(Vec::new()) };
+    for f in frames {
+        grouped.vstack_mut(&f)?;
+    }
+    let grouped = grouped.lazy().sort(["year", "agency"], SortMultipleOptions::default()).collect()?;
     let years = grouped.column("year")?.i32()?;
     let agencies = grouped.column("agency")?.u32()?;
-    let n_ind = grouped.column("n_indicators")?.cast(&DataType::UInt32)?;
-    let n_tgt = grouped.column("n_with_target")?.cast(&DataType::UInt32)?;
-    let n_met = grouped.column("n_met")?.cast(&DataType::UInt32)?;
+    let n_ind = grouped.column("n_indicators")?.u32()?;
+    let n_tgt = grouped.column("n_with_target")?.u32()?;
+    let n_met = grouped.column("n_met")?.u32()?;
     let sums = grouped.column("completion_sum")?.i128()?;
-    let counts = grouped.column("n_completion")?.cast(&DataType::UInt32)?;
-    let (n_ind, n_tgt, n_met, counts) = (n_ind.u32()?, n_tgt.u32()?, n_met.u32()?, counts.u32()?);
+    let counts = grouped.column("n_completion")?.u32()?;
 
     let mut out: Vec<(i32, Vec<LeagueRow>)> = Vec::new();
     for i in 0..grouped.height() {
@@ -243,7 +284,7 @@ fn league(run: &RunData<'_>) -> Result<Vec<(i32, Vec<LeagueRow>)>, SummaryError>
             .then(|| sums.get(i))
             .flatten()
             .and_then(|s| Ratio::new(Decimal::new(s, scale), Decimal::new(i128::from(n), 0)))
-            .and_then(|r| r.round(LEAGUE_DECIMALS, run.pipeline.rounding));
+            .and_then(|r| r.round(LEAGUE_DECIMALS, t.pipeline.rounding));
         let row = LeagueRow {
             rank: 0,
             agency: AgencyId(agencies.get(i).expect("group key")),

@@ -3,18 +3,18 @@
 
 use arrow::array::RecordBatch;
 
-use super::RunData;
-use super::parquet::{ParquetError, batch, boolean, decimal, int64, text, text_list};
-use crate::config::Precision;
-use crate::decimal::{BASE_SCALE, UNROUNDED_SCALE};
-use crate::metrics::{NullReason, Outcome};
-use crate::normalize::{Observation, Origin};
+use super::parquet::{Col, ParquetError, batch, boolean, decimal, int64, text, text_list};
+use crate::aggregate::Total;
+use crate::config::{AgencyId, Pipeline, Precision};
+use crate::decimal::{BASE_SCALE, Decimal, UNROUNDED_SCALE};
+use crate::metrics::{Metric, NullReason, Outcome};
+use crate::normalize::{FileReport, Observation, Origin, Superseded};
 
-fn rounded(o: &Outcome) -> Option<crate::decimal::Decimal> {
+fn rounded(o: &Outcome) -> Option<Decimal> {
     o.as_ref().ok().map(|f| f.rounded)
 }
 
-fn unrounded(o: &Outcome) -> Option<crate::decimal::Decimal> {
+fn unrounded(o: &Outcome) -> Option<Decimal> {
     o.as_ref().ok().map(|f| f.unrounded)
 }
 
@@ -22,26 +22,41 @@ fn reason<T>(o: &Result<T, NullReason>) -> Option<&'static str> {
     o.as_ref().err().map(|r| r.as_str())
 }
 
-impl RunData<'_> {
-    fn agency_code(&self, o: &Observation) -> &str {
-        &self.pipeline.register.agency(o.key.agency).code
+type Cols = Vec<Result<Col, ParquetError>>;
+
+/// What the tables look codes, names and sources up in.
+#[derive(Clone, Copy)]
+pub struct Tables<'a> {
+    pub pipeline: &'a Pipeline,
+    pub files: &'a [FileReport],
+    /// Column scales of the printed percentages.
+    pub scales: Precision,
+}
+
+impl<'a> Tables<'a> {
+    pub fn new(pipeline: &'a Pipeline, files: &'a [FileReport]) -> Self {
+        Tables { pipeline, files, scales: pipeline.max_precision() }
     }
 
-    fn source_file(&self, origin: &Origin) -> &str {
+    fn agency(&self, a: AgencyId) -> &'a str {
+        &self.pipeline.register.agency(a).code
+    }
+
+    pub fn source_file(&self, origin: &Origin) -> &'a str {
         &self.files[origin.file.0 as usize].path
     }
 
-    fn source_field(&self, origin: &Origin) -> &str {
+    fn source_field(&self, origin: &Origin) -> &'a str {
         let header = &self.files[origin.file.0 as usize].header;
         header.get(origin.column as usize).map_or("", String::as_str)
     }
 
     /// Columns shared by observations and their superseded history.
-    fn observation_cols(&self, rows: &[&Observation]) -> Vec<Result<super::parquet::Col, ParquetError>> {
+    fn observation_cols(&self, rows: &[&Observation]) -> Cols {
         let p = self.pipeline;
         let ind = |o: &Observation| p.catalog.indicator(o.key.indicator);
         vec![
-            Ok(text("agency", rows.iter().map(|o| Some(self.agency_code(o))))),
+            Ok(text("agency", rows.iter().map(|o| Some(self.agency(o.key.agency))))),
             Ok(text("agency_name", rows.iter().map(|o| Some(p.register.agency(o.key.agency).name_zh.as_str())))),
             Ok(text("indicator", rows.iter().map(|o| Some(ind(o).code.as_str())))),
             Ok(text("indicator_name", rows.iter().map(|o| Some(ind(o).name_zh.as_str())))),
@@ -64,13 +79,11 @@ impl RunData<'_> {
         ]
     }
 
-    pub fn observations_batch(&self, idx: &[u32]) -> Result<RecordBatch, ParquetError> {
-        let rows: Vec<&Observation> = idx.iter().map(|&i| &self.current[i as usize]).collect();
-        batch("observations", self.observation_cols(&rows))
+    pub fn observations(&self, rows: &[&Observation]) -> Result<RecordBatch, ParquetError> {
+        batch("observations", self.observation_cols(rows))
     }
 
-    pub fn superseded_batch(&self, idx: &[u32]) -> Result<RecordBatch, ParquetError> {
-        let rows: Vec<_> = idx.iter().map(|&i| &self.superseded[i as usize]).collect();
+    pub fn superseded(&self, rows: &[&Superseded]) -> Result<RecordBatch, ParquetError> {
         let obs: Vec<&Observation> = rows.iter().map(|s| &s.observation).collect();
         let mut cols = self.observation_cols(&obs);
         cols.push(Ok(text("superseded_by_file", rows.iter().map(|s| Some(self.source_file(&s.by))))));
@@ -78,13 +91,11 @@ impl RunData<'_> {
         batch("superseded", cols)
     }
 
-    pub fn metrics_batch(&self, idx: &[u32], scales: Precision) -> Result<RecordBatch, ParquetError> {
-        let p = self.pipeline;
-        let rows: Vec<(&Observation, &crate::metrics::Metric)> =
-            idx.iter().map(|&i| (&self.current[i as usize], &self.metrics[i as usize])).collect();
+    pub fn metrics(&self, rows: &[(&Observation, &Metric)]) -> Result<RecordBatch, ParquetError> {
+        let (p, scales) = (self.pipeline, self.scales);
         let ind = |o: &Observation| p.catalog.indicator(o.key.indicator);
         let cols = vec![
-            Ok(text("agency", rows.iter().map(|(o, _)| Some(self.agency_code(o))))),
+            Ok(text("agency", rows.iter().map(|(o, _)| Some(self.agency(o.key.agency))))),
             Ok(text("indicator", rows.iter().map(|(o, _)| Some(ind(o).code.as_str())))),
             Ok(text("kind", rows.iter().map(|(o, _)| Some(ind(o).kind.name())))),
             Ok(text("direction", rows.iter().map(|(o, _)| Some(ind(o).direction.name())))),
@@ -113,17 +124,16 @@ impl RunData<'_> {
         batch("metrics", cols)
     }
 
-    pub fn totals_batch(&self, idx: &[u32], scales: Precision) -> Result<RecordBatch, ParquetError> {
-        let p = self.pipeline;
-        let rows: Vec<_> = idx.iter().map(|&i| &self.totals[i as usize]).collect();
-        let code = |a: crate::config::AgencyId| p.register.agency(a).code.as_str();
+    pub fn totals(&self, rows: &[&Total]) -> Result<RecordBatch, ParquetError> {
+        let (p, scales) = (self.pipeline, self.scales);
+        let ind = |t: &Total| p.catalog.indicator(t.key.indicator);
         let cols = vec![
-            Ok(text("agency", rows.iter().map(|t| Some(code(t.key.agency))))),
+            Ok(text("agency", rows.iter().map(|t| Some(self.agency(t.key.agency))))),
             Ok(text("agency_name", rows.iter().map(|t| Some(p.register.agency(t.key.agency).name_zh.as_str())))),
-            Ok(text("indicator", rows.iter().map(|t| Some(p.catalog.indicator(t.key.indicator).code.as_str())))),
-            Ok(text("kind", rows.iter().map(|t| Some(p.catalog.indicator(t.key.indicator).kind.name())))),
+            Ok(text("indicator", rows.iter().map(|t| Some(ind(t).code.as_str())))),
+            Ok(text("kind", rows.iter().map(|t| Some(ind(t).kind.name())))),
             Ok(text("aggregation", rows.iter().map(|t| Some(t.aggregation.name())))),
-            Ok(text("unit", rows.iter().map(|t| Some(p.catalog.indicator(t.key.indicator).base_unit.as_str())))),
+            Ok(text("unit", rows.iter().map(|t| Some(ind(t).base_unit.as_str())))),
             decimal("value", BASE_SCALE, rows.iter().map(|t| t.value)),
             decimal("value_unrounded", UNROUNDED_SCALE, rows.iter().map(|t| t.value_unrounded)),
             decimal("numerator", BASE_SCALE, rows.iter().map(|t| t.numerator)),
@@ -142,8 +152,8 @@ impl RunData<'_> {
             Ok(text("change_null_reason", rows.iter().map(|t| reason(&t.change)))),
             Ok(int64("n_agencies", rows.iter().map(|t| Some(t.contributors.len() as i64)))),
             Ok(int64("n_missing", rows.iter().map(|t| Some(t.missing.len() as i64)))),
-            Ok(text_list("contributors", rows.iter().map(|t| t.contributors.iter().map(|&a| code(a))))),
-            Ok(text_list("missing", rows.iter().map(|t| t.missing.iter().map(|&a| code(a))))),
+            Ok(text_list("contributors", rows.iter().map(|t| t.contributors.iter().map(|&a| self.agency(a))))),
+            Ok(text_list("missing", rows.iter().map(|t| t.missing.iter().map(|&a| self.agency(a))))),
         ];
         batch("totals", cols)
     }

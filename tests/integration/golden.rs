@@ -128,3 +128,28 @@ fn two_runs_are_byte_identical_but_for_the_manifest() {
         }
     }
 }
+
+#[test]
+fn many_small_buckets_write_the_same_outputs_as_one() {
+    // A pipeline that spills every agency to its own bucket.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("pipelines/nightly.toml")).unwrap();
+    let text =
+        text.replace("bucket_rows = 200000", "bucket_rows = 1").replace("\"../", &format!("\"{}/", repo().display()));
+    assert!(text.contains("bucket_rows = 1"));
+    let pipeline = dir.path().join("tiny.toml");
+    std::fs::write(&pipeline, text).unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    run_sample(&a);
+    let o =
+        crate::util::yearbook(&["run", "-q", "--pipeline", pipeline.to_str().unwrap(), "--out", b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let (fa, fb) = (files(&a), files(&b));
+    assert_eq!(fa.len(), fb.len());
+    for ((name, x), (other, y)) in fa.iter().zip(&fb) {
+        assert_eq!(name, other);
+        if name != "manifest.json" {
+            assert!(x == y, "{name} differs with one bucket per agency");
+        }
+    }
+}
