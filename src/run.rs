@@ -93,17 +93,19 @@ pub fn run(p: &Pipeline, progress: &ProgressBar) -> Result<Manifest, Error> {
     let window = rayon::current_num_threads().max(1);
     let ids: Vec<usize> = (0..spill.buckets()).collect();
     for chunk in ids.chunks(window) {
+        let writer = exporter.bucket_writer();
         let done: Vec<_> = chunk
             .par_iter()
             .map(|&b| {
                 let merged = normalize::merge(spill.read(b)?);
                 let metrics = metrics::compute(&merged.current, p);
-                Ok((merged, metrics))
+                let written = writer.write(b, &merged.current, &metrics, &merged.superseded)?;
+                Ok((merged, written))
             })
             .collect::<Result<_, Error>>()?;
-        for (merged, metrics) in done {
+        for (merged, written) in done {
             totals.add(&merged.current);
-            exporter.bucket(&merged.current, &metrics, &merged.superseded)?;
+            exporter.absorb(written)?;
             observations += merged.current.len() as u64;
             for s in &merged.superseded {
                 superseded_by_file[s.observation.origin.file.0 as usize] += 1;

@@ -16,7 +16,8 @@ pub struct CsvError {
 /// A CSV file being written.
 pub struct CsvFile {
     path: PathBuf,
-    writer: csv::Writer<BufWriter<File>>,
+    /// Taken only for the moment of an [`CsvFile::append`].
+    writer: Option<csv::Writer<BufWriter<File>>>,
     rows: u64,
 }
 
@@ -29,9 +30,9 @@ impl CsvFile {
         }
         let mut out = BufWriter::new(File::create(path).map_err(err)?);
         out.write_all(b"\xEF\xBB\xBF").map_err(err)?;
-        let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
+        let mut writer = dialect().from_writer(out);
         writer.write_record(header).map_err(|e| err(e.into()))?;
-        Ok(CsvFile { path: path.to_owned(), writer, rows: 0 })
+        Ok(CsvFile { path: path.to_owned(), writer: Some(writer), rows: 0 })
     }
 
     /// Writes one row; text cells go through [`text`], numbers are written
@@ -42,17 +43,44 @@ impl CsvFile {
         S: AsRef<[u8]>,
     {
         self.rows += 1;
-        self.writer.write_record(cells).map_err(|e| CsvError { path: self.path.clone(), source: e.into() })
+        let writer = self.writer.as_mut().expect("a CsvFile always has its writer between calls");
+        writer.write_record(cells).map_err(|e| CsvError { path: self.path.clone(), source: e.into() })
+    }
+
+    /// Appends `rows` rows already encoded by a [`buffer`] writer.
+    pub fn append(&mut self, bytes: &[u8], rows: u64) -> Result<(), CsvError> {
+        let path = &self.path;
+        let err = |source| CsvError { path: path.clone(), source };
+        // The csv writer buffers rows of its own: flush them, write the bytes
+        // behind them, and go on with a fresh writer on the same file.
+        let writer = self.writer.take().expect("a CsvFile always has its writer between calls");
+        let mut out = writer.into_inner().map_err(|e| err(e.into_error()))?;
+        out.write_all(bytes).map_err(err)?;
+        self.writer = Some(dialect().from_writer(out));
+        self.rows += rows;
+        Ok(())
     }
 
     /// Flushes and closes; returns the path and the number of data rows.
     pub fn finish(self) -> Result<(PathBuf, u64), CsvError> {
         let path = self.path;
-        let mut inner =
-            self.writer.into_inner().map_err(|e| CsvError { path: path.clone(), source: e.into_error() })?;
+        let writer = self.writer.expect("a CsvFile always has its writer between calls");
+        let mut inner = writer.into_inner().map_err(|e| CsvError { path: path.clone(), source: e.into_error() })?;
         inner.flush().map_err(|source| CsvError { path: path.clone(), source })?;
         Ok((path, self.rows))
     }
+}
+
+/// A CSV writer into memory with the same dialect as [`CsvFile`], for rows
+/// encoded by a parallel task and appended in order later.
+pub fn buffer() -> csv::Writer<Vec<u8>> {
+    dialect().from_writer(Vec::new())
+}
+
+fn dialect() -> csv::WriterBuilder {
+    let mut b = csv::WriterBuilder::new();
+    b.terminator(csv::Terminator::CRLF);
+    b
 }
 
 /// A text cell made safe for spreadsheets: one that starts with `=`, `+`,

@@ -40,17 +40,77 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
     move |source| ExportError::Io { path: path.to_owned(), source }
 }
 
-/// Writes a run's outputs into a directory as the buckets come: observation,
-/// metric and history rows bucket by bucket (in output order), then the
-/// totals, the issues and the summaries at [`Exporter::finish`].
+/// What one bucket wrote: its Parquet parts, and the summary rows and
+/// league counts the [`Exporter`] appends in bucket order.
+pub struct BucketOutput {
+    files: Vec<(PathBuf, u64)>,
+    indicators: Vec<(i32, Vec<u8>, u64)>,
+    league: Option<polars::prelude::DataFrame>,
+}
+
+/// Writes one bucket's outputs; many run at once, one per bucket.
+#[derive(Clone, Copy)]
+pub struct BucketWriter<'a> {
+    dir: &'a Path,
+    tables: Tables<'a>,
+    opts: parquet::WriteOptions,
+}
+
+impl BucketWriter<'_> {
+    /// Writes bucket `part`: `current` sorted by key, `metrics` in the same
+    /// order, `superseded` sorted by key. Each table gets one part file per
+    /// year, rows ordered by agency, then indicator.
+    pub fn write(
+        &self,
+        part: usize,
+        current: &[Observation],
+        metrics: &[Metric],
+        superseded: &[Superseded],
+    ) -> Result<BucketOutput, ExportError> {
+        let t = self.tables;
+        let mut out = BucketOutput { files: Vec::new(), indicators: Vec::new(), league: None };
+        let mut rows: Vec<(&Observation, &Metric)> = current.iter().zip(metrics).collect();
+        rows.sort_by_key(|(o, _)| (o.key.year, o.key.agency, o.key.indicator));
+        for year_rows in rows.chunk_by(|a, b| a.0.key.year == b.0.key.year) {
+            let year = year_rows[0].0.key.year;
+            let n = year_rows.len() as u64;
+            let obs: Vec<&Observation> = year_rows.iter().map(|(o, _)| *o).collect();
+            for (table, batch) in [("observations", t.observations(&obs)?), ("metrics", t.metrics(year_rows)?)] {
+                let path = parquet::part_path(self.dir, table, year, part);
+                parquet::write_file(&path, &batch, self.opts)?;
+                out.files.push((path, n));
+            }
+            let mut csv = csv_out::buffer();
+            let csv_err = |e: csv::Error| {
+                summary::SummaryError::Csv(csv_out::CsvError { path: "summary".into(), source: e.into() })
+            };
+            summary::indicator_rows(&mut csv, &t, year_rows).map_err(csv_err)?;
+            let bytes = csv.into_inner().map_err(|e| csv_err(e.into_error().into()))?;
+            out.indicators.push((year, bytes, n));
+        }
+        if !current.is_empty() {
+            out.league = Some(summary::league_counts(&t, current, metrics).map_err(summary::SummaryError::Polars)?);
+        }
+        let mut history: Vec<&Superseded> = superseded.iter().collect();
+        history.sort_by_key(|s| (s.observation.key.year, s.observation.key.agency, s.observation.key.indicator));
+        for year_rows in history.chunk_by(|a, b| a.observation.key.year == b.observation.key.year) {
+            let path = parquet::part_path(self.dir, "superseded", year_rows[0].observation.key.year, part);
+            parquet::write_file(&path, &t.superseded(year_rows)?, self.opts)?;
+            out.files.push((path, year_rows.len() as u64));
+        }
+        Ok(out)
+    }
+}
+
+/// Writes a run's outputs into a directory: the buckets' parts as they come
+/// (in bucket order), then the totals, the issues and the summaries at
+/// [`Exporter::finish`].
 pub struct Exporter<'a> {
     dir: PathBuf,
     tables: Tables<'a>,
-    observations: parquet::Partitioned,
-    metrics: parquet::Partitioned,
-    superseded: parquet::Partitioned,
+    opts: parquet::WriteOptions,
+    written: Vec<(PathBuf, u64)>,
     summary: summary::Summary,
-    totals_opts: parquet::WriteOptions,
 }
 
 impl<'a> Exporter<'a> {
@@ -59,38 +119,25 @@ impl<'a> Exporter<'a> {
         Exporter {
             dir: dir.to_owned(),
             tables: Tables::new(p, files),
-            observations: parquet::Partitioned::new(dir.join("observations"), opts),
-            metrics: parquet::Partitioned::new(dir.join("metrics"), opts),
-            superseded: parquet::Partitioned::new(dir.join("superseded"), opts),
+            opts,
+            written: Vec::new(),
             summary: summary::Summary::new(dir),
-            totals_opts: opts,
         }
     }
 
-    /// Writes one bucket: `current` sorted by key, `metrics` in the same
-    /// order, `superseded` sorted by key.
-    pub fn bucket(
-        &mut self,
-        current: &[Observation],
-        metrics: &[Metric],
-        superseded: &[Superseded],
-    ) -> Result<(), ExportError> {
-        let t = self.tables;
-        let mut rows: Vec<(&Observation, &Metric)> = current.iter().zip(metrics).collect();
-        // Output order within a year: agency, then indicator.
-        rows.sort_by_key(|(o, _)| (o.key.year, o.key.agency, o.key.indicator));
-        for year_rows in rows.chunk_by(|a, b| a.0.key.year == b.0.key.year) {
-            let year = year_rows[0].0.key.year;
-            let obs: Vec<&Observation> = year_rows.iter().map(|(o, _)| *o).collect();
-            self.observations.write(year, &t.observations(&obs)?)?;
-            self.metrics.write(year, &t.metrics(year_rows)?)?;
-            self.summary.indicators(&t, year, year_rows)?;
+    /// The writer that bucket tasks use.
+    pub fn bucket_writer(&self) -> BucketWriter<'_> {
+        BucketWriter { dir: &self.dir, tables: self.tables, opts: self.opts }
+    }
+
+    /// Takes in what one bucket wrote; buckets must come in order.
+    pub fn absorb(&mut self, out: BucketOutput) -> Result<(), ExportError> {
+        self.written.extend(out.files);
+        for (year, bytes, rows) in out.indicators {
+            self.summary.append_indicators(year, &bytes, rows)?;
         }
-        self.summary.league(&t, current, metrics)?;
-        let mut history: Vec<&Superseded> = superseded.iter().collect();
-        history.sort_by_key(|s| (s.observation.key.year, s.observation.key.agency, s.observation.key.indicator));
-        for year_rows in history.chunk_by(|a, b| a.observation.key.year == b.observation.key.year) {
-            self.superseded.write(year_rows[0].observation.key.year, &t.superseded(year_rows)?)?;
+        if let Some(league) = out.league {
+            self.summary.add_league(league);
         }
         Ok(())
     }
@@ -106,18 +153,15 @@ impl<'a> Exporter<'a> {
     ) -> Result<Vec<OutputFile>, ExportError> {
         let t = self.tables;
         let dir = self.dir;
-        let mut written: Vec<(PathBuf, u64)> = Vec::new();
-        written.extend(self.observations.finish()?);
-        written.extend(self.metrics.finish()?);
-        written.extend(self.superseded.finish()?);
+        let mut written = self.written;
 
         let mut by_year: Vec<&Total> = totals.iter().collect();
         by_year.sort_by_key(|t| (t.key.year, t.key.agency, t.key.indicator));
-        let mut table = parquet::Partitioned::new(dir.join("totals"), self.totals_opts);
         for rows in by_year.chunk_by(|a, b| a.key.year == b.key.year) {
-            table.write(rows[0].key.year, &t.totals(rows)?)?;
+            let path = parquet::part_path(&dir, "totals", rows[0].key.year, 0);
+            parquet::write_file(&path, &t.totals(rows)?, self.opts)?;
+            written.push((path, rows.len() as u64));
         }
-        written.extend(table.finish()?);
 
         written.push(write_issues(&dir.join("quarantine.csv"), &t, rejected)?);
         written.push(write_issues(&dir.join("warnings.csv"), &t, warnings)?);

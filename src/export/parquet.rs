@@ -1,16 +1,18 @@
-//! Parquet tables, Hive-partitioned by year (`metrics/year=2021/part-0.parquet`).
+//! Parquet tables, Hive-partitioned by year
+//! (`metrics/year=2021/part-00000.parquet`, one part per bucket of
+//! agencies, as Spark writes one per task).
 //!
 //! Types are what pandas, polars, DuckDB and Spark expect: values are
 //! `Decimal128(38, s)`, codes and names plain UTF-8 strings (Parquet stores
 //! them dictionary-encoded; readers get ordinary strings rather than
 //! categoricals), counts `Int64`, flags `Boolean`. The year lives in the
 //! directory name only, as Hive and Spark require. Files are zstd
-//! compressed and written as row groups of bounded size; the bytes depend
-//! only on the rows, so two runs write identical files.
+//! compressed, written as row groups of bounded size, each part by the task
+//! that computed its rows; the bytes depend only on the rows, so two runs
+//! write identical files.
 
-use std::collections::BTreeMap;
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -108,54 +110,25 @@ pub fn batch(table: &'static str, cols: Vec<Result<Col, ParquetError>>) -> Resul
     RecordBatch::try_new(schema, arrays).map_err(|source| ParquetError::Arrow { table, source })
 }
 
-/// One table's Parquet files, one per year (`table/year=Y/part-0.parquet`),
-/// fed batch by batch in output order; each file is written as row groups
-/// of at most `row_group_rows` rows, so memory holds one row group per year,
-/// encoded, not the table.
-pub struct Partitioned {
-    dir: PathBuf,
-    opts: WriteOptions,
-    writers: BTreeMap<i32, (ArrowWriter<File>, PathBuf, u64)>,
+/// Writes one Parquet file of one batch, as row groups of at most
+/// `row_group_rows` rows.
+pub fn write_file(path: &Path, batch: &RecordBatch, opts: WriteOptions) -> Result<(), ParquetError> {
+    let dir = path.parent().expect("a part file is inside its partition");
+    std::fs::create_dir_all(dir).map_err(|source| ParquetError::Io { path: dir.to_owned(), source })?;
+    let file = File::create(path).map_err(|source| ParquetError::Io { path: path.to_owned(), source })?;
+    let pq = |source| ParquetError::Parquet { path: path.to_owned(), source };
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(opts.zstd_level).map_err(pq)?))
+        .set_max_row_group_row_count(Some(opts.row_group_rows))
+        .build();
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(pq)?;
+    writer.write(batch).map_err(pq)?;
+    writer.close().map_err(pq)?;
+    Ok(())
 }
 
-impl Partitioned {
-    pub fn new(dir: PathBuf, opts: WriteOptions) -> Self {
-        Partitioned { dir, opts, writers: BTreeMap::new() }
-    }
-
-    /// Appends a batch of rows of `year`.
-    pub fn write(&mut self, year: i32, batch: &RecordBatch) -> Result<(), ParquetError> {
-        if batch.num_rows() == 0 {
-            return Ok(());
-        }
-        let (writer, path, rows) = match self.writers.entry(year) {
-            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::btree_map::Entry::Vacant(e) => {
-                let part = self.dir.join(format!("year={year}"));
-                std::fs::create_dir_all(&part).map_err(|source| ParquetError::Io { path: part.clone(), source })?;
-                let path = part.join("part-0.parquet");
-                let file = File::create(&path).map_err(|source| ParquetError::Io { path: path.clone(), source })?;
-                let pq = |source| ParquetError::Parquet { path: path.clone(), source };
-                let props = WriterProperties::builder()
-                    .set_compression(Compression::ZSTD(ZstdLevel::try_new(self.opts.zstd_level).map_err(pq)?))
-                    .set_max_row_group_row_count(Some(self.opts.row_group_rows))
-                    .build();
-                let writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(pq)?;
-                e.insert((writer, path, 0))
-            }
-        };
-        writer.write(batch).map_err(|source| ParquetError::Parquet { path: path.clone(), source })?;
-        *rows += batch.num_rows() as u64;
-        Ok(())
-    }
-
-    /// Closes every file; returns them with their row counts.
-    pub fn finish(self) -> Result<Vec<(PathBuf, u64)>, ParquetError> {
-        let mut written = Vec::with_capacity(self.writers.len());
-        for (_, (writer, path, rows)) in self.writers {
-            writer.close().map_err(|source| ParquetError::Parquet { path: path.clone(), source })?;
-            written.push((path, rows));
-        }
-        Ok(written)
-    }
+/// The path of part `part` of `table` for `year`:
+/// `table/year=2021/part-00003.parquet`.
+pub fn part_path(dir: &Path, table: &str, year: i32, part: usize) -> PathBuf {
+    dir.join(table).join(format!("year={year}")).join(format!("part-{part:05}.parquet"))
 }

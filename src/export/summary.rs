@@ -99,6 +99,41 @@ const LEAGUE_HEADER: [&str; 7] =
 /// Decimals of the league table's mean completion.
 const LEAGUE_DECIMALS: u8 = 2;
 
+/// Encodes rows of `summary/<year>/indicators.csv` (no header).
+pub fn indicator_rows<W: std::io::Write>(
+    w: &mut csv::Writer<W>,
+    t: &Tables<'_>,
+    rows: &[(&Observation, &Metric)],
+) -> csv::Result<()> {
+    let p = t.pipeline;
+    for (o, m) in rows {
+        let ag = p.register.agency(o.key.agency);
+        let ind = p.catalog.indicator(o.key.indicator);
+        w.write_record([
+            text(&ag.code).as_ref(),
+            &text(&ag.name_zh),
+            &text(&ind.code),
+            &text(&ind.name_zh),
+            &text(&ind.base_unit),
+            &num(o.value),
+            &num(o.target),
+            &pct(&m.completion),
+            yes_no(m.met),
+            &num(m.previous.ok()),
+            &pct(&m.growth),
+            &pct(&m.change),
+            &num(o.claimed_completion),
+            yes_no(m.completion_claim_ok),
+            &num(o.claimed_growth),
+            yes_no(m.growth_claim_ok),
+            &reasons(&[("completion", &m.completion), ("growth", &m.growth), ("change", &m.change)]),
+            &text(t.source_file(&o.origin)),
+            &o.origin.line.to_string(),
+        ])?;
+    }
+    Ok(())
+}
+
 /// The summary CSVs of a run, written as the buckets come.
 pub struct Summary {
     dir: PathBuf,
@@ -113,54 +148,21 @@ impl Summary {
         Summary { dir: dir.join("summary"), indicators: BTreeMap::new(), league: Vec::new() }
     }
 
-    /// Appends rows of one year to `summary/<year>/indicators.csv`.
-    pub fn indicators(
-        &mut self,
-        t: &Tables<'_>,
-        year: i32,
-        rows: &[(&Observation, &Metric)],
-    ) -> Result<(), SummaryError> {
+    /// Appends rows of one year, encoded by [`indicator_rows`], to
+    /// `summary/<year>/indicators.csv`.
+    pub fn append_indicators(&mut self, year: i32, bytes: &[u8], rows: u64) -> Result<(), SummaryError> {
         let f = match self.indicators.entry(year) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => {
                 e.insert(CsvFile::create(&self.dir.join(year.to_string()).join("indicators.csv"), &INDICATORS_HEADER)?)
             }
         };
-        let p = t.pipeline;
-        for (o, m) in rows {
-            let ag = p.register.agency(o.key.agency);
-            let ind = p.catalog.indicator(o.key.indicator);
-            f.row([
-                text(&ag.code).as_ref(),
-                &text(&ag.name_zh),
-                &text(&ind.code),
-                &text(&ind.name_zh),
-                &text(&ind.base_unit),
-                &num(o.value),
-                &num(o.target),
-                &pct(&m.completion),
-                yes_no(m.met),
-                &num(m.previous.ok()),
-                &pct(&m.growth),
-                &pct(&m.change),
-                &num(o.claimed_completion),
-                yes_no(m.completion_claim_ok),
-                &num(o.claimed_growth),
-                yes_no(m.growth_claim_ok),
-                &reasons(&[("completion", &m.completion), ("growth", &m.growth), ("change", &m.change)]),
-                &text(t.source_file(&o.origin)),
-                &o.origin.line.to_string(),
-            ])?;
-        }
-        Ok(())
+        Ok(f.append(bytes, rows)?)
     }
 
-    /// Counts one bucket's agencies for the league table.
-    pub fn league(&mut self, t: &Tables<'_>, current: &[Observation], metrics: &[Metric]) -> Result<(), SummaryError> {
-        if !current.is_empty() {
-            self.league.push(league_counts(t, current, metrics)?);
-        }
-        Ok(())
+    /// Adds one bucket's league counts (see [`league_counts`]).
+    pub fn add_league(&mut self, counts: DataFrame) {
+        self.league.push(counts);
     }
 
     /// Writes the totals and league CSVs and closes every file.
@@ -231,7 +233,7 @@ struct LeagueRow {
 /// The league counts of one bucket's agencies: per (year, agency) how many
 /// indicators, with a target, met, and the sum and count of the printed
 /// completions (as `i128` mantissas at the completion column's scale).
-fn league_counts(t: &Tables<'_>, current: &[Observation], metrics: &[Metric]) -> Result<DataFrame, SummaryError> {
+pub fn league_counts(t: &Tables<'_>, current: &[Observation], metrics: &[Metric]) -> Result<DataFrame, PolarsError> {
     let scale = t.scales.completion;
     let completion: Vec<Option<i128>> = metrics
         .iter()
@@ -244,7 +246,7 @@ fn league_counts(t: &Tables<'_>, current: &[Observation], metrics: &[Metric]) ->
         "met" => metrics.iter().map(|m| m.met).collect::<Vec<Option<bool>>>(),
         "completion" => completion,
     ]?;
-    Ok(frame
+    frame
         .lazy()
         .group_by([col("year"), col("agency")])
         .agg([
@@ -254,7 +256,7 @@ fn league_counts(t: &Tables<'_>, current: &[Observation], metrics: &[Metric]) ->
             col("completion").sum().alias("completion_sum"),
             col("completion").count().cast(DataType::UInt32).alias("n_completion"),
         ])
-        .collect()?)
+        .collect()
 }
 
 /// Per year, agencies ranked by their mean completion (of the printed

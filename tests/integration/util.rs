@@ -35,9 +35,12 @@ pub fn parquet_rows(dir: &Path, table: &str) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for part in parts {
         let year = part.file_name().unwrap().to_str().unwrap().strip_prefix("year=").unwrap().to_owned();
-        let file = File::open(part.join("part-0.parquet")).unwrap();
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
-        for batch in reader {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&part).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        let batches = files
+            .iter()
+            .flat_map(|f| ParquetRecordBatchReaderBuilder::try_new(File::open(f).unwrap()).unwrap().build().unwrap());
+        for batch in batches {
             let batch: RecordBatch = batch.unwrap();
             if rows.is_empty() {
                 let mut header = vec!["year".to_owned()];
