@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, ConfigErrors, is_valid_code, table};
+use super::{ConfigError, ConfigErrors, table};
 
 const COLUMNS: [&str; 10] = [
     "code",
@@ -123,23 +123,11 @@ fn parse_enum<T: serde::de::DeserializeOwned>(column: &str, value: &str) -> Resu
 
 impl Catalog {
     pub fn load(path: &Path) -> Result<Catalog, ConfigErrors> {
-        let (rows, mut errors) = table::read::<CatalogRow>(path, &COLUMNS);
-        let mut rows: Vec<_> = rows.into_iter().collect();
-        rows.sort_by(|a, b| a.value.code.cmp(&b.value.code));
-        let mut by_code = HashMap::new();
-        for (i, row) in rows.iter().enumerate() {
-            let code = &row.value.code;
-            if !is_valid_code(code) {
-                errors.push(ConfigError::new(
-                    path,
-                    Some(row.line),
-                    format!("code `{code}` may hold only ASCII letters, digits, `-`, `_` and `.`"),
-                ));
-            }
-            if by_code.insert(code.clone(), IndicatorId(i as u32)).is_some() {
-                errors.push(ConfigError::new(path, Some(row.line), format!("code `{code}` appears twice")));
-            }
-        }
+        let (mut rows, mut errors) = table::read::<CatalogRow>(path, &COLUMNS);
+        let by_code: HashMap<String, IndicatorId> = table::index_by_code(path, &mut rows, |r| &r.code, &mut errors)
+            .into_iter()
+            .map(|(code, i)| (code, IndicatorId(i)))
+            .collect();
         let mut indicators = Vec::with_capacity(rows.len());
         for row in &rows {
             let (line, r) = (row.line, &row.value);

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{ConfigError, ConfigErrors, is_valid_code, table};
+use super::{ConfigError, ConfigErrors, table};
 
 const COLUMNS: [&str; 4] = ["code", "name_zh", "name_en", "parent"];
 
@@ -42,21 +42,10 @@ pub struct Register {
 impl Register {
     pub fn load(path: &Path) -> Result<Register, ConfigErrors> {
         let (mut rows, mut errors) = table::read::<RegisterRow>(path, &COLUMNS);
-        rows.sort_by(|a, b| a.value.code.cmp(&b.value.code));
-        let mut by_code = HashMap::new();
-        for (i, row) in rows.iter().enumerate() {
-            let code = &row.value.code;
-            if !is_valid_code(code) {
-                errors.push(ConfigError::new(
-                    path,
-                    Some(row.line),
-                    format!("code `{code}` may hold only ASCII letters, digits, `-`, `_` and `.`"),
-                ));
-            }
-            if by_code.insert(code.clone(), AgencyId(i as u32)).is_some() {
-                errors.push(ConfigError::new(path, Some(row.line), format!("code `{code}` appears twice")));
-            }
-        }
+        let by_code: HashMap<String, AgencyId> = table::index_by_code(path, &mut rows, |r| &r.code, &mut errors)
+            .into_iter()
+            .map(|(code, i)| (code, AgencyId(i)))
+            .collect();
         let mut agencies: Vec<Agency> = Vec::with_capacity(rows.len());
         let mut roots = Vec::new();
         for row in &rows {

@@ -83,3 +83,26 @@ fn deserialize_message(e: &csv::Error, headers: &csv::StringRecord) -> String {
         _ => e.to_string(),
     }
 }
+
+/// Sorts `rows` by code and indexes them: code → position. Invalid and
+/// repeated codes are reported.
+pub fn index_by_code<T>(
+    path: &Path,
+    rows: &mut [Row<T>],
+    code: impl Fn(&T) -> &str,
+    errors: &mut Vec<ConfigError>,
+) -> std::collections::HashMap<String, u32> {
+    rows.sort_by(|a, b| code(&a.value).cmp(code(&b.value)));
+    let mut by_code = std::collections::HashMap::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let c = code(&row.value);
+        if !super::is_valid_code(c) {
+            let msg = format!("code `{c}` may hold only ASCII letters, digits, `-`, `_` and `.`");
+            errors.push(ConfigError::new(path, Some(row.line), msg));
+        }
+        if by_code.insert(c.to_owned(), i as u32).is_some() {
+            errors.push(ConfigError::new(path, Some(row.line), format!("code `{c}` appears twice")));
+        }
+    }
+    by_code
+}
