@@ -109,3 +109,22 @@ fn ratio_totals_come_from_summed_parts_not_averaged_rates() {
     let district = find(&t, &[("agency", "TJ-D02"), ("indicator", "DISPUTE-CLOSE-RATE")]);
     assert_eq!(cell(&t, district, "value"), "10.000000");
 }
+
+#[test]
+fn the_declared_rounding_rule_decides_ties() {
+    // (201.09 − 200) / 200 × 100 = 0.545 exactly: half_up 0.55, half_even
+    // (GB/T 8170) 0.54.
+    let csv =
+        format!("{EN_HEADER}TJ-HRSS,2020,INFO-DISCLOSED,,200,条,,,,\nTJ-HRSS,2021,INFO-DISCLOSED,,201.09,条,,,0.54,\n");
+    let s = Scratch::new(&[("a.csv", csv.as_bytes())]);
+    for (rule, growth, claim_ok) in [("half_up", "0.55", "false"), ("half_even", "0.54", "true")] {
+        let o = s.run_with(&[("rule = \"half_up\"", &format!("rule = \"{rule}\""))]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let m = parquet_rows(&s.out(), "metrics");
+        let row = find(&m, &[("year", "2021")]);
+        assert_eq!(cell(&m, row, "growth_pct"), growth, "{rule}");
+        assert_eq!(cell(&m, row, "growth_pct_unrounded"), "0.545000000000", "{rule}");
+        assert_eq!(cell(&m, row, "claimed_growth_matches"), claim_ok, "{rule}");
+        assert_eq!(cell(&m, row, "rounding"), rule);
+    }
+}

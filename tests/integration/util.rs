@@ -117,6 +117,27 @@ impl Scratch {
     pub fn run(&self) -> Output {
         yearbook(&["run", "-q", "--input", self.input().to_str().unwrap(), "--out", self.out().to_str().unwrap()])
     }
+
+    /// `yearbook run` with the bundled pipeline edited by `edits` (text
+    /// replacements, each of which must apply).
+    pub fn run_with(&self, edits: &[(&str, &str)]) -> Output {
+        let pipeline = self.dir.path().join("pipeline.toml");
+        std::fs::write(&pipeline, pipeline_text(edits)).unwrap();
+        let (p, i, o) = (pipeline.to_str().unwrap(), self.input(), self.out());
+        yearbook(&["run", "-q", "--pipeline", p, "--input", i.to_str().unwrap(), "--out", o.to_str().unwrap()])
+    }
+}
+
+/// The bundled pipeline with its relative paths made absolute and `edits`
+/// applied.
+pub fn pipeline_text(edits: &[(&str, &str)]) -> String {
+    let mut text = std::fs::read_to_string(repo().join("pipelines/nightly.toml")).unwrap();
+    text = text.replace("\"../", &format!("\"{}/", repo().display()));
+    for (from, to) in edits {
+        assert!(text.contains(from), "the pipeline has no `{from}`");
+        text = text.replace(from, to);
+    }
+    text
 }
 
 pub const EN_HEADER: &str =
