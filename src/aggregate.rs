@@ -166,7 +166,9 @@ impl<'p> Aggregator<'p> {
                 let this = exact.get(&key).copied();
                 let prev = exact.get(&prev_key).copied();
                 let expected = &reported[&(key.agency, key.indicator)];
-                let missing = expected.iter().filter(|a| !acc.contributors.contains(a)).copied().collect();
+                // Buckets come in agency order, so contributors are sorted.
+                debug_assert!(acc.contributors.is_sorted());
+                let missing = expected.iter().filter(|a| acc.contributors.binary_search(a).is_err()).copied().collect();
                 let mut total = Total {
                     key,
                     aggregation: ind.aggregation,
