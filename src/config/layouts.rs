@@ -132,9 +132,11 @@ impl Layouts {
         if wide_fields.clone().any(|f| *f == Field::Year || *f == Field::Value) {
             errors.push(ConfigError::new(path, None, "the wide layout takes year and value from its year columns"));
         }
-        for (name, spec) in [("long", &file.long.required), ("wide", &file.wide.required)] {
-            for f in [Field::Agency, Field::Indicator, Field::Unit] {
-                if !spec.contains(&f) {
+        // What a layout must have to say what a row is about, in which unit.
+        let must = [("long", &file.long.required, &[Field::Year, Field::Value][..]), ("wide", &file.wide.required, &[])];
+        for (name, spec, own) in must {
+            for f in [Field::Agency, Field::Indicator, Field::Unit].iter().chain(own) {
+                if !spec.contains(f) {
                     errors.push(ConfigError::new(path, None, format!("the {name} layout must require `{}`", f.name())));
                 }
             }
