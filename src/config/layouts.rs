@@ -78,7 +78,7 @@ impl Layout {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LayoutsFile {
-    aliases: BTreeMap<Field, Vec<String>>,
+    aliases: BTreeMap<Field, Vec<toml::Spanned<String>>>,
     long: LayoutSpec,
     wide: WideSpec,
 }
@@ -109,7 +109,8 @@ pub struct Layouts {
 
 impl Layouts {
     pub fn load(path: &Path) -> Result<Layouts, ConfigErrors> {
-        let file: LayoutsFile = load_toml(path)?;
+        let toml = load_toml::<LayoutsFile>(path)?;
+        let file = &toml.value;
         let mut errors = Vec::new();
         let mut aliases = BTreeMap::new();
         for field in Field::ALL {
@@ -118,13 +119,14 @@ impl Layouts {
             }
         }
         for (field, names) in &file.aliases {
-            for name in names.iter().chain(std::iter::once(&field.name().to_owned())) {
-                let key = normalize_header(name);
-                if let Some(other) = aliases.insert(key, *field)
+            aliases.insert(field.name().to_owned(), *field);
+            for name in names {
+                if let Some(other) = aliases.insert(normalize_header(name.get_ref()), *field)
                     && other != *field
                 {
-                    let msg = format!("alias `{name}` names both `{}` and `{}`", other.name(), field.name());
-                    errors.push(ConfigError::new(path, None, msg));
+                    let msg =
+                        format!("alias `{}` names both `{}` and `{}`", name.get_ref(), other.name(), field.name());
+                    errors.push(ConfigError::new(path, toml.line(name), msg));
                 }
             }
         }
@@ -133,7 +135,8 @@ impl Layouts {
             errors.push(ConfigError::new(path, None, "the wide layout takes year and value from its year columns"));
         }
         // What a layout must have to say what a row is about, in which unit.
-        let must = [("long", &file.long.required, &[Field::Year, Field::Value][..]), ("wide", &file.wide.required, &[])];
+        let must =
+            [("long", &file.long.required, &[Field::Year, Field::Value][..]), ("wide", &file.wide.required, &[])];
         for (name, spec, own) in must {
             for f in [Field::Agency, Field::Indicator, Field::Unit].iter().chain(own) {
                 if !spec.contains(f) {
@@ -144,7 +147,7 @@ impl Layouts {
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
-        Ok(Layouts { aliases, long: file.long, wide: file.wide })
+        Ok(Layouts { aliases, long: file.long.clone(), wide: file.wide.clone() })
     }
 
     /// The field a header cell names, if any.

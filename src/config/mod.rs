@@ -75,13 +75,35 @@ pub fn is_valid_code(code: &str) -> bool {
         && code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// A TOML file read into a strict serde type, with its text kept so that
+/// errors found after parsing can name their line (fields that need one are
+/// `toml::Spanned`).
+pub(crate) struct Toml<T> {
+    pub value: T,
+    pub text: String,
+}
+
+impl<T> Toml<T> {
+    /// The 1-based line of a span of the file.
+    pub fn line<S>(&self, at: &toml::Spanned<S>) -> Option<u64> {
+        line_at(&self.text, at.span().start)
+    }
+}
+
+pub(crate) fn line_at(text: &str, offset: usize) -> Option<u64> {
+    Some(text.get(..offset)?.matches('\n').count() as u64 + 1)
+}
+
 /// Reads a TOML file into a strict serde type, the error naming the file
 /// and line.
-pub(crate) fn load_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigErrors> {
+pub(crate) fn load_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Toml<T>, ConfigErrors> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigErrors(vec![ConfigError::new(path, None, format!("cannot read: {e}"))]))?;
-    toml::from_str(&text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start].matches('\n').count() as u64 + 1);
-        ConfigErrors(vec![ConfigError::new(path, line, e.message().to_owned())])
-    })
+    match toml::from_str(&text) {
+        Ok(value) => Ok(Toml { value, text }),
+        Err(e) => {
+            let line = e.span().and_then(|s| line_at(&text, s.start));
+            Err(ConfigErrors(vec![ConfigError::new(path, line, e.message().to_owned())]))
+        }
+    }
 }

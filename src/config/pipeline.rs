@@ -24,6 +24,9 @@ pub struct PipelineFile {
     pub rounding: RoundingSection,
     #[serde(default)]
     pub checks: ChecksSection,
+    /// The file's text, for the lines of errors found in `compile`.
+    #[serde(skip)]
+    text: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -124,7 +127,7 @@ pub struct RoundingSection {
     /// rate's change in percentage points (default: the catalog's
     /// `decimals`).
     #[serde(default)]
-    pub indicators: BTreeMap<String, PrecisionOverride>,
+    pub indicators: BTreeMap<toml::Spanned<String>, PrecisionOverride>,
 }
 
 impl Default for RoundingSection {
@@ -227,7 +230,8 @@ const MAX_PERCENT_DECIMALS: u8 = 6;
 
 impl PipelineFile {
     pub fn load(path: &Path) -> Result<PipelineFile, ConfigErrors> {
-        load_toml(path)
+        let file = load_toml::<PipelineFile>(path)?;
+        Ok(PipelineFile { text: file.text, ..file.value })
     }
 
     /// Resolves paths, applies `overrides`, loads every schema and checks
@@ -271,23 +275,26 @@ impl PipelineFile {
         let register = Register::load(&agencies_path).map_err(|e| errors.extend(e.0)).ok();
         let units = Units::load(&units_path).map_err(|e| errors.extend(e.0)).ok();
         let layouts = Layouts::load(&layouts_path).map_err(|e| errors.extend(e.0)).ok();
+        for code in r.indicators.keys() {
+            if catalog.as_ref().is_some_and(|c| c.get(code.get_ref()).is_none()) {
+                let line = super::line_at(&self.text, code.span().start);
+                let msg = format!("rounding.indicators: `{}` is not in the catalog", code.get_ref());
+                errors.push(ConfigError::new(path, line, msg));
+            }
+        }
         let (Some(catalog), Some(register), Some(units), Some(layouts)) = (catalog, register, units, layouts) else {
             return Err(ConfigErrors(errors));
         };
 
-        for code in r.indicators.keys() {
-            if catalog.get(code).is_none() {
-                errors.push(ConfigError::new(
-                    path,
-                    None,
-                    format!("rounding.indicators: `{code}` is not in the catalog"),
-                ));
-            }
-        }
         let precision: Vec<Precision> = catalog
             .iter()
             .map(|(_, ind)| {
-                let o = r.indicators.get(&ind.code).cloned().unwrap_or_default();
+                let o = r
+                    .indicators
+                    .iter()
+                    .find(|(k, _)| *k.get_ref() == ind.code)
+                    .map(|(_, o)| o.clone())
+                    .unwrap_or_default();
                 Precision {
                     completion: o.completion_decimals.unwrap_or(r.completion_decimals),
                     growth: o.growth_decimals.unwrap_or(r.growth_decimals),

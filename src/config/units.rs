@@ -15,7 +15,7 @@ use super::{ConfigError, ConfigErrors, load_toml};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UnitsFile {
-    prefixes: BTreeMap<String, u32>,
+    prefixes: BTreeMap<toml::Spanned<String>, u32>,
     #[serde(rename = "unit")]
     units: Vec<UnitEntry>,
 }
@@ -23,7 +23,7 @@ struct UnitsFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnitEntry {
-    pub symbol: String,
+    pub symbol: toml::Spanned<String>,
     pub base: String,
     pub power: u32,
     pub name_en: String,
@@ -49,30 +49,30 @@ const MAX_POWER: u32 = 12;
 
 impl Units {
     pub fn load(path: &Path) -> Result<Units, ConfigErrors> {
-        let file: UnitsFile = load_toml(path)?;
+        let file = load_toml::<UnitsFile>(path)?;
         let mut errors = Vec::new();
         let mut units = BTreeMap::new();
-        for entry in file.units {
+        for entry in &file.value.units {
+            let (symbol, line) = (entry.symbol.get_ref(), file.line(&entry.symbol));
             if entry.power > MAX_POWER {
-                errors.push(ConfigError::new(
-                    path,
-                    None,
-                    format!("unit `{}`: power {} is more than {MAX_POWER}", entry.symbol, entry.power),
-                ));
+                let msg = format!("unit `{symbol}`: power {} is more than {MAX_POWER}", entry.power);
+                errors.push(ConfigError::new(path, line, msg));
             }
-            if let Some(old) = units.insert(entry.symbol.clone(), entry) {
-                errors.push(ConfigError::new(path, None, format!("unit `{}` is listed twice", old.symbol)));
+            if units.insert(symbol.clone(), entry.clone()).is_some() {
+                errors.push(ConfigError::new(path, line, format!("unit `{symbol}` is listed twice")));
             }
         }
-        for (prefix, power) in &file.prefixes {
-            if *power > MAX_POWER || prefix.is_empty() {
-                errors.push(ConfigError::new(path, None, format!("prefix `{prefix}`: power must be 0..={MAX_POWER}")));
+        for (prefix, power) in &file.value.prefixes {
+            if *power > MAX_POWER || prefix.get_ref().is_empty() {
+                let msg = format!("prefix `{}`: power must be 0..={MAX_POWER}", prefix.get_ref());
+                errors.push(ConfigError::new(path, file.line(prefix), msg));
             }
         }
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
-        Ok(Units { prefixes: file.prefixes.into_iter().collect(), units })
+        let prefixes = file.value.prefixes.into_iter().map(|(p, power)| (p.into_inner(), power)).collect();
+        Ok(Units { prefixes, units })
     }
 
     /// The power of ten that turns a value in `unit` into `base`.

@@ -42,6 +42,30 @@ fn every_configuration_error_is_reported_at_once_and_exits_2() {
 }
 
 #[test]
+fn errors_in_toml_schemas_name_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let units = std::fs::read_to_string(repo().join("schemas/units.toml")).unwrap();
+    let units = units + "\n[[unit]]\nsymbol = \"万人\"\nbase = \"人\"\npower = 40\nname_en = \"again\"\n";
+    let lines = units.lines().count();
+    std::fs::write(dir.path().join("units.toml"), &units).unwrap();
+    let units_path = dir.path().join("units.toml");
+    let text = crate::util::pipeline_text(&[
+        ("units = \"", &format!("units = \"{}\" # ", units_path.display())),
+        ("[checks]", "[rounding.indicators.NOPE]\ncompletion_decimals = 2\n\n[checks]"),
+    ]);
+    let nope_line = text.lines().position(|l| l.contains("NOPE")).unwrap() + 1;
+    let pipeline = dir.path().join("p.toml");
+    std::fs::write(&pipeline, text).unwrap();
+    let o = yearbook(&["run", "--pipeline", pipeline.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let symbol_line = lines - 3;
+    assert!(err.contains(&format!("units.toml:{symbol_line}: unit `万人`: power 40 is more than 12")), "{err}");
+    assert!(err.contains(&format!("units.toml:{symbol_line}: unit `万人` is listed twice")), "{err}");
+    assert!(err.contains(&format!("p.toml:{nope_line}: rounding.indicators: `NOPE` is not in the catalog")), "{err}");
+}
+
+#[test]
 fn a_failed_run_leaves_the_previous_outputs_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
