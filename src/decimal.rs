@@ -68,10 +68,6 @@ impl Decimal {
         Decimal { mantissa, scale }
     }
 
-    pub const fn zero() -> Self {
-        Decimal { mantissa: 0, scale: 0 }
-    }
-
     pub const fn mantissa(self) -> i128 {
         self.mantissa
     }
@@ -82,10 +78,6 @@ impl Decimal {
 
     pub const fn is_zero(self) -> bool {
         self.mantissa == 0
-    }
-
-    pub const fn is_negative(self) -> bool {
-        self.mantissa < 0
     }
 
     /// The same value at a larger scale (exact), or `None` when the
@@ -282,15 +274,6 @@ impl Ratio {
             quotient
         };
         Some(Decimal::new(rounded.to_i128()?, scale))
-    }
-
-    /// Whether the quotient terminates exactly at `scale` decimals.
-    pub fn is_exact_at(self, scale: u8) -> bool {
-        i256::from_i128(10)
-            .checked_pow(u32::from(scale))
-            .and_then(|p| self.num.checked_mul(p))
-            .and_then(|n| n.checked_rem(self.den))
-            .is_some_and(|r| r == i256::ZERO)
     }
 }
 

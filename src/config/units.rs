@@ -104,8 +104,4 @@ impl Units {
     fn is_base(&self, unit: &str) -> bool {
         self.units.values().any(|e| e.base == unit)
     }
-
-    pub fn entries(&self) -> impl Iterator<Item = &UnitEntry> {
-        self.units.values()
-    }
 }

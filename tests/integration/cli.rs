@@ -106,3 +106,11 @@ fn shipped_pipelines_compile() {
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
 }
+
+#[test]
+fn the_readme_lists_every_error_code() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    for code in yearbook::reject::Code::ALL {
+        assert!(readme.contains(&format!("`{}`", code.as_str())), "README lacks `{}`", code.as_str());
+    }
+}
