@@ -80,12 +80,7 @@ impl BucketWriter<'_> {
                 parquet::write_file(&path, &batch, self.opts)?;
                 out.files.push((path, n));
             }
-            let mut csv = csv_out::buffer();
-            let csv_err = |e: csv::Error| {
-                summary::SummaryError::Csv(csv_out::CsvError { path: "summary".into(), source: e.into() })
-            };
-            summary::indicator_rows(&mut csv, &t, year_rows).map_err(csv_err)?;
-            let bytes = csv.into_inner().map_err(|e| csv_err(e.into_error().into()))?;
+            let bytes = summary::indicator_rows(&t, year_rows);
             out.indicators.push((year, bytes, n));
         }
         if !current.is_empty() {

@@ -99,12 +99,12 @@ const LEAGUE_HEADER: [&str; 7] =
 /// Decimals of the league table's mean completion.
 const LEAGUE_DECIMALS: u8 = 2;
 
-/// Encodes rows of `summary/<year>/indicators.csv` (no header).
-pub fn indicator_rows<W: std::io::Write>(
-    w: &mut csv::Writer<W>,
-    t: &Tables<'_>,
-    rows: &[(&Observation, &Metric)],
-) -> csv::Result<()> {
+/// Encodes rows of `summary/<year>/indicators.csv` (no header), for
+/// [`Summary::append_indicators`].
+pub fn indicator_rows(t: &Tables<'_>, rows: &[(&Observation, &Metric)]) -> Vec<u8> {
+    // Writing into memory cannot fail: the csv writer errs only on I/O.
+    const IN_MEMORY: &str = "writing CSV into memory cannot fail";
+    let mut w = super::csv_out::buffer();
     let p = t.pipeline;
     for (o, m) in rows {
         let ag = p.register.agency(o.key.agency);
@@ -129,9 +129,10 @@ pub fn indicator_rows<W: std::io::Write>(
             &reasons(&[("completion", &m.completion), ("growth", &m.growth), ("change", &m.change)]),
             &text(t.source_file(&o.origin)),
             &o.origin.line.to_string(),
-        ])?;
+        ])
+        .expect(IN_MEMORY);
     }
-    Ok(())
+    w.into_inner().expect(IN_MEMORY)
 }
 
 /// The summary CSVs of a run, written as the buckets come.
