@@ -8,7 +8,8 @@
 //! agencies that sent both parts that year (never an average of rates);
 //! `none` indicators are not aggregated. Each total lists the agencies that
 //! contributed, and those missing: agencies under the parent that reported
-//! the indicator in some year of the run but have no value for this one.
+//! the indicator in some year of the run (accepted or quarantined) but have
+//! no value for this one.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -135,6 +136,24 @@ impl<'p> Aggregator<'p> {
                         add(&mut acc.den, d, &mut acc.overflow);
                         acc.contributors.push(k.agency);
                     }
+                }
+            }
+        }
+    }
+
+    /// Notes rows that were quarantined: their agencies are missing from the
+    /// totals they would have contributed to.
+    pub fn quarantined(&mut self, keys: &[Key]) {
+        for k in keys {
+            let parents = &self.ancestors[k.agency.0 as usize];
+            let ratios = self.p.catalog.iter().filter(|(_, r)| {
+                r.aggregation == Aggregation::Ratio
+                    && (r.numerator == Some(k.indicator) || r.denominator == Some(k.indicator))
+            });
+            let own = (self.p.catalog.indicator(k.indicator).aggregation == Aggregation::Sum).then_some(k.indicator);
+            for indicator in own.into_iter().chain(ratios.map(|(id, _)| id)) {
+                for &parent in parents {
+                    touch(&mut self.accs, &mut self.reported, parent, indicator, k.year, k.agency);
                 }
             }
         }

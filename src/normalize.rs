@@ -105,6 +105,9 @@ pub struct Normalized {
     pub observations: Vec<Observation>,
     pub rejected: Vec<Issue>,
     pub warnings: Vec<Issue>,
+    /// What the quarantined rows were about, where they say so: a total
+    /// lists their agencies as missing.
+    pub quarantined_keys: Vec<Key>,
 }
 
 /// Normalizes every record of one submission.
@@ -128,6 +131,7 @@ pub fn file(sub: &Submission, p: &Pipeline) -> Normalized {
         observations: Vec::new(),
         rejected: Vec::new(),
         warnings: Vec::new(),
+        quarantined_keys: Vec::new(),
     };
     let mut dups = Duplicates::default();
     let mut header_seen = false;
@@ -245,9 +249,10 @@ impl Ctx<'_> {
         for c in cells {
             match self.observation(rec, c, &mut out.warnings) {
                 Ok(obs) => self.accept(obs, rec, out, dups),
-                Err(issues) => {
+                Err((key, issues)) => {
                     out.report.quarantined += 1;
                     out.rejected.extend(issues);
+                    out.quarantined_keys.extend(key);
                 }
             }
         }
@@ -264,6 +269,7 @@ impl Ctx<'_> {
                 let field = self.header.names[obs.origin.column as usize].clone();
                 let raw = obs.value_raw.clone();
                 out.report.quarantined += 1;
+                out.quarantined_keys.push(key);
                 match *o.get() {
                     Seen::Accepted(i) if out.observations[i].same_figures(&obs) => {
                         let detail = format!("same as line {}", out.observations[i].origin.line);
@@ -298,13 +304,14 @@ impl Ctx<'_> {
     }
 
     /// Reads one observation, or every reason it cannot be one (in the
-    /// order of the fields it depends on).
+    /// order of the fields it depends on) and its key where the row says
+    /// which agency, indicator and year it is about.
     fn observation(
         &self,
         rec: &Record<'_>,
         c: Cells<'_>,
         warnings: &mut Vec<Issue>,
-    ) -> Result<Observation, Vec<Issue>> {
+    ) -> Result<Observation, (Option<Key>, Vec<Issue>)> {
         let p = self.p;
         let mut issues = Vec::new();
         let h = self.header;
@@ -425,7 +432,11 @@ impl Ctx<'_> {
             (agency, year, indicator, power, value, target)
         else {
             debug_assert!(!issues.is_empty());
-            return Err(issues);
+            let key = match (agency, indicator, year) {
+                (Some(agency), Some(indicator), Some(year)) => Some(Key { agency, indicator, year }),
+                _ => None,
+            };
+            return Err((key, issues));
         };
         let ind = p.catalog.indicator(indicator);
 

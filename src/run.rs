@@ -24,7 +24,7 @@ use crate::export::manifest::{Counts, InputFile, Manifest, RoundingInfo};
 use crate::export::{self, Exporter, MANIFEST, Staging};
 use crate::ingest::{self, SourceFile, Submission, sha256_hex};
 use crate::metrics;
-use crate::normalize::{self, FileReport};
+use crate::normalize::{self, FileReport, Key};
 use crate::reject::Issue;
 use crate::spill::Spill;
 
@@ -48,6 +48,7 @@ struct Ingested {
     files: Vec<FileReport>,
     rejected: Vec<Issue>,
     warnings: Vec<Issue>,
+    quarantined_keys: Vec<Key>,
 }
 
 fn ingest(p: &Pipeline, files: Vec<SourceFile>, spill: &Spill, progress: &ProgressBar) -> Result<Ingested, Error> {
@@ -59,15 +60,21 @@ fn ingest(p: &Pipeline, files: Vec<SourceFile>, spill: &Spill, progress: &Progre
             let n = normalize::file(&sub, p);
             spill.write(&n.observations)?;
             progress.inc(1);
-            Ok((n.report, n.rejected, n.warnings))
+            Ok((n.report, n.rejected, n.warnings, n.quarantined_keys))
         })
         .collect::<Result<_, Error>>()?;
     progress.finish_and_clear();
-    let mut out = Ingested { files: Vec::with_capacity(per_file.len()), rejected: Vec::new(), warnings: Vec::new() };
-    for (report, rejected, warnings) in per_file {
+    let mut out = Ingested {
+        files: Vec::with_capacity(per_file.len()),
+        rejected: Vec::new(),
+        warnings: Vec::new(),
+        quarantined_keys: Vec::new(),
+    };
+    for (report, rejected, warnings, keys) in per_file {
         out.files.push(report);
         out.rejected.extend(rejected);
         out.warnings.extend(warnings);
+        out.quarantined_keys.extend(keys);
     }
     Ok(out)
 }
@@ -88,6 +95,7 @@ pub fn run(p: &Pipeline, progress: &ProgressBar) -> Result<Manifest, Error> {
 
     let mut exporter = Exporter::new(&staging.dir, p, &ing.files);
     let mut totals = Aggregator::new(p);
+    totals.quarantined(&ing.quarantined_keys);
     let mut superseded_by_file = vec![0u64; ing.files.len()];
     let mut observations = 0u64;
     let window = rayon::current_num_threads().max(1);
