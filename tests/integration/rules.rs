@@ -128,3 +128,19 @@ fn the_declared_rounding_rule_decides_ties() {
         assert_eq!(cell(&m, row, "rounding"), rule);
     }
 }
+
+#[test]
+fn a_quarantined_row_shows_its_agency_as_missing_from_the_total() {
+    let csv =
+        format!("{EN_HEADER}TJ-D01-HRSS,2021,EMP-URBAN-NEW,,100,人,,,,\nTJ-D02-HRSS,2021,EMP-URBAN-NEW,,千余,人,,,,\n");
+    let (s, q) = run(&[("a.csv", &csv)]);
+    assert_eq!(codes(&q), [("3".into(), "value".into(), "bad_number".into())]);
+    let t = parquet_rows(&s.out(), "totals");
+    let city = find(&t, &[("agency", "TJ"), ("indicator", "EMP-URBAN-NEW")]);
+    assert_eq!(cell(&t, city, "value"), "100.000000");
+    assert_eq!(cell(&t, city, "contributors"), "[TJ-D01-HRSS]");
+    assert_eq!(cell(&t, city, "missing"), "[TJ-D02-HRSS]");
+    let district = find(&t, &[("agency", "TJ-D02"), ("indicator", "EMP-URBAN-NEW")]);
+    assert_eq!(cell(&t, district, "value"), "");
+    assert_eq!(cell(&t, district, "n_agencies"), "0");
+}
