@@ -134,42 +134,35 @@ pub fn file(sub: &Submission, p: &Pipeline) -> Normalized {
         quarantined_keys: Vec::new(),
     };
     let mut dups = Duplicates::default();
-    let mut header_seen = false;
-    sub.parse(&p.layouts, p.layout, p.delimiter, |parsed, rec| {
-        let ctx = match parsed {
+    let header = sub.parse(&p.layouts, p.layout, p.delimiter, |parsed, rec| {
+        out.report.records += 1;
+        match parsed {
             Parsed::Refused(e) => {
-                out.report.refused.get_or_insert_with(|| format!("{}: {}", e.code.as_str(), e.detail));
-                out.report.records += 1;
                 out.report.rows_read += 1;
                 out.report.quarantined += 1;
                 out.rejected.push(issue(sub.file.id, rec, String::new(), rec.text(), e.code, e.detail.clone()));
-                return;
             }
-            Parsed::Read { header, unknown_columns, header_line } => {
-                if !header_seen {
-                    header_seen = true;
-                    out.report.layout = Some(header.layout);
-                    out.report.header = header.names.clone();
-                    for &i in unknown_columns {
-                        out.warnings.push(Issue {
-                            file: sub.file.id,
-                            line: *header_line,
-                            byte: 0,
-                            field: header.names[i].clone(),
-                            raw: header.names[i].clone(),
-                            code: Code::UnknownColumn,
-                            detail: String::new(),
-                        });
-                    }
-                }
-                Ctx { p, file: sub.file.id, header }
-            }
-        };
-        out.report.records += 1;
-        ctx.record(rec, &mut out, &mut dups);
+            Parsed::Read { header, .. } => Ctx { p, file: sub.file.id, header }.record(rec, &mut out, &mut dups),
+        }
     });
-    if !header_seen && out.report.records == 0 && out.report.refused.is_none() {
-        out.report.refused = Some("empty: no header row".to_owned());
+    match header {
+        None => out.report.refused = Some("empty: no header row".to_owned()),
+        Some(Parsed::Refused(e)) => out.report.refused = Some(format!("{}: {}", e.code.as_str(), e.detail)),
+        Some(Parsed::Read { header, unknown_columns, header_line }) => {
+            out.report.layout = Some(header.layout);
+            let unknown = unknown_columns.iter().map(|&i| Issue {
+                file: sub.file.id,
+                line: header_line,
+                byte: 0,
+                field: header.names[i].clone(),
+                raw: header.names[i].clone(),
+                code: Code::UnknownColumn,
+                detail: String::new(),
+            });
+            // The header's warnings come before its rows'.
+            out.warnings.splice(0..0, unknown);
+            out.report.header = header.names;
+        }
     }
     // Rows of a conflicting key were accepted before the conflict showed.
     if !dups.dropped.is_empty() {

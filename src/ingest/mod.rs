@@ -98,8 +98,9 @@ impl Submission {
         Submission { file, bytes, sha256, encoding }
     }
 
-    /// Reads the header and calls `visit` for every record after it. The
-    /// records of a file that cannot be used are still visited, with the
+    /// Reads the header, calls `visit` for every record after it, and
+    /// returns what the header said (`None`: the file has no header row).
+    /// The records of a file that cannot be used are still visited, with the
     /// reason in `Parsed::Refused`, so each is quarantined.
     pub fn parse(
         &self,
@@ -107,7 +108,7 @@ impl Submission {
         pinned: Option<Layout>,
         delimiter: u8,
         mut visit: impl FnMut(&Parsed, &Record<'_>),
-    ) {
+    ) -> Option<Parsed> {
         let enc = *self.encoding.as_ref().unwrap_or(&Encoding::Utf8);
         let offset = enc.body_offset();
         let mut reader = csv::ReaderBuilder::new()
@@ -121,9 +122,8 @@ impl Submission {
             (pos.line(), pos.byte() + offset as u64)
         };
         // The csv reader only fails on I/O, and reads from memory.
-        let has_header = reader.read_byte_record(&mut raw).unwrap_or(false);
-        if !has_header {
-            return;
+        if !reader.read_byte_record(&mut raw).unwrap_or(false) {
+            return None;
         }
         let (line, byte) = at(&raw);
         let header_record = Record { line, byte, raw: &raw, encoding: enc };
@@ -143,6 +143,7 @@ impl Submission {
             let (line, byte) = at(&raw);
             visit(&parsed, &Record { line, byte, raw: &raw, encoding: enc });
         }
+        Some(parsed)
     }
 }
 

@@ -144,3 +144,25 @@ fn a_quarantined_row_shows_its_agency_as_missing_from_the_total() {
     assert_eq!(cell(&t, district, "value"), "");
     assert_eq!(cell(&t, district, "n_agencies"), "0");
 }
+
+#[test]
+fn files_without_rows_still_account_for_themselves() {
+    let (s, q) = run(&[
+        ("empty.csv", ""),
+        ("header-only.csv", "agency,year,indicator,value,unit,remarks\n"),
+        ("bad-header.csv", "agency,year,indicator,value\n"),
+    ]);
+    assert_eq!(q.len(), 1, "no rows, nothing quarantined");
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(s.out().join("manifest.json")).unwrap()).unwrap();
+    let inputs = m["inputs"].as_array().unwrap();
+    let by = |path: &str| inputs.iter().find(|f| f["path"] == path).unwrap().clone();
+    assert_eq!(by("empty.csv")["refused"], "empty: no header row");
+    assert_eq!(by("header-only.csv")["refused"], serde_json::Value::Null);
+    assert_eq!(by("header-only.csv")["layout"], "long");
+    assert_eq!(by("bad-header.csv")["refused"], "missing_column: long layout needs unit");
+    let w = csv_rows(&s.out().join("warnings.csv"));
+    assert_eq!(
+        (w[1][0].as_str(), w[1][3].as_str(), w[1][5].as_str()),
+        ("header-only.csv", "remarks", "unknown_column")
+    );
+}
