@@ -213,12 +213,4 @@ impl Catalog {
     pub fn iter(&self) -> impl Iterator<Item = (IndicatorId, &Indicator)> {
         self.indicators.iter().enumerate().map(|(i, ind)| (IndicatorId(i as u32), ind))
     }
-
-    pub fn len(&self) -> usize {
-        self.indicators.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.indicators.is_empty()
-    }
 }
