@@ -6,6 +6,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use super::hashed::{Hashed, Written};
+
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {source}", path.display())]
 pub struct CsvError {
@@ -17,7 +19,7 @@ pub struct CsvError {
 pub struct CsvFile {
     path: PathBuf,
     /// Taken only for the moment of an [`CsvFile::append`].
-    writer: Option<csv::Writer<BufWriter<File>>>,
+    writer: Option<csv::Writer<BufWriter<Hashed<File>>>>,
     rows: u64,
 }
 
@@ -28,7 +30,7 @@ impl CsvFile {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        let mut out = BufWriter::new(File::create(path).map_err(err)?);
+        let mut out = BufWriter::new(Hashed::new(File::create(path).map_err(err)?));
         out.write_all(b"\xEF\xBB\xBF").map_err(err)?;
         let mut writer = dialect().from_writer(out);
         writer.write_record(header).map_err(|e| err(e.into()))?;
@@ -61,13 +63,14 @@ impl CsvFile {
         Ok(())
     }
 
-    /// Flushes and closes; returns the path and the number of data rows.
-    pub fn finish(self) -> Result<(PathBuf, u64), CsvError> {
+    /// Flushes and closes; returns what was written.
+    pub fn finish(self) -> Result<Written, CsvError> {
         let path = self.path;
         let writer = self.writer.expect("a CsvFile always has its writer between calls");
-        let mut inner = writer.into_inner().map_err(|e| CsvError { path: path.clone(), source: e.into_error() })?;
-        inner.flush().map_err(|source| CsvError { path: path.clone(), source })?;
-        Ok((path, self.rows))
+        let buffered = writer.into_inner().map_err(|e| CsvError { path: path.clone(), source: e.into_error() })?;
+        let hashed = buffered.into_inner().map_err(|e| CsvError { path: path.clone(), source: e.into_error() })?;
+        let (_, sha256, bytes) = hashed.finish();
+        Ok(Written { path, rows: self.rows, sha256, bytes })
     }
 }
 

@@ -4,6 +4,7 @@
 //! rename, so the output directory always holds one whole run.
 
 pub mod csv_out;
+pub mod hashed;
 pub mod manifest;
 pub mod parquet;
 pub mod summary;
@@ -13,11 +14,11 @@ use std::path::{Path, PathBuf};
 
 use crate::aggregate::Total;
 use crate::config::Pipeline;
-use crate::ingest::sha256_hex;
 use crate::metrics::Metric;
 use crate::normalize::{FileReport, Observation, Superseded};
 use crate::reject::Issue;
 
+use hashed::Written;
 pub use manifest::{Manifest, OutputFile};
 use tables::Tables;
 
@@ -43,7 +44,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
 /// What one bucket wrote: its Parquet parts, and the summary rows and
 /// league counts the [`Exporter`] appends in bucket order.
 pub struct BucketOutput {
-    files: Vec<(PathBuf, u64)>,
+    files: Vec<Written>,
     indicators: Vec<(i32, Vec<u8>, u64)>,
     league: Option<polars::prelude::DataFrame>,
 }
@@ -77,8 +78,7 @@ impl BucketWriter<'_> {
             let obs: Vec<&Observation> = year_rows.iter().map(|(o, _)| *o).collect();
             for (table, batch) in [("observations", t.observations(&obs)?), ("metrics", t.metrics(year_rows)?)] {
                 let path = parquet::part_path(self.dir, table, year, part);
-                parquet::write_file(&path, &batch, self.opts)?;
-                out.files.push((path, n));
+                out.files.push(parquet::write_file(&path, &batch, self.opts)?);
             }
             let bytes = summary::indicator_rows(&t, year_rows);
             out.indicators.push((year, bytes, n));
@@ -90,8 +90,7 @@ impl BucketWriter<'_> {
         history.sort_by_key(|s| (s.observation.key.year, s.observation.key.agency, s.observation.key.indicator));
         for year_rows in history.chunk_by(|a, b| a.observation.key.year == b.observation.key.year) {
             let path = parquet::part_path(self.dir, "superseded", year_rows[0].observation.key.year, part);
-            parquet::write_file(&path, &t.superseded(year_rows)?, self.opts)?;
-            out.files.push((path, year_rows.len() as u64));
+            out.files.push(parquet::write_file(&path, &t.superseded(year_rows)?, self.opts)?);
         }
         Ok(out)
     }
@@ -104,7 +103,7 @@ pub struct Exporter<'a> {
     dir: PathBuf,
     tables: Tables<'a>,
     opts: parquet::WriteOptions,
-    written: Vec<(PathBuf, u64)>,
+    written: Vec<Written>,
     summary: summary::Summary,
 }
 
@@ -154,23 +153,21 @@ impl<'a> Exporter<'a> {
         by_year.sort_by_key(|t| (t.key.year, t.key.agency, t.key.indicator));
         for rows in by_year.chunk_by(|a, b| a.key.year == b.key.year) {
             let path = parquet::part_path(&dir, "totals", rows[0].key.year, 0);
-            parquet::write_file(&path, &t.totals(rows)?, self.opts)?;
-            written.push((path, rows.len() as u64));
+            written.push(parquet::write_file(&path, &t.totals(rows)?, self.opts)?);
         }
 
         written.push(write_issues(&dir.join("quarantine.csv"), &t, rejected)?);
         written.push(write_issues(&dir.join("warnings.csv"), &t, warnings)?);
         written.extend(self.summary.finish(&t, &by_year)?);
 
-        let mut outputs = written
+        let mut outputs: Vec<OutputFile> = written
             .into_iter()
-            .map(|(path, rows)| {
-                let bytes = std::fs::read(&path).map_err(io(&path))?;
-                let rel = path.strip_prefix(&dir).unwrap_or(&path);
+            .map(|w| {
+                let rel = w.path.strip_prefix(&dir).unwrap_or(&w.path);
                 let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-                Ok(OutputFile { path: rel, sha256: sha256_hex(&bytes), bytes: bytes.len() as u64, rows })
+                OutputFile { path: rel, sha256: w.sha256, bytes: w.bytes, rows: w.rows }
             })
-            .collect::<Result<Vec<_>, ExportError>>()?;
+            .collect();
         outputs.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(outputs)
     }
@@ -180,7 +177,7 @@ const ISSUE_HEADER: [&str; 8] = ["file", "line", "byte", "field", "raw", "code",
 
 /// `quarantine.csv` or `warnings.csv`: one row per issue, in file and line
 /// order.
-fn write_issues(path: &Path, t: &Tables<'_>, issues: &[Issue]) -> Result<(PathBuf, u64), ExportError> {
+fn write_issues(path: &Path, t: &Tables<'_>, issues: &[Issue]) -> Result<Written, ExportError> {
     let mut f = csv_out::CsvFile::create(path, &ISSUE_HEADER)?;
     for i in issues {
         f.row([

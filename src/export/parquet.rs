@@ -12,6 +12,7 @@
 //! write identical files.
 
 use std::fs::File;
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
+use super::hashed::{Hashed, Written};
 use crate::decimal::{Decimal, MAX_PRECISION};
 
 #[derive(Debug, thiserror::Error)]
@@ -112,10 +114,11 @@ pub fn batch(table: &'static str, cols: Vec<Result<Col, ParquetError>>) -> Resul
 
 /// Writes one Parquet file of one batch, as row groups of at most
 /// `row_group_rows` rows.
-pub fn write_file(path: &Path, batch: &RecordBatch, opts: WriteOptions) -> Result<(), ParquetError> {
+pub fn write_file(path: &Path, batch: &RecordBatch, opts: WriteOptions) -> Result<Written, ParquetError> {
     let dir = path.parent().expect("a part file is inside its partition");
     std::fs::create_dir_all(dir).map_err(|source| ParquetError::Io { path: dir.to_owned(), source })?;
     let file = File::create(path).map_err(|source| ParquetError::Io { path: path.to_owned(), source })?;
+    let file = Hashed::new(BufWriter::new(file));
     let pq = |source| ParquetError::Parquet { path: path.to_owned(), source };
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(opts.zstd_level).map_err(pq)?))
@@ -123,8 +126,10 @@ pub fn write_file(path: &Path, batch: &RecordBatch, opts: WriteOptions) -> Resul
         .build();
     let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(pq)?;
     writer.write(batch).map_err(pq)?;
-    writer.close().map_err(pq)?;
-    Ok(())
+    // Writes the footer and hands back the file.
+    let (file, sha256, bytes) = writer.into_inner().map_err(pq)?.finish();
+    file.into_inner().map_err(|e| ParquetError::Io { path: path.to_owned(), source: e.into_error() })?;
+    Ok(Written { path: path.to_owned(), rows: batch.num_rows() as u64, sha256, bytes })
 }
 
 /// The path of part `part` of `table` for `year`:

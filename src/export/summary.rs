@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use super::csv_out::{CsvError, CsvFile, text};
+use super::hashed::Written;
 use super::tables::Tables;
 use crate::aggregate::Total;
 use crate::config::AgencyId;
@@ -167,7 +168,7 @@ impl Summary {
     }
 
     /// Writes the totals and league CSVs and closes every file.
-    pub fn finish(self, t: &Tables<'_>, totals: &[&Total]) -> Result<Vec<(PathBuf, u64)>, SummaryError> {
+    pub fn finish(self, t: &Tables<'_>, totals: &[&Total]) -> Result<Vec<Written>, SummaryError> {
         let p = t.pipeline;
         let Summary { dir, indicators, league: frames } = self;
         let mut written = Vec::new();
