@@ -37,6 +37,57 @@ pub enum Command {
     Run(RunArgs),
     /// Check submission files as the pipeline would, writing nothing.
     Validate(ValidateArgs),
+    /// Show how one printed figure was derived, from a run's outputs.
+    Explain(ExplainArgs),
+    /// Recompute every metric and total from a run's outputs and check
+    /// every hash in its manifest.
+    Audit(AuditArgs),
+}
+
+/// The output directory of a run: `--out`, or the pipeline's.
+#[derive(Debug, Args)]
+pub struct OutArgs {
+    /// Pipeline file (for its output directory).
+    #[arg(long, default_value = "pipelines/nightly.toml")]
+    pub pipeline: PathBuf,
+    /// Output directory of the run (overrides the pipeline's).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+impl OutArgs {
+    fn dir(&self) -> Result<PathBuf, Error> {
+        match &self.out {
+            Some(dir) => Ok(dir.clone()),
+            None => Ok(crate::config::pipeline::PipelineFile::load(&self.pipeline)?.out_dir(&self.pipeline)),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Agency code (a parent's code explains its total).
+    pub agency: String,
+    /// Indicator code.
+    pub indicator: String,
+    pub year: i32,
+    /// Only this figure (default: every one that applies).
+    #[arg(long, value_enum)]
+    pub metric: Option<crate::explain::Which>,
+    #[command(flatten)]
+    pub out: OutArgs,
+    /// One JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub out: OutArgs,
+    /// The submissions directory, to check the input files' hashes too.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
 }
 
 /// Where the pipeline file is and what the command line overrides in it.
@@ -80,6 +131,8 @@ pub fn execute(cli: Cli) -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => run(args, cli.quiet),
         Command::Validate(args) => validate(args),
+        Command::Explain(args) => explain(args),
+        Command::Audit(args) => audit(args),
     };
     match outcome {
         Ok(code) => code,
@@ -127,12 +180,42 @@ fn run(args: RunArgs, quiet: bool) -> Result<ExitCode, Error> {
             "yearbook: {} files, {} rows read: {} accepted, {} quarantined, {} superseded; {} warnings",
             c.files, c.rows_read, c.accepted, c.quarantined, c.superseded, c.warnings
         );
+        let k = &c.claims;
+        if k.checked > 0 {
+            println!(
+                "claims: {} checked, {} match, {} do not ({} diagnosed), {} not comparable: {}",
+                k.checked,
+                k.matched,
+                k.mismatched,
+                k.diagnosed,
+                k.not_comparable,
+                p.out.join("claims.csv").display()
+            );
+        }
         println!("outputs in {} (run {})", p.out.display(), m.run_id);
         if c.quarantined > 0 {
             println!("quarantined rows: {}", p.out.join("quarantine.csv").display());
         }
     }
     Ok(if c.quarantined > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn explain(args: ExplainArgs) -> Result<ExitCode, Error> {
+    let out = crate::outputs::Outputs::open(&args.out.dir()?)?;
+    let e = crate::explain::explain(&out, &args.agency, &args.indicator, args.year, args.metric)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&e).expect("an explanation always serializes"));
+    } else {
+        print!("{}", crate::explain::render(&e));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn audit(args: AuditArgs) -> Result<ExitCode, Error> {
+    let out = crate::outputs::Outputs::open(&args.out.dir()?)?;
+    let report = crate::audit::audit(&out, args.input.as_deref())?;
+    print!("{}", report.render());
+    Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn print_issue(path: &str, kind: &str, i: &Issue) {

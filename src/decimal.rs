@@ -253,6 +253,33 @@ impl Ratio {
         Some(Ratio { num, den: self.den.checked_mul(other.den)? })
     }
 
+    /// The reciprocal `den / num`; `None` when the ratio is zero.
+    pub fn recip(self) -> Option<Ratio> {
+        if self.num == i256::ZERO {
+            return None;
+        }
+        let (num, den) = if self.num.is_negative() {
+            (self.den.wrapping_neg(), self.num.wrapping_neg())
+        } else {
+            (self.den, self.num)
+        };
+        Some(Ratio { num, den })
+    }
+
+    /// The quotient as a decimal of `scale` decimals, when it is exactly one.
+    pub fn exact_at(self, scale: u8) -> Option<Decimal> {
+        let scaled = self.num.checked_mul(i256::from_i128(10).checked_pow(u32::from(scale))?)?;
+        let (q, r) = scaled.checked_div_rem(self.den)?;
+        (r == i256::ZERO).then_some(Decimal::new(q.to_i128()?, scale))
+    }
+
+    /// The quotient cut (toward zero) to `scale` decimals: how a figure
+    /// comes out when digits are dropped instead of rounded.
+    pub fn truncate(self, scale: u8) -> Option<Decimal> {
+        let scaled = self.num.checked_mul(i256::from_i128(10).checked_pow(u32::from(scale))?)?;
+        Some(Decimal::new(scaled.checked_div(self.den)?.to_i128()?, scale))
+    }
+
     /// The quotient rounded to `scale` decimals by `rule`, or `None` when it
     /// does not fit an `i128` mantissa.
     pub fn round(self, scale: u8, rule: Rounding) -> Option<Decimal> {

@@ -17,6 +17,14 @@ pub enum Error {
     Export(#[from] ExportError),
     #[error(transparent)]
     Spill(#[from] crate::spill::SpillError),
+    #[error(transparent)]
+    Read(#[from] crate::outputs::ReadError),
+    #[error(transparent)]
+    Workbook(#[from] crate::export::workbook::WorkbookError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+    #[error(transparent)]
+    Explain(#[from] crate::explain::ExplainError),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
 }

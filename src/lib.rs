@@ -6,14 +6,18 @@
 //! run on.
 
 pub mod aggregate;
+pub mod audit;
+pub mod claims;
 pub mod cli;
 pub mod config;
 pub mod decimal;
 pub mod error;
+pub mod explain;
 pub mod export;
 pub mod ingest;
 pub mod metrics;
 pub mod normalize;
+pub mod outputs;
 pub mod reject;
 pub mod run;
 pub mod spill;

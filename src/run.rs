@@ -18,9 +18,11 @@ use rayon::prelude::*;
 use tracing::info;
 
 use crate::aggregate::Aggregator;
+use crate::config::Kind;
 use crate::config::Pipeline;
 use crate::error::Error;
-use crate::export::manifest::{Counts, InputFile, Manifest, RoundingInfo};
+use crate::export::claims::ClaimCounts;
+use crate::export::manifest::{Counts, IndicatorDecimals, InputFile, Manifest, RoundingInfo};
 use crate::export::{self, Exporter, MANIFEST, Staging};
 use crate::ingest::{self, SourceFile, Submission, sha256_hex};
 use crate::metrics;
@@ -124,13 +126,23 @@ pub fn run(p: &Pipeline, progress: &ProgressBar) -> Result<Manifest, Error> {
     stages.lap("merge_metrics_write");
     let totals = totals.finish();
     stages.lap("aggregate");
+    let claims = exporter.claim_counts();
     let outputs = exporter.finish(&totals, &ing.rejected, &ing.warnings)?;
     stages.lap("export");
 
     for (report, n) in ing.files.iter_mut().zip(superseded_by_file) {
         report.superseded = n;
     }
-    let manifest = manifest(p, &ing, observations, totals.len() as u64, outputs, started, stages.0)?;
+    let tally = Tally { observations, totals: totals.len() as u64, claims };
+    let mut manifest = manifest(p, &ing, tally, outputs, started, stages.0)?;
+    if p.workbook_max_rows > 0 && observations <= p.workbook_max_rows {
+        let t = Instant::now();
+        manifest.outputs.push(workbook(&staging.dir, &manifest)?);
+        manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
+        manifest.stage_ms.insert("workbook".to_owned(), t.elapsed().as_millis() as u64);
+    } else {
+        info!(observations, max = p.workbook_max_rows, "no audit workbook: too many rows for a spreadsheet");
+    }
     let text = serde_json::to_string_pretty(&manifest).expect("a manifest always serializes");
     let path = staging.dir.join(MANIFEST);
     std::fs::write(&path, text + "\n").map_err(|source| Error::Io { path, source })?;
@@ -138,16 +150,37 @@ pub fn run(p: &Pipeline, progress: &ProgressBar) -> Result<Manifest, Error> {
     Ok(manifest)
 }
 
+/// Writes `audit.xlsx` from the Parquet just written into `dir`.
+fn workbook(dir: &Path, manifest: &Manifest) -> Result<export::OutputFile, Error> {
+    let view = serde_json::to_value(manifest).and_then(serde_json::from_value).expect("a manifest reads back");
+    let outputs = crate::outputs::Outputs { dir: dir.to_owned(), manifest: view };
+    let path = dir.join(export::WORKBOOK);
+    export::workbook::write(&outputs, &path)?;
+    let bytes = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+    Ok(export::OutputFile {
+        path: export::WORKBOOK.to_owned(),
+        sha256: sha256_hex(&bytes),
+        bytes: bytes.len() as u64,
+        rows: manifest.counts.observations,
+    })
+}
+
 fn input_file(path: &Path) -> Result<InputFile, Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
     Ok(InputFile { path: path.display().to_string(), sha256: sha256_hex(&bytes), bytes: bytes.len() as u64 })
 }
 
+/// What phase 2 counted, for the manifest.
+struct Tally {
+    observations: u64,
+    totals: u64,
+    claims: ClaimCounts,
+}
+
 fn manifest(
     p: &Pipeline,
     ing: &Ingested,
-    observations: u64,
-    totals: u64,
+    tally: Tally,
     outputs: Vec<export::OutputFile>,
     started: SystemTime,
     stage_ms: BTreeMap<String, u64>,
@@ -177,6 +210,15 @@ fn manifest(
             completion_decimals: p.max_precision().completion,
             growth_decimals: p.max_precision().growth,
             change_decimals: "the rate's catalog decimals".to_owned(),
+            indicators: p
+                .catalog
+                .iter()
+                .map(|(id, ind)| {
+                    let d = p.precision(id);
+                    let change = (ind.kind == Kind::Rate).then_some(d.change);
+                    (ind.code.clone(), IndicatorDecimals { completion: d.completion, growth: d.growth, change })
+                })
+                .collect(),
         },
         counts: Counts {
             files: ing.files.len() as u64,
@@ -184,10 +226,11 @@ fn manifest(
             accepted: sum(|f| f.accepted),
             quarantined: sum(|f| f.quarantined),
             superseded: sum(|f| f.superseded),
-            observations,
-            totals,
+            observations: tally.observations,
+            totals: tally.totals,
             warnings: ing.warnings.len() as u64,
             quarantine_codes: codes,
+            claims: tally.claims,
         },
         inputs: ing.files.clone(),
         outputs,

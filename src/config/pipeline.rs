@@ -100,6 +100,15 @@ pub struct OutputSection {
     /// size): how much of the input is held in memory at once.
     #[serde(default = "default_bucket_rows")]
     pub bucket_rows: usize,
+    /// The audit workbook (`audit.xlsx`) is written when the run has at
+    /// most this many observations (0: never); a spreadsheet past that is
+    /// too large to open.
+    #[serde(default = "default_workbook_max_rows")]
+    pub workbook_max_rows: u64,
+}
+
+fn default_workbook_max_rows() -> u64 {
+    100_000
 }
 
 fn default_bucket_rows() -> usize {
@@ -221,6 +230,7 @@ pub struct Pipeline {
     pub row_group_rows: usize,
     pub zstd_level: i32,
     pub bucket_rows: usize,
+    pub workbook_max_rows: u64,
     precision: Vec<Precision>,
 }
 
@@ -234,11 +244,15 @@ impl PipelineFile {
         Ok(PipelineFile { text: file.text, ..file.value })
     }
 
+    /// The output directory, resolved against the pipeline file's folder.
+    pub fn out_dir(&self, path: &Path) -> PathBuf {
+        resolve(path, &self.output.dir)
+    }
+
     /// Resolves paths, applies `overrides`, loads every schema and checks
     /// the whole; all errors come back together.
     pub fn compile(self, path: &Path, overrides: Overrides) -> Result<Pipeline, ConfigErrors> {
-        let base = path.parent().unwrap_or(Path::new("."));
-        let resolve = |p: &Path| if p.is_absolute() { p.to_owned() } else { clean(&base.join(p)) };
+        let resolve = |p: &Path| resolve(path, p);
         let submissions = overrides.submissions.unwrap_or_else(|| resolve(&self.inputs.submissions));
         let out = overrides.out.unwrap_or_else(|| resolve(&self.output.dir));
         let catalog_path = overrides.catalog.unwrap_or_else(|| resolve(&self.schemas.catalog));
@@ -333,9 +347,16 @@ impl PipelineFile {
             row_group_rows: self.output.row_group_rows,
             zstd_level: self.output.zstd_level,
             bucket_rows: self.output.bucket_rows,
+            workbook_max_rows: self.output.workbook_max_rows,
             precision,
         })
     }
+}
+
+/// `p` relative to the folder of the pipeline file at `pipeline`.
+fn resolve(pipeline: &Path, p: &Path) -> PathBuf {
+    let base = pipeline.parent().unwrap_or(Path::new("."));
+    if p.is_absolute() { p.to_owned() } else { clean(&base.join(p)) }
 }
 
 /// Removes `.` and `name/..` pairs without touching the file system, so

@@ -35,6 +35,7 @@ pub struct Counts {
     pub warnings: u64,
     /// Quarantine entries per error code.
     pub quarantine_codes: BTreeMap<String, u64>,
+    pub claims: super::claims::ClaimCounts,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +44,17 @@ pub struct RoundingInfo {
     pub completion_decimals: u8,
     pub growth_decimals: u8,
     pub change_decimals: String,
+    /// Per indicator, the decimals each of its printed percentages is
+    /// rounded to (change: rates only).
+    pub indicators: BTreeMap<String, IndicatorDecimals>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct IndicatorDecimals {
+    pub completion: u8,
+    pub growth: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<u8>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -3,12 +3,14 @@
 //! does the staging directory take the output directory's place, in one
 //! rename, so the output directory always holds one whole run.
 
+pub mod claims;
 pub mod csv_out;
 pub mod hashed;
 pub mod manifest;
 pub mod parquet;
 pub mod summary;
 pub mod tables;
+pub mod workbook;
 
 use std::path::{Path, PathBuf};
 
@@ -47,6 +49,7 @@ pub struct BucketOutput {
     files: Vec<Written>,
     indicators: Vec<(i32, Vec<u8>, u64)>,
     league: Option<polars::prelude::DataFrame>,
+    claims: claims::Encoded,
 }
 
 /// Writes one bucket's outputs; many run at once, one per bucket.
@@ -69,7 +72,9 @@ impl BucketWriter<'_> {
         superseded: &[Superseded],
     ) -> Result<BucketOutput, ExportError> {
         let t = self.tables;
-        let mut out = BucketOutput { files: Vec::new(), indicators: Vec::new(), league: None };
+        let checks = crate::claims::check(current, metrics, t.pipeline);
+        let claims = claims::encode(&t, current, &checks);
+        let mut out = BucketOutput { files: Vec::new(), indicators: Vec::new(), league: None, claims };
         let mut rows: Vec<(&Observation, &Metric)> = current.iter().zip(metrics).collect();
         rows.sort_by_key(|(o, _)| (o.key.year, o.key.agency, o.key.indicator));
         for year_rows in rows.chunk_by(|a, b| a.0.key.year == b.0.key.year) {
@@ -105,6 +110,8 @@ pub struct Exporter<'a> {
     opts: parquet::WriteOptions,
     written: Vec<Written>,
     summary: summary::Summary,
+    claims: Option<csv_out::CsvFile>,
+    claim_counts: claims::ClaimCounts,
 }
 
 impl<'a> Exporter<'a> {
@@ -116,6 +123,8 @@ impl<'a> Exporter<'a> {
             opts,
             written: Vec::new(),
             summary: summary::Summary::new(dir),
+            claims: None,
+            claim_counts: claims::ClaimCounts::default(),
         }
     }
 
@@ -133,21 +142,41 @@ impl<'a> Exporter<'a> {
         if let Some(league) = out.league {
             self.summary.add_league(league);
         }
+        let c = out.claims;
+        self.claim_counts.add(c.counts);
+        self.claims_file()?.append(&c.all, c.all_rows)?;
+        for (year, (bytes, rows)) in c.mismatches {
+            self.summary.append_claims(year, &bytes, rows)?;
+        }
         Ok(())
+    }
+
+    fn claims_file(&mut self) -> Result<&mut csv_out::CsvFile, ExportError> {
+        if self.claims.is_none() {
+            self.claims = Some(csv_out::CsvFile::create(&self.dir.join("claims.csv"), &claims::CLAIMS_HEADER)?);
+        }
+        Ok(self.claims.as_mut().expect("created above"))
+    }
+
+    /// The claims checked so far.
+    pub fn claim_counts(&self) -> claims::ClaimCounts {
+        self.claim_counts
     }
 
     /// Writes the totals, the quarantine, the warnings and the summaries,
     /// closes every file and returns them (paths relative to the output
     /// directory, sorted) with their hashes.
     pub fn finish(
-        self,
+        mut self,
         totals: &[Total],
         rejected: &[Issue],
         warnings: &[Issue],
     ) -> Result<Vec<OutputFile>, ExportError> {
+        self.claims_file()?;
         let t = self.tables;
         let dir = self.dir;
         let mut written = self.written;
+        written.push(self.claims.take().expect("created above").finish()?);
 
         let mut by_year: Vec<&Total> = totals.iter().collect();
         by_year.sort_by_key(|t| (t.key.year, t.key.agency, t.key.indicator));
@@ -203,6 +232,9 @@ pub struct Staging {
     out: PathBuf,
     committed: bool,
 }
+
+/// The audit workbook's file name.
+pub const WORKBOOK: &str = "audit.xlsx";
 
 /// The file whose presence marks a directory as yearbook's outputs.
 pub const MANIFEST: &str = "manifest.json";

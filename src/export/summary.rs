@@ -140,6 +140,7 @@ pub fn indicator_rows(t: &Tables<'_>, rows: &[(&Observation, &Metric)]) -> Vec<u
 pub struct Summary {
     dir: PathBuf,
     indicators: BTreeMap<i32, CsvFile>,
+    claims: BTreeMap<i32, CsvFile>,
     /// Per bucket, the league counts of its agencies (agencies never span
     /// buckets, so the groups are final).
     league: Vec<DataFrame>,
@@ -147,19 +148,18 @@ pub struct Summary {
 
 impl Summary {
     pub fn new(dir: &Path) -> Self {
-        Summary { dir: dir.join("summary"), indicators: BTreeMap::new(), league: Vec::new() }
+        Summary { dir: dir.join("summary"), indicators: BTreeMap::new(), claims: BTreeMap::new(), league: Vec::new() }
     }
 
     /// Appends rows of one year, encoded by [`indicator_rows`], to
     /// `summary/<year>/indicators.csv`.
     pub fn append_indicators(&mut self, year: i32, bytes: &[u8], rows: u64) -> Result<(), SummaryError> {
-        let f = match self.indicators.entry(year) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => {
-                e.insert(CsvFile::create(&self.dir.join(year.to_string()).join("indicators.csv"), &INDICATORS_HEADER)?)
-            }
-        };
-        Ok(f.append(bytes, rows)?)
+        Ok(append(&mut self.indicators, &self.dir, year, "indicators.csv", &INDICATORS_HEADER, bytes, rows)?)
+    }
+
+    /// Appends one year's mismatched claims to `summary/<year>/claims.csv`.
+    pub fn append_claims(&mut self, year: i32, bytes: &[u8], rows: u64) -> Result<(), SummaryError> {
+        Ok(append(&mut self.claims, &self.dir, year, "claims.csv", &super::claims::SUMMARY_HEADER, bytes, rows)?)
     }
 
     /// Adds one bucket's league counts (see [`league_counts`]).
@@ -170,9 +170,9 @@ impl Summary {
     /// Writes the totals and league CSVs and closes every file.
     pub fn finish(self, t: &Tables<'_>, totals: &[&Total]) -> Result<Vec<Written>, SummaryError> {
         let p = t.pipeline;
-        let Summary { dir, indicators, league: frames } = self;
+        let Summary { dir, indicators, claims, league: frames } = self;
         let mut written = Vec::new();
-        for (_, f) in indicators {
+        for (_, f) in indicators.into_iter().chain(claims) {
             written.push(f.finish()?);
         }
         for chunk in totals.chunk_by(|a, b| a.key.year == b.key.year) {
@@ -221,6 +221,24 @@ impl Summary {
         }
         Ok(written)
     }
+}
+
+/// Appends encoded rows to the year's file of `files`, creating it with its
+/// header on first use.
+fn append(
+    files: &mut BTreeMap<i32, CsvFile>,
+    dir: &Path,
+    year: i32,
+    name: &str,
+    header: &[&str],
+    bytes: &[u8],
+    rows: u64,
+) -> Result<(), CsvError> {
+    let f = match files.entry(year) {
+        Entry::Occupied(e) => e.into_mut(),
+        Entry::Vacant(e) => e.insert(CsvFile::create(&dir.join(year.to_string()).join(name), header)?),
+    };
+    f.append(bytes, rows)
 }
 
 struct LeagueRow {

@@ -5,7 +5,7 @@ use arrow::array::RecordBatch;
 
 use super::parquet::{Col, ParquetError, batch, boolean, decimal, int64, text, text_list};
 use crate::aggregate::Total;
-use crate::config::{AgencyId, Pipeline, Precision};
+use crate::config::{AgencyId, IndicatorId, Pipeline, Precision};
 use crate::decimal::{BASE_SCALE, Decimal, UNROUNDED_SCALE};
 use crate::metrics::{Metric, NullReason, Outcome};
 use crate::normalize::{FileReport, Observation, Origin, Superseded};
@@ -68,6 +68,11 @@ impl<'a> Tables<'a> {
             Ok(int64("unit_power", rows.iter().map(|o| Some(i64::from(o.power))))),
             decimal("claimed_completion", BASE_SCALE, rows.iter().map(|o| o.claimed_completion)),
             decimal("claimed_growth", BASE_SCALE, rows.iter().map(|o| o.claimed_growth)),
+            Ok(int64(
+                "claimed_completion_decimals",
+                rows.iter().map(|o| o.claimed_completion.map(|d| d.scale().into())),
+            )),
+            Ok(int64("claimed_growth_decimals", rows.iter().map(|o| o.claimed_growth.map(|d| d.scale().into())))),
             Ok(text("note", rows.iter().map(|o| o.note.as_deref()))),
             Ok(text("value_raw", rows.iter().map(|o| Some(o.value_raw.as_str())))),
             Ok(text("target_raw", rows.iter().map(|o| o.target_raw.as_deref()))),
@@ -127,12 +132,15 @@ impl<'a> Tables<'a> {
     pub fn totals(&self, rows: &[&Total]) -> Result<RecordBatch, ParquetError> {
         let (p, scales) = (self.pipeline, self.scales);
         let ind = |t: &Total| p.catalog.indicator(t.key.indicator);
+        let part = |id: Option<IndicatorId>| id.map(|id| p.catalog.indicator(id).code.as_str());
         let cols = vec![
             Ok(text("agency", rows.iter().map(|t| Some(self.agency(t.key.agency))))),
             Ok(text("agency_name", rows.iter().map(|t| Some(p.register.agency(t.key.agency).name_zh.as_str())))),
             Ok(text("indicator", rows.iter().map(|t| Some(ind(t).code.as_str())))),
             Ok(text("kind", rows.iter().map(|t| Some(ind(t).kind.name())))),
             Ok(text("aggregation", rows.iter().map(|t| Some(t.aggregation.name())))),
+            Ok(text("numerator_indicator", rows.iter().map(|t| part(ind(t).numerator)))),
+            Ok(text("denominator_indicator", rows.iter().map(|t| part(ind(t).denominator)))),
             Ok(text("unit", rows.iter().map(|t| Some(ind(t).base_unit.as_str())))),
             decimal("value", BASE_SCALE, rows.iter().map(|t| t.value)),
             decimal("value_unrounded", UNROUNDED_SCALE, rows.iter().map(|t| t.value_unrounded)),

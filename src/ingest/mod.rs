@@ -111,15 +111,21 @@ impl Submission {
     ) -> Option<Parsed> {
         let enc = *self.encoding.as_ref().unwrap_or(&Encoding::Utf8);
         let offset = enc.body_offset();
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .from_reader(&self.bytes[offset..]);
+        let body = &self.bytes[offset..];
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(body);
         let mut raw = csv::ByteRecord::new();
         let at = |raw: &csv::ByteRecord| {
             let pos = raw.position().expect("records read from a reader have a position");
-            (pos.line(), pos.byte() + offset as u64)
+            // The reader ends a record at a CR and starts the next one at the
+            // LF of the CRLF (and at any blank lines after it): step over
+            // them so the line and byte are those of the record's first cell.
+            let (mut line, mut byte) = (pos.line(), pos.byte() as usize);
+            while let Some(&b @ (b'\r' | b'\n')) = body.get(byte) {
+                line += u64::from(b == b'\n');
+                byte += 1;
+            }
+            (line, (byte + offset) as u64)
         };
         // The csv reader only fails on I/O, and reads from memory.
         if !reader.read_byte_record(&mut raw).unwrap_or(false) {

@@ -65,8 +65,8 @@ fn every_bad_row_of_the_sample_is_quarantined_with_its_line() {
             ("districts/TJ-D01-JUS.csv", "15", "missing_without_note"),
             ("districts/TJ-D01-JUS.csv", "16", "bad_number"),
             ("districts/TJ-D01-JUS.csv", "17", "unknown_agency"),
-            ("districts/TJ-D02-HRSS.csv", "15", "duplicate_conflict"),
-            ("districts/TJ-D02-HRSS.csv", "29", "duplicate_conflict"),
+            ("districts/TJ-D02-HRSS.csv", "16", "duplicate_conflict"),
+            ("districts/TJ-D02-HRSS.csv", "30", "duplicate_conflict"),
             ("districts/TJ-D13-HRSS.csv", "29", "unknown_unit"),
             ("districts/TJ-D13-HRSS.csv", "32", "unit_mismatch"),
         ]

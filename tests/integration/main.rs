@@ -3,6 +3,8 @@
 /// Shared helpers: running the binary, reading outputs.
 mod util;
 
+/// explain, audit and the claims check.
+mod auditing;
 /// The command line: exit codes, validate, overrides, configuration errors.
 mod cli;
 /// Encoding detection: UTF-8 with and without BOM, GB18030, undecodable.
@@ -12,7 +14,11 @@ mod golden;
 /// SUBMISSIONS.md "Numbers as people type them": every accepted and
 /// rejected form.
 mod number_grammar;
+/// Source file, line and byte of every figure.
+mod provenance;
 /// Submissions that exercise one rule each: layouts, duplicates, supersede.
 mod rules;
+/// The audit workbook recalculated by LibreOffice.
+mod workbook;
 /// SUBMISSIONS.md "Worked examples from the seed report".
 mod worked_examples;

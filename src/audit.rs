@@ -1,0 +1,649 @@
+//! `yearbook audit`: a second, deliberately plain implementation of every
+//! figure, checked value by value against what the run printed.
+//!
+//! It shares nothing with the pipeline's arithmetic: it reads the
+//! observations back from Parquet and the catalog and register from the
+//! files the manifest names (their hashes checked first), computes with
+//! arbitrary-precision rationals (`num-rational`, not the pipeline's
+//! `i128`/`i256` decimals), rounds with its own few lines, and holds at
+//! most two years of observations at a time. Then it checks every SHA-256
+//! in the manifest against the files on disk.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use num_bigint::BigInt;
+use num_integer::Integer;
+use num_rational::BigRational;
+use num_traits::{One, Signed, Zero};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::decimal::{Decimal, Rounding};
+use crate::outputs::{Batch, Outputs, ReadError};
+
+type Q = BigRational;
+
+/// What was checked and every difference found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub checked: BTreeMap<&'static str, u64>,
+    pub differences: Vec<String>,
+}
+
+impl Report {
+    pub fn passed(&self) -> bool {
+        self.differences.is_empty()
+    }
+
+    fn count(&mut self, what: &'static str) {
+        *self.checked.entry(what).or_default() += 1;
+    }
+
+    fn differ(&mut self, what: String) {
+        self.differences.push(what);
+    }
+
+    pub fn render(&self) -> String {
+        let mut s = String::from("checked:\n");
+        for (what, n) in &self.checked {
+            let _ = writeln!(s, "  {n:>9} {what}");
+        }
+        if self.passed() {
+            s.push_str("audit passed: every value and every hash matches\n");
+        } else {
+            let _ = writeln!(s, "audit FAILED: {} differences", self.differences.len());
+            for d in &self.differences {
+                let _ = writeln!(s, "  {d}");
+            }
+        }
+        s
+    }
+}
+
+// ---------------------------------------------------------------- numbers
+
+fn q(d: Decimal) -> Q {
+    Q::new(BigInt::from(d.mantissa()), BigInt::from(10).pow(u32::from(d.scale())))
+}
+
+fn pow10(n: u8) -> BigInt {
+    BigInt::from(10).pow(u32::from(n))
+}
+
+/// `x` rounded to `decimals` by `rule`, as a rational.
+fn round(x: &Q, decimals: u8, rule: Rounding) -> Q {
+    let scaled = x * Q::from_integer(pow10(decimals));
+    let floor = scaled.floor().to_integer();
+    let frac = &scaled - Q::from_integer(floor.clone());
+    let half = Q::new(BigInt::one(), BigInt::from(2));
+    let up = match frac.cmp(&half) {
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Equal => match rule {
+            // Away from zero: up for a positive number; for a negative one
+            // the floor is already the value farther from zero.
+            Rounding::HalfUp => !scaled.is_negative(),
+            Rounding::HalfEven => floor.is_odd(),
+        },
+    };
+    let m = if up { floor + 1 } else { floor };
+    Q::new(m, pow10(decimals))
+}
+
+fn show(x: &Option<Q>) -> String {
+    let Some(x) = x else { return "null".to_owned() };
+    // Exactly, when the value is a decimal of at most 30 places; else cut
+    // at 12 places and marked.
+    let (scale, more) =
+        (0..=30u8).find(|&s| (x * Q::from_integer(pow10(s))).is_integer()).map_or((12, "…"), |s| (s, ""));
+    let m = (x * Q::from_integer(pow10(scale))).trunc().to_integer();
+    let (sign, m) = if m.is_negative() { ("-", -m) } else { ("", m) };
+    if scale == 0 {
+        return format!("{sign}{m}");
+    }
+    let (i, f) = m.div_rem(&pow10(scale));
+    format!("{sign}{i}.{f:0>width$}{more}", width = usize::from(scale))
+}
+
+// ---------------------------------------------------------------- schemas
+
+#[derive(Debug, Deserialize)]
+struct IndicatorRow {
+    code: String,
+    kind: String,
+    direction: String,
+    aggregation: String,
+    #[serde(default)]
+    numerator: String,
+    #[serde(default)]
+    denominator: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct AgencyRow {
+    code: String,
+    #[serde(default)]
+    parent: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error("{}: {source}", path.display())]
+    Schema { path: PathBuf, source: csv::Error },
+    #[error("the manifest names no {0} file")]
+    NoSchema(&'static str),
+}
+
+fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>, AuditError> {
+    let err = |source| AuditError::Schema { path: path.to_owned(), source };
+    let bytes = std::fs::read(path).map_err(|e| err(e.into()))?;
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let mut r = csv::ReaderBuilder::new().trim(csv::Trim::All).comment(Some(b'#')).from_reader(bytes);
+    r.deserialize().collect::<Result<_, _>>().map_err(err)
+}
+
+struct Schemas {
+    indicators: BTreeMap<String, IndicatorRow>,
+    /// Each leaf agency (one no agency names as parent) with its ancestors.
+    leaves: BTreeMap<String, Vec<String>>,
+}
+
+fn schemas(out: &Outputs) -> Result<Schemas, AuditError> {
+    let find = |name: &'static str| {
+        out.manifest
+            .schemas
+            .iter()
+            .find(|f| f.path.ends_with(name))
+            .map(|f| PathBuf::from(&f.path))
+            .ok_or(AuditError::NoSchema(name))
+    };
+    // The run may have been given other files by name; the manifest keeps
+    // them in order: catalog, agencies, units, layouts.
+    let catalog =
+        out.manifest.schemas.first().map(|f| PathBuf::from(&f.path)).map_or_else(|| find("catalog.csv"), Ok)?;
+    let agencies =
+        out.manifest.schemas.get(1).map(|f| PathBuf::from(&f.path)).map_or_else(|| find("agencies.csv"), Ok)?;
+    let indicators = read_csv::<IndicatorRow>(&catalog)?.into_iter().map(|r| (r.code.clone(), r)).collect();
+    let rows: Vec<AgencyRow> = read_csv(&agencies)?;
+    let parent: BTreeMap<&str, &str> =
+        rows.iter().filter(|r| !r.parent.is_empty()).map(|r| (r.code.as_str(), r.parent.as_str())).collect();
+    let parents: BTreeSet<&str> = parent.values().copied().collect();
+    let mut leaves = BTreeMap::new();
+    for r in &rows {
+        if parents.contains(r.code.as_str()) {
+            continue;
+        }
+        let mut up = Vec::new();
+        let mut at = r.code.as_str();
+        while let Some(&p) = parent.get(at) {
+            if up.iter().any(|u: &String| u == p) {
+                break;
+            }
+            up.push(p.to_owned());
+            at = p;
+        }
+        leaves.insert(r.code.clone(), up);
+    }
+    Ok(Schemas { indicators, leaves })
+}
+
+// ---------------------------------------------------------------- hashes
+
+fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
+    Ok((h.finalize().iter().map(|b| format!("{b:02x}")).collect(), n))
+}
+
+fn check_file(r: &mut Report, what: &'static str, path: &Path, sha256: &str, bytes: u64) {
+    r.count(what);
+    match sha256_file(path) {
+        Err(e) => r.differ(format!("{}: cannot read: {e}", path.display())),
+        Ok((sha, n)) if sha != sha256 || n != bytes => r.differ(format!(
+            "{}: sha256 {sha} ({n} bytes), the manifest says {sha256} ({bytes} bytes)",
+            path.display()
+        )),
+        Ok(_) => {}
+    }
+}
+
+/// Files under `dir` (relative, `/`-separated), skipping hidden ones.
+fn listing(dir: &Path, only_csv: bool) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if !only_csv || name.to_ascii_lowercase().ends_with(".csv") {
+                let rel = path.strip_prefix(dir).unwrap_or(&path);
+                found.push(rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn hashes(out: &Outputs, input: Option<&Path>, r: &mut Report) {
+    let m = &out.manifest;
+    for f in &m.outputs {
+        check_file(r, "output files against their manifest SHA-256", &out.dir.join(&f.path), &f.sha256, f.bytes);
+    }
+    let listed: BTreeSet<&str> = m.outputs.iter().map(|f| f.path.as_str()).collect();
+    for extra in listing(&out.dir, false) {
+        if extra != crate::export::MANIFEST && !listed.contains(extra.as_str()) {
+            r.differ(format!("{}: in the output directory but not in the manifest", out.dir.join(extra).display()));
+        }
+    }
+    for f in std::iter::once(&m.pipeline).chain(&m.schemas) {
+        check_file(
+            r,
+            "pipeline and schema files against their manifest SHA-256",
+            Path::new(&f.path),
+            &f.sha256,
+            f.bytes,
+        );
+    }
+    if let Some(dir) = input {
+        for f in &m.inputs {
+            check_file(r, "submissions against their manifest SHA-256", &dir.join(&f.path), &f.sha256, f.bytes);
+        }
+        let listed: BTreeSet<&str> = m.inputs.iter().map(|f| f.path.as_str()).collect();
+        for extra in listing(dir, true) {
+            if !listed.contains(extra.as_str()) {
+                r.differ(format!("{}: a submission the run did not read", dir.join(extra).display()));
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- figures
+
+/// One observation's figures.
+#[derive(Debug, Clone)]
+struct Obs {
+    value: Option<Q>,
+    target: Option<Q>,
+    claimed_completion: Option<Decimal>,
+    claimed_growth: Option<Decimal>,
+}
+
+type Year = BTreeMap<(String, String), Obs>;
+
+fn read_year(out: &Outputs, year: i32, r: &mut Report) -> Result<Year, ReadError> {
+    let mut rows = Year::new();
+    let mut dups = Vec::new();
+    out.scan("observations", Some(year), |_, b| {
+        let (agency, indicator) = (b.text("agency")?, b.text("indicator")?);
+        let (value, target) = (b.decimal("value")?, b.decimal("target")?);
+        let (cc, cg) = (b.decimal("claimed_completion")?, b.decimal("claimed_growth")?);
+        let (ccd, cgd) = (b.int("claimed_completion_decimals")?, b.int("claimed_growth_decimals")?);
+        // A claim is compared at the precision it was printed with.
+        let claim = |d: Option<Decimal>, decimals: Option<i64>| {
+            let decimals = u8::try_from(decimals?).ok()?;
+            d?.round(decimals, Rounding::HalfUp).filter(|r| q(*r) == q(d.expect("checked above")))
+        };
+        for i in 0..b.len() {
+            let key = (agency(i).unwrap_or_default().to_owned(), indicator(i).unwrap_or_default().to_owned());
+            let obs = Obs {
+                value: value(i).map(q),
+                target: target(i).map(q),
+                claimed_completion: claim(cc(i), ccd(i)),
+                claimed_growth: claim(cg(i), cgd(i)),
+            };
+            if rows.insert(key.clone(), obs).is_some() {
+                dups.push(key);
+            }
+        }
+        Ok(())
+    })?;
+    for (a, i) in dups {
+        r.differ(format!("observations {year}: {a} {i} appears more than once"));
+    }
+    Ok(rows)
+}
+
+/// A percentage or a reason it is missing, as the pipeline names them.
+type Fig = Result<Q, &'static str>;
+
+fn pct(num: &Q, den: &Q, zero: &'static str) -> Fig {
+    if den.is_zero() { Err(zero) } else { Ok(num / den * Q::from_integer(BigInt::from(100))) }
+}
+
+fn completion(value: Option<&Q>, target: Option<&Q>, direction: &str) -> Fig {
+    let a = value.ok_or("value_missing")?;
+    let t = target.ok_or("no_target")?;
+    match direction {
+        "up" => pct(a, t, "target_zero"),
+        "down" => pct(t, a, "actual_zero"),
+        _ => Err("no_direction"),
+    }
+}
+
+fn growth(value: Option<&Q>, previous: &Fig, rate: bool) -> Fig {
+    if rate {
+        return Err("rate_uses_change_pp");
+    }
+    let a = value.ok_or("value_missing")?;
+    let p = previous.as_ref().map_err(|e| *e)?;
+    pct(&(a - p), p, "previous_zero")
+}
+
+fn change(value: Option<&Q>, previous: &Fig, rate: bool) -> Fig {
+    if !rate {
+        return Err("not_a_rate");
+    }
+    let a = value.ok_or("value_missing")?;
+    Ok(a - previous.as_ref().map_err(|e| *e)?)
+}
+
+fn met(value: Option<&Q>, target: Option<&Q>, direction: &str, completion: &Fig) -> Option<bool> {
+    completion.as_ref().ok()?;
+    match direction {
+        "up" => Some(value? >= target?),
+        "down" => Some(value? <= target?),
+        _ => None,
+    }
+}
+
+fn claim_ok(claim: Option<Decimal>, fig: &Fig, rule: Rounding) -> Option<bool> {
+    let claim = claim?;
+    Some(round(fig.as_ref().ok()?, claim.scale(), rule) == q(claim))
+}
+
+/// Compares one printed column with the recomputed value.
+struct Row<'a, 'b> {
+    r: &'a mut Report,
+    what: String,
+    b: &'a Batch<'b>,
+    i: usize,
+}
+
+impl Row<'_, '_> {
+    fn decimal(&mut self, column: &str, expected: Option<Q>) -> Result<(), ReadError> {
+        let got = self.b.decimal(column)?(self.i).map(q);
+        self.r.count("values compared");
+        if got != expected {
+            let what = format!("{}: {column} is {}, recomputed {}", self.what, show(&got), show(&expected));
+            self.r.differ(what);
+        }
+        Ok(())
+    }
+
+    /// A printed percentage, its unrounded twin and its null reason.
+    fn figure(&mut self, column: &str, fig: &Fig, decimals: u8, rule: Rounding) -> Result<(), ReadError> {
+        self.decimal(column, fig.as_ref().ok().map(|x| round(x, decimals, rule)))?;
+        self.decimal(&format!("{column}_unrounded"), fig.as_ref().ok().map(|x| round(x, 12, rule)))?;
+        let metric = column.trim_end_matches("_pct").trim_end_matches("_pp");
+        self.text(&format!("{metric}_null_reason"), fig.as_ref().err().copied())
+    }
+
+    fn text(&mut self, column: &str, expected: Option<&str>) -> Result<(), ReadError> {
+        let got = self.b.text(column)?(self.i);
+        self.r.count("values compared");
+        if got != expected {
+            let what = format!("{}: {column} is {got:?}, recomputed {expected:?}", self.what);
+            self.r.differ(what);
+        }
+        Ok(())
+    }
+
+    fn boolean(&mut self, column: &str, expected: Option<bool>) -> Result<(), ReadError> {
+        let got = self.b.boolean(column)?(self.i);
+        self.r.count("values compared");
+        if got != expected {
+            let what = format!("{}: {column} is {got:?}, recomputed {expected:?}", self.what);
+            self.r.differ(what);
+        }
+        Ok(())
+    }
+}
+
+fn previous_of(before: &Year, key: &(String, String)) -> Fig {
+    match before.get(key) {
+        None => Err("no_previous"),
+        Some(o) => o.value.clone().ok_or("previous_missing"),
+    }
+}
+
+fn check_metrics(
+    out: &Outputs,
+    s: &Schemas,
+    year: i32,
+    this: &Year,
+    before: &Year,
+    r: &mut Report,
+) -> Result<(), ReadError> {
+    let rule = out.manifest.rounding.rule;
+    let mut seen = BTreeSet::new();
+    out.scan("metrics", Some(year), |_, b| {
+        let (agency, indicator) = (b.text("agency")?, b.text("indicator")?);
+        for i in 0..b.len() {
+            let key = (agency(i).unwrap_or_default().to_owned(), indicator(i).unwrap_or_default().to_owned());
+            let what = format!("metrics {year} {} {}", key.0, key.1);
+            r.count("metric rows recomputed");
+            let (Some(o), Some(ind), Some(dec)) =
+                (this.get(&key), s.indicators.get(&key.1), out.manifest.rounding.indicators.get(&key.1))
+            else {
+                r.differ(format!("{what}: no such observation, indicator or rounding in the catalog"));
+                continue;
+            };
+            seen.insert(key.clone());
+            let rate = ind.kind == "rate";
+            let previous = previous_of(before, &key);
+            let c = completion(o.value.as_ref(), o.target.as_ref(), &ind.direction);
+            let g = growth(o.value.as_ref(), &previous, rate);
+            let ch = change(o.value.as_ref(), &previous, rate);
+            let mut row = Row { r: &mut *r, what, b, i };
+            row.decimal("actual", o.value.clone())?;
+            row.decimal("target", o.target.clone())?;
+            row.decimal("previous", previous.clone().ok())?;
+            row.figure("completion_pct", &c, dec.completion, rule)?;
+            row.boolean("met", met(o.value.as_ref(), o.target.as_ref(), &ind.direction, &c))?;
+            row.figure("growth_pct", &g, dec.growth, rule)?;
+            row.figure("change_pp", &ch, dec.change.unwrap_or(0), rule)?;
+            row.boolean("claimed_completion_matches", claim_ok(o.claimed_completion, &c, rule))?;
+            row.boolean("claimed_growth_matches", claim_ok(o.claimed_growth, if rate { &ch } else { &g }, rule))?;
+        }
+        Ok(())
+    })?;
+    for key in this.keys().filter(|k| !seen.contains(*k)) {
+        r.differ(format!("metrics {year}: no row for the observation {} {}", key.0, key.1));
+    }
+    Ok(())
+}
+
+/// One recomputed total.
+#[derive(Debug, Clone)]
+struct Total {
+    sum: Q,
+    den: Q,
+    target: Option<Q>,
+    all_targets: bool,
+    contributors: Vec<String>,
+}
+
+/// Totals of `year` by (parent, indicator): every leaf agency's figure
+/// added to each of its ancestors; rates from their summed parts.
+fn totals(s: &Schemas, this: &Year) -> BTreeMap<(String, String), Total> {
+    let mut t: BTreeMap<(String, String), Total> = BTreeMap::new();
+    let zero = || Total { sum: Q::zero(), den: Q::zero(), target: None, all_targets: true, contributors: Vec::new() };
+    for ((agency, code), o) in this {
+        let Some(ancestors) = s.leaves.get(agency) else { continue };
+        for (rate_code, ind) in &s.indicators {
+            let (sum, den, target) = if ind.aggregation == "sum" && rate_code == code {
+                let Some(v) = &o.value else { continue };
+                (v.clone(), Q::zero(), Some(o.target.clone()))
+            } else if ind.aggregation == "ratio" && &ind.numerator == code {
+                let den = this.get(&(agency.clone(), ind.denominator.clone())).and_then(|d| d.value.clone());
+                let (Some(n), Some(d)) = (&o.value, den) else { continue };
+                (n.clone(), d, None)
+            } else {
+                continue;
+            };
+            for parent in ancestors {
+                let e = t.entry((parent.clone(), rate_code.clone())).or_insert_with(zero);
+                e.sum += &sum;
+                e.den += &den;
+                match &target {
+                    Some(Some(x)) => e.target = Some(e.target.take().unwrap_or_else(Q::zero) + x),
+                    Some(None) => e.all_targets = false,
+                    None => {}
+                }
+                e.contributors.push(agency.clone());
+            }
+        }
+    }
+    t
+}
+
+/// A total's value: the sum, or Σ numerator / Σ denominator × 100.
+fn total_value(t: &Total, ratio: bool) -> Option<Q> {
+    if ratio { pct(&t.sum, &t.den, "").ok() } else { Some(t.sum.clone()) }
+}
+
+fn check_totals(
+    out: &Outputs,
+    s: &Schemas,
+    year: i32,
+    now: &BTreeMap<(String, String), Total>,
+    before: &BTreeMap<(String, String), Total>,
+    r: &mut Report,
+) -> Result<(), ReadError> {
+    let rule = out.manifest.rounding.rule;
+    let mut seen = BTreeSet::new();
+    out.scan("totals", Some(year), |_, b| {
+        let (agency, indicator) = (b.text("agency")?, b.text("indicator")?);
+        let (contributors, missing) = (b.text_list("contributors")?, b.text_list("missing")?);
+        for i in 0..b.len() {
+            let key = (agency(i).unwrap_or_default().to_owned(), indicator(i).unwrap_or_default().to_owned());
+            let what = format!("totals {year} {} {}", key.0, key.1);
+            r.count("total rows recomputed");
+            let (Some(ind), Some(dec)) = (s.indicators.get(&key.1), out.manifest.rounding.indicators.get(&key.1))
+            else {
+                r.differ(format!("{what}: indicator not in the catalog"));
+                continue;
+            };
+            seen.insert(key.clone());
+            let ratio = ind.aggregation == "ratio";
+            let rate = ind.kind == "rate";
+            let t = now.get(&key);
+            let mut row = Row { r: &mut *r, what: what.clone(), b, i };
+            let mut printed: Vec<&str> = contributors(i);
+            let mut expected: Vec<&str> =
+                t.map(|t| t.contributors.iter().map(String::as_str).collect()).unwrap_or_default();
+            printed.sort_unstable();
+            expected.sort_unstable();
+            row.r.count("values compared");
+            if printed != expected {
+                row.r.differ(format!("{what}: contributors are {printed:?}, recomputed {expected:?}"));
+            }
+            // A missing agency is a leaf under the parent without a figure
+            // this year (the run also counts those whose row it quarantined,
+            // which the outputs do not hold).
+            for m in missing(i) {
+                row.r.count("values compared");
+                let under = s.leaves.get(m).is_some_and(|up| up.contains(&key.0));
+                if !under || expected.contains(&m) {
+                    row.r.differ(format!(
+                        "{what}: {m} is listed as missing but is not a leaf under it without a figure"
+                    ));
+                }
+            }
+            let value = t.and_then(|t| total_value(t, ratio));
+            let prev_total = before.get(&key);
+            let previous: Fig = prev_total.and_then(|p| total_value(p, ratio)).ok_or("no_previous");
+            if ratio {
+                let cd = dec.change.unwrap_or(0);
+                row.decimal("value", value.as_ref().map(|v| round(v, cd, rule)))?;
+                row.decimal("value_unrounded", value.as_ref().map(|v| round(v, 12, rule)))?;
+                row.decimal("numerator", t.map(|t| t.sum.clone()))?;
+                row.decimal("denominator", t.map(|t| t.den.clone()))?;
+                row.decimal("target", None)?;
+                row.decimal("previous", previous.as_ref().ok().map(|p| round(p, 12, rule)))?;
+                row.figure("completion_pct", &Err("ratio_target_not_aggregated"), dec.completion, rule)?;
+                row.figure("growth_pct", &Err("rate_uses_change_pp"), dec.growth, rule)?;
+                let ch = match (&value, &previous) {
+                    (None, _) => Err("value_missing"),
+                    (_, Err(e)) => Err(*e),
+                    (Some(a), Ok(p)) => Ok(a - p),
+                };
+                row.figure("change_pp", &ch, cd, rule)?;
+            } else {
+                let target: Result<Q, &str> = match t {
+                    Some(Total { target: Some(x), all_targets: true, .. }) => Ok(x.clone()),
+                    Some(Total { target: Some(_), all_targets: false, .. }) => Err("partial_targets"),
+                    _ => Err("no_target"),
+                };
+                row.decimal("value", value.clone())?;
+                row.decimal("value_unrounded", value.clone())?;
+                row.decimal("numerator", None)?;
+                row.decimal("denominator", None)?;
+                row.decimal("target", target.clone().ok())?;
+                row.decimal("previous", previous.clone().ok())?;
+                let c = match (&target, &value) {
+                    (Ok(x), _) => completion(value.as_ref(), Some(x), &ind.direction),
+                    (Err(e), Some(_)) => Err(*e),
+                    (Err(_), None) => Err("value_missing"),
+                };
+                row.figure("completion_pct", &c, dec.completion, rule)?;
+                row.boolean("met", met(value.as_ref(), target.as_ref().ok(), &ind.direction, &c))?;
+                row.figure("growth_pct", &growth(value.as_ref(), &previous, rate), dec.growth, rule)?;
+                row.figure("change_pp", &change(value.as_ref(), &previous, rate), dec.change.unwrap_or(0), rule)?;
+            }
+        }
+        Ok(())
+    })?;
+    for key in now.keys().filter(|k| !seen.contains(*k)) {
+        r.differ(format!("totals {year}: no row for {} {}, which has contributors", key.0, key.1));
+    }
+    Ok(())
+}
+
+/// Recomputes every metric and total of the run in `out` and checks every
+/// hash of its manifest (and the submissions' in `input`, when given).
+pub fn audit(out: &Outputs, input: Option<&Path>) -> Result<Report, AuditError> {
+    let mut r = Report::default();
+    hashes(out, input, &mut r);
+    let s = schemas(out)?;
+    let years: BTreeSet<i32> =
+        ["observations", "metrics", "totals"].iter().flat_map(|t| out.parts(t, None)).map(|(y, _)| y).collect();
+    let (mut before, mut totals_before) = (Year::new(), BTreeMap::new());
+    let mut last = None;
+    for year in years {
+        if last != Some(year - 1) {
+            before.clear();
+            totals_before.clear();
+        }
+        let this = read_year(out, year, &mut r)?;
+        check_metrics(out, &s, year, &this, &before, &mut r)?;
+        let now = totals(&s, &this);
+        check_totals(out, &s, year, &now, &totals_before, &mut r)?;
+        before = this;
+        totals_before = now;
+        last = Some(year);
+    }
+    Ok(r)
+}

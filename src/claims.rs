@@ -1,0 +1,353 @@
+//! Claims: the completion and growth figures an agency printed itself,
+//! checked against the computed ones at the claim's own precision, and for
+//! each mismatch the likeliest way it was arrived at.
+//!
+//! A claim of 107.5 has one decimal: it matches every computed value that
+//! rounds to 107.5 by the pipeline's rule. A claimed growth is compared with
+//! the growth in percent, or for a rate with the change in percentage
+//! points. A mismatch is diagnosed by recomputing the figure the ways
+//! agencies are known to get it wrong, first fit wins:
+//!
+//! 1. `rounded_inputs`: from the inputs as published, rounded in the unit
+//!    they were sent in or in 万/亿 (37.6万 / 35万 × 100 = 107.4, where
+//!    the exact 376200 / 350000 gives 107.5);
+//! 2. `percent_for_points` / `points_for_percent`: a rate's relative growth
+//!    given where its change in points was due, or the reverse;
+//! 3. `rounding_rule`: the other half rule, or digits cut instead of
+//!    rounded;
+//! 4. `base_year`: growth against an earlier year than the previous one;
+//! 5. `inverted`: completion as target / actual where actual / target was
+//!    due, or the reverse.
+//!
+//! Pure: nothing here reads or writes files.
+
+use crate::config::{Direction, Kind, Pipeline};
+use crate::decimal::{Decimal, Ratio, Rounding};
+use crate::metrics::{Metric, NullReason, Outcome};
+use crate::normalize::Observation;
+
+/// Which printed figure a claim is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Against {
+    CompletionPct,
+    GrowthPct,
+    ChangePp,
+}
+
+impl Against {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Against::CompletionPct => "completion_pct",
+            Against::GrowthPct => "growth_pct",
+            Against::ChangePp => "change_pp",
+        }
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Against::CompletionPct => "完成率(%)",
+            Against::GrowthPct => "同比增长(%)",
+            Against::ChangePp => "同比变化(百分点)",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Cause {
+    RoundedInputs,
+    PercentForPoints,
+    PointsForPercent,
+    RoundingRule,
+    BaseYear,
+    Inverted,
+}
+
+impl Cause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::RoundedInputs => "rounded_inputs",
+            Cause::PercentForPoints => "percent_for_points",
+            Cause::PointsForPercent => "points_for_percent",
+            Cause::RoundingRule => "rounding_rule",
+            Cause::BaseYear => "base_year",
+            Cause::Inverted => "inverted",
+        }
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Cause::RoundedInputs => "按修约后的发布数计算",
+            Cause::PercentForPoints => "应报百分点却报了百分比",
+            Cause::PointsForPercent => "应报百分比却报了百分点",
+            Cause::RoundingRule => "修约规则不同",
+            Cause::BaseYear => "基期年份不同",
+            Cause::Inverted => "分子分母颠倒",
+        }
+    }
+}
+
+/// How a mismatched claim was most likely computed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnosis {
+    pub cause: Cause,
+    /// The recomputation that gives the claim, with its numbers.
+    pub detail: String,
+}
+
+/// One claim and what the check found.
+#[derive(Debug, Clone)]
+pub struct ClaimCheck {
+    /// Index of the observation in the slice given to [`check`].
+    pub row: usize,
+    pub against: Against,
+    pub claimed: Decimal,
+    /// The computed figure at the claim's precision, or why there is none.
+    pub computed: Result<Decimal, NullReason>,
+    pub unrounded: Option<Decimal>,
+    pub matches: Option<bool>,
+    pub diagnosis: Option<Diagnosis>,
+}
+
+/// Every claim of `current` (sorted by key, as [`crate::metrics::compute`]
+/// takes it), with `metrics` in the same order.
+pub fn check(current: &[Observation], metrics: &[Metric], p: &Pipeline) -> Vec<ClaimCheck> {
+    let mut out = Vec::new();
+    for (i, (o, m)) in current.iter().zip(metrics).enumerate() {
+        let kind = p.catalog.indicator(o.key.indicator).kind;
+        if let Some(claimed) = o.claimed_completion {
+            out.push(one(current, i, Against::CompletionPct, claimed, &m.completion, p));
+        }
+        if let Some(claimed) = o.claimed_growth {
+            let (against, fig) =
+                if kind == Kind::Rate { (Against::ChangePp, &m.change) } else { (Against::GrowthPct, &m.growth) };
+            out.push(one(current, i, against, claimed, fig, p));
+        }
+    }
+    out
+}
+
+fn one(
+    current: &[Observation],
+    i: usize,
+    against: Against,
+    claimed: Decimal,
+    fig: &Outcome,
+    p: &Pipeline,
+) -> ClaimCheck {
+    let rule = p.rounding;
+    let computed =
+        fig.as_ref().map_err(|r| *r).and_then(|f| f.exact.round(claimed.scale(), rule).ok_or(NullReason::Overflow));
+    let matches = computed.as_ref().ok().map(|c| *c == claimed);
+    let diagnosis = match matches {
+        Some(false) => diagnose(current, i, against, claimed, fig, p),
+        _ => None,
+    };
+    ClaimCheck {
+        row: i,
+        against,
+        claimed,
+        computed,
+        unrounded: fig.as_ref().ok().map(|f| f.unrounded),
+        matches,
+        diagnosis,
+    }
+}
+
+/// Whether `exact` printed at the claim's precision by `rule` is the claim.
+fn fits(exact: Ratio, claimed: Decimal, rule: Rounding) -> bool {
+    exact.round(claimed.scale(), rule) == Some(claimed)
+}
+
+fn show(r: Ratio) -> String {
+    r.round(6, Rounding::HalfUp).map_or_else(|| "…".to_owned(), |d| d.trimmed().to_string())
+}
+
+fn percent(a: Decimal, b: Decimal) -> Option<Ratio> {
+    Ratio::new(a, b)?.times(100)
+}
+
+fn growth_pct(actual: Decimal, previous: Decimal) -> Option<Ratio> {
+    percent(actual.checked_sub(previous)?, previous)
+}
+
+fn points(actual: Decimal, previous: Decimal) -> Option<Ratio> {
+    Ratio::new(actual.checked_sub(previous)?, Decimal::new(1, 0))
+}
+
+/// A base-unit value as published in a unit of 10^power, rounded half up
+/// to `decimals` there, and back in base units.
+fn published(v: Decimal, power: u32, decimals: u8) -> Option<(Decimal, Decimal)> {
+    let in_unit = Decimal::new(v.mantissa(), v.scale().checked_add(u8::try_from(power).ok()?)?);
+    let shown = in_unit.round(decimals, Rounding::HalfUp)?;
+    Some((shown.trimmed(), shown.checked_mul_pow10(power)?))
+}
+
+fn unit_name(o: &Observation, power: u32, base: &str) -> String {
+    if power == o.power {
+        o.unit.clone()
+    } else {
+        let prefix = match power {
+            4 => "万",
+            8 => "亿",
+            _ => "",
+        };
+        format!("{prefix}{base}")
+    }
+}
+
+/// Both figures published at fewer decimals, in the sent unit or in 万/亿,
+/// give the claim through `f`.
+fn rounded_inputs(
+    o: &Observation,
+    base: &str,
+    (a, b): (Decimal, Decimal),
+    claimed: Decimal,
+    rule: Rounding,
+    f: impl Fn(Decimal, Decimal) -> Option<Ratio>,
+    op: &str,
+) -> Option<Diagnosis> {
+    let mut powers = vec![o.power, 4, 8];
+    powers.dedup();
+    for power in powers {
+        // Coarsest first: published figures are rounded hard (37.6万).
+        for decimals in 0..=3u8 {
+            let ((a_shown, a2), (b_shown, b2)) = (published(a, power, decimals)?, published(b, power, decimals)?);
+            if (a2 == a && b2 == b) || a2.is_zero() || b2.is_zero() {
+                continue;
+            }
+            let Some(r) = f(a2, b2) else { continue };
+            if fits(r, claimed, rule) {
+                let unit = unit_name(o, power, base);
+                let detail = format!(
+                    "{op} from {a_shown}{unit} and {b_shown}{unit} (the figures rounded to {decimals} decimal{} in {unit}) = {} → {claimed}",
+                    if decimals == 1 { "" } else { "s" },
+                    show(r)
+                );
+                return Some(Diagnosis { cause: Cause::RoundedInputs, detail });
+            }
+        }
+    }
+    None
+}
+
+fn other_rules(exact: Ratio, claimed: Decimal, rule: Rounding) -> Option<Diagnosis> {
+    let other = match rule {
+        Rounding::HalfUp => Rounding::HalfEven,
+        Rounding::HalfEven => Rounding::HalfUp,
+    };
+    let detail = if fits(exact, claimed, other) {
+        format!("{} rounded {} gives {claimed}; the pipeline rounds {}", show(exact), other.name(), rule.name())
+    } else if exact.truncate(claimed.scale()) == Some(claimed) {
+        format!("{} with the digits past {} decimals cut gives {claimed}", show(exact), claimed.scale())
+    } else {
+        return None;
+    };
+    Some(Diagnosis { cause: Cause::RoundingRule, detail })
+}
+
+fn diagnose(
+    current: &[Observation],
+    i: usize,
+    against: Against,
+    claimed: Decimal,
+    fig: &Outcome,
+    p: &Pipeline,
+) -> Option<Diagnosis> {
+    let o = &current[i];
+    let rule = p.rounding;
+    let ind = p.catalog.indicator(o.key.indicator);
+    let base = ind.base_unit.as_str();
+    let exact = fig.as_ref().ok()?.exact;
+    let actual = o.value?;
+    // Earlier years of the same agency and indicator, nearest first.
+    let earlier = current[..i]
+        .iter()
+        .rev()
+        .take_while(|e| e.key.agency == o.key.agency && e.key.indicator == o.key.indicator)
+        .filter_map(|e| Some((e.key.year, e.value?)));
+    match against {
+        Against::CompletionPct => {
+            let target = o.target?;
+            let (num, den) = match ind.direction {
+                Direction::Down => (target, actual),
+                _ => (actual, target),
+            };
+            rounded_inputs(o, base, (num, den), claimed, rule, percent, "ratio × 100")
+                .or_else(|| other_rules(exact, claimed, rule))
+                .or_else(|| {
+                    let inverted = exact.recip()?.times(10_000)?;
+                    fits(inverted, claimed, rule).then(|| Diagnosis {
+                        cause: Cause::Inverted,
+                        detail: format!("{} / {} × 100 = {} → {claimed}", den.trimmed(), num.trimmed(), show(inverted)),
+                    })
+                })
+        }
+        Against::GrowthPct | Against::ChangePp => {
+            let mut earlier = earlier.peekable();
+            let &(prev_year, previous) = earlier.peek()?;
+            let due = if against == Against::ChangePp { points } else { growth_pct };
+            let op = if against == Against::ChangePp { "change" } else { "growth" };
+            if prev_year != o.key.year - 1 {
+                return None;
+            }
+            rounded_inputs(o, base, (actual, previous), claimed, rule, due, op)
+                .or_else(|| {
+                    let (cause, alt, what) = match against {
+                        Against::ChangePp => {
+                            (Cause::PercentForPoints, growth_pct(actual, previous)?, "relative growth in %")
+                        }
+                        _ => (Cause::PointsForPercent, points(actual, previous)?, "difference"),
+                    };
+                    fits(alt, claimed, rule).then(|| Diagnosis {
+                        cause,
+                        detail: format!(
+                            "the {what} ({} → {}) is {} → {claimed}",
+                            previous.trimmed(),
+                            actual.trimmed(),
+                            show(alt)
+                        ),
+                    })
+                })
+                .or_else(|| other_rules(exact, claimed, rule))
+                .or_else(|| {
+                    earlier.skip(1).find_map(|(year, value)| {
+                        let alt = due(actual, value)?;
+                        fits(alt, claimed, rule).then(|| Diagnosis {
+                            cause: Cause::BaseYear,
+                            detail: format!(
+                                "{op} against {year} ({} → {}) = {} → {claimed}",
+                                value.trimmed(),
+                                actual.trimmed(),
+                                show(alt)
+                            ),
+                        })
+                    })
+                })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn published_rounds_in_the_unit_sent() {
+        let (shown, back) = published(d("376200"), 4, 1).unwrap();
+        assert_eq!((shown.to_string().as_str(), back), ("37.6", d("376000")));
+    }
+
+    #[test]
+    fn truncation_and_other_rule() {
+        let exact = Ratio::new(d("0.545"), d("1")).unwrap();
+        let dx = other_rules(exact, d("0.54"), Rounding::HalfUp).unwrap();
+        assert_eq!(dx.cause, Cause::RoundingRule);
+        let exact = Ratio::new(d("107.49"), d("1")).unwrap();
+        assert!(other_rules(exact, d("107.4"), Rounding::HalfUp).unwrap().detail.contains("cut"));
+        assert!(other_rules(exact, d("107.3"), Rounding::HalfUp).is_none());
+    }
+}

@@ -1,0 +1,629 @@
+//! `yearbook explain`: the derivation of one printed figure, from the run's
+//! outputs alone: each input with its file, line, byte, hash and the cell
+//! as typed, the unit conversion, the formula with its numbers, the exact
+//! quotient, the rounding rule and the printed value. For a total, every
+//! contributing agency with its figure and every missing one.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::decimal::{Decimal, Ratio, Rounding};
+use crate::outputs::{Outputs, ReadError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExplainError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error("no figure for {agency} {indicator} {year} in {dir}: neither the metrics nor the totals have that row")]
+    NotFound { agency: String, indicator: String, year: i32, dir: String },
+    #[error("{indicator} {year}: {metric} is not computed for this indicator ({why})")]
+    NotApplicable { indicator: String, year: i32, metric: &'static str, why: &'static str },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Which {
+    Completion,
+    Growth,
+    Change,
+}
+
+impl Which {
+    fn name(self) -> &'static str {
+        match self {
+            Which::Completion => "completion",
+            Which::Growth => "growth",
+            Which::Change => "change",
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Which::Completion => "completion_pct",
+            Which::Growth => "growth_pct",
+            Which::Change => "change_pp",
+        }
+    }
+}
+
+/// Where a figure was read from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Source {
+    pub file: String,
+    pub line: i64,
+    pub byte: i64,
+    pub field: String,
+    pub sha256: String,
+}
+
+/// One number a figure is computed from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Input {
+    pub role: String,
+    pub agency: String,
+    pub year: i32,
+    /// In the indicator's base unit.
+    pub value: Option<String>,
+    pub unit: String,
+    /// The cell as typed, its unit, and the conversion to the base unit.
+    pub raw: Option<String>,
+    pub unit_sent: Option<String>,
+    pub conversion: Option<String>,
+    pub source: Option<Source>,
+}
+
+/// The derivation of one printed percentage.
+#[derive(Debug, Clone, Serialize)]
+pub struct Derivation {
+    pub metric: &'static str,
+    pub column: &'static str,
+    pub formula: String,
+    pub inputs: Vec<Input>,
+    /// The formula with the numbers filled in.
+    pub computation: Option<String>,
+    /// The exact quotient to at least 12 significant digits; `…` when it
+    /// goes on.
+    pub unrounded: Option<String>,
+    pub rule: Rounding,
+    pub decimals: u8,
+    /// Recomputed here from the inputs, and as printed in the outputs.
+    pub rounded: Option<String>,
+    pub printed: Option<String>,
+    pub null_reason: Option<String>,
+    pub claimed: Option<String>,
+    pub claim_matches: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Contributor {
+    pub agency: String,
+    pub inputs: Vec<Input>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    pub run_id: String,
+    pub agency: String,
+    pub indicator: String,
+    pub year: i32,
+    /// `agency`: one agency's own figure; `total`: a parent's total.
+    pub subject: &'static str,
+    pub derivations: Vec<Derivation>,
+    pub contributors: Vec<Contributor>,
+    /// Agencies under the parent with no accepted figure this year
+    /// (quarantined rows count here).
+    pub missing: Vec<String>,
+}
+
+/// One observation row, as the outputs hold it.
+#[derive(Debug, Clone)]
+struct Obs {
+    agency: String,
+    indicator: String,
+    year: i32,
+    value: Option<Decimal>,
+    target: Option<Decimal>,
+    unit: String,
+    unit_sent: String,
+    power: i64,
+    value_raw: String,
+    target_raw: Option<String>,
+    source: Source,
+}
+
+impl Obs {
+    fn input(&self, role: &str, target: bool) -> Input {
+        let (value, raw) =
+            if target { (self.target, self.target_raw.clone()) } else { (self.value, Some(self.value_raw.clone())) };
+        let value = value.map(|v| v.trimmed().to_string());
+        let conversion = match (&raw, &value) {
+            (Some(raw), Some(v)) if self.power != 0 => {
+                Some(format!("{raw} {} × 10^{} = {v} {}", self.unit_sent, self.power, self.unit))
+            }
+            (Some(raw), Some(v)) => Some(format!("{raw} {} = {v} {}", self.unit_sent, self.unit)),
+            _ => None,
+        };
+        Input {
+            role: role.to_owned(),
+            agency: self.agency.clone(),
+            year: self.year,
+            value,
+            unit: self.unit.clone(),
+            raw,
+            unit_sent: Some(self.unit_sent.clone()),
+            conversion,
+            // The target sits in the same record, in its own column.
+            source: Some(Source {
+                field: if target { String::new() } else { self.source.field.clone() },
+                ..self.source.clone()
+            }),
+        }
+    }
+}
+
+/// Reads the observations of `year` that `keep` selects.
+fn observations(out: &Outputs, year: i32, keep: impl Fn(&str, &str) -> bool) -> Result<Vec<Obs>, ReadError> {
+    let mut found = Vec::new();
+    out.scan("observations", Some(year), |y, b| {
+        let (agency, indicator) = (b.text("agency")?, b.text("indicator")?);
+        let (value, target) = (b.decimal("value")?, b.decimal("target")?);
+        let (unit, unit_sent, power) = (b.text("unit")?, b.text("unit_sent")?, b.int("unit_power")?);
+        let (value_raw, target_raw) = (b.text("value_raw")?, b.text("target_raw")?);
+        let (file, sha, line, byte, field) = (
+            b.text("source_file")?,
+            b.text("source_sha256")?,
+            b.int("source_line")?,
+            b.int("source_byte")?,
+            b.text("source_field")?,
+        );
+        for i in 0..b.len() {
+            let (a, ind) = (agency(i).unwrap_or_default(), indicator(i).unwrap_or_default());
+            if !keep(a, ind) {
+                continue;
+            }
+            found.push(Obs {
+                agency: a.to_owned(),
+                indicator: ind.to_owned(),
+                year: y,
+                value: value(i),
+                target: target(i),
+                unit: unit(i).unwrap_or_default().to_owned(),
+                unit_sent: unit_sent(i).unwrap_or_default().to_owned(),
+                power: power(i).unwrap_or(0),
+                value_raw: value_raw(i).unwrap_or_default().to_owned(),
+                target_raw: target_raw(i).map(str::to_owned),
+                source: Source {
+                    file: file(i).unwrap_or_default().to_owned(),
+                    line: line(i).unwrap_or(0),
+                    byte: byte(i).unwrap_or(0),
+                    field: field(i).unwrap_or_default().to_owned(),
+                    sha256: sha(i).unwrap_or_default().to_owned(),
+                },
+            });
+        }
+        Ok(())
+    })?;
+    Ok(found)
+}
+
+/// The printed row of a metrics or totals table, column by column.
+#[derive(Debug, Default, Clone)]
+struct Printed {
+    kind: String,
+    unit: String,
+    direction: String,
+    aggregation: String,
+    value: Option<Decimal>,
+    target: Option<Decimal>,
+    previous: Option<Decimal>,
+    numerator: Option<Decimal>,
+    denominator: Option<Decimal>,
+    numerator_indicator: Option<String>,
+    denominator_indicator: Option<String>,
+    pct: [Option<Decimal>; 3],
+    reasons: [Option<String>; 3],
+    claimed: [Option<Decimal>; 2],
+    claim_ok: [Option<bool>; 2],
+    contributors: Vec<String>,
+    missing: Vec<String>,
+}
+
+const WHICH: [Which; 3] = [Which::Completion, Which::Growth, Which::Change];
+
+fn printed_row(
+    out: &Outputs,
+    table: &str,
+    agency: &str,
+    indicator: &str,
+    year: i32,
+) -> Result<Option<Printed>, ReadError> {
+    let mut found = None;
+    let totals = table == "totals";
+    out.scan(table, Some(year), |_, b| {
+        let (ag, ind) = (b.text("agency")?, b.text("indicator")?);
+        let Some(i) = (0..b.len()).find(|&i| ag(i) == Some(agency) && ind(i) == Some(indicator)) else {
+            return Ok(());
+        };
+        let mut p = Printed {
+            kind: b.text("kind")?(i).unwrap_or_default().to_owned(),
+            unit: b.text("unit")?(i).unwrap_or_default().to_owned(),
+            ..Printed::default()
+        };
+        for (k, w) in WHICH.iter().enumerate() {
+            p.pct[k] = b.decimal(w.column())?(i);
+            p.reasons[k] = b.text(&format!("{}_null_reason", w.name()))?(i).map(str::to_owned);
+        }
+        p.target = b.decimal("target")?(i);
+        p.previous = b.decimal("previous")?(i);
+        if totals {
+            p.aggregation = b.text("aggregation")?(i).unwrap_or_default().to_owned();
+            p.value = b.decimal("value_unrounded")?(i);
+            p.numerator = b.decimal("numerator")?(i);
+            p.denominator = b.decimal("denominator")?(i);
+            p.numerator_indicator = b.text("numerator_indicator")?(i).map(str::to_owned);
+            p.denominator_indicator = b.text("denominator_indicator")?(i).map(str::to_owned);
+            p.contributors = b.text_list("contributors")?(i).into_iter().map(str::to_owned).collect();
+            p.missing = b.text_list("missing")?(i).into_iter().map(str::to_owned).collect();
+        } else {
+            p.direction = b.text("direction")?(i).unwrap_or_default().to_owned();
+            p.value = b.decimal("actual")?(i);
+            p.claimed = [b.decimal("claimed_completion")?(i), b.decimal("claimed_growth")?(i)];
+            p.claim_ok = [b.boolean("claimed_completion_matches")?(i), b.boolean("claimed_growth_matches")?(i)];
+        }
+        found = Some(p);
+        Ok(())
+    })?;
+    Ok(found)
+}
+
+/// `r` to at least 12 significant digits, cut (not rounded) and marked
+/// with `…` when it goes on.
+pub fn digits(r: Ratio) -> Option<String> {
+    let mut scale = 12u8;
+    loop {
+        let cut = r.truncate(scale)?;
+        if cut.digits() >= 12 || scale >= 30 {
+            let shown = if r.exact_at(scale).is_some() { cut.trimmed().to_string() } else { format!("{cut}…") };
+            return Some(shown);
+        }
+        scale += 12 - cut.digits() as u8;
+    }
+}
+
+fn show(d: Option<Decimal>) -> String {
+    d.map_or_else(|| "∅".to_owned(), |d| d.trimmed().to_string())
+}
+
+/// The exact figure and its computation, from the inputs.
+fn figure(
+    which: Which,
+    p: &Printed,
+    previous: Option<Decimal>,
+    prev_parts: Option<(Decimal, Decimal)>,
+) -> Option<(Ratio, String)> {
+    let hundred = 100;
+    match which {
+        Which::Completion => {
+            let (a, t) = (p.value?, p.target?);
+            if p.direction == "down" {
+                Some((Ratio::new(t, a)?.times(hundred)?, format!("{} / {} × 100", show(Some(t)), show(Some(a)))))
+            } else {
+                Some((Ratio::new(a, t)?.times(hundred)?, format!("{} / {} × 100", show(Some(a)), show(Some(t)))))
+            }
+        }
+        Which::Growth => {
+            let (a, b) = (p.value?, previous?);
+            Some((
+                Ratio::new(a.checked_sub(b)?, b)?.times(hundred)?,
+                format!("({} − {}) / {} × 100", show(Some(a)), show(Some(b)), show(Some(b))),
+            ))
+        }
+        Which::Change => match (p.numerator, p.denominator, prev_parts) {
+            (Some(n), Some(d), Some((pn, pd))) => {
+                let r = Ratio::new(n, d)?.times(hundred)?.checked_sub(Ratio::new(pn, pd)?.times(hundred)?)?;
+                Some((
+                    r,
+                    format!(
+                        "{} / {} × 100 − {} / {} × 100",
+                        show(Some(n)),
+                        show(Some(d)),
+                        show(Some(pn)),
+                        show(Some(pd))
+                    ),
+                ))
+            }
+            _ => {
+                let (a, b) = (p.value?, previous?);
+                Some((
+                    Ratio::new(a.checked_sub(b)?, Decimal::new(1, 0))?,
+                    format!("{} − {}", show(Some(a)), show(Some(b))),
+                ))
+            }
+        },
+    }
+}
+
+fn formula(which: Which, p: &Printed, total: bool) -> String {
+    let value = if total && p.aggregation == "ratio" {
+        "Σ numerator / Σ denominator × 100"
+    } else if total {
+        "Σ value"
+    } else {
+        "actual"
+    };
+    match which {
+        Which::Completion if total => format!("{value} / Σ target × 100"),
+        Which::Completion if p.direction == "down" => format!("target / {value} × 100 (a smaller value is better)"),
+        Which::Completion => format!("{value} / target × 100"),
+        Which::Growth => format!("({value} − previous year's) / previous year's × 100"),
+        Which::Change => format!("{value} − previous year's (percentage points)"),
+    }
+}
+
+/// Explains the figures of `agency`'s `indicator` in `year` (`which`, or
+/// every one that applies).
+pub fn explain(
+    out: &Outputs,
+    agency: &str,
+    indicator: &str,
+    year: i32,
+    which: Option<Which>,
+) -> Result<Explanation, ExplainError> {
+    let own = printed_row(out, "metrics", agency, indicator, year)?;
+    let total = match own {
+        Some(_) => None,
+        None => printed_row(out, "totals", agency, indicator, year)?,
+    };
+    let (p, is_total) = match (own, total) {
+        (Some(p), _) => (p, false),
+        (None, Some(p)) => (p, true),
+        (None, None) => {
+            return Err(ExplainError::NotFound {
+                agency: agency.to_owned(),
+                indicator: indicator.to_owned(),
+                year,
+                dir: out.dir.display().to_string(),
+            });
+        }
+    };
+    let rounding = &out.manifest.rounding;
+    let decimals = rounding.indicators.get(indicator).copied();
+    let rate = p.kind == "rate";
+    let wanted: Vec<Which> = match which {
+        Some(w) => {
+            let why = match w {
+                Which::Growth if rate => Some("a rate has a change in percentage points instead"),
+                Which::Change if !rate => Some("only rates have a change in percentage points"),
+                Which::Completion if is_total && p.aggregation == "ratio" => {
+                    Some("targets of rates are not aggregated")
+                }
+                _ => None,
+            };
+            if let Some(why) = why {
+                return Err(ExplainError::NotApplicable {
+                    indicator: indicator.to_owned(),
+                    year,
+                    metric: w.name(),
+                    why,
+                });
+            }
+            vec![w]
+        }
+        None => WHICH
+            .into_iter()
+            .filter(|w| if rate { *w != Which::Growth } else { *w != Which::Change })
+            .filter(|w| !(is_total && p.aggregation == "ratio" && *w == Which::Completion))
+            .collect(),
+    };
+
+    // The rows the figures come from: the subject's own, or the
+    // contributors' for a total.
+    let parts = [p.numerator_indicator.clone(), p.denominator_indicator.clone()];
+    let codes: Vec<&str> = std::iter::once(indicator).chain(parts.iter().flatten().map(String::as_str)).collect();
+    let mut contributors = Vec::new();
+    let (this, before) = if is_total {
+        let rows = observations(out, year, |a, i| p.contributors.iter().any(|c| c == a) && codes.contains(&i))?;
+        for c in &p.contributors {
+            let inputs = rows
+                .iter()
+                .filter(|o| &o.agency == c)
+                .flat_map(|o| {
+                    let role = if Some(&o.indicator) == parts[0].as_ref() {
+                        "numerator"
+                    } else if Some(&o.indicator) == parts[1].as_ref() {
+                        "denominator"
+                    } else {
+                        "value"
+                    };
+                    let target = (role == "value" && o.target.is_some()).then(|| o.input("target", true));
+                    std::iter::once(o.input(role, false)).chain(target)
+                })
+                .collect();
+            contributors.push(Contributor { agency: c.clone(), inputs });
+        }
+        (None, None)
+    } else {
+        let this = observations(out, year, |a, i| a == agency && i == indicator)?.pop();
+        let before = observations(out, year - 1, |a, i| a == agency && i == indicator)?.pop();
+        (this, before)
+    };
+    let prev_total = if is_total { printed_row(out, "totals", agency, indicator, year - 1)? } else { None };
+    let previous = if is_total { prev_total.as_ref().and_then(|t| t.value) } else { p.previous };
+    let prev_parts = prev_total.as_ref().and_then(|t| Some((t.numerator?, t.denominator?)));
+
+    let mut derivations = Vec::new();
+    for w in wanted {
+        let k = WHICH.iter().position(|x| *x == w).expect("one of the three");
+        let decimals = decimals.map_or(0, |d| match w {
+            Which::Completion => d.completion,
+            Which::Growth => d.growth,
+            Which::Change => d.change.unwrap_or(0),
+        });
+        let mut inputs = Vec::new();
+        let total_input = |role: &str, v: Option<Decimal>, y: i32| Input {
+            role: role.to_owned(),
+            agency: agency.to_owned(),
+            year: y,
+            value: v.map(|v| v.trimmed().to_string()),
+            // Numerators and denominators are in their own indicators' units.
+            unit: if role.contains("numerator") || role.contains("denominator") {
+                String::new()
+            } else {
+                p.unit.clone()
+            },
+            raw: None,
+            unit_sent: None,
+            conversion: None,
+            source: None,
+        };
+        match (is_total, w) {
+            (false, Which::Completion) => {
+                inputs.extend(this.as_ref().map(|o| o.input("actual", false)));
+                inputs.extend(this.as_ref().filter(|o| o.target.is_some()).map(|o| o.input("target", true)));
+            }
+            (false, _) => {
+                inputs.extend(this.as_ref().map(|o| o.input("actual", false)));
+                inputs.extend(before.as_ref().map(|o| o.input("previous", false)));
+            }
+            (true, Which::Completion) => {
+                inputs.push(total_input("Σ value", p.value, year));
+                inputs.push(total_input("Σ target", p.target, year));
+            }
+            (true, _) => {
+                if p.aggregation == "ratio" {
+                    inputs.push(total_input("Σ numerator", p.numerator, year));
+                    inputs.push(total_input("Σ denominator", p.denominator, year));
+                    inputs.push(total_input("previous Σ numerator", prev_parts.map(|x| x.0), year - 1));
+                    inputs.push(total_input("previous Σ denominator", prev_parts.map(|x| x.1), year - 1));
+                } else {
+                    inputs.push(total_input("Σ value", p.value, year));
+                    inputs.push(total_input("previous Σ value", previous, year - 1));
+                }
+            }
+        }
+        let computed = if p.reasons[k].is_some() { None } else { figure(w, &p, previous, prev_parts) };
+        let claim = match w {
+            Which::Completion => 0,
+            _ => 1,
+        };
+        let rule = rounding.rule;
+        derivations.push(Derivation {
+            metric: w.name(),
+            column: w.column(),
+            formula: formula(w, &p, is_total),
+            inputs,
+            computation: computed.as_ref().map(|(_, c)| c.clone()),
+            unrounded: computed.as_ref().and_then(|(r, _)| digits(*r)),
+            rule,
+            decimals,
+            rounded: computed.as_ref().and_then(|(r, _)| r.round(decimals, rule)).map(|d| d.to_string()),
+            printed: p.pct[k].and_then(|d| d.round(decimals, rule)).map(|d| d.to_string()),
+            null_reason: p.reasons[k].clone(),
+            claimed: p.claimed[claim].map(|d| d.trimmed().to_string()),
+            claim_matches: p.claim_ok[claim],
+        });
+    }
+    Ok(Explanation {
+        run_id: out.manifest.run_id.clone(),
+        agency: agency.to_owned(),
+        indicator: indicator.to_owned(),
+        year,
+        subject: if is_total { "total" } else { "agency" },
+        derivations,
+        contributors,
+        missing: p.missing.clone(),
+    })
+}
+
+fn write_input(s: &mut String, i: &Input) {
+    let _ = write!(
+        s,
+        "  {:<22} {} {}",
+        format!("{} ({} {})", i.role, i.agency, i.year),
+        i.value.as_deref().unwrap_or("∅"),
+        i.unit
+    );
+    if let Some(c) = &i.conversion {
+        let _ =
+            write!(s, "   typed {:?} in {}: {c}", i.raw.as_deref().unwrap_or(""), i.unit_sent.as_deref().unwrap_or(""));
+    }
+    s.push('\n');
+    if let Some(src) = &i.source {
+        let _ = writeln!(
+            s,
+            "  {:<22} {} line {}, byte {}, {}, sha256 {}",
+            "",
+            src.file,
+            src.line,
+            src.byte,
+            if src.field.is_empty() { "its target column".to_owned() } else { format!("field {:?}", src.field) },
+            src.sha256
+        );
+    }
+}
+
+/// The explanation as text for people.
+pub fn render(e: &Explanation) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} {} {} ({}; run {})",
+        e.agency,
+        e.indicator,
+        e.year,
+        if e.subject == "total" { "total of the agencies under it" } else { "the agency's own figure" },
+        e.run_id
+    );
+    for d in &e.derivations {
+        let _ = writeln!(s, "\n{} ({}) = {}", d.metric, d.column, d.formula);
+        for i in &d.inputs {
+            write_input(&mut s, i);
+        }
+        match (&d.computation, &d.unrounded) {
+            (Some(c), Some(u)) => {
+                let _ = writeln!(s, "  = {c}\n  = {u}");
+                let _ = writeln!(
+                    s,
+                    "  → {} (rounded {} to {} decimal{})",
+                    d.rounded.as_deref().unwrap_or("∅"),
+                    d.rule,
+                    d.decimals,
+                    if d.decimals == 1 { "" } else { "s" }
+                );
+            }
+            _ => {
+                let _ = writeln!(s, "  not computed: {}", d.null_reason.as_deref().unwrap_or("no inputs"));
+            }
+        }
+        let _ = writeln!(s, "  printed in {}: {}", d.column, d.printed.as_deref().unwrap_or("∅"));
+        if d.rounded.is_some() && d.rounded != d.printed {
+            let _ = writeln!(s, "  !! the printed figure differs from the one recomputed here");
+        }
+        if let Some(c) = &d.claimed {
+            let verdict = match d.claim_matches {
+                Some(true) => "matches at its own precision",
+                Some(false) => "does not match (see claims.csv)",
+                None => "not comparable",
+            };
+            let _ = writeln!(s, "  claimed by the agency: {c} ({verdict})");
+        }
+    }
+    if e.subject == "total" {
+        let _ = writeln!(s, "\ncontributors ({}):", e.contributors.len());
+        for c in &e.contributors {
+            for i in &c.inputs {
+                write_input(&mut s, i);
+            }
+        }
+        let _ = writeln!(
+            s,
+            "missing ({}): {}",
+            e.missing.len(),
+            if e.missing.is_empty() { "none".to_owned() } else { e.missing.join(" ") }
+        );
+        if !e.missing.is_empty() {
+            let _ = writeln!(s, "  (no accepted figure this year: not sent, or quarantined; see quarantine.csv)");
+        }
+    }
+    s
+}

@@ -1,0 +1,150 @@
+//! `claims.csv` (every claim, machine-readable) and
+//! `summary/<year>/claims.csv` (the mismatches, for people), encoded per
+//! bucket and appended in bucket order.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::csv_out::{buffer, text};
+use super::tables::Tables;
+use crate::claims::{Against, ClaimCheck};
+use crate::normalize::Observation;
+
+pub const CLAIMS_HEADER: [&str; 15] = [
+    "year",
+    "agency",
+    "indicator",
+    "claim",
+    "against",
+    "claimed",
+    "decimals",
+    "computed",
+    "computed_unrounded",
+    "matches",
+    "null_reason",
+    "diagnosis",
+    "detail",
+    "source_file",
+    "source_line",
+];
+
+pub const SUMMARY_HEADER: [&str; 11] = [
+    "单位代码",
+    "单位名称",
+    "指标代码",
+    "指标名称",
+    "报告项目",
+    "报告值",
+    "计算值",
+    "诊断",
+    "说明",
+    "来源文件",
+    "行号",
+];
+
+/// Claims per outcome, for the manifest and the run's last line.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ClaimCounts {
+    pub checked: u64,
+    pub matched: u64,
+    pub mismatched: u64,
+    /// Mismatches with a diagnosis.
+    pub diagnosed: u64,
+    /// Claims with nothing computed to compare with.
+    pub not_comparable: u64,
+}
+
+impl ClaimCounts {
+    pub fn add(&mut self, o: ClaimCounts) {
+        self.checked += o.checked;
+        self.matched += o.matched;
+        self.mismatched += o.mismatched;
+        self.diagnosed += o.diagnosed;
+        self.not_comparable += o.not_comparable;
+    }
+}
+
+/// One bucket's claims, encoded.
+#[derive(Default)]
+pub struct Encoded {
+    pub all: Vec<u8>,
+    pub all_rows: u64,
+    /// Mismatches per year.
+    pub mismatches: BTreeMap<i32, (Vec<u8>, u64)>,
+    pub counts: ClaimCounts,
+}
+
+// Writing into memory cannot fail: the csv writer errs only on I/O.
+const IN_MEMORY: &str = "writing CSV into memory cannot fail";
+
+/// Encodes `checks` (as [`crate::claims::check`] returned them for
+/// `current`).
+pub fn encode(t: &Tables<'_>, current: &[Observation], checks: &[ClaimCheck]) -> Encoded {
+    let p = t.pipeline;
+    let mut all = buffer();
+    let mut per_year: BTreeMap<i32, (csv::Writer<Vec<u8>>, u64)> = BTreeMap::new();
+    let mut counts = ClaimCounts::default();
+    for c in checks {
+        let o = &current[c.row];
+        let ag = p.register.agency(o.key.agency);
+        let ind = p.catalog.indicator(o.key.indicator);
+        let claim = if c.against == Against::CompletionPct { "completion" } else { "growth" };
+        let computed = c.computed.as_ref().map(|d| d.to_string()).unwrap_or_default();
+        let null_reason = c.computed.as_ref().err().map(|r| r.as_str()).unwrap_or_default();
+        let (cause, detail) = c.diagnosis.as_ref().map_or(("", ""), |d| (d.cause.as_str(), d.detail.as_str()));
+        let source = text(t.source_file(&o.origin));
+        let line = o.origin.line.to_string();
+        counts.checked += 1;
+        match c.matches {
+            Some(true) => counts.matched += 1,
+            Some(false) => {
+                counts.mismatched += 1;
+                counts.diagnosed += u64::from(c.diagnosis.is_some());
+            }
+            None => counts.not_comparable += 1,
+        }
+        all.write_record([
+            o.key.year.to_string().as_str(),
+            &text(&ag.code),
+            &text(&ind.code),
+            claim,
+            c.against.as_str(),
+            &c.claimed.to_string(),
+            &c.claimed.scale().to_string(),
+            &computed,
+            &c.unrounded.map(|d| d.to_string()).unwrap_or_default(),
+            c.matches.map_or("", |m| if m { "true" } else { "false" }),
+            null_reason,
+            cause,
+            &text(detail),
+            &source,
+            &line,
+        ])
+        .expect(IN_MEMORY);
+        if c.matches == Some(false) {
+            let (w, n) = per_year.entry(o.key.year).or_insert_with(|| (buffer(), 0));
+            *n += 1;
+            w.write_record([
+                text(&ag.code).as_ref(),
+                &text(&ag.name_zh),
+                &text(&ind.code),
+                &text(&ind.name_zh),
+                c.against.name_zh(),
+                &c.claimed.to_string(),
+                &computed,
+                c.diagnosis.as_ref().map_or("无法解释", |d| d.cause.name_zh()),
+                &text(detail),
+                &source,
+                &line,
+            ])
+            .expect(IN_MEMORY);
+        }
+    }
+    Encoded {
+        all: all.into_inner().expect(IN_MEMORY),
+        all_rows: checks.len() as u64,
+        mismatches: per_year.into_iter().map(|(y, (w, n))| (y, (w.into_inner().expect(IN_MEMORY), n))).collect(),
+        counts,
+    }
+}

@@ -1,0 +1,179 @@
+//! A finished run's outputs, read back from disk: the manifest and the
+//! Parquet tables, for `explain`, `audit` and the audit workbook. Reading
+//! only: nothing here computes a figure.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Decimal128Type, Int64Type};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde::Deserialize;
+
+use crate::decimal::{Decimal, Rounding};
+use crate::export::MANIFEST;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: not a yearbook output directory (no readable {MANIFEST}): {source}", path.display())]
+    Manifest { path: PathBuf, source: serde_json::Error },
+    #[error("{}: {source}", path.display())]
+    Parquet { path: PathBuf, source: parquet::errors::ParquetError },
+    #[error("{}: column `{column}` is missing or not {expected}", path.display())]
+    Column { path: PathBuf, column: String, expected: &'static str },
+}
+
+/// A file the manifest lists, with its hash.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Listed {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Decimals {
+    pub completion: u8,
+    pub growth: u8,
+    pub change: Option<u8>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RoundingView {
+    pub rule: Rounding,
+    pub indicators: BTreeMap<String, Decimals>,
+}
+
+/// The parts of `manifest.json` that reading the outputs needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ManifestView {
+    pub run_id: String,
+    pub pipeline: Listed,
+    pub schemas: Vec<Listed>,
+    pub input_dir: String,
+    pub rounding: RoundingView,
+    pub inputs: Vec<Listed>,
+    pub outputs: Vec<Listed>,
+}
+
+/// An output directory and its manifest.
+pub struct Outputs {
+    pub dir: PathBuf,
+    pub manifest: ManifestView,
+}
+
+impl Outputs {
+    pub fn open(dir: &Path) -> Result<Outputs, ReadError> {
+        let path = dir.join(MANIFEST);
+        let text = std::fs::read(&path).map_err(|source| ReadError::Io { path: path.clone(), source })?;
+        let manifest = serde_json::from_slice(&text).map_err(|source| ReadError::Manifest { path, source })?;
+        Ok(Outputs { dir: dir.to_owned(), manifest })
+    }
+
+    /// The part files of `table` the manifest lists, with their year, in
+    /// year then part order; only `year` when given.
+    pub fn parts(&self, table: &str, year: Option<i32>) -> Vec<(i32, PathBuf)> {
+        let mut parts: Vec<(i32, PathBuf)> = self
+            .manifest
+            .outputs
+            .iter()
+            .filter_map(|f| {
+                let rest = f.path.strip_prefix(table)?.strip_prefix("/year=")?;
+                let (y, _) = rest.split_once('/')?;
+                let y: i32 = y.parse().ok()?;
+                (year.is_none_or(|want| want == y)).then(|| (y, self.dir.join(&f.path)))
+            })
+            .collect();
+        parts.sort();
+        parts
+    }
+
+    /// Calls `each` with every batch of `table` (one year, or all), with
+    /// the year of its partition.
+    pub fn scan(
+        &self,
+        table: &str,
+        year: Option<i32>,
+        mut each: impl FnMut(i32, &Batch<'_>) -> Result<(), ReadError>,
+    ) -> Result<(), ReadError> {
+        for (y, path) in self.parts(table, year) {
+            let pq = |source| ReadError::Parquet { path: path.clone(), source };
+            let file = File::open(&path).map_err(|source| ReadError::Io { path: path.clone(), source })?;
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?.build().map_err(pq)?;
+            for batch in reader {
+                let batch = batch.map_err(|e| pq(e.into()))?;
+                each(y, &Batch { batch: &batch, path: &path })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One record batch of a table, with typed access to its columns.
+pub struct Batch<'b> {
+    batch: &'b RecordBatch,
+    path: &'b Path,
+}
+
+impl<'b> Batch<'b> {
+    pub fn len(&self) -> usize {
+        self.batch.num_rows()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.batch.num_rows() == 0
+    }
+
+    fn column(
+        &self,
+        name: &str,
+        expected: &'static str,
+        ok: fn(&DataType) -> bool,
+    ) -> Result<&'b dyn Array, ReadError> {
+        match self.batch.column_by_name(name) {
+            Some(c) if ok(c.data_type()) => Ok(c.as_ref()),
+            _ => Err(ReadError::Column { path: self.path.to_owned(), column: name.to_owned(), expected }),
+        }
+    }
+
+    /// A text column as a function of the row.
+    pub fn text(&self, name: &str) -> Result<impl Fn(usize) -> Option<&'b str> + 'b, ReadError> {
+        let c = self.column(name, "text", |t| *t == DataType::Utf8)?.as_string::<i32>();
+        Ok(move |i| c.is_valid(i).then(|| c.value(i)))
+    }
+
+    pub fn int(&self, name: &str) -> Result<impl Fn(usize) -> Option<i64> + 'b, ReadError> {
+        let c = self.column(name, "Int64", |t| *t == DataType::Int64)?.as_primitive::<Int64Type>();
+        Ok(move |i| c.is_valid(i).then(|| c.value(i)))
+    }
+
+    pub fn boolean(&self, name: &str) -> Result<impl Fn(usize) -> Option<bool> + 'b, ReadError> {
+        let c = self.column(name, "Boolean", |t| *t == DataType::Boolean)?.as_boolean();
+        Ok(move |i| c.is_valid(i).then(|| c.value(i)))
+    }
+
+    pub fn decimal(&self, name: &str) -> Result<impl Fn(usize) -> Option<Decimal> + 'b, ReadError> {
+        let c = self.column(name, "Decimal128", |t| matches!(t, DataType::Decimal128(_, s) if *s >= 0))?;
+        let c = c.as_primitive::<Decimal128Type>();
+        let scale = c.scale() as u8;
+        Ok(move |i| c.is_valid(i).then(|| Decimal::new(c.value(i), scale)))
+    }
+
+    /// A list-of-text column.
+    pub fn text_list(&self, name: &str) -> Result<impl Fn(usize) -> Vec<&'b str> + 'b, ReadError> {
+        let c =
+            self.column(name, "list of text", |t| matches!(t, DataType::List(f) if *f.data_type() == DataType::Utf8))?;
+        let c = c.as_list::<i32>();
+        Ok(move |i| {
+            if c.is_null(i) {
+                return Vec::new();
+            }
+            let (start, end) = (c.value_offsets()[i] as usize, c.value_offsets()[i + 1] as usize);
+            let values = c.values().as_string::<i32>();
+            (start..end).map(|j| values.value(j)).collect()
+        })
+    }
+}

@@ -1,0 +1,215 @@
+//! What auditors run: `explain`, `audit` and the claims check.
+
+use std::path::Path;
+
+use crate::util::{EN_HEADER, Scratch, cell, csv_rows, find, run_sample, yearbook};
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn sample() -> (tempfile::TempDir, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    run_sample(&out);
+    let out = out.to_str().unwrap().to_owned();
+    (tmp, out)
+}
+
+#[test]
+fn explain_shows_the_seed_completion_from_file_and_line() {
+    let (_tmp, out) = sample();
+    let o = yearbook(&["explain", "TJ-HRSS", "EMP-URBAN-NEW", "2021", "--metric", "completion", "--out", &out]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = stdout(&o);
+    for expected in [
+        "completion (completion_pct) = actual / target × 100",
+        "typed \"37.62\" in 万人: 37.62 万人 × 10^4 = 376200 人",
+        "typed \"35\" in 万人: 35 万人 × 10^4 = 350000 人",
+        "city/TJ-HRSS-2021.csv line 2, byte 115, field \"数值\", sha256 bc97e917",
+        "= 376200 / 350000 × 100",
+        "= 107.485714285714…",
+        "→ 107.5 (rounded half_up to 1 decimal)",
+        "printed in completion_pct: 107.5",
+        "claimed by the agency: 107.5 (matches at its own precision)",
+    ] {
+        assert!(text.contains(expected), "no {expected:?} in:\n{text}");
+    }
+    assert!(!text.contains("growth"), "--metric completion shows only completion:\n{text}");
+}
+
+#[test]
+fn explain_json_of_a_total_lists_contributors_and_missing() {
+    let (_tmp, out) = sample();
+    let o = yearbook(&["explain", "TJ", "EMP-URBAN-NEW", "2021", "--json", "--out", &out]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(e["subject"], "total");
+    let agencies: Vec<&str> =
+        e["contributors"].as_array().unwrap().iter().map(|c| c["agency"].as_str().unwrap()).collect();
+    assert_eq!(agencies, ["TJ-D01-HRSS", "TJ-D13-HRSS", "TJ-HRSS"]);
+    // TJ-D02-HRSS's 2021 rows conflict, so they are quarantined.
+    assert_eq!(e["missing"], serde_json::json!(["TJ-D02-HRSS"]));
+    let completion = &e["derivations"][0];
+    assert_eq!(completion["computation"], "436397 / 405527 × 100");
+    assert_eq!(completion["rounded"], completion["printed"]);
+    assert_eq!(completion["printed"], "107.6");
+}
+
+#[test]
+fn explain_refuses_what_is_not_there() {
+    let (_tmp, out) = sample();
+    let o = yearbook(&["explain", "TJ-HRSS", "NO-SUCH", "2021", "--out", &out]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no figure for TJ-HRSS NO-SUCH 2021"));
+    let o = yearbook(&["explain", "TJ-HRSS", "DISPUTE-CLOSE-RATE", "2021", "--metric", "growth", "--out", &out]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("percentage points"));
+}
+
+fn audit(out: &str, input: Option<&str>) -> (Option<i32>, String) {
+    let mut args = vec!["audit", "--out", out];
+    if let Some(i) = input {
+        args.extend(["--input", i]);
+    }
+    let o = yearbook(&args);
+    (o.status.code(), stdout(&o))
+}
+
+#[test]
+fn audit_passes_on_the_sample() {
+    let (_tmp, out) = sample();
+    let (code, text) = audit(&out, Some("sample_data"));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("225 metric rows recomputed"), "{text}");
+    assert!(text.contains("172 total rows recomputed"), "{text}");
+    assert!(text.contains("11 submissions against their manifest SHA-256"), "{text}");
+    assert!(text.contains("audit passed"), "{text}");
+}
+
+/// Rewrites one metrics part with completion_pct of one row changed,
+/// keeping everything else (and the manifest) as it was.
+fn alter_completion(part: &Path, agency: &str, indicator: &str, to: i128) {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, AsArray, Decimal128Array, RecordBatch};
+    use arrow::datatypes::Decimal128Type;
+    use parquet::arrow::ArrowWriter;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(part).unwrap()).unwrap().build().unwrap();
+    let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    let schema = batches[0].schema();
+    let mut writer = ArrowWriter::try_new(std::fs::File::create(part).unwrap(), schema.clone(), None).unwrap();
+    for b in batches {
+        let (a, i) = (b.column_by_name("agency").unwrap().as_string::<i32>(), b.column_by_name("indicator").unwrap());
+        let i = i.as_string::<i32>();
+        let idx = schema.index_of("completion_pct").unwrap();
+        let old = b.column(idx).as_primitive::<Decimal128Type>();
+        let new: Decimal128Array = (0..b.num_rows())
+            .map(|r| {
+                if a.value(r) == agency && i.value(r) == indicator {
+                    Some(to)
+                } else {
+                    old.is_valid(r).then(|| old.value(r))
+                }
+            })
+            .collect();
+        let new = new.with_precision_and_scale(old.precision(), old.scale()).unwrap();
+        let mut cols = b.columns().to_vec();
+        cols[idx] = Arc::new(new);
+        writer.write(&RecordBatch::try_new(schema.clone(), cols).unwrap()).unwrap();
+    }
+    writer.close().unwrap();
+}
+
+#[test]
+fn audit_fails_with_a_clear_report_when_one_value_is_altered() {
+    let (tmp, out) = sample();
+    let part = tmp.path().join("out/metrics/year=2021/part-00000.parquet");
+    assert!(part.is_file());
+    alter_completion(&part, "TJ-HRSS", "EMP-URBAN-NEW", 1076); // 107.6 instead of 107.5
+    let (code, text) = audit(&out, None);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("audit FAILED"), "{text}");
+    assert!(text.contains("metrics 2021 TJ-HRSS EMP-URBAN-NEW: completion_pct is 107.6, recomputed 107.5"), "{text}");
+    assert!(text.contains("metrics/year=2021/part-00000.parquet: sha256"), "the hash no longer matches:\n{text}");
+}
+
+#[test]
+fn audit_notices_a_changed_submission() {
+    let (tmp, out) = sample();
+    let input = tmp.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    for entry in std::fs::read_dir(crate::util::repo().join("sample_data")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            let to = input.join(p.file_name().unwrap());
+            std::fs::create_dir(&to).unwrap();
+            for f in std::fs::read_dir(&p).unwrap() {
+                let f = f.unwrap().path();
+                std::fs::copy(&f, to.join(f.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    let edited = input.join("districts/TJ-D13-HRSS.csv");
+    let text = std::fs::read_to_string(&edited).unwrap().replace("3169", "3170");
+    std::fs::write(&edited, text).unwrap();
+    std::fs::write(input.join("districts/late.csv"), "agency\n").unwrap();
+    let (code, report) = audit(&out, Some(input.to_str().unwrap()));
+    assert_eq!(code, Some(1), "{report}");
+    assert!(report.contains("districts/TJ-D13-HRSS.csv: sha256"), "{report}");
+    assert!(report.contains("districts/late.csv: a submission the run did not read"), "{report}");
+}
+
+#[test]
+fn claims_are_checked_at_their_precision_and_mismatches_diagnosed() {
+    let (tmp, _) = sample();
+    let claims = csv_rows(&tmp.path().join("out/claims.csv"));
+    let row = |agency: &str, indicator: &str, year: &str| {
+        find(&claims, &[("agency", agency), ("indicator", indicator), ("year", year)]).clone()
+    };
+    // The seed's 107.5 has one decimal: 107.4857… rounds to it.
+    let r = find(
+        &claims,
+        &[("agency", "TJ-HRSS"), ("indicator", "EMP-URBAN-NEW"), ("year", "2021"), ("claim", "completion")],
+    );
+    assert_eq!((cell(&claims, r, "claimed"), cell(&claims, r, "decimals")), ("107.5", "1"));
+    assert_eq!((cell(&claims, r, "matches"), cell(&claims, r, "diagnosis")), ("true", ""));
+
+    let cases = [
+        ("TJ-D13-HRSS", "EMP-URBAN-NEW", "2021", "108.1", "rounded_inputs", "3.73万人 and 3.45万人"),
+        ("TJ-D01-HRSS", "DISPUTE-CLOSE-RATE", "2021", "0.81", "percent_for_points", "relative growth in %"),
+        ("TJ-D01-HRSS", "EMP-URBAN-NEW", "2022", "5.82", "base_year", "growth against 2020 (22094 → 23380)"),
+        ("TJ-D13-HRSS", "INFO-DISCLOSED", "2021", "112", "", ""),
+    ];
+    for (agency, indicator, year, claimed, diagnosis, detail) in cases {
+        let r = row(agency, indicator, year);
+        assert_eq!(cell(&claims, &r, "claimed"), claimed);
+        assert_eq!(cell(&claims, &r, "matches"), "false", "{r:?}");
+        assert_eq!(cell(&claims, &r, "diagnosis"), diagnosis, "{r:?}");
+        assert!(cell(&claims, &r, "detail").contains(detail), "{r:?}");
+    }
+    let people = csv_rows(&tmp.path().join("out/summary/2021/claims.csv"));
+    assert_eq!(people.len() - 1, 3, "the 2021 mismatches");
+    assert_eq!(cell(&people, &people[1], "诊断"), "应报百分点却报了百分比");
+}
+
+/// SUBMISSIONS.md: the report's 107.5% cannot be had from the published
+/// 37.6万 and 35万 (they give 107.4); a claim of 107.4 is diagnosed so.
+#[test]
+fn a_claim_from_the_rounded_published_figures_is_diagnosed() {
+    let row = "TJ-HRSS,2021,EMP-URBAN-NEW,,37.62,万人,35,107.4%,,\n";
+    let s = Scratch::new(&[("a.csv", format!("{EN_HEADER}{row}").as_bytes())]);
+    let o = s.run();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let claims = csv_rows(&s.out().join("claims.csv"));
+    let r = &claims[1];
+    assert_eq!(cell(&claims, r, "computed"), "107.5");
+    assert_eq!(cell(&claims, r, "matches"), "false");
+    assert_eq!(cell(&claims, r, "diagnosis"), "rounded_inputs");
+    assert_eq!(
+        cell(&claims, r, "detail"),
+        "ratio × 100 from 37.6万人 and 35万人 (the figures rounded to 1 decimal in 万人) = 107.428571 → 107.4"
+    );
+}

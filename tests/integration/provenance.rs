@@ -1,0 +1,31 @@
+//! Every figure's trail leads back to the bytes it came from.
+
+use crate::util::{cell, parquet_rows, repo, run_sample};
+
+/// Each observation's `source_line` and `source_byte` are the line and
+/// byte where its record starts in the file as sent: CRLF and LF files,
+/// UTF-8 with or without BOM, and GB18030 alike.
+#[test]
+fn source_line_and_byte_point_at_the_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    run_sample(&out);
+    let rows = parquet_rows(&out, "observations");
+    let mut crlf = 0;
+    for row in &rows[1..] {
+        let file = cell(&rows, row, "source_file");
+        let bytes = std::fs::read(repo().join("sample_data").join(file)).unwrap();
+        let line: usize = cell(&rows, row, "source_line").parse().unwrap();
+        let byte: usize = cell(&rows, row, "source_byte").parse().unwrap();
+        assert!(byte == 0 || bytes[byte - 1] == b'\n', "{file}:{line}: byte {byte} is not at the start of a line");
+        let lines_before = bytes[..byte].iter().filter(|&&b| b == b'\n').count();
+        assert_eq!(lines_before + 1, line, "{file}: byte {byte} is on line {}, not {line}", lines_before + 1);
+        let agency = cell(&rows, row, "agency");
+        // Long files start their records with the agency code.
+        if !file.contains("wide") {
+            assert!(bytes[byte..].starts_with(agency.as_bytes()), "{file}:{line} does not start with {agency}");
+        }
+        crlf += usize::from(bytes.windows(2).any(|w| w == b"\r\n"));
+    }
+    assert!(crlf > 0, "the sample has CRLF files");
+}
