@@ -23,7 +23,7 @@ use crate::config::units::UnitError;
 use crate::config::{AgencyId, Field, IndicatorId, Layout, Pipeline};
 use crate::decimal::{BASE_SCALE, Decimal};
 use crate::ingest::number::{self, Cell, trim_cell};
-use crate::ingest::{Encoding, FileId, HeaderMap, Parsed, Record, Submission};
+use crate::ingest::{Encoding, FileId, HeaderMap, MAX_RECORD_BYTES, Parsed, Record, Submission};
 use crate::reject::{Code, Issue};
 
 /// What an observation is about.
@@ -213,6 +213,22 @@ enum YearCell<'r> {
 
 impl Ctx<'_> {
     fn record(&self, rec: &Record<'_>, out: &mut Normalized, dups: &mut Duplicates) {
+        // Checked before any cell is decoded: a cell past the limit is
+        // never copied.
+        if let Some((i, len)) = rec.too_long() {
+            let field = self.header.names.get(i).cloned().unwrap_or_default();
+            let detail = format!("the record is {len} bytes; at most {MAX_RECORD_BYTES}");
+            let n = match self.header.layout {
+                Layout::Long => 1,
+                Layout::Wide => self.header.years().count(),
+            };
+            out.report.rows_read += n as u64;
+            for _ in 0..n {
+                out.report.quarantined += 1;
+                out.rejected.push(issue(self.file, rec, field.clone(), rec.text(), Code::LineTooLong, detail.clone()));
+            }
+            return;
+        }
         if rec.is_blank() {
             out.report.blank_rows += 1;
             return;

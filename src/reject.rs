@@ -41,6 +41,7 @@ codes! {
     MissingColumn = "missing_column", "缺少必填列", "a required column is missing";
     LayoutUnknown = "layout_unknown", "无法判断表格格式（长表或宽表）", "cannot tell the layout (long or wide) from the header";
     // One row.
+    LineTooLong = "line_too_long", "行内容过长", "a record is longer than a record can be";
     CellCount = "cell_count", "单元格数量与表头不符", "the row does not have as many cells as the header";
     UnknownAgency = "unknown_agency", "单位代码不在单位名录中", "agency code is not in the register";
     BadYear = "bad_year", "年度应为四位数字", "year must be four digits";

@@ -24,7 +24,7 @@ use crate::error::Error;
 use crate::export::claims::ClaimCounts;
 use crate::export::manifest::{Counts, IndicatorDecimals, InputFile, Manifest, RoundingInfo};
 use crate::export::{self, Exporter, MANIFEST, Staging};
-use crate::ingest::{self, SourceFile, Submission, sha256_hex};
+use crate::ingest::{self, SourceFile, Stamp, Submission, sha256_hex};
 use crate::metrics;
 use crate::normalize::{self, FileReport, Key};
 use crate::reject::Issue;
@@ -37,7 +37,8 @@ const MIN_ROW_BYTES: u64 = 40;
 struct Stages(BTreeMap<String, u64>, Instant);
 
 impl Stages {
-    fn lap(&mut self, name: &str) {
+    fn lap(&mut self, name: &str, done: &dyn Fn(&str)) {
+        done(name);
         let ms = self.1.elapsed().as_millis() as u64;
         info!(stage = name, ms, "stage done");
         self.0.insert(name.to_owned(), ms);
@@ -48,6 +49,8 @@ impl Stages {
 /// What phase 1 leaves: per file its report and issues, in file order.
 struct Ingested {
     files: Vec<FileReport>,
+    /// Each file's path and what it looked like when read.
+    stamps: Vec<(std::path::PathBuf, Stamp)>,
     rejected: Vec<Issue>,
     warnings: Vec<Issue>,
     quarantined_keys: Vec<Key>,
@@ -62,18 +65,20 @@ fn ingest(p: &Pipeline, files: Vec<SourceFile>, spill: &Spill, progress: &Progre
             let n = normalize::file(&sub, p);
             spill.write(&n.observations)?;
             progress.inc(1);
-            Ok((n.report, n.rejected, n.warnings, n.quarantined_keys))
+            Ok(((n.report, (sub.file.path.clone(), sub.stamp.clone())), n.rejected, n.warnings, n.quarantined_keys))
         })
         .collect::<Result<_, Error>>()?;
     progress.finish_and_clear();
     let mut out = Ingested {
         files: Vec::with_capacity(per_file.len()),
+        stamps: Vec::with_capacity(per_file.len()),
         rejected: Vec::new(),
         warnings: Vec::new(),
         quarantined_keys: Vec::new(),
     };
-    for (report, rejected, warnings, keys) in per_file {
+    for ((report, stamp), rejected, warnings, keys) in per_file {
         out.files.push(report);
+        out.stamps.push(stamp);
         out.rejected.extend(rejected);
         out.warnings.extend(warnings);
         out.quarantined_keys.extend(keys);
@@ -83,6 +88,12 @@ fn ingest(p: &Pipeline, files: Vec<SourceFile>, spill: &Spill, progress: &Progre
 
 /// Runs the whole pipeline and writes its outputs; returns the manifest.
 pub fn run(p: &Pipeline, progress: &ProgressBar) -> Result<Manifest, Error> {
+    run_observed(p, progress, &|_| {})
+}
+
+/// [`run`], calling `stage_done` with each stage's name as it finishes
+/// (for callers that report progress or test what happens between stages).
+pub fn run_observed(p: &Pipeline, progress: &ProgressBar, stage_done: &dyn Fn(&str)) -> Result<Manifest, Error> {
     let started = SystemTime::now();
     let mut stages = Stages(BTreeMap::new(), Instant::now());
     let files = ingest::discover(&p.submissions)?;
@@ -93,7 +104,7 @@ pub fn run(p: &Pipeline, progress: &ProgressBar) -> Result<Manifest, Error> {
     let staging = Staging::create(&p.out)?;
     let spill = Spill::create(&staging.dir.join(".spill"), buckets, p.register.len())?;
     let mut ing = ingest(p, files, &spill, progress)?;
-    stages.lap("ingest_normalize");
+    stages.lap("ingest_normalize", stage_done);
 
     let mut exporter = Exporter::new(&staging.dir, p, &ing.files);
     let mut totals = Aggregator::new(p);
@@ -123,12 +134,12 @@ pub fn run(p: &Pipeline, progress: &ProgressBar) -> Result<Manifest, Error> {
         }
     }
     spill.remove()?;
-    stages.lap("merge_metrics_write");
+    stages.lap("merge_metrics_write", stage_done);
     let totals = totals.finish();
-    stages.lap("aggregate");
+    stages.lap("aggregate", stage_done);
     let claims = exporter.claim_counts();
     let outputs = exporter.finish(&totals, &ing.rejected, &ing.warnings)?;
-    stages.lap("export");
+    stages.lap("export", stage_done);
 
     for (report, n) in ing.files.iter_mut().zip(superseded_by_file) {
         report.superseded = n;
@@ -146,6 +157,11 @@ pub fn run(p: &Pipeline, progress: &ProgressBar) -> Result<Manifest, Error> {
     let text = serde_json::to_string_pretty(&manifest).expect("a manifest always serializes");
     let path = staging.dir.join(MANIFEST);
     std::fs::write(&path, text + "\n").map_err(|source| Error::Io { path, source })?;
+    // The outputs are published only if every input still holds what was
+    // read: else they would describe files that no longer exist.
+    for (path, stamp) in &ing.stamps {
+        stamp.verify(path)?;
+    }
     staging.commit()?;
     Ok(manifest)
 }

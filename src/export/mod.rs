@@ -8,6 +8,7 @@ pub mod csv_out;
 pub mod hashed;
 pub mod manifest;
 pub mod parquet;
+pub mod staging;
 pub mod summary;
 pub mod tables;
 pub mod workbook;
@@ -22,6 +23,7 @@ use crate::reject::Issue;
 
 use hashed::Written;
 pub use manifest::{Manifest, OutputFile};
+pub use staging::Staging;
 use tables::Tables;
 
 #[derive(Debug, thiserror::Error)]
@@ -223,90 +225,8 @@ fn write_issues(path: &Path, t: &Tables<'_>, issues: &[Issue]) -> Result<Written
     Ok(f.finish()?)
 }
 
-/// A staging directory that becomes the output directory on [`commit`].
-/// Dropped without a commit, it is removed and the previous outputs stay.
-///
-/// [`commit`]: Staging::commit
-pub struct Staging {
-    pub dir: PathBuf,
-    out: PathBuf,
-    committed: bool,
-}
-
 /// The audit workbook's file name.
 pub const WORKBOOK: &str = "audit.xlsx";
 
 /// The file whose presence marks a directory as yearbook's outputs.
 pub const MANIFEST: &str = "manifest.json";
-
-impl Staging {
-    pub fn create(out: &Path) -> Result<Staging, ExportError> {
-        let name = out.file_name().ok_or_else(|| ExportError::Refused {
-            path: out.to_owned(),
-            reason: "the output directory needs a name".into(),
-        })?;
-        let parent = match out.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&parent).map_err(io(&parent))?;
-        if out.exists() {
-            if !out.is_dir() {
-                return Err(ExportError::Refused {
-                    path: out.to_owned(),
-                    reason: "exists and is not a directory".into(),
-                });
-            }
-            // Never replace a directory yearbook did not write.
-            let empty = std::fs::read_dir(out).map_err(io(out))?.next().is_none();
-            if !empty && !out.join(MANIFEST).is_file() {
-                let reason = format!(
-                    "is not empty and holds no {MANIFEST}: refusing to replace a directory yearbook did not write"
-                );
-                return Err(ExportError::Refused { path: out.to_owned(), reason });
-            }
-        }
-        let dir = parent.join(format!(".{}.staging-{}", name.to_string_lossy(), std::process::id()));
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
-        }
-        std::fs::create_dir(&dir).map_err(io(&dir))?;
-        Ok(Staging { dir, out: out.to_owned(), committed: false })
-    }
-
-    /// Puts the staging directory in the output directory's place.
-    pub fn commit(mut self) -> Result<(), ExportError> {
-        if self.out.exists() {
-            // Atomic swap where the file system can, so there is no moment
-            // without outputs; then the old outputs are removed.
-            let swapped = rustix::fs::renameat_with(
-                rustix::fs::CWD,
-                &self.dir,
-                rustix::fs::CWD,
-                &self.out,
-                rustix::fs::RenameFlags::EXCHANGE,
-            )
-            .is_ok();
-            if !swapped {
-                let old = self.dir.with_extension("old");
-                std::fs::rename(&self.out, &old).map_err(io(&self.out))?;
-                std::fs::rename(&self.dir, &self.out).map_err(io(&self.out))?;
-                std::fs::remove_dir_all(&old).map_err(io(&old))?;
-            } else {
-                std::fs::remove_dir_all(&self.dir).map_err(io(&self.dir))?;
-            }
-        } else {
-            std::fs::rename(&self.dir, &self.out).map_err(io(&self.out))?;
-        }
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}

@@ -19,6 +19,23 @@ use crate::config::pipeline::EncodingChoice;
 use crate::config::{Layout, Layouts};
 use crate::reject::Code;
 
+/// The longest record (header or row) a submission may hold, in bytes: a
+/// long 备注 fits many times over; anything longer is not a row of figures
+/// (a file without line breaks, a binary pasted into a cell, millions of
+/// columns) and is refused before any of it is decoded or copied.
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+
+/// How much of an unusable record's text the quarantine keeps.
+const MAX_SHOWN_CHARS: usize = 200;
+
+/// `text` cut to [`MAX_SHOWN_CHARS`] characters, marked with `…`.
+pub fn shown(text: &str) -> String {
+    match text.char_indices().nth(MAX_SHOWN_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
 /// Index of a submission file in the run, in the order of relative paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct FileId(pub u32);
@@ -40,6 +57,42 @@ pub enum IngestError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("{}: file name is not valid UTF-8", path.display())]
     Name { path: PathBuf },
+    #[error("{}: the file changed while the run read it (was {was}, now {now}); refusing to publish outputs from it", path.display())]
+    Changed { path: PathBuf, was: String, now: String },
+}
+
+/// What a file looked like when it was read: size and modification time,
+/// cheap to compare again later, and the SHA-256 of the bytes parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    pub len: u64,
+    pub modified: Option<std::time::SystemTime>,
+    pub sha256: String,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Result<(u64, Option<std::time::SystemTime>), IngestError> {
+        let m = std::fs::metadata(path).map_err(|source| IngestError::Read { path: path.to_owned(), source })?;
+        Ok((m.len(), m.modified().ok()))
+    }
+
+    /// Checks that the file at `path` still holds what was read: when its
+    /// size or time moved, its bytes are hashed again.
+    pub fn verify(&self, path: &Path) -> Result<(), IngestError> {
+        if Stamp::of(path)? == (self.len, self.modified) {
+            return Ok(());
+        }
+        let bytes = std::fs::read(path).map_err(|source| IngestError::Read { path: path.to_owned(), source })?;
+        let now = sha256_hex(&bytes);
+        if now == self.sha256 {
+            return Ok(());
+        }
+        Err(IngestError::Changed {
+            path: path.to_owned(),
+            was: format!("sha256 {}", self.sha256),
+            now: format!("sha256 {now}"),
+        })
+    }
 }
 
 /// Every `*.csv` file under `dir` (recursively, skipping hidden entries),
@@ -83,19 +136,32 @@ pub struct Submission {
     pub bytes: Vec<u8>,
     pub sha256: String,
     pub encoding: Result<Encoding, EncodingError>,
+    pub stamp: Stamp,
 }
 
 impl Submission {
     pub fn read(file: SourceFile, choice: EncodingChoice) -> Result<Submission, IngestError> {
+        let before = Stamp::of(&file.path)?;
         let bytes =
             std::fs::read(&file.path).map_err(|source| IngestError::Read { path: file.path.clone(), source })?;
-        Ok(Submission::from_bytes(file, bytes, choice))
+        // A file written to while it was read: what was read is neither
+        // the old file nor the new one.
+        let after = Stamp::of(&file.path)?;
+        if after != before || after.0 != bytes.len() as u64 {
+            let show = |(len, _): (u64, _)| format!("{len} bytes");
+            return Err(IngestError::Changed { path: file.path.clone(), was: show(before), now: show(after) });
+        }
+        let mut sub = Submission::from_bytes(file, bytes, choice);
+        sub.stamp.len = before.0;
+        sub.stamp.modified = before.1;
+        Ok(sub)
     }
 
     pub fn from_bytes(file: SourceFile, bytes: Vec<u8>, choice: EncodingChoice) -> Submission {
         let sha256 = sha256_hex(&bytes);
         let encoding = encoding::detect(&bytes, choice);
-        Submission { file, bytes, sha256, encoding }
+        let stamp = Stamp { len: bytes.len() as u64, modified: None, sha256: sha256.clone() };
+        Submission { file, bytes, sha256, encoding, stamp }
     }
 
     /// Reads the header, calls `visit` for every record after it, and
@@ -112,6 +178,14 @@ impl Submission {
         let enc = *self.encoding.as_ref().unwrap_or(&Encoding::Utf8);
         let offset = enc.body_offset();
         let body = &self.bytes[offset..];
+        // A first line past the limit (a file without line breaks) is
+        // refused before the CSV reader buffers it: the header record
+        // holds at least that line.
+        let first_line = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
+        if first_line > MAX_RECORD_BYTES && self.encoding.is_ok() {
+            let detail = format!("the first line is {first_line} bytes; at most {MAX_RECORD_BYTES}");
+            return Some(Parsed::Refused(HeaderError { code: Code::LineTooLong, detail }));
+        }
         let mut reader =
             csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(body);
         let mut raw = csv::ByteRecord::new();
@@ -135,6 +209,11 @@ impl Submission {
         let header_record = Record { line, byte, raw: &raw, encoding: enc };
         let parsed = match &self.encoding {
             Err(e) => Parsed::Refused(HeaderError { code: Code::Encoding, detail: e.to_string() }),
+            Ok(_) if header_record.too_long().is_some() => {
+                let (_, len) = header_record.too_long().expect("checked");
+                let detail = format!("the header is {len} bytes in {} cells; at most {MAX_RECORD_BYTES}", raw.len());
+                Parsed::Refused(HeaderError { code: Code::LineTooLong, detail })
+            }
             Ok(_) => {
                 let names = (0..raw.len()).map(|i| header_record.cell(i).into_owned()).collect();
                 match header::resolve(names, layouts, pinned) {
@@ -181,15 +260,40 @@ impl<'r> Record<'r> {
         self.raw.get(i).map_or(Cow::Borrowed(""), |b| self.encoding.decode(b))
     }
 
+    /// For a record longer than [`MAX_RECORD_BYTES`]: its longest cell and
+    /// its length in bytes.
+    pub fn too_long(&self) -> Option<(usize, usize)> {
+        let len = self.raw.as_slice().len();
+        if len <= MAX_RECORD_BYTES {
+            return None;
+        }
+        let longest = (0..self.raw.len()).max_by_key(|&i| self.raw[i].len()).unwrap_or(0);
+        Some((longest, len))
+    }
+
     /// Whether every cell is empty or white space.
     pub fn is_blank(&self) -> bool {
         (0..self.len()).all(|i| number::trim_cell(&self.cell(i)).is_empty())
     }
 
-    /// The whole record as text, cells joined by commas (for a quarantined
-    /// row whose fields cannot be told apart).
+    /// The whole record as text, cells joined by commas, cut to its first
+    /// 200 characters (for a quarantined row whose fields cannot be told
+    /// apart; its line and byte lead to the rest).
     pub fn text(&self) -> String {
-        (0..self.len()).map(|i| self.cell(i)).collect::<Vec<_>>().join(",")
+        let mut text = String::new();
+        for i in 0..self.len() {
+            if i > 0 {
+                text.push(',');
+            }
+            let cell = self.raw.get(i).unwrap_or_default();
+            // Decode no more than is shown.
+            let cell = &cell[..cell.len().min(4 * MAX_SHOWN_CHARS)];
+            text.push_str(&self.encoding.decode(cell));
+            if text.chars().count() > MAX_SHOWN_CHARS {
+                break;
+            }
+        }
+        shown(&text)
     }
 }
 

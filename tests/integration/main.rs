@@ -7,8 +7,12 @@ mod util;
 mod auditing;
 /// The command line: exit codes, validate, overrides, configuration errors.
 mod cli;
+/// Byte-identical outputs whatever the file order, directory and threads.
+mod determinism;
 /// Encoding detection: UTF-8 with and without BOM, GB18030, undecodable.
 mod encoding;
+/// Killed runs, read-only and full disks, concurrent runs, changed inputs.
+mod faults;
 /// The bundled sample run against golden files, cell by cell.
 mod golden;
 /// SUBMISSIONS.md "Numbers as people type them": every accepted and

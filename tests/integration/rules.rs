@@ -166,3 +166,25 @@ fn files_without_rows_still_account_for_themselves() {
         ("header-only.csv", "remarks", "unknown_column")
     );
 }
+
+#[test]
+fn a_record_past_the_size_limit_is_quarantined_without_being_copied() {
+    let note = "备".repeat(400_000); // 1.2 MB of 备注
+    let rows = format!("TJ-HRSS,2021,INFO-DISCLOSED,,217,条,,,,{note}\nTJ-HRSS,2021,SERVICE-ITEMS,,174,项,,,,\n");
+    let (s, q) = run(&[("a.csv", &format!("{EN_HEADER}{rows}"))]);
+    assert_eq!(codes(&q), [("2".into(), "note".into(), "line_too_long".into())]);
+    let raw = &q[1][4];
+    assert!(raw.ends_with('…') && raw.chars().count() <= 201, "the quarantine keeps the start: {} chars", raw.len());
+    assert!(q[1][7].contains("the record is 1200"), "{}", q[1][7]);
+    assert_eq!(parquet_rows(&s.out(), "observations").len() - 1, 1, "the next row is read");
+}
+
+#[test]
+fn a_file_without_line_breaks_is_refused_at_its_first_line() {
+    let huge = "x".repeat(50_000_000);
+    let (s, q) = run(&[("one-line.csv", &huge)]);
+    assert_eq!(q.len(), 1, "no rows, nothing to quarantine");
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(s.out().join("manifest.json")).unwrap()).unwrap();
+    let refused = m["inputs"][0]["refused"].as_str().unwrap();
+    assert_eq!(refused, "line_too_long: the first line is 50000000 bytes; at most 1048576");
+}

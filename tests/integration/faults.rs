@@ -1,0 +1,246 @@
+//! A night that goes wrong: killed runs, read-only or full disks, two runs
+//! at once, inputs changed under the run. The output directory always
+//! holds one whole run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::util::{Scratch, repo, yearbook};
+
+const AGENCIES: [&str; 8] =
+    ["TJ-HRSS", "TJ-JUS", "TJ-MZ", "TJ-D01-HRSS", "TJ-D01-JUS", "TJ-D02-HRSS", "TJ-D13-HRSS", "TJ-D13-HRSS"];
+const INDICATORS: [(&str, &str); 4] =
+    [("DISPUTE-ACCEPTED", "件"), ("DISPUTE-CLOSED", "件"), ("EMP-URBAN-NEW", "人"), ("INFO-DISCLOSED", "条")];
+
+/// A night's input big enough to take a while: one file per agency and
+/// indicator, one row per year.
+fn big_input(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (a, agency) in AGENCIES.iter().enumerate().take(7) {
+        for (i, (indicator, unit)) in INDICATORS.iter().enumerate() {
+            let mut text = String::from(
+                "agency,year,indicator,indicator_name,value,unit,target,claimed_completion,claimed_growth,note\n",
+            );
+            for year in 2000..2060 {
+                let v = 1000 + (a * 7919 + i * 104_729 + year as usize * 31) % 5000;
+                text.push_str(&format!("{agency},{year},{indicator},,{v},{unit},{},,,\n", v - 17));
+            }
+            std::fs::write(dir.join(format!("{agency}-{indicator}.csv")), text).unwrap();
+        }
+    }
+}
+
+fn run_args<'a>(input: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec!["run", "-q", "--input", input, "--out", out]
+}
+
+/// `yearbook audit` on `out`: every hash and value matches.
+fn whole(out: &Path) -> bool {
+    let o = yearbook(&["audit", "--out", out.to_str().unwrap()]);
+    o.status.code() == Some(0)
+}
+
+fn run_id(out: &Path) -> String {
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    m["run_id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_run_killed_at_any_moment_leaves_the_previous_outputs_or_the_new_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    big_input(&input);
+    let (i, o) = (input.to_str().unwrap(), out.to_str().unwrap());
+    assert_eq!(yearbook(&run_args(i, o)).status.code(), Some(0));
+    let mut ids = vec![run_id(&out)];
+    let (mut killed, mut finished) = (0, 0);
+    for delay_ms in [5, 40, 120, 250, 400, 600, 900, 1300] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_yearbook"))
+            .args(run_args(i, o))
+            .current_dir(repo())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        match child.try_wait().unwrap() {
+            Some(_) => finished += 1,
+            None => {
+                child.kill().unwrap(); // SIGKILL
+                child.wait().unwrap();
+                killed += 1;
+            }
+        }
+        assert!(whole(&out), "after a kill at {delay_ms} ms the outputs are not one whole run");
+        let id = run_id(&out);
+        assert!(!ids.contains(&id) || ids.last() == Some(&id), "an older run came back");
+        ids.push(id);
+        let leftovers: Vec<PathBuf> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
+        assert!(leftovers.iter().all(|p| !p.to_string_lossy().contains("staging")), "{leftovers:?}");
+    }
+    assert!(killed >= 3, "only {killed} runs were killed mid-way ({finished} finished first)");
+    // The next run clears what the killed ones left beside the output.
+    assert_eq!(yearbook(&run_args(i, o)).status.code(), Some(0));
+    let beside: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("staging"))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
+}
+
+#[test]
+fn a_second_run_on_the_same_output_refuses_and_names_the_first() {
+    let s = Scratch::new(&[]);
+    big_input(&s.input());
+    let lock_path = s.dir.path().join(".out.lock");
+    let lock = std::fs::File::create(&lock_path).unwrap();
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+    std::fs::write(&lock_path, "yearbook run pid 4242 started 2026-11-27T01:00:00Z").unwrap();
+    let o = s.run();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("yearbook run pid 4242 started 2026-11-27T01:00:00Z is writing it"), "{err}");
+    assert!(!s.out().exists(), "the refused run wrote nothing");
+    // A run that died leaves its lock file but not its lock.
+    drop(lock);
+    let o = s.run();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn two_runs_started_together_one_refuses_or_waits_never_a_mix() {
+    let s = Scratch::new(&[]);
+    big_input(&s.input());
+    let (i, o) = (s.input(), s.out());
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_yearbook"))
+            .args(run_args(i.to_str().unwrap(), o.to_str().unwrap()))
+            .current_dir(repo())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let codes = [a.status.code(), b.status.code()];
+    assert!(codes.contains(&Some(0)), "{codes:?}");
+    for r in [&a, &b] {
+        if r.status.code() == Some(2) {
+            assert!(String::from_utf8_lossy(&r.stderr).contains("is writing it"));
+        }
+    }
+    assert!(whole(&o));
+}
+
+/// Mounts a tmpfs of `size` at `dir`; `None` (and a message) where this
+/// process may not mount.
+fn tmpfs(dir: &Path, size: &str) -> Option<Mounted> {
+    std::fs::create_dir_all(dir).unwrap();
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(dir)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)");
+    }
+    ok.then(|| Mounted(dir.to_owned()))
+}
+
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// The sample's outputs in `out`, and the hash of every file in them.
+fn snapshot(out: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![out.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push((p.strip_prefix(out).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn a_read_only_output_file_system_exits_2_and_keeps_the_previous_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let disk = tmp.path().join("disk");
+    let Some(_m) = tmpfs(&disk, "8m") else { return };
+    let out = disk.join("out");
+    let o = out.to_str().unwrap();
+    assert_eq!(yearbook(&["run", "-q", "--out", o]).status.code(), Some(1));
+    let before = snapshot(&out);
+    let remount = Command::new("mount").args(["-o", "remount,ro"]).arg(&disk).status().unwrap();
+    assert!(remount.success());
+    let r = yearbook(&["run", "-q", "--out", o]);
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("Read-only file system"), "{err}");
+    assert_eq!(snapshot(&out), before);
+}
+
+#[test]
+fn a_full_disk_exits_2_and_keeps_the_previous_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let disk = tmp.path().join("disk");
+    // Room for one run's outputs (about 360 kB) but not for two.
+    let Some(_m) = tmpfs(&disk, "600k") else { return };
+    let out = disk.join("out");
+    let o = out.to_str().unwrap();
+    assert_eq!(yearbook(&["run", "-q", "--out", o]).status.code(), Some(1));
+    let before = snapshot(&out);
+    let r = yearbook(&["run", "-q", "--out", o]);
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("No space left on device"), "{err}");
+    assert_eq!(snapshot(&out), before);
+    let beside: Vec<_> = std::fs::read_dir(&disk).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(beside.iter().all(|n| !n.to_string_lossy().contains("staging")), "{beside:?}");
+}
+
+#[test]
+fn an_input_changed_during_the_run_is_refused() {
+    let s = Scratch::new(&[]);
+    big_input(&s.input());
+    let victim = s.input().join("TJ-MZ-EMP-URBAN-NEW.csv");
+    let mut p = yearbook::config::Pipeline::load(
+        &repo().join("pipelines/nightly.toml"),
+        yearbook::config::pipeline::Overrides {
+            submissions: Some(s.input()),
+            out: Some(s.out()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    p.workbook_max_rows = 0;
+    let bar = indicatif::ProgressBar::hidden();
+    // After every file was read, an agency overwrites one.
+    let edit = |stage: &str| {
+        if stage == "ingest_normalize" {
+            let text = std::fs::read_to_string(&victim).unwrap().replacen("2000", "2001", 1);
+            std::fs::write(&victim, text).unwrap();
+        }
+    };
+    let err = yearbook::run::run_observed(&p, &bar, &edit).unwrap_err().to_string();
+    assert!(err.contains("TJ-MZ-EMP-URBAN-NEW.csv: the file changed while the run read it"), "{err}");
+    assert!(!s.out().exists(), "nothing was published");
+    // Unchanged inputs publish.
+    yearbook::run::run(&p, &bar).unwrap();
+    assert!(s.out().join("manifest.json").is_file());
+}
