@@ -31,3 +31,9 @@ bench scale="m" runs="5":
     cd ../shared/bench
     ./run_bench.sh --scale {{scale}} --runs {{runs}} --name yearbook --ok-exit 0,1 \
         --cmd "$target/release/yearbook run -q --pipeline $here/pipelines/nightly.toml --input {in}/submissions --catalog {in}/catalog.csv --agencies {in}/agencies.csv --out {out}"
+
+# Fuzz ingest + normalize with libFuzzer (nightly and `cargo install cargo-fuzz`).
+fuzz minutes="30":
+    # New inputs go to a corpus outside the clone; the committed one seeds it.
+    mkdir -p "$HOME/.cache/yearbook/fuzz-corpus"
+    cd fuzz && cargo +nightly fuzz run ingest "$HOME/.cache/yearbook/fuzz-corpus" corpus/ingest -- -max_total_time=$(({{minutes}} * 60)) -max_len=65536

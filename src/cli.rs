@@ -74,6 +74,10 @@ pub struct ExplainArgs {
     /// Only this figure (default: every one that applies).
     #[arg(long, value_enum)]
     pub metric: Option<crate::explain::Which>,
+    /// The total over the agencies under AGENCY, even where AGENCY sent a
+    /// figure of its own.
+    #[arg(long)]
+    pub total: bool,
     #[command(flatten)]
     pub out: OutArgs,
     /// One JSON document instead of text.
@@ -202,7 +206,7 @@ fn run(args: RunArgs, quiet: bool) -> Result<ExitCode, Error> {
 
 fn explain(args: ExplainArgs) -> Result<ExitCode, Error> {
     let out = crate::outputs::Outputs::open(&args.out.dir()?)?;
-    let e = crate::explain::explain(&out, &args.agency, &args.indicator, args.year, args.metric)?;
+    let e = crate::explain::explain(&out, &args.agency, &args.indicator, args.year, args.metric, args.total)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&e).expect("an explanation always serializes"));
     } else {

@@ -361,15 +361,17 @@ fn formula(which: Which, p: &Printed, total: bool) -> String {
 }
 
 /// Explains the figures of `agency`'s `indicator` in `year` (`which`, or
-/// every one that applies).
+/// every one that applies): the agency's own figure, or where it has none
+/// or `total_only`, its total over the agencies under it.
 pub fn explain(
     out: &Outputs,
     agency: &str,
     indicator: &str,
     year: i32,
     which: Option<Which>,
+    total_only: bool,
 ) -> Result<Explanation, ExplainError> {
-    let own = printed_row(out, "metrics", agency, indicator, year)?;
+    let own = if total_only { None } else { printed_row(out, "metrics", agency, indicator, year)? };
     let total = match own {
         Some(_) => None,
         None => printed_row(out, "totals", agency, indicator, year)?,

@@ -213,3 +213,23 @@ fn a_claim_from_the_rounded_published_figures_is_diagnosed() {
         "ratio × 100 from 37.6万人 and 35万人 (the figures rounded to 1 decimal in 万人) = 107.428571 → 107.4"
     );
 }
+
+#[test]
+fn explain_total_reaches_a_parent_that_sent_its_own_figure() {
+    let rows = "TJ-D01,2021,INFO-DISCLOSED,,50,条,,,,\nTJ-D01-HRSS,2021,INFO-DISCLOSED,,30,条,,,,\n";
+    let s = Scratch::new(&[("a.csv", format!("{EN_HEADER}{rows}").as_bytes())]);
+    assert_eq!(s.run().status.code(), Some(0));
+    let out = s.out();
+    let explain = |extra: &[&str]| {
+        let mut args = vec!["explain", "TJ-D01", "INFO-DISCLOSED", "2021", "--json", "--out", out.to_str().unwrap()];
+        args.extend(extra);
+        let o = yearbook(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    assert_eq!(explain(&[])["subject"], "agency");
+    let total = explain(&["--total"]);
+    assert_eq!(total["subject"], "total");
+    assert_eq!(total["contributors"][0]["agency"], "TJ-D01-HRSS");
+    assert_eq!(total["contributors"][0]["inputs"][0]["value"], "30");
+}
