@@ -20,7 +20,7 @@ use std::collections::hash_map::Entry;
 use serde::Serialize;
 
 use crate::config::units::UnitError;
-use crate::config::{AgencyId, Field, IndicatorId, Layout, Pipeline};
+use crate::config::{AgencyId, Field, IndicatorId, Kind, Layout, Pipeline};
 use crate::decimal::{BASE_SCALE, Decimal};
 use crate::ingest::number::{self, Cell, trim_cell};
 use crate::ingest::{Encoding, FileId, HeaderMap, MAX_RECORD_BYTES, Parsed, Record, Submission};
@@ -231,6 +231,7 @@ impl Ctx<'_> {
         }
         if rec.is_blank() {
             out.report.blank_rows += 1;
+            out.warnings.push(issue(self.file, rec, String::new(), String::new(), Code::BlankRow, String::new()));
             return;
         }
         let cells: Vec<Cells<'_>> = match self.header.layout {
@@ -249,9 +250,10 @@ impl Ctx<'_> {
         out.report.rows_read += cells.len() as u64;
         if rec.len() != self.header.names.len() {
             let detail = format!("{} cells, the header has {}", rec.len(), self.header.names.len());
+            let code = if rec.len() > self.header.names.len() { Code::ExtraCells } else { Code::MissingCells };
             for _ in &cells {
                 out.report.quarantined += 1;
-                out.rejected.push(issue(self.file, rec, String::new(), rec.text(), Code::CellCount, detail.clone()));
+                out.rejected.push(issue(self.file, rec, String::new(), rec.text(), code, detail.clone()));
             }
             return;
         }
@@ -437,6 +439,30 @@ impl Ctx<'_> {
             _ => (None, None),
         };
 
+        // A head count or a share is never negative (a negative amount or
+        // level can be real: a balance, a fall).
+        let (value, target) = match ind {
+            Some(ind) if matches!(ind.kind, Kind::Count | Kind::Rate) => {
+                let detail = format!("{} is a {}", ind.code, ind.kind.name());
+                let negative = |v: &Option<Option<Decimal>>| matches!(v, Some(Some(d)) if d.mantissa() < 0);
+                let value = if negative(&value) {
+                    fail(*value_col, value_text, Code::NegativeValue, detail.clone());
+                    None
+                } else {
+                    value
+                };
+                let target = match (&target_cell, negative(&target)) {
+                    (Some((col, text)), true) => {
+                        fail(*col, text, Code::NegativeValue, detail);
+                        None
+                    }
+                    _ => target,
+                };
+                (value, target)
+            }
+            _ => (value, target),
+        };
+
         let (Some(agency), Some(year), Some(indicator), Some(power), Some(value), Some(target)) =
             (agency, year, indicator, power, value, target)
         else {
@@ -453,6 +479,11 @@ impl Ctx<'_> {
         let mut warn = |col: usize, raw: &str, code: Code, detail: String| {
             warnings.push(issue(self.file, rec, h.names[col].clone(), raw.to_owned(), code, detail));
         };
+        // A rate above 100% is possible (a closure rate counts cases carried
+        // over from the year before) but rare enough to be worth a look.
+        if ind.kind == Kind::Rate && value.is_some_and(|v| v > Decimal::new(100, 0)) {
+            warn(*value_col, value_text, Code::RateAbove100, String::new());
+        }
         let mut claim = |field: Field| -> Option<Decimal> {
             let (col, text) = cell(field)?;
             match number::parse_cell(&text, true) {

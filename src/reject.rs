@@ -42,7 +42,8 @@ codes! {
     LayoutUnknown = "layout_unknown", "无法判断表格格式（长表或宽表）", "cannot tell the layout (long or wide) from the header";
     // One row.
     LineTooLong = "line_too_long", "行内容过长", "a record is longer than a record can be";
-    CellCount = "cell_count", "单元格数量与表头不符", "the row does not have as many cells as the header";
+    ExtraCells = "extra_cells", "单元格多于表头列数", "the row has more cells than the header";
+    MissingCells = "missing_cells", "单元格少于表头列数", "the row has fewer cells than the header";
     UnknownAgency = "unknown_agency", "单位代码不在单位名录中", "agency code is not in the register";
     BadYear = "bad_year", "年度应为四位数字", "year must be four digits";
     YearOutOfRange = "year_out_of_range", "年度超出允许范围", "year is outside the allowed range";
@@ -52,10 +53,13 @@ codes! {
     MissingWithoutNote = "missing_without_note", "数值缺失且备注未说明原因", "value is missing and no note says why";
     BadNumber = "bad_number", "数值无法识别", "value is not a number";
     BadTarget = "bad_target", "目标值无法识别", "target is not a number";
+    NegativeValue = "negative_value", "人数、件数或比率不能为负数", "a count or a rate cannot be negative";
     OutOfRange = "out_of_range", "换算后数值超出可表示范围", "value is too large after unit conversion";
     DuplicateConflict = "duplicate_conflict", "同一文件中同一单位、指标、年度出现多次且数值不一致", "the same agency, indicator and year appear again in this file with other figures";
     DuplicateIdentical = "duplicate_identical", "同一文件中重复的记录（与前一行相同）", "repeats an earlier row of this file";
     // Warnings: the row is kept.
+    BlankRow = "blank_row", "空行，已跳过", "blank row, skipped";
+    RateAbove100 = "rate_above_100", "比率超过100%，已保留，请核实", "rate above 100%, kept: please check";
     UnknownColumn = "unknown_column", "未知列，已忽略", "unknown column, ignored";
     NameMismatch = "name_mismatch", "指标名称与指标目录不一致", "indicator name differs from the catalog";
     BadClaim = "bad_claim", "报告的完成率或增长无法识别，按空值处理", "claimed figure is not a number, kept as empty";

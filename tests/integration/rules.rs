@@ -188,3 +188,48 @@ fn a_file_without_line_breaks_is_refused_at_its_first_line() {
     let refused = m["inputs"][0]["refused"].as_str().unwrap();
     assert_eq!(refused, "line_too_long: the first line is 50000000 bytes; at most 1048576");
 }
+
+#[test]
+fn counts_and_rates_cannot_be_negative_amounts_can() {
+    let rows = "TJ-HRSS,2021,DISPUTE-ACCEPTED,,-5,件,,,,\n\
+                TJ-HRSS,2021,EMP-URBAN-NEW,,37.62,万人,-35,,,\n\
+                TJ-HRSS,2021,DISPUTE-CLOSE-RATE,,-1.5,%,,,,\n\
+                TJ-HRSS,2021,WAGE-ARREARS-RECOVERED,,-3,万元,,,,\n";
+    let (s, q) = run(&[("a.csv", &format!("{EN_HEADER}{rows}"))]);
+    assert_eq!(
+        codes(&q),
+        [
+            ("2".into(), "value".into(), "negative_value".into()),
+            ("3".into(), "target".into(), "negative_value".into()),
+            ("4".into(), "value".into(), "negative_value".into()),
+        ]
+    );
+    let obs = parquet_rows(&s.out(), "observations");
+    assert_eq!(cell(&obs, &obs[1], "indicator"), "WAGE-ARREARS-RECOVERED");
+    assert_eq!(obs.len() - 1, 1);
+}
+
+#[test]
+fn a_rate_above_100_is_kept_with_a_warning() {
+    let rows = "TJ-HRSS,2021,DISPUTE-CLOSE-RATE,,101.3,%,,,,\nTJ-HRSS,2021,ONE-VISIT-RATE,,100,%,,,,\n";
+    let (s, q) = run(&[("a.csv", &format!("{EN_HEADER}{rows}"))]);
+    assert_eq!(q.len(), 1, "nothing quarantined");
+    let w = csv_rows(&s.out().join("warnings.csv"));
+    assert_eq!(codes(&w), [("2".into(), "value".into(), "rate_above_100".into())]);
+    assert_eq!(parquet_rows(&s.out(), "observations").len() - 1, 2);
+}
+
+#[test]
+fn blank_rows_extra_and_missing_cells_are_told_apart() {
+    let text = format!(
+        "{EN_HEADER}TJ-HRSS,2021,INFO-DISCLOSED,,217,条,,,,\n,,,,,,,,,\n\
+         TJ-HRSS,2021,SERVICE-ITEMS,,174,项,,,,,extra\nTJ-HRSS,2021,ADMIN-LITIGATION,,30,件\n"
+    );
+    let (s, q) = run(&[("a.csv", &text)]);
+    assert_eq!(
+        codes(&q),
+        [("4".into(), "".into(), "extra_cells".into()), ("5".into(), "".into(), "missing_cells".into())]
+    );
+    let w = csv_rows(&s.out().join("warnings.csv"));
+    assert_eq!(codes(&w), [("3".into(), "".into(), "blank_row".into())]);
+}
