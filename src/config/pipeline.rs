@@ -107,6 +107,9 @@ pub struct OutputSection {
     pub workbook_max_rows: u64,
 }
 
+/// Rows of one spreadsheet sheet (Excel's 1 048 576, less headers).
+const MAX_WORKBOOK_ROWS: u64 = 1_000_000;
+
 fn default_workbook_max_rows() -> u64 {
     100_000
 }
@@ -277,6 +280,9 @@ impl PipelineFile {
             || self.checks.last_year > 9999
         {
             err("checks: first_year..=last_year must be a range of four-digit years".to_owned());
+        }
+        if self.output.workbook_max_rows > MAX_WORKBOOK_ROWS {
+            err(format!("output: workbook_max_rows is at most {MAX_WORKBOOK_ROWS} (a spreadsheet's rows)"));
         }
         if self.output.row_group_rows == 0 || self.output.bucket_rows == 0 {
             err("output: row_group_rows and bucket_rows must be positive".to_owned());

@@ -30,6 +30,9 @@ pub enum WorkbookError {
     Xlsx(#[from] XlsxError),
 }
 
+/// Rows of a sheet (Excel's limit).
+const SHEET_ROWS: usize = 1_048_576;
+
 /// The year sheet's columns, in order.
 const YEAR_HEADER: [&str; 22] = [
     "agency",
@@ -276,6 +279,7 @@ fn totals_sheet(
     let mut total_rows: BTreeMap<(i32, String, String), u32> = BTreeMap::new();
     let mut r = 1u32;
     let mut failed = None;
+    let mut truncated = false;
     for &year in years {
         out.scan("totals", Some(year), |_, b| {
             let (agency, indicator, aggregation) = (b.text("agency")?, b.text("indicator")?, b.text("aggregation")?);
@@ -289,6 +293,18 @@ fn totals_sheet(
                 let ratio = aggregation(i) == Some("ratio");
                 let d = decimals.get(&ind).copied();
                 let (dc, dg, dch) = d.map_or((0, 0, 0), |d| (d.completion, d.growth, d.change.unwrap_or(0)));
+                // A sheet holds 1 048 576 rows: past that, one row says where
+                // the rest is.
+                if r as usize + contributors(i).len() + 2 > SHEET_ROWS {
+                    if !truncated {
+                        let note = "… more totals than a sheet holds: yearbook explain shows any of them";
+                        if let Err(e) = wb.worksheet_from_name("totals").and_then(|ws| ws.write_string(r, 0, note)) {
+                            failed.get_or_insert(e);
+                        }
+                        truncated = true;
+                    }
+                    continue;
+                }
                 let first = r;
                 let res = (|| -> Result<(), XlsxError> {
                     // Contributor rows: references into the year sheet.
