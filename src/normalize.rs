@@ -439,28 +439,28 @@ impl Ctx<'_> {
             _ => (None, None),
         };
 
-        // A head count or a share is never negative (a negative amount or
-        // level can be real: a balance, a fall).
-        let (value, target) = match ind {
-            Some(ind) if matches!(ind.kind, Kind::Count | Kind::Rate) => {
-                let detail = format!("{} is a {}", ind.code, ind.kind.name());
-                let negative = |v: &Option<Option<Decimal>>| matches!(v, Some(Some(d)) if d.mantissa() < 0);
-                let value = if negative(&value) {
-                    fail(*value_col, value_text, Code::NegativeValue, detail.clone());
+        // A figure below the indicator's declared minimum (a negative head
+        // count) cannot be true; a net change has no minimum.
+        let (value, target) = match ind.and_then(|ind| Some((ind, ind.min?))) {
+            Some((ind, min)) => {
+                let detail = format!("{} is at least {}", ind.code, min.trimmed());
+                let below = |v: &Option<Option<Decimal>>| matches!(v, Some(Some(d)) if *d < min);
+                let value = if below(&value) {
+                    fail(*value_col, value_text, Code::BelowMinimum, detail.clone());
                     None
                 } else {
                     value
                 };
-                let target = match (&target_cell, negative(&target)) {
+                let target = match (&target_cell, below(&target)) {
                     (Some((col, text)), true) => {
-                        fail(*col, text, Code::NegativeValue, detail);
+                        fail(*col, text, Code::BelowMinimum, detail);
                         None
                     }
                     _ => target,
                 };
                 (value, target)
             }
-            _ => (value, target),
+            None => (value, target),
         };
 
         let (Some(agency), Some(year), Some(indicator), Some(power), Some(value), Some(target)) =

@@ -53,7 +53,7 @@ codes! {
     MissingWithoutNote = "missing_without_note", "数值缺失且备注未说明原因", "value is missing and no note says why";
     BadNumber = "bad_number", "数值无法识别", "value is not a number";
     BadTarget = "bad_target", "目标值无法识别", "target is not a number";
-    NegativeValue = "negative_value", "人数、件数或比率不能为负数", "a count or a rate cannot be negative";
+    BelowMinimum = "below_minimum", "数值低于该指标的最小可能值（如人数为负）", "value is below the indicator's minimum (a negative head count)";
     OutOfRange = "out_of_range", "换算后数值超出可表示范围", "value is too large after unit conversion";
     DuplicateConflict = "duplicate_conflict", "同一文件中同一单位、指标、年度出现多次且数值不一致", "the same agency, indicator and year appear again in this file with other figures";
     DuplicateIdentical = "duplicate_identical", "同一文件中重复的记录（与前一行相同）", "repeats an earlier row of this file";

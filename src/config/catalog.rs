@@ -9,6 +9,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, ConfigErrors, table};
+use crate::decimal::Decimal;
+
+/// Columns a catalog may add: `min`, the smallest value an indicator can
+/// take (empty: no bound).
+const OPTIONAL: [&str; 1] = ["min"];
 
 const COLUMNS: [&str; 10] = [
     "code",
@@ -91,6 +96,9 @@ pub struct Indicator {
     pub numerator: Option<IndicatorId>,
     pub denominator: Option<IndicatorId>,
     pub decimals: u8,
+    /// The smallest value the indicator can take, in its base unit (0 for
+    /// a head count; none for a net change, which can fall).
+    pub min: Option<Decimal>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,6 +113,8 @@ struct CatalogRow {
     numerator: String,
     denominator: String,
     decimals: u8,
+    #[serde(default)]
+    min: String,
 }
 
 #[derive(Debug, Clone)]
@@ -123,7 +133,7 @@ fn parse_enum<T: serde::de::DeserializeOwned>(column: &str, value: &str) -> Resu
 
 impl Catalog {
     pub fn load(path: &Path) -> Result<Catalog, ConfigErrors> {
-        let (mut rows, mut errors) = table::read::<CatalogRow>(path, &COLUMNS);
+        let (mut rows, mut errors) = table::read::<CatalogRow>(path, &COLUMNS, &OPTIONAL);
         let by_code: HashMap<String, IndicatorId> = table::index_by_code(path, &mut rows, |r| &r.code, &mut errors)
             .into_iter()
             .map(|(code, i)| (code, IndicatorId(i)))
@@ -170,6 +180,14 @@ impl Catalog {
             if is_ratio && kind != Kind::Rate {
                 err(format!("`{}`: aggregation ratio is only for kind rate", r.code));
             }
+            let min = match r.min.parse::<Decimal>() {
+                _ if r.min.is_empty() => None,
+                Ok(m) => Some(m),
+                Err(_) => {
+                    err(format!("`{}`: min `{}` is not a number", r.code, r.min));
+                    None
+                }
+            };
             indicators.push(Indicator {
                 code: r.code.clone(),
                 name_zh: r.name_zh.clone(),
@@ -181,6 +199,7 @@ impl Catalog {
                 numerator,
                 denominator,
                 decimals: r.decimals,
+                min,
             });
         }
         if !errors.is_empty() {

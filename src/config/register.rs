@@ -41,7 +41,7 @@ pub struct Register {
 
 impl Register {
     pub fn load(path: &Path) -> Result<Register, ConfigErrors> {
-        let (mut rows, mut errors) = table::read::<RegisterRow>(path, &COLUMNS);
+        let (mut rows, mut errors) = table::read::<RegisterRow>(path, &COLUMNS, &[]);
         let by_code: HashMap<String, AgencyId> = table::index_by_code(path, &mut rows, |r| &r.code, &mut errors)
             .into_iter()
             .map(|(code, i)| (code, AgencyId(i)))

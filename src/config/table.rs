@@ -1,5 +1,6 @@
 //! Reading the catalog and the register: CSV files with exactly the columns
-//! SUBMISSIONS.md fixes, in any order, every bad line reported.
+//! SUBMISSIONS.md fixes (and the optional ones yearbook adds), in any
+//! order, every bad line reported.
 
 use std::path::Path;
 
@@ -14,8 +15,9 @@ pub struct Row<T> {
 }
 
 /// Reads `path` (UTF-8, header row) into `T`, checking that the header
-/// holds exactly `columns`. Returns every row that parsed and every error.
-pub fn read<T: DeserializeOwned>(path: &Path, columns: &[&str]) -> (Vec<Row<T>>, Vec<ConfigError>) {
+/// holds exactly `columns`, and any of `optional`. Returns every row that
+/// parsed and every error.
+pub fn read<T: DeserializeOwned>(path: &Path, columns: &[&str], optional: &[&str]) -> (Vec<Row<T>>, Vec<ConfigError>) {
     let mut errors = Vec::new();
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
@@ -33,7 +35,7 @@ pub fn read<T: DeserializeOwned>(path: &Path, columns: &[&str]) -> (Vec<Row<T>>,
         }
     }
     for (i, header) in headers.iter().enumerate() {
-        if !columns.contains(&header) {
+        if !columns.contains(&header) && !optional.contains(&header) {
             errors.push(ConfigError::new(path, Some(1), format!("unknown column `{header}`")));
         }
         if headers.iter().take(i).any(|h| h == header) {

@@ -190,23 +190,47 @@ fn a_file_without_line_breaks_is_refused_at_its_first_line() {
 }
 
 #[test]
-fn counts_and_rates_cannot_be_negative_amounts_can() {
+fn a_figure_below_its_indicators_minimum_is_rejected() {
+    // The catalog gives head counts, case counts and shares a minimum of 0;
+    // a pension increase may be negative (no minimum).
     let rows = "TJ-HRSS,2021,DISPUTE-ACCEPTED,,-5,件,,,,\n\
                 TJ-HRSS,2021,EMP-URBAN-NEW,,37.62,万人,-35,,,\n\
                 TJ-HRSS,2021,DISPUTE-CLOSE-RATE,,-1.5,%,,,,\n\
-                TJ-HRSS,2021,WAGE-ARREARS-RECOVERED,,-3,万元,,,,\n";
+                TJ-HRSS,2021,PENSION-INCREASE-RATE,,-0.5,%,,,,\n";
     let (s, q) = run(&[("a.csv", &format!("{EN_HEADER}{rows}"))]);
     assert_eq!(
         codes(&q),
         [
-            ("2".into(), "value".into(), "negative_value".into()),
-            ("3".into(), "target".into(), "negative_value".into()),
-            ("4".into(), "value".into(), "negative_value".into()),
+            ("2".into(), "value".into(), "below_minimum".into()),
+            ("3".into(), "target".into(), "below_minimum".into()),
+            ("4".into(), "value".into(), "below_minimum".into()),
         ]
     );
+    assert!(q[1][7].contains("DISPUTE-ACCEPTED is at least 0"), "{}", q[1][7]);
     let obs = parquet_rows(&s.out(), "observations");
-    assert_eq!(cell(&obs, &obs[1], "indicator"), "WAGE-ARREARS-RECOVERED");
+    assert_eq!(cell(&obs, &obs[1], "indicator"), "PENSION-INCREASE-RATE");
     assert_eq!(obs.len() - 1, 1);
+}
+
+#[test]
+fn a_catalog_without_minimums_accepts_negative_net_changes() {
+    // The bench's catalog has no `min` column: nothing has a minimum.
+    let s = Scratch::new(&[("a.csv", format!("{EN_HEADER}TJ-HRSS,2021,DISPUTE-ACCEPTED,,-5,件,,,,\n").as_bytes())]);
+    let catalog = std::fs::read_to_string(crate::util::repo().join("schemas/catalog.csv")).unwrap();
+    let without: String = catalog.lines().map(|l| l.rsplit_once(',').unwrap().0.to_owned() + "\n").collect();
+    let path = s.dir.path().join("catalog.csv");
+    std::fs::write(&path, without).unwrap();
+    let o = crate::util::yearbook(&[
+        "run",
+        "-q",
+        "--input",
+        s.input().to_str().unwrap(),
+        "--catalog",
+        path.to_str().unwrap(),
+        "--out",
+        s.out().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[test]
