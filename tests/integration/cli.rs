@@ -120,7 +120,7 @@ fn the_readme_lists_every_error_code() {
 #[test]
 fn a_workbook_larger_than_a_spreadsheet_is_a_configuration_error() {
     let s = Scratch::new(&[]);
-    let o = s.run_with(&[("workbook_max_rows = 100000", "workbook_max_rows = 2000000")]);
+    let o = s.run_with(&[("workbook_max_rows = 20000", "workbook_max_rows = 2000000")]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("workbook_max_rows is at most 1000000"), "{err}");
