@@ -4,24 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::repo;
+use crate::util::{files_under, repo};
 
-/// Every output file but the manifest (which holds times), by path.
-fn files(out: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut found = Vec::new();
-    let mut stack = vec![out.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.file_name().unwrap() != "manifest.json" {
-                found.push((p.strip_prefix(out).unwrap().to_owned(), std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    found.sort();
-    found
+/// Every output file but the manifest (which holds times).
+fn files(out: &Path) -> Vec<(String, Vec<u8>)> {
+    files_under(out).into_iter().filter(|(name, _)| name != "manifest.json").collect()
 }
 
 fn run(cwd: &Path, threads: &str, args: &[&str]) {
@@ -67,7 +54,7 @@ fn file_order_working_directory_and_threads_do_not_change_a_byte() {
     let (fa, fb) = (files(&a), files(&b));
     assert_eq!(fa.iter().map(|f| &f.0).collect::<Vec<_>>(), fb.iter().map(|f| &f.0).collect::<Vec<_>>());
     for ((path, x), (_, y)) in fa.iter().zip(&fb) {
-        assert!(x == y, "{} differs", path.display());
+        assert!(x == y, "{path} differs");
     }
     assert!(fa.len() > 20);
 }

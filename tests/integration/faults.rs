@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::util::{Scratch, repo, yearbook};
+use crate::util::{Scratch, files_under, repo, yearbook};
 
 const AGENCIES: [&str; 8] =
     ["TJ-HRSS", "TJ-JUS", "TJ-MZ", "TJ-D01-HRSS", "TJ-D01-JUS", "TJ-D02-HRSS", "TJ-D13-HRSS", "TJ-D13-HRSS"];
@@ -159,24 +159,6 @@ impl Drop for Mounted {
     }
 }
 
-/// The sample's outputs in `out`, and the hash of every file in them.
-fn snapshot(out: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files = Vec::new();
-    let mut stack = vec![out.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files.push((p.strip_prefix(out).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    files.sort();
-    files
-}
-
 #[test]
 fn a_read_only_output_file_system_exits_2_and_keeps_the_previous_outputs() {
     let tmp = tempfile::tempdir().unwrap();
@@ -185,14 +167,14 @@ fn a_read_only_output_file_system_exits_2_and_keeps_the_previous_outputs() {
     let out = disk.join("out");
     let o = out.to_str().unwrap();
     assert_eq!(yearbook(&["run", "-q", "--out", o]).status.code(), Some(1));
-    let before = snapshot(&out);
+    let before = files_under(&out);
     let remount = Command::new("mount").args(["-o", "remount,ro"]).arg(&disk).status().unwrap();
     assert!(remount.success());
     let r = yearbook(&["run", "-q", "--out", o]);
     assert_eq!(r.status.code(), Some(2));
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("Read-only file system"), "{err}");
-    assert_eq!(snapshot(&out), before);
+    assert_eq!(files_under(&out), before);
 }
 
 #[test]
@@ -204,12 +186,12 @@ fn a_full_disk_exits_2_and_keeps_the_previous_outputs() {
     let out = disk.join("out");
     let o = out.to_str().unwrap();
     assert_eq!(yearbook(&["run", "-q", "--out", o]).status.code(), Some(1));
-    let before = snapshot(&out);
+    let before = files_under(&out);
     let r = yearbook(&["run", "-q", "--out", o]);
     assert_eq!(r.status.code(), Some(2));
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("No space left on device"), "{err}");
-    assert_eq!(snapshot(&out), before);
+    assert_eq!(files_under(&out), before);
     let beside: Vec<_> = std::fs::read_dir(&disk).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(beside.iter().all(|n| !n.to_string_lossy().contains("staging")), "{beside:?}");
 }

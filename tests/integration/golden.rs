@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::util::{csv_rows, parquet_rows, repo, run_sample};
+use crate::util::{csv_rows, files_under, parquet_rows, repo, run_sample};
 
 const TABLES: &[&str] = &["observations", "metrics", "totals", "superseded"];
 const CSVS: &[&str] = &[
@@ -97,29 +97,12 @@ fn every_row_read_is_accounted_for() {
     }
 }
 
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((p.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn two_runs_are_byte_identical_but_for_the_manifest() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     run_sample(a.path());
     run_sample(b.path());
-    let (fa, fb) = (files(a.path()), files(b.path()));
+    let (fa, fb) = (files_under(a.path()), files_under(b.path()));
     assert_eq!(fa.iter().map(|f| &f.0).collect::<Vec<_>>(), fb.iter().map(|f| &f.0).collect::<Vec<_>>());
     assert!(fa.len() > 20);
     for ((name, x), (_, y)) in fa.iter().zip(&fb) {
@@ -148,7 +131,7 @@ fn many_small_buckets_write_the_same_outputs_as_one() {
     for table in TABLES {
         assert_eq!(parquet_rows(&a, table), parquet_rows(&b, table), "{table}");
     }
-    let parts = |dir: &Path| files(dir).iter().filter(|f| f.0.starts_with("metrics/year=2021/")).count();
+    let parts = |dir: &Path| files_under(dir).iter().filter(|f| f.0.starts_with("metrics/year=2021/")).count();
     assert_eq!(parts(&a), 1);
     assert!(parts(&b) > 5, "{} parts", parts(&b));
     for name in CSVS {

@@ -60,6 +60,24 @@ pub fn parquet_rows(dir: &Path, table: &str) -> Vec<Vec<String>> {
     rows
 }
 
+/// Every file under `dir` with its bytes, by `/`-separated relative path.
+pub fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Rows of a CSV file (a BOM is dropped).
 pub fn csv_rows(path: &Path) -> Vec<Vec<String>> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
