@@ -184,7 +184,7 @@ fn published(v: Decimal, power: u32, decimals: u8) -> Option<(Decimal, Decimal)>
 
 fn unit_name(o: &Observation, power: u32, base: &str) -> String {
     if power == o.power {
-        o.unit.clone()
+        o.unit.to_string()
     } else {
         let prefix = match power {
             4 => "万",

@@ -163,15 +163,89 @@ impl Ord for Decimal {
 /// Plain notation with exactly `scale` decimals: `107.5`, `-3.50`, `0.001`.
 impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let digits = self.mantissa.unsigned_abs().to_string();
-        let sign = if self.mantissa < 0 { "-" } else { "" };
+        f.write_str(self.text().as_str())
+    }
+}
+
+impl Decimal {
+    /// The [`Display`](fmt::Display) form, built on the stack: writers that
+    /// print millions of values take it without allocating for each.
+    pub fn text(self) -> DecimalText {
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(self.mantissa.unsigned_abs()).as_bytes();
         let scale = usize::from(self.scale);
-        if scale == 0 {
-            return write!(f, "{sign}{digits}");
+        let mut out = DecimalText::default();
+        if self.mantissa < 0 {
+            out.push(b"-");
         }
-        let padded = format!("{digits:0>width$}", width = scale + 1);
-        let (int, frac) = padded.split_at(padded.len() - scale);
-        write!(f, "{sign}{int}.{frac}")
+        if scale == 0 {
+            out.push(digits);
+            return out;
+        }
+        let int_len = digits.len().saturating_sub(scale);
+        out.push(if int_len == 0 { b"0" } else { &digits[..int_len] });
+        out.push(b".");
+        for _ in digits.len()..scale {
+            out.push(b"0");
+        }
+        out.push(&digits[int_len..]);
+        out
+    }
+}
+
+/// A decimal in plain notation (see [`Decimal::text`]); empty by default,
+/// for a missing value.
+#[derive(Clone, Copy)]
+pub struct DecimalText {
+    // A sign, "0." and up to 255 digits of scale, or a sign, 39 digits of
+    // an i128 and a point.
+    buf: [u8; 260],
+    len: u16,
+}
+
+impl Default for DecimalText {
+    fn default() -> Self {
+        DecimalText { buf: [0; 260], len: 0 }
+    }
+}
+
+impl DecimalText {
+    /// Without trailing fractional zeros, as [`Decimal::trimmed`] prints
+    /// (`376200.000000` → `376200`), without its divisions.
+    pub fn trimmed(mut self) -> DecimalText {
+        if self.as_ref().contains(&b'.') {
+            while self.buf[usize::from(self.len) - 1] == b'0' {
+                self.len -= 1;
+            }
+            if self.buf[usize::from(self.len) - 1] == b'.' {
+                self.len -= 1;
+            }
+        }
+        self
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        let at = usize::from(self.len);
+        self.buf[at..at + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len() as u16;
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..usize::from(self.len)]).expect("digits, sign and point are ASCII")
+    }
+}
+
+impl std::ops::Deref for DecimalText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<[u8]> for DecimalText {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
     }
 }
 
@@ -283,6 +357,18 @@ impl Ratio {
     /// The quotient rounded to `scale` decimals by `rule`, or `None` when it
     /// does not fit an `i128` mantissa.
     pub fn round(self, scale: u8, rule: Rounding) -> Option<Decimal> {
+        // Nearly every quotient yearbook rounds fits 128 bits, where the
+        // division is a machine operation rather than a long division.
+        if let (Some(num), Some(den)) = (self.num.to_i128(), self.den.to_i128())
+            && let Some(rounded) = round_i128(num, den, scale, rule)
+        {
+            return Some(rounded);
+        }
+        self.round_wide(scale, rule)
+    }
+
+    /// [`Ratio::round`] in 256 bits, for quotients past 128.
+    fn round_wide(self, scale: u8, rule: Rounding) -> Option<Decimal> {
         let scaled = self.num.checked_mul(i256::from_i128(10).checked_pow(u32::from(scale))?)?;
         let (quotient, remainder) = scaled.checked_div_rem(self.den)?;
         let twice = remainder.checked_abs()?.checked_mul(i256::from_i128(2))?;
@@ -304,7 +390,27 @@ impl Ratio {
     }
 }
 
+/// [`Ratio::round`] in 128 bits: the same rule, `None` on overflow.
+fn round_i128(num: i128, den: i128, scale: u8, rule: Rounding) -> Option<Decimal> {
+    let scaled = num.checked_mul(pow10_i128(u32::from(scale))?)?;
+    let (quotient, remainder) = (scaled / den, scaled % den);
+    let twice = remainder.checked_abs()?.checked_mul(2)?;
+    let away = match twice.cmp(&den) {
+        Ordering::Less => false,
+        Ordering::Greater => true,
+        Ordering::Equal => match rule {
+            Rounding::HalfUp => true,
+            Rounding::HalfEven => quotient % 2 != 0,
+        },
+    };
+    let step = if scaled < 0 { -1 } else { 1 };
+    Some(Decimal::new(if away { quotient.checked_add(step)? } else { quotient }, scale))
+}
+
 fn widen(d: Decimal, scale: u8) -> i256 {
+    if scale == d.scale {
+        return i256::from_i128(d.mantissa);
+    }
     // Scales are at most a few dozen: 10^(scale difference) × an i128 always
     // fits 256 bits (2^255 ≈ 5.7 × 10^76).
     let factor = i256::from_i128(10).wrapping_pow(u32::from(scale - d.scale));
@@ -330,6 +436,14 @@ mod tests {
         assert_eq!(Decimal::new(1, 3).to_string(), "0.001");
         assert_eq!(Decimal::new(-1, 3).to_string(), "-0.001");
         assert_eq!(Decimal::new(376_200_000_000, 6).to_string(), "376200.000000");
+        assert_eq!(Decimal::new(0, 2).to_string(), "0.00");
+        assert_eq!(Decimal::new(i128::MIN, 0).to_string(), i128::MIN.to_string());
+        assert_eq!(Decimal::new(-5, 40).to_string(), format!("-0.{}5", "0".repeat(39)));
+        assert_eq!(Decimal::new(1, 255).text().as_str().len(), 257);
+        for (m, scale) in [(376_200_000_000, 6), (-500_000, 6), (0, 6), (120, 0), (1, 3), (-10, 1)] {
+            let d = Decimal::new(m, scale);
+            assert_eq!(d.text().trimmed().as_str(), d.trimmed().to_string(), "{d}");
+        }
     }
 
     #[test]
@@ -366,6 +480,28 @@ mod tests {
         let r = Ratio::new(d("1"), d("-3")).unwrap();
         assert_eq!(r.round(3, Rounding::HalfUp).unwrap().to_string(), "-0.333");
         assert_eq!(Ratio::new(d("1"), d("0")), None);
+    }
+
+    #[test]
+    fn rounding_in_128_bits_agrees_with_256() {
+        let values = [0, 1, -1, 5, -5, 15, 25, -25, 35, 376_200, 350_000, 999_999, -1_000_001, 7, 3, 12_345_678_901];
+        for &num in &values {
+            for &den in values.iter().filter(|&&d| d > 0) {
+                for scale in [0, 1, 2, 6, 12] {
+                    for rule in [Rounding::HalfUp, Rounding::HalfEven] {
+                        let r = Ratio::new(Decimal::new(num, 3), Decimal::new(den, 1)).unwrap();
+                        assert_eq!(
+                            round_i128(r.num.to_i128().unwrap(), r.den.to_i128().unwrap(), scale, rule),
+                            r.round_wide(scale, rule),
+                            "{num}e-3 / {den}e-1 at {scale} {rule}"
+                        );
+                    }
+                }
+            }
+        }
+        // 10^36 × 10^3 overflows 128 bits on the way; the wide path answers.
+        let big = Ratio::new(Decimal::new(10_i128.pow(36), 0), Decimal::new(1000, 0)).unwrap();
+        assert_eq!(big.round(3, Rounding::HalfUp).map(|d| d.mantissa()), Some(10_i128.pow(36)));
     }
 
     #[test]

@@ -13,8 +13,9 @@
 //! order of relative paths) supersede the earlier; the superseded rows are
 //! kept as history.
 
+use compact_str::CompactString;
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use serde::Serialize;
@@ -56,11 +57,13 @@ pub struct Observation {
     pub claimed_completion: Option<Decimal>,
     pub claimed_growth: Option<Decimal>,
     /// The unit as sent, and the power of ten to the base unit.
-    pub unit: String,
+    pub unit: CompactString,
     pub power: u32,
-    pub note: Option<String>,
-    pub value_raw: String,
-    pub target_raw: Option<String>,
+    pub note: Option<CompactString>,
+    // Cells as typed: short, so kept inline (compact_str) rather than in
+    // one heap allocation each for every row.
+    pub value_raw: CompactString,
+    pub target_raw: Option<CompactString>,
     pub origin: Origin,
 }
 
@@ -182,7 +185,7 @@ pub fn file(sub: &Submission, p: &Pipeline) -> Normalized {
 
 #[derive(Default)]
 struct Duplicates {
-    seen: HashMap<Key, Seen>,
+    seen: FxHashMap<Key, Seen>,
     /// Indexes of accepted observations later found in conflict.
     dropped: Vec<usize>,
 }
@@ -278,7 +281,7 @@ impl Ctx<'_> {
             }
             Entry::Occupied(mut o) => {
                 let field = self.header.names[obs.origin.column as usize].clone();
-                let raw = obs.value_raw.clone();
+                let raw = obs.value_raw.to_string();
                 out.report.quarantined += 1;
                 out.quarantined_keys.push(key);
                 match *o.get() {
@@ -295,7 +298,7 @@ impl Ctx<'_> {
                             line: first.origin.line,
                             byte: first.origin.byte,
                             field: first_rec_field,
-                            raw: first.value_raw.clone(),
+                            raw: first.value_raw.to_string(),
                             code: Code::DuplicateConflict,
                             detail: detail.clone(),
                         });
@@ -395,7 +398,7 @@ impl Ctx<'_> {
         });
         let percent = unit == "%" || ind.is_some_and(|ind| ind.base_unit == "%");
 
-        let note = cell(Field::Note).map(|(_, t)| trim_cell(&t).to_owned()).filter(|t| !t.is_empty());
+        let note = cell(Field::Note).map(|(_, t)| CompactString::from(trim_cell(&t))).filter(|t| !t.is_empty());
         let (value_col, value_text) = &c.value;
         let value = match number::parse_cell(value_text, percent) {
             Ok(Cell::Number(v)) => Some(Some(v)),
@@ -443,17 +446,17 @@ impl Ctx<'_> {
         // count) cannot be true; a net change has no minimum.
         let (value, target) = match ind.and_then(|ind| Some((ind, ind.min?))) {
             Some((ind, min)) => {
-                let detail = format!("{} is at least {}", ind.code, min.trimmed());
+                let detail = || format!("{} is at least {}", ind.code, min.trimmed());
                 let below = |v: &Option<Option<Decimal>>| matches!(v, Some(Some(d)) if *d < min);
                 let value = if below(&value) {
-                    fail(*value_col, value_text, Code::BelowMinimum, detail.clone());
+                    fail(*value_col, value_text, Code::BelowMinimum, detail());
                     None
                 } else {
                     value
                 };
                 let target = match (&target_cell, below(&target)) {
                     (Some((col, text)), true) => {
-                        fail(*col, text, Code::BelowMinimum, detail);
+                        fail(*col, text, Code::BelowMinimum, detail());
                         None
                     }
                     _ => target,
@@ -511,11 +514,11 @@ impl Ctx<'_> {
             target,
             claimed_completion,
             claimed_growth,
-            unit: unit.to_owned(),
+            unit: unit.into(),
             power,
             note,
-            value_raw: value_text.to_string(),
-            target_raw: target_cell.map(|(_, t)| t.into_owned()).filter(|t| !trim_cell(t).is_empty()),
+            value_raw: value_text.as_ref().into(),
+            target_raw: target_cell.map(|(_, t)| CompactString::from(t)).filter(|t| !trim_cell(t).is_empty()),
             origin: Origin { file: self.file, line: rec.line, byte: rec.byte, column: *value_col as u32 },
         })
     }

@@ -23,10 +23,10 @@ use crate::config::Pipeline;
 use crate::error::Error;
 use crate::export::claims::ClaimCounts;
 use crate::export::manifest::{Counts, IndicatorDecimals, InputFile, Manifest, RoundingInfo};
-use crate::export::{self, Exporter, MANIFEST, Staging};
+use crate::export::{self, BucketOutput, Exporter, MANIFEST, Staging};
 use crate::ingest::{self, SourceFile, Stamp, Submission, sha256_hex};
 use crate::metrics;
-use crate::normalize::{self, FileReport, Key};
+use crate::normalize::{self, FileReport, Key, Merged};
 use crate::reject::Issue;
 use crate::spill::Spill;
 
@@ -109,30 +109,7 @@ pub fn run_observed(p: &Pipeline, progress: &ProgressBar, stage_done: &dyn Fn(&s
     let mut exporter = Exporter::new(&staging.dir, p, &ing.files);
     let mut totals = Aggregator::new(p);
     totals.quarantined(&ing.quarantined_keys);
-    let mut superseded_by_file = vec![0u64; ing.files.len()];
-    let mut observations = 0u64;
-    let window = rayon::current_num_threads().max(1);
-    let ids: Vec<usize> = (0..spill.buckets()).collect();
-    for chunk in ids.chunks(window) {
-        let writer = exporter.bucket_writer();
-        let done: Vec<_> = chunk
-            .par_iter()
-            .map(|&b| {
-                let merged = normalize::merge(spill.read(b)?);
-                let metrics = metrics::compute(&merged.current, p);
-                let written = writer.write(b, &merged.current, &metrics, &merged.superseded)?;
-                Ok((merged, written))
-            })
-            .collect::<Result<_, Error>>()?;
-        for (merged, written) in done {
-            totals.add(&merged.current);
-            exporter.absorb(written)?;
-            observations += merged.current.len() as u64;
-            for s in &merged.superseded {
-                superseded_by_file[s.observation.origin.file.0 as usize] += 1;
-            }
-        }
-    }
+    let absorbed = phase2(p, &spill, &mut exporter, &mut totals, ing.files.len())?;
     spill.remove()?;
     stages.lap("merge_metrics_write", stage_done);
     let totals = totals.finish();
@@ -141,11 +118,12 @@ pub fn run_observed(p: &Pipeline, progress: &ProgressBar, stage_done: &dyn Fn(&s
     let outputs = exporter.finish(&totals, &ing.rejected, &ing.warnings)?;
     stages.lap("export", stage_done);
 
-    for (report, n) in ing.files.iter_mut().zip(superseded_by_file) {
+    for (report, n) in ing.files.iter_mut().zip(absorbed.superseded_by_file) {
         report.superseded = n;
     }
-    let tally = Tally { observations, totals: totals.len() as u64, claims };
+    let tally = Tally { observations: absorbed.observations, totals: totals.len() as u64, claims };
     let mut manifest = manifest(p, &ing, tally, outputs, started, stages.0)?;
+    let observations = absorbed.observations;
     if p.workbook_max_rows > 0 && observations <= p.workbook_max_rows {
         let t = Instant::now();
         manifest.outputs.push(workbook(&staging.dir, &manifest)?);
@@ -164,6 +142,70 @@ pub fn run_observed(p: &Pipeline, progress: &ProgressBar, stage_done: &dyn Fn(&s
     }
     staging.commit()?;
     Ok(manifest)
+}
+
+/// What phase 2 counted as it absorbed the buckets.
+struct Absorbed {
+    observations: u64,
+    superseded_by_file: Vec<u64>,
+}
+
+/// Phase 2: the buckets, `window` at a time in parallel (merge, metrics,
+/// Parquet parts, encoded CSV rows), while one thread of its own takes each
+/// finished bucket, in bucket order, into the totals and the files every
+/// bucket appends to. That sequential part overlaps the next buckets'
+/// work instead of leaving the other cores idle; the channel holds at most
+/// `window` finished buckets, so memory stays bounded by a few buckets.
+fn phase2(
+    p: &Pipeline,
+    spill: &Spill,
+    exporter: &mut Exporter<'_>,
+    totals: &mut Aggregator<'_>,
+    files: usize,
+) -> Result<Absorbed, Error> {
+    let window = rayon::current_num_threads().max(1);
+    let ids: Vec<usize> = (0..spill.buckets()).collect();
+    let writer = exporter.bucket_writer();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Merged, BucketOutput)>(window);
+    let mut absorbed = Absorbed { observations: 0, superseded_by_file: vec![0; files] };
+    std::thread::scope(|s| {
+        let consumer = s.spawn(|| -> Result<(), Error> {
+            for (merged, written) in rx {
+                totals.add(&merged.current);
+                exporter.absorb(written)?;
+                absorbed.observations += merged.current.len() as u64;
+                for o in &merged.superseded {
+                    absorbed.superseded_by_file[o.observation.origin.file.0 as usize] += 1;
+                }
+            }
+            Ok(())
+        });
+        let produced = (|| -> Result<(), Error> {
+            for chunk in ids.chunks(window) {
+                let done: Vec<_> = chunk
+                    .par_iter()
+                    .map(|&b| {
+                        let merged = normalize::merge(spill.read(b)?);
+                        let metrics = metrics::compute(&merged.current, p);
+                        let written = writer.write(b, &merged.current, &metrics, &merged.superseded)?;
+                        Ok((merged, written))
+                    })
+                    .collect::<Result<_, Error>>()?;
+                for d in done {
+                    // A send fails only when the consumer stopped on an
+                    // error, which its join below reports.
+                    if tx.send(d).is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+            Ok(())
+        })();
+        drop(tx);
+        let consumed = consumer.join().expect("the absorbing thread does not panic");
+        produced.and(consumed)
+    })?;
+    Ok(absorbed)
 }
 
 /// Writes `audit.xlsx` from the Parquet just written into `dir`.

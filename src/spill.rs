@@ -18,6 +18,8 @@ use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use compact_str::CompactString;
+
 use crate::config::{AgencyId, IndicatorId};
 use crate::decimal::Decimal;
 use crate::ingest::FileId;
@@ -176,16 +178,16 @@ fn get<const N: usize>(rest: &mut &[u8]) -> Option<[u8; N]> {
     take(rest, N)?.try_into().ok()
 }
 
-fn get_opt_str(rest: &mut &[u8]) -> Option<Option<String>> {
+fn get_opt_str(rest: &mut &[u8]) -> Option<Option<CompactString>> {
     let len = u32::from_le_bytes(get(rest)?);
     if len == u32::MAX {
         return Some(None);
     }
     let bytes = take(rest, len as usize)?;
-    Some(Some(String::from_utf8(bytes.to_vec()).ok()?))
+    Some(Some(CompactString::from_utf8(bytes).ok()?))
 }
 
-fn get_str(rest: &mut &[u8]) -> Option<String> {
+fn get_str(rest: &mut &[u8]) -> Option<CompactString> {
     get_opt_str(rest)?
 }
 
@@ -239,9 +241,9 @@ mod tests {
             claimed_growth: None,
             unit: "万人".into(),
             power: 4,
-            note: note.map(str::to_owned),
+            note: note.map(Into::into),
             value_raw: "－37.62".into(),
-            target_raw: Some(String::new()),
+            target_raw: Some(CompactString::default()),
             origin: Origin { file: FileId(7), line: 12, byte: 345, column: 4 },
         };
         let dir = tempfile::tempdir().unwrap();

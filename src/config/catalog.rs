@@ -2,7 +2,7 @@
 //! kind, direction, how it aggregates and how many decimals its values are
 //! published with.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::fmt;
 use std::path::Path;
 
@@ -120,7 +120,7 @@ struct CatalogRow {
 #[derive(Debug, Clone)]
 pub struct Catalog {
     indicators: Vec<Indicator>,
-    by_code: HashMap<String, IndicatorId>,
+    by_code: FxHashMap<String, IndicatorId>,
 }
 
 /// Reads a column holding one of an enum's names, the error naming the
@@ -134,7 +134,7 @@ fn parse_enum<T: serde::de::DeserializeOwned>(column: &str, value: &str) -> Resu
 impl Catalog {
     pub fn load(path: &Path) -> Result<Catalog, ConfigErrors> {
         let (mut rows, mut errors) = table::read::<CatalogRow>(path, &COLUMNS, &OPTIONAL);
-        let by_code: HashMap<String, IndicatorId> = table::index_by_code(path, &mut rows, |r| &r.code, &mut errors)
+        let by_code: FxHashMap<String, IndicatorId> = table::index_by_code(path, &mut rows, |r| &r.code, &mut errors)
             .into_iter()
             .map(|(code, i)| (code, IndicatorId(i)))
             .collect();

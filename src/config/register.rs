@@ -1,7 +1,7 @@
 //! The agency register: code, names and parent, so that totals roll up the
 //! hierarchy (agency → district → city).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -35,14 +35,14 @@ struct RegisterRow {
 #[derive(Debug, Clone)]
 pub struct Register {
     agencies: Vec<Agency>,
-    by_code: HashMap<String, AgencyId>,
+    by_code: FxHashMap<String, AgencyId>,
     root: AgencyId,
 }
 
 impl Register {
     pub fn load(path: &Path) -> Result<Register, ConfigErrors> {
         let (mut rows, mut errors) = table::read::<RegisterRow>(path, &COLUMNS, &[]);
-        let by_code: HashMap<String, AgencyId> = table::index_by_code(path, &mut rows, |r| &r.code, &mut errors)
+        let by_code: FxHashMap<String, AgencyId> = table::index_by_code(path, &mut rows, |r| &r.code, &mut errors)
             .into_iter()
             .map(|(code, i)| (code, AgencyId(i)))
             .collect();

@@ -2,6 +2,7 @@
 //! SUBMISSIONS.md fixes (and the optional ones yearbook adds), in any
 //! order, every bad line reported.
 
+use rustc_hash::FxHashMap;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
@@ -87,15 +88,16 @@ fn deserialize_message(e: &csv::Error, headers: &csv::StringRecord) -> String {
 }
 
 /// Sorts `rows` by code and indexes them: code → position. Invalid and
-/// repeated codes are reported.
+/// repeated codes are reported. (Fx hashing: the codes come from the
+/// office's own schemas, and every submitted row is looked up twice.)
 pub fn index_by_code<T>(
     path: &Path,
     rows: &mut [Row<T>],
     code: impl Fn(&T) -> &str,
     errors: &mut Vec<ConfigError>,
-) -> std::collections::HashMap<String, u32> {
+) -> FxHashMap<String, u32> {
     rows.sort_by(|a, b| code(&a.value).cmp(code(&b.value)));
-    let mut by_code = std::collections::HashMap::with_capacity(rows.len());
+    let mut by_code = FxHashMap::with_capacity_and_hasher(rows.len(), Default::default());
     for (i, row) in rows.iter().enumerate() {
         let c = code(&row.value);
         if !super::is_valid_code(c) {

@@ -85,16 +85,20 @@ pub fn encode(t: &Tables<'_>, current: &[Observation], checks: &[ClaimCheck]) ->
     let mut all = buffer();
     let mut per_year: BTreeMap<i32, (csv::Writer<Vec<u8>>, u64)> = BTreeMap::new();
     let mut counts = ClaimCounts::default();
+    // Number buffers reused for every row.
+    let (mut year_buf, mut line_buf, mut decimals_buf) =
+        (itoa::Buffer::new(), itoa::Buffer::new(), itoa::Buffer::new());
     for c in checks {
         let o = &current[c.row];
         let ag = p.register.agency(o.key.agency);
         let ind = p.catalog.indicator(o.key.indicator);
         let claim = if c.against == Against::CompletionPct { "completion" } else { "growth" };
-        let computed = c.computed.as_ref().map(|d| d.to_string()).unwrap_or_default();
+        let computed = c.computed.as_ref().map(|d| d.text()).unwrap_or_default();
+        let claimed = c.claimed.text();
         let null_reason = c.computed.as_ref().err().map(|r| r.as_str()).unwrap_or_default();
         let (cause, detail) = c.diagnosis.as_ref().map_or(("", ""), |d| (d.cause.as_str(), d.detail.as_str()));
         let source = text(t.source_file(&o.origin));
-        let line = o.origin.line.to_string();
+        let line = line_buf.format(o.origin.line);
         counts.checked += 1;
         match c.matches {
             Some(true) => counts.matched += 1,
@@ -105,21 +109,21 @@ pub fn encode(t: &Tables<'_>, current: &[Observation], checks: &[ClaimCheck]) ->
             None => counts.not_comparable += 1,
         }
         all.write_record([
-            o.key.year.to_string().as_str(),
+            year_buf.format(o.key.year),
             &text(&ag.code),
             &text(&ind.code),
             claim,
             c.against.as_str(),
-            &c.claimed.to_string(),
-            &c.claimed.scale().to_string(),
+            &claimed,
+            decimals_buf.format(c.claimed.scale()),
             &computed,
-            &c.unrounded.map(|d| d.to_string()).unwrap_or_default(),
+            &c.unrounded.map(|d| d.text()).unwrap_or_default(),
             c.matches.map_or("", |m| if m { "true" } else { "false" }),
             null_reason,
             cause,
             &text(detail),
             &source,
-            &line,
+            line,
         ])
         .expect(IN_MEMORY);
         if c.matches == Some(false) {
@@ -131,12 +135,12 @@ pub fn encode(t: &Tables<'_>, current: &[Observation], checks: &[ClaimCheck]) ->
                 &text(&ind.code),
                 &text(&ind.name_zh),
                 c.against.name_zh(),
-                &c.claimed.to_string(),
+                &claimed,
                 &computed,
                 c.diagnosis.as_ref().map_or("无法解释", |d| d.cause.name_zh()),
                 &text(detail),
                 &source,
-                &line,
+                line,
             ])
             .expect(IN_MEMORY);
         }

@@ -55,9 +55,9 @@ pub struct BucketOutput {
 }
 
 /// Writes one bucket's outputs; many run at once, one per bucket.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct BucketWriter<'a> {
-    dir: &'a Path,
+    dir: PathBuf,
     tables: Tables<'a>,
     opts: parquet::WriteOptions,
 }
@@ -83,8 +83,12 @@ impl BucketWriter<'_> {
             let year = year_rows[0].0.key.year;
             let n = year_rows.len() as u64;
             let obs: Vec<&Observation> = year_rows.iter().map(|(o, _)| *o).collect();
-            for (table, batch) in [("observations", t.observations(&obs)?), ("metrics", t.metrics(year_rows)?)] {
-                let path = parquet::part_path(self.dir, table, year, part);
+            // Columns both tables carry are built once.
+            let common = t.common(&obs)?;
+            let tables =
+                [("observations", t.observations(&obs, &common)?), ("metrics", t.metrics(year_rows, &common)?)];
+            for (table, batch) in tables {
+                let path = parquet::part_path(&self.dir, table, year, part);
                 out.files.push(parquet::write_file(&path, &batch, self.opts)?);
             }
             let bytes = summary::indicator_rows(&t, year_rows);
@@ -96,7 +100,7 @@ impl BucketWriter<'_> {
         let mut history: Vec<&Superseded> = superseded.iter().collect();
         history.sort_by_key(|s| (s.observation.key.year, s.observation.key.agency, s.observation.key.indicator));
         for year_rows in history.chunk_by(|a, b| a.observation.key.year == b.observation.key.year) {
-            let path = parquet::part_path(self.dir, "superseded", year_rows[0].observation.key.year, part);
+            let path = parquet::part_path(&self.dir, "superseded", year_rows[0].observation.key.year, part);
             out.files.push(parquet::write_file(&path, &t.superseded(year_rows)?, self.opts)?);
         }
         Ok(out)
@@ -131,8 +135,8 @@ impl<'a> Exporter<'a> {
     }
 
     /// The writer that bucket tasks use.
-    pub fn bucket_writer(&self) -> BucketWriter<'_> {
-        BucketWriter { dir: &self.dir, tables: self.tables, opts: self.opts }
+    pub fn bucket_writer(&self) -> BucketWriter<'a> {
+        BucketWriter { dir: self.dir.clone(), tables: self.tables, opts: self.opts }
     }
 
     /// Takes in what one bucket wrote; buckets must come in order.

@@ -17,12 +17,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, BooleanArray, Decimal128Array, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder,
+    Array, ArrayRef, BooleanArray, Decimal128Builder, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use super::hashed::{Hashed, Written};
 use crate::decimal::{Decimal, MAX_PRECISION};
@@ -52,6 +53,17 @@ pub struct Col {
     array: ArrayRef,
 }
 
+impl Col {
+    /// An array already built, under `name`.
+    pub fn named(name: &str, array: &ArrayRef) -> Col {
+        Col { field: Field::new(name, array.data_type().clone(), true), array: Arc::clone(array) }
+    }
+
+    pub fn into_array(self) -> ArrayRef {
+        self.array
+    }
+}
+
 pub fn text<'a>(name: &str, values: impl IntoIterator<Item = Option<&'a str>>) -> Col {
     let array: StringArray = values.into_iter().collect();
     Col { field: Field::new(name, DataType::Utf8, true), array: Arc::new(array) }
@@ -70,20 +82,23 @@ pub fn boolean(name: &str, values: impl IntoIterator<Item = Option<bool>>) -> Co
 /// A `Decimal128(38, scale)` column; a value with more than 38 digits at
 /// that scale is an error, never a silent null.
 pub fn decimal(name: &str, scale: u8, values: impl IntoIterator<Item = Option<Decimal>>) -> Result<Col, ParquetError> {
-    let fits = |d: Decimal| d.rescale(scale).filter(|d| d.digits() <= u32::from(MAX_PRECISION));
-    let array: Decimal128Array = values
-        .into_iter()
-        .map(|v| {
-            v.map(|d| {
-                fits(d)
-                    .map(Decimal::mantissa)
-                    .ok_or_else(|| ParquetError::Overflow { column: name.to_owned(), value: d.to_string() })
-            })
-            .transpose()
-        })
-        .collect::<Result<_, _>>()?;
-    let array =
-        array.with_precision_and_scale(MAX_PRECISION, scale as i8).expect("38 digits and a small scale are valid");
+    // 10^38: the first mantissa with 39 digits.
+    const LIMIT: u128 = 10u128.pow(MAX_PRECISION as u32);
+    let values = values.into_iter();
+    let mut builder = Decimal128Builder::with_capacity(values.size_hint().0);
+    for v in values {
+        match v {
+            None => builder.append_null(),
+            Some(d) => match d.rescale(scale) {
+                Some(r) if r.mantissa().unsigned_abs() < LIMIT => builder.append_value(r.mantissa()),
+                _ => return Err(ParquetError::Overflow { column: name.to_owned(), value: d.to_string() }),
+            },
+        }
+    }
+    let array = builder
+        .finish()
+        .with_precision_and_scale(MAX_PRECISION, scale as i8)
+        .expect("38 digits and a small scale are valid");
     let dt = DataType::Decimal128(MAX_PRECISION, scale as i8);
     Ok(Col { field: Field::new(name, dt, true), array: Arc::new(array) })
 }
@@ -120,16 +135,39 @@ pub fn write_file(path: &Path, batch: &RecordBatch, opts: WriteOptions) -> Resul
     let file = File::create(path).map_err(|source| ParquetError::Io { path: path.to_owned(), source })?;
     let file = Hashed::new(BufWriter::new(file));
     let pq = |source| ParquetError::Parquet { path: path.to_owned(), source };
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(opts.zstd_level).map_err(pq)?))
-        .set_max_row_group_row_count(Some(opts.row_group_rows))
-        .build();
+    let props = properties(&batch.schema(), opts).map_err(pq)?;
     let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(pq)?;
     writer.write(batch).map_err(pq)?;
     // Writes the footer and hands back the file.
     let (file, sha256, bytes) = writer.into_inner().map_err(pq)?.finish();
     file.into_inner().map_err(|e| ParquetError::Io { path: path.to_owned(), source: e.into_error() })?;
     Ok(Written { path: path.to_owned(), rows: batch.num_rows() as u64, sha256, bytes })
+}
+
+/// Columns whose row-group minimum and maximum are kept: those analysts
+/// filter on, which lets DuckDB, Spark and polars skip row groups. Min/max
+/// of free text, hashes and 16-byte decimals would cost time on every
+/// write and serve no query.
+const FILTER_COLUMNS: [&str; 4] = ["agency", "indicator", "kind", "source_file"];
+
+/// How one table is written: zstd at the configured level, row groups of
+/// bounded size, statistics on [`FILTER_COLUMNS`] only, and no dictionary
+/// for decimals: their values are mostly distinct, and trying a dictionary
+/// for each of them costs a hash per value before falling back to plain.
+fn properties(schema: &Schema, opts: WriteOptions) -> Result<WriterProperties, parquet::errors::ParquetError> {
+    let mut b = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(opts.zstd_level)?))
+        .set_max_row_group_row_count(Some(opts.row_group_rows))
+        .set_statistics_enabled(EnabledStatistics::None);
+    for f in schema.fields() {
+        let path = ColumnPath::from(f.name().as_str());
+        if FILTER_COLUMNS.contains(&f.name().as_str()) {
+            b = b.set_column_statistics_enabled(path, EnabledStatistics::Chunk);
+        } else if matches!(f.data_type(), DataType::Decimal128(..)) {
+            b = b.set_column_dictionary_enabled(path, false);
+        }
+    }
+    Ok(b.build())
 }
 
 /// The path of part `part` of `table` for `year`:

@@ -12,7 +12,7 @@ use super::hashed::Written;
 use super::tables::Tables;
 use crate::aggregate::Total;
 use crate::config::AgencyId;
-use crate::decimal::{Decimal, Ratio};
+use crate::decimal::{Decimal, DecimalText, Ratio};
 use crate::metrics::{Metric, NullReason, Outcome};
 use crate::normalize::Observation;
 
@@ -24,12 +24,12 @@ pub enum SummaryError {
     Polars(#[from] PolarsError),
 }
 
-fn num(d: Option<Decimal>) -> String {
-    d.map(|d| d.trimmed().to_string()).unwrap_or_default()
+fn num(d: Option<Decimal>) -> DecimalText {
+    d.map(|d| d.text().trimmed()).unwrap_or_default()
 }
 
-fn pct(o: &Outcome) -> String {
-    o.as_ref().map(|f| f.rounded.to_string()).unwrap_or_default()
+fn pct(o: &Outcome) -> DecimalText {
+    o.as_ref().map(|f| f.rounded.text()).unwrap_or_default()
 }
 
 fn yes_no(b: Option<bool>) -> &'static str {
@@ -40,17 +40,23 @@ fn yes_no(b: Option<bool>) -> &'static str {
     }
 }
 
-/// Why a printed percentage is empty, for the 说明 column.
-fn reasons(parts: &[(&str, &Outcome)]) -> String {
+/// Why a printed percentage is empty, for the 说明 column, written into
+/// `out` (cleared first).
+fn reasons(out: &mut String, parts: &[(&str, &Outcome)]) {
     let skip = [NullReason::RateUsesChange, NullReason::NotARate];
-    parts
-        .iter()
-        .filter_map(|(name, o)| match o {
-            Err(r) if !skip.contains(r) => Some(format!("{name}: {}", r.as_str())),
-            _ => None,
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+    out.clear();
+    for (name, o) in parts {
+        if let Err(r) = o
+            && !skip.contains(r)
+        {
+            if !out.is_empty() {
+                out.push_str("; ");
+            }
+            out.push_str(name);
+            out.push_str(": ");
+            out.push_str(r.as_str());
+        }
+    }
 }
 
 const INDICATORS_HEADER: [&str; 19] = [
@@ -107,9 +113,11 @@ pub fn indicator_rows(t: &Tables<'_>, rows: &[(&Observation, &Metric)]) -> Vec<u
     const IN_MEMORY: &str = "writing CSV into memory cannot fail";
     let mut w = super::csv_out::buffer();
     let p = t.pipeline;
+    let (mut why, mut line) = (String::new(), itoa::Buffer::new());
     for (o, m) in rows {
         let ag = p.register.agency(o.key.agency);
         let ind = p.catalog.indicator(o.key.indicator);
+        reasons(&mut why, &[("completion", &m.completion), ("growth", &m.growth), ("change", &m.change)]);
         w.write_record([
             text(&ag.code).as_ref(),
             &text(&ag.name_zh),
@@ -127,9 +135,9 @@ pub fn indicator_rows(t: &Tables<'_>, rows: &[(&Observation, &Metric)]) -> Vec<u
             yes_no(m.completion_claim_ok),
             &num(o.claimed_growth),
             yes_no(m.growth_claim_ok),
-            &reasons(&[("completion", &m.completion), ("growth", &m.growth), ("change", &m.change)]),
+            &why,
             &text(t.source_file(&o.origin)),
-            &o.origin.line.to_string(),
+            line.format(o.origin.line),
         ])
         .expect(IN_MEMORY);
     }

@@ -1,7 +1,7 @@
 //! The columns of each Parquet table, built from the run's rows. The README
 //! ("Output") explains every column; keep the two in step.
 
-use arrow::array::RecordBatch;
+use arrow::array::{ArrayRef, RecordBatch};
 
 use super::parquet::{Col, ParquetError, batch, boolean, decimal, int64, text, text_list};
 use crate::aggregate::Total;
@@ -23,6 +23,21 @@ fn reason<T>(o: &Result<T, NullReason>) -> Option<&'static str> {
 }
 
 type Cols = Vec<Result<Col, ParquetError>>;
+
+/// Arrays that the observations and metrics of one part share (see
+/// [`Tables::common`]); each table names them its own way.
+pub struct Common {
+    agency: ArrayRef,
+    indicator: ArrayRef,
+    kind: ArrayRef,
+    unit: ArrayRef,
+    value: ArrayRef,
+    target: ArrayRef,
+    claimed_completion: ArrayRef,
+    claimed_growth: ArrayRef,
+    source_file: ArrayRef,
+    source_line: ArrayRef,
+}
 
 /// What the tables look codes, names and sources up in.
 #[derive(Clone, Copy)]
@@ -51,23 +66,46 @@ impl<'a> Tables<'a> {
         header.get(origin.column as usize).map_or("", String::as_str)
     }
 
-    /// Columns shared by observations and their superseded history.
-    fn observation_cols(&self, rows: &[&Observation]) -> Cols {
+    /// The columns that observations and metrics both carry, built once
+    /// for both tables.
+    pub fn common(&self, rows: &[&Observation]) -> Result<Common, ParquetError> {
+        let ind = |o: &Observation| self.pipeline.catalog.indicator(o.key.indicator);
+        let array = |c: Result<Col, ParquetError>| c.map(Col::into_array);
+        Ok(Common {
+            agency: text("", rows.iter().map(|o| Some(self.agency(o.key.agency)))).into_array(),
+            indicator: text("", rows.iter().map(|o| Some(ind(o).code.as_str()))).into_array(),
+            kind: text("", rows.iter().map(|o| Some(ind(o).kind.name()))).into_array(),
+            unit: text("", rows.iter().map(|o| Some(ind(o).base_unit.as_str()))).into_array(),
+            value: array(decimal("value", BASE_SCALE, rows.iter().map(|o| o.value)))?,
+            target: array(decimal("target", BASE_SCALE, rows.iter().map(|o| o.target)))?,
+            claimed_completion: array(decimal(
+                "claimed_completion",
+                BASE_SCALE,
+                rows.iter().map(|o| o.claimed_completion),
+            ))?,
+            claimed_growth: array(decimal("claimed_growth", BASE_SCALE, rows.iter().map(|o| o.claimed_growth)))?,
+            source_file: text("", rows.iter().map(|o| Some(self.source_file(&o.origin)))).into_array(),
+            source_line: int64("", rows.iter().map(|o| Some(o.origin.line as i64))).into_array(),
+        })
+    }
+
+    /// Columns of observations and of their superseded history.
+    fn observation_cols(&self, rows: &[&Observation], c: &Common) -> Cols {
         let p = self.pipeline;
         let ind = |o: &Observation| p.catalog.indicator(o.key.indicator);
         vec![
-            Ok(text("agency", rows.iter().map(|o| Some(self.agency(o.key.agency))))),
+            Ok(Col::named("agency", &c.agency)),
             Ok(text("agency_name", rows.iter().map(|o| Some(p.register.agency(o.key.agency).name_zh.as_str())))),
-            Ok(text("indicator", rows.iter().map(|o| Some(ind(o).code.as_str())))),
+            Ok(Col::named("indicator", &c.indicator)),
             Ok(text("indicator_name", rows.iter().map(|o| Some(ind(o).name_zh.as_str())))),
-            Ok(text("kind", rows.iter().map(|o| Some(ind(o).kind.name())))),
-            decimal("value", BASE_SCALE, rows.iter().map(|o| o.value)),
-            decimal("target", BASE_SCALE, rows.iter().map(|o| o.target)),
-            Ok(text("unit", rows.iter().map(|o| Some(ind(o).base_unit.as_str())))),
+            Ok(Col::named("kind", &c.kind)),
+            Ok(Col::named("value", &c.value)),
+            Ok(Col::named("target", &c.target)),
+            Ok(Col::named("unit", &c.unit)),
             Ok(text("unit_sent", rows.iter().map(|o| Some(o.unit.as_str())))),
             Ok(int64("unit_power", rows.iter().map(|o| Some(i64::from(o.power))))),
-            decimal("claimed_completion", BASE_SCALE, rows.iter().map(|o| o.claimed_completion)),
-            decimal("claimed_growth", BASE_SCALE, rows.iter().map(|o| o.claimed_growth)),
+            Ok(Col::named("claimed_completion", &c.claimed_completion)),
+            Ok(Col::named("claimed_growth", &c.claimed_growth)),
             Ok(int64(
                 "claimed_completion_decimals",
                 rows.iter().map(|o| o.claimed_completion.map(|d| d.scale().into())),
@@ -76,37 +114,38 @@ impl<'a> Tables<'a> {
             Ok(text("note", rows.iter().map(|o| o.note.as_deref()))),
             Ok(text("value_raw", rows.iter().map(|o| Some(o.value_raw.as_str())))),
             Ok(text("target_raw", rows.iter().map(|o| o.target_raw.as_deref()))),
-            Ok(text("source_file", rows.iter().map(|o| Some(self.source_file(&o.origin))))),
+            Ok(Col::named("source_file", &c.source_file)),
             Ok(text("source_sha256", rows.iter().map(|o| Some(self.files[o.origin.file.0 as usize].sha256.as_str())))),
-            Ok(int64("source_line", rows.iter().map(|o| Some(o.origin.line as i64)))),
+            Ok(Col::named("source_line", &c.source_line)),
             Ok(int64("source_byte", rows.iter().map(|o| Some(o.origin.byte as i64)))),
             Ok(text("source_field", rows.iter().map(|o| Some(self.source_field(&o.origin))))),
         ]
     }
 
-    pub fn observations(&self, rows: &[&Observation]) -> Result<RecordBatch, ParquetError> {
-        batch("observations", self.observation_cols(rows))
+    pub fn observations(&self, rows: &[&Observation], common: &Common) -> Result<RecordBatch, ParquetError> {
+        batch("observations", self.observation_cols(rows, common))
     }
 
     pub fn superseded(&self, rows: &[&Superseded]) -> Result<RecordBatch, ParquetError> {
         let obs: Vec<&Observation> = rows.iter().map(|s| &s.observation).collect();
-        let mut cols = self.observation_cols(&obs);
+        let mut cols = self.observation_cols(&obs, &self.common(&obs)?);
         cols.push(Ok(text("superseded_by_file", rows.iter().map(|s| Some(self.source_file(&s.by))))));
         cols.push(Ok(int64("superseded_by_line", rows.iter().map(|s| Some(s.by.line as i64)))));
         batch("superseded", cols)
     }
 
-    pub fn metrics(&self, rows: &[(&Observation, &Metric)]) -> Result<RecordBatch, ParquetError> {
+    /// `rows` in the order of the `common` columns.
+    pub fn metrics(&self, rows: &[(&Observation, &Metric)], c: &Common) -> Result<RecordBatch, ParquetError> {
         let (p, scales) = (self.pipeline, self.scales);
         let ind = |o: &Observation| p.catalog.indicator(o.key.indicator);
         let cols = vec![
-            Ok(text("agency", rows.iter().map(|(o, _)| Some(self.agency(o.key.agency))))),
-            Ok(text("indicator", rows.iter().map(|(o, _)| Some(ind(o).code.as_str())))),
-            Ok(text("kind", rows.iter().map(|(o, _)| Some(ind(o).kind.name())))),
+            Ok(Col::named("agency", &c.agency)),
+            Ok(Col::named("indicator", &c.indicator)),
+            Ok(Col::named("kind", &c.kind)),
             Ok(text("direction", rows.iter().map(|(o, _)| Some(ind(o).direction.name())))),
-            Ok(text("unit", rows.iter().map(|(o, _)| Some(ind(o).base_unit.as_str())))),
-            decimal("actual", BASE_SCALE, rows.iter().map(|(o, _)| o.value)),
-            decimal("target", BASE_SCALE, rows.iter().map(|(o, _)| o.target)),
+            Ok(Col::named("unit", &c.unit)),
+            Ok(Col::named("actual", &c.value)),
+            Ok(Col::named("target", &c.target)),
             decimal("completion_pct", scales.completion, rows.iter().map(|(_, m)| rounded(&m.completion))),
             decimal("completion_pct_unrounded", UNROUNDED_SCALE, rows.iter().map(|(_, m)| unrounded(&m.completion))),
             Ok(text("completion_null_reason", rows.iter().map(|(_, m)| reason(&m.completion)))),
@@ -118,13 +157,13 @@ impl<'a> Tables<'a> {
             decimal("change_pp", scales.change, rows.iter().map(|(_, m)| rounded(&m.change))),
             decimal("change_pp_unrounded", UNROUNDED_SCALE, rows.iter().map(|(_, m)| unrounded(&m.change))),
             Ok(text("change_null_reason", rows.iter().map(|(_, m)| reason(&m.change)))),
-            decimal("claimed_completion", BASE_SCALE, rows.iter().map(|(o, _)| o.claimed_completion)),
+            Ok(Col::named("claimed_completion", &c.claimed_completion)),
             Ok(boolean("claimed_completion_matches", rows.iter().map(|(_, m)| m.completion_claim_ok))),
-            decimal("claimed_growth", BASE_SCALE, rows.iter().map(|(o, _)| o.claimed_growth)),
+            Ok(Col::named("claimed_growth", &c.claimed_growth)),
             Ok(boolean("claimed_growth_matches", rows.iter().map(|(_, m)| m.growth_claim_ok))),
             Ok(text("rounding", rows.iter().map(|_| Some(p.rounding.name())))),
-            Ok(text("source_file", rows.iter().map(|(o, _)| Some(self.source_file(&o.origin))))),
-            Ok(int64("source_line", rows.iter().map(|(o, _)| Some(o.origin.line as i64)))),
+            Ok(Col::named("source_file", &c.source_file)),
+            Ok(Col::named("source_line", &c.source_line)),
         ];
         batch("metrics", cols)
     }

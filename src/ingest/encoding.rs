@@ -46,7 +46,11 @@ impl Encoding {
     /// Decodes one cell of a file already checked to be in this encoding.
     pub fn decode<'a>(self, bytes: &'a [u8]) -> Cow<'a, str> {
         match self {
-            Encoding::Utf8 | Encoding::Utf8Bom => String::from_utf8_lossy(bytes),
+            // The file is valid UTF-8 and a cell ends at an ASCII byte, so
+            // the lossy branch is never taken; from_utf8 is the faster check.
+            Encoding::Utf8 | Encoding::Utf8Bom => {
+                std::str::from_utf8(bytes).map_or_else(|_| String::from_utf8_lossy(bytes), Cow::Borrowed)
+            }
             Encoding::Gb18030 => GB18030.decode_without_bom_handling(bytes).0,
         }
     }

@@ -181,8 +181,8 @@ fn a_read_only_output_file_system_exits_2_and_keeps_the_previous_outputs() {
 fn a_full_disk_exits_2_and_keeps_the_previous_outputs() {
     let tmp = tempfile::tempdir().unwrap();
     let disk = tmp.path().join("disk");
-    // Room for one run's outputs (about 360 kB) but not for two.
-    let Some(_m) = tmpfs(&disk, "600k") else { return };
+    // Room for one run's outputs (about 300 kB) but not for two.
+    let Some(_m) = tmpfs(&disk, "450k") else { return };
     let out = disk.join("out");
     let o = out.to_str().unwrap();
     assert_eq!(yearbook(&["run", "-q", "--out", o]).status.code(), Some(1));
