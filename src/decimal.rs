@@ -172,7 +172,14 @@ impl Decimal {
     /// print millions of values take it without allocating for each.
     pub fn text(self) -> DecimalText {
         let mut digits = itoa::Buffer::new();
-        let digits = digits.format(self.mantissa.unsigned_abs()).as_bytes();
+        let abs = self.mantissa.unsigned_abs();
+        // 64-bit formatting is several times faster, and almost every
+        // mantissa fits.
+        let digits = match u64::try_from(abs) {
+            Ok(small) => digits.format(small),
+            Err(_) => digits.format(abs),
+        }
+        .as_bytes();
         let scale = usize::from(self.scale);
         let mut out = DecimalText::default();
         if self.mantissa < 0 {

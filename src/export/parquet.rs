@@ -150,20 +150,24 @@ pub fn write_file(path: &Path, batch: &RecordBatch, opts: WriteOptions) -> Resul
 /// write and serve no query.
 const FILTER_COLUMNS: [&str; 4] = ["agency", "indicator", "kind", "source_file"];
 
+/// Columns whose values are mostly distinct: cells as typed, notes,
+/// positions in the source file. A dictionary would cost a hash per value
+/// and then be dropped for plain encoding when it fills.
+const DISTINCT_COLUMNS: [&str; 5] = ["value_raw", "target_raw", "note", "source_line", "source_byte"];
+
 /// How one table is written: zstd at the configured level, row groups of
 /// bounded size, statistics on [`FILTER_COLUMNS`] only, and no dictionary
-/// for decimals: their values are mostly distinct, and trying a dictionary
-/// for each of them costs a hash per value before falling back to plain.
+/// for decimals and [`DISTINCT_COLUMNS`].
 fn properties(schema: &Schema, opts: WriteOptions) -> Result<WriterProperties, parquet::errors::ParquetError> {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(opts.zstd_level)?))
         .set_max_row_group_row_count(Some(opts.row_group_rows))
         .set_statistics_enabled(EnabledStatistics::None);
     for f in schema.fields() {
-        let path = ColumnPath::from(f.name().as_str());
-        if FILTER_COLUMNS.contains(&f.name().as_str()) {
+        let (name, path) = (f.name().as_str(), ColumnPath::from(f.name().as_str()));
+        if FILTER_COLUMNS.contains(&name) {
             b = b.set_column_statistics_enabled(path, EnabledStatistics::Chunk);
-        } else if matches!(f.data_type(), DataType::Decimal128(..)) {
+        } else if DISTINCT_COLUMNS.contains(&name) || matches!(f.data_type(), DataType::Decimal128(..)) {
             b = b.set_column_dictionary_enabled(path, false);
         }
     }

@@ -6,8 +6,9 @@ use std::collections::btree_map::Entry;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
+use rustc_hash::FxHashMap;
 
-use super::csv_out::{CsvError, CsvFile, text};
+use super::csv_out::{CsvError, CsvFile, RowBuf, encode_cells, text};
 use super::hashed::Written;
 use super::tables::Tables;
 use crate::aggregate::Total;
@@ -109,39 +110,43 @@ const LEAGUE_DECIMALS: u8 = 2;
 /// Encodes rows of `summary/<year>/indicators.csv` (no header), for
 /// [`Summary::append_indicators`].
 pub fn indicator_rows(t: &Tables<'_>, rows: &[(&Observation, &Metric)]) -> Vec<u8> {
-    // Writing into memory cannot fail: the csv writer errs only on I/O.
-    const IN_MEMORY: &str = "writing CSV into memory cannot fail";
-    let mut w = super::csv_out::buffer();
     let p = t.pipeline;
+    // The text cells repeat on every row of an agency, an indicator or a
+    // file: encoded once each.
+    let mut agencies = FxHashMap::default();
+    let mut indicators = FxHashMap::default();
+    let mut files = FxHashMap::default();
     let (mut why, mut line) = (String::new(), itoa::Buffer::new());
+    let mut out = RowBuf::default();
     for (o, m) in rows {
-        let ag = p.register.agency(o.key.agency);
-        let ind = p.catalog.indicator(o.key.indicator);
+        let ag = agencies.entry(o.key.agency).or_insert_with(|| {
+            let ag = p.register.agency(o.key.agency);
+            encode_cells(&[&ag.code, &ag.name_zh])
+        });
+        out.encoded(ag);
+        let ind = indicators.entry(o.key.indicator).or_insert_with(|| {
+            let ind = p.catalog.indicator(o.key.indicator);
+            encode_cells(&[&ind.code, &ind.name_zh, &ind.base_unit])
+        });
+        out.encoded(ind);
+        out.plain(&num(o.value));
+        out.plain(&num(o.target));
+        out.plain(&pct(&m.completion));
+        out.plain(yes_no(m.met));
+        out.plain(&num(m.previous.ok()));
+        out.plain(&pct(&m.growth));
+        out.plain(&pct(&m.change));
+        out.plain(&num(o.claimed_completion));
+        out.plain(yes_no(m.completion_claim_ok));
+        out.plain(&num(o.claimed_growth));
+        out.plain(yes_no(m.growth_claim_ok));
         reasons(&mut why, &[("completion", &m.completion), ("growth", &m.growth), ("change", &m.change)]);
-        w.write_record([
-            text(&ag.code).as_ref(),
-            &text(&ag.name_zh),
-            &text(&ind.code),
-            &text(&ind.name_zh),
-            &text(&ind.base_unit),
-            &num(o.value),
-            &num(o.target),
-            &pct(&m.completion),
-            yes_no(m.met),
-            &num(m.previous.ok()),
-            &pct(&m.growth),
-            &pct(&m.change),
-            &num(o.claimed_completion),
-            yes_no(m.completion_claim_ok),
-            &num(o.claimed_growth),
-            yes_no(m.growth_claim_ok),
-            &why,
-            &text(t.source_file(&o.origin)),
-            line.format(o.origin.line),
-        ])
-        .expect(IN_MEMORY);
+        out.plain(&why);
+        out.encoded(files.entry(o.origin.file).or_insert_with(|| encode_cells(&[t.source_file(&o.origin)])));
+        out.plain(line.format(o.origin.line));
+        out.end_row();
     }
-    w.into_inner().expect(IN_MEMORY)
+    out.finish().0
 }
 
 /// The summary CSVs of a run, written as the buckets come.
