@@ -13,6 +13,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rustc_hash::FxHashMap;
+
 use crate::config::{AgencyId, Aggregation, IndicatorId, Pipeline};
 use crate::decimal::{Decimal, Ratio, UNROUNDED_SCALE};
 use crate::metrics::{self, NullReason, Outcome};
@@ -71,13 +73,15 @@ pub struct Aggregator<'p> {
     /// The ratio indicators each indicator is the numerator of, with their
     /// denominators.
     ratios_of: BTreeMap<IndicatorId, Vec<(IndicatorId, IndicatorId)>>,
-    accs: BTreeMap<Key, Acc>,
-    reported: BTreeMap<(AgencyId, IndicatorId), BTreeSet<AgencyId>>,
+    // Hash maps: every observation touches one accumulator per parent;
+    // [`Aggregator::finish`] sorts once.
+    accs: FxHashMap<Key, Acc>,
+    reported: FxHashMap<(AgencyId, IndicatorId), BTreeSet<AgencyId>>,
 }
 
 fn touch<'m>(
-    accs: &'m mut BTreeMap<Key, Acc>,
-    reported: &mut BTreeMap<(AgencyId, IndicatorId), BTreeSet<AgencyId>>,
+    accs: &'m mut FxHashMap<Key, Acc>,
+    reported: &mut FxHashMap<(AgencyId, IndicatorId), BTreeSet<AgencyId>>,
     parent: AgencyId,
     indicator: IndicatorId,
     year: i32,
@@ -98,7 +102,7 @@ impl<'p> Aggregator<'p> {
                 ratios_of.entry(n).or_default().push((id, d));
             }
         }
-        Aggregator { p, ancestors, ratios_of, accs: BTreeMap::new(), reported: BTreeMap::new() }
+        Aggregator { p, ancestors, ratios_of, accs: FxHashMap::default(), reported: FxHashMap::default() }
     }
 
     /// Adds one bucket's current observations (sorted by key; every
@@ -162,9 +166,11 @@ impl<'p> Aggregator<'p> {
     /// Totals of every parent, sorted by (parent, indicator, year).
     pub fn finish(self) -> Vec<Total> {
         let Aggregator { p, accs, reported, .. } = self;
+        let mut accs: Vec<(Key, Acc)> = accs.into_iter().collect();
+        accs.sort_unstable_by_key(|(k, _)| *k);
         // The exact value of each total, for growth and change against the
         // year before.
-        let exact: BTreeMap<Key, Ratio> = accs
+        let exact: FxHashMap<Key, Ratio> = accs
             .iter()
             .filter_map(|(k, acc)| {
                 let one = Decimal::new(1, 0);

@@ -155,6 +155,9 @@ impl PartialOrd for Decimal {
 
 impl Ord for Decimal {
     fn cmp(&self, other: &Self) -> Ordering {
+        if self.scale == other.scale {
+            return self.mantissa.cmp(&other.mantissa);
+        }
         let scale = self.scale.max(other.scale);
         widen(*self, scale).cmp(&widen(*other, scale))
     }

@@ -154,8 +154,8 @@ struct Absorbed {
 /// Parquet parts, encoded CSV rows), while one thread of its own takes each
 /// finished bucket, in bucket order, into the totals and the files every
 /// bucket appends to. That sequential part overlaps the next buckets'
-/// work instead of leaving the other cores idle; the channel holds at most
-/// `window` finished buckets, so memory stays bounded by a few buckets.
+/// work instead of leaving the other cores idle; the channel holds one
+/// finished bucket, so memory stays bounded by a few buckets.
 fn phase2(
     p: &Pipeline,
     spill: &Spill,
@@ -166,7 +166,7 @@ fn phase2(
     let window = rayon::current_num_threads().max(1);
     let ids: Vec<usize> = (0..spill.buckets()).collect();
     let writer = exporter.bucket_writer();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(Merged, BucketOutput)>(window);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Merged, BucketOutput)>(1);
     let mut absorbed = Absorbed { observations: 0, superseded_by_file: vec![0; files] };
     std::thread::scope(|s| {
         let consumer = s.spawn(|| -> Result<(), Error> {
