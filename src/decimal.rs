@@ -174,6 +174,20 @@ impl Decimal {
     /// The [`Display`](fmt::Display) form, built on the stack: writers that
     /// print millions of values take it without allocating for each.
     pub fn text(self) -> DecimalText {
+        if usize::from(self.scale) > SHORT_SCALE {
+            let mut long = Vec::new();
+            self.write_plain(|b| long.extend_from_slice(b));
+            return DecimalText::Long(String::from_utf8(long).expect("digits, sign and point are ASCII"));
+        }
+        let (mut buf, mut len) = ([0u8; SHORT_LEN], 0);
+        self.write_plain(|b| {
+            buf[len..len + b.len()].copy_from_slice(b);
+            len += b.len();
+        });
+        DecimalText::Short(buf, len as u8)
+    }
+
+    fn write_plain(self, mut put: impl FnMut(&[u8])) {
         let mut digits = itoa::Buffer::new();
         let abs = self.mantissa.unsigned_abs();
         // 64-bit formatting is several times faster, and almost every
@@ -184,38 +198,39 @@ impl Decimal {
         }
         .as_bytes();
         let scale = usize::from(self.scale);
-        let mut out = DecimalText::default();
         if self.mantissa < 0 {
-            out.push(b"-");
+            put(b"-");
         }
         if scale == 0 {
-            out.push(digits);
-            return out;
+            put(digits);
+            return;
         }
         let int_len = digits.len().saturating_sub(scale);
-        out.push(if int_len == 0 { b"0" } else { &digits[..int_len] });
-        out.push(b".");
+        put(if int_len == 0 { b"0" } else { &digits[..int_len] });
+        put(b".");
         for _ in digits.len()..scale {
-            out.push(b"0");
+            put(b"0");
         }
-        out.push(&digits[int_len..]);
-        out
+        put(&digits[int_len..]);
     }
 }
 
+/// Room for a sign, 39 digits of an `i128` and a point, or a sign, `0.` and
+/// [`SHORT_SCALE`] decimals.
+const SHORT_LEN: usize = 48;
+const SHORT_SCALE: usize = SHORT_LEN - 3;
+
 /// A decimal in plain notation (see [`Decimal::text`]); empty by default,
-/// for a missing value.
-#[derive(Clone, Copy)]
-pub struct DecimalText {
-    // A sign, "0." and up to 255 digits of scale, or a sign, 39 digits of
-    // an i128 and a point.
-    buf: [u8; 260],
-    len: u16,
+/// for a missing value. Held inline unless the scale is unusually large.
+#[derive(Clone)]
+pub enum DecimalText {
+    Short([u8; SHORT_LEN], u8),
+    Long(String),
 }
 
 impl Default for DecimalText {
     fn default() -> Self {
-        DecimalText { buf: [0; 260], len: 0 }
+        DecimalText::Short([0; SHORT_LEN], 0)
     }
 }
 
@@ -223,25 +238,25 @@ impl DecimalText {
     /// Without trailing fractional zeros, as [`Decimal::trimmed`] prints
     /// (`376200.000000` → `376200`), without its divisions.
     pub fn trimmed(mut self) -> DecimalText {
-        if self.as_ref().contains(&b'.') {
-            while self.buf[usize::from(self.len) - 1] == b'0' {
-                self.len -= 1;
+        let bytes = self.as_ref();
+        let mut len = bytes.len();
+        if bytes.contains(&b'.') {
+            while bytes[len - 1] == b'0' {
+                len -= 1;
             }
-            if self.buf[usize::from(self.len) - 1] == b'.' {
-                self.len -= 1;
+            if bytes[len - 1] == b'.' {
+                len -= 1;
             }
+        }
+        match &mut self {
+            DecimalText::Short(_, l) => *l = len as u8,
+            DecimalText::Long(s) => s.truncate(len),
         }
         self
     }
 
-    fn push(&mut self, bytes: &[u8]) {
-        let at = usize::from(self.len);
-        self.buf[at..at + bytes.len()].copy_from_slice(bytes);
-        self.len += bytes.len() as u16;
-    }
-
     pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[..usize::from(self.len)]).expect("digits, sign and point are ASCII")
+        std::str::from_utf8(self.as_ref()).expect("digits, sign and point are ASCII")
     }
 }
 
@@ -255,7 +270,10 @@ impl std::ops::Deref for DecimalText {
 
 impl AsRef<[u8]> for DecimalText {
     fn as_ref(&self) -> &[u8] {
-        &self.buf[..usize::from(self.len)]
+        match self {
+            DecimalText::Short(buf, len) => &buf[..usize::from(*len)],
+            DecimalText::Long(s) => s.as_bytes(),
+        }
     }
 }
 
@@ -450,7 +468,18 @@ mod tests {
         assert_eq!(Decimal::new(i128::MIN, 0).to_string(), i128::MIN.to_string());
         assert_eq!(Decimal::new(-5, 40).to_string(), format!("-0.{}5", "0".repeat(39)));
         assert_eq!(Decimal::new(1, 255).text().as_str().len(), 257);
-        for (m, scale) in [(376_200_000_000, 6), (-500_000, 6), (0, 6), (120, 0), (1, 3), (-10, 1)] {
+        for (m, scale) in [
+            (376_200_000_000, 6),
+            (-500_000, 6),
+            (0, 6),
+            (120, 0),
+            (1, 3),
+            (-10, 1),
+            (5_000, 50),
+            (-1, 45),
+            (i128::MIN, 45),
+            (i128::MIN, 46),
+        ] {
             let d = Decimal::new(m, scale);
             assert_eq!(d.text().trimmed().as_str(), d.trimmed().to_string(), "{d}");
         }

@@ -117,6 +117,11 @@ impl Default for RowBuf {
 }
 
 impl RowBuf {
+    /// For about `bytes` bytes of rows.
+    pub fn with_capacity(bytes: usize) -> Self {
+        RowBuf { bytes: Vec::with_capacity(bytes), ..RowBuf::default() }
+    }
+
     fn separate(&mut self) {
         if !self.at_row_start {
             self.bytes.push(b',');

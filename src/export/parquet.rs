@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, BooleanArray, Decimal128Builder, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder,
+    Array, ArrayRef, BooleanArray, Decimal128Builder, Int64Array, ListBuilder, RecordBatch, StringBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
@@ -65,8 +65,15 @@ impl Col {
 }
 
 pub fn text<'a>(name: &str, values: impl IntoIterator<Item = Option<&'a str>>) -> Col {
-    let array: StringArray = values.into_iter().collect();
-    Col { field: Field::new(name, DataType::Utf8, true), array: Arc::new(array) }
+    let values = values.into_iter();
+    // Sized up front (codes and names run to a few dozen bytes): growing
+    // the buffers by doubling copied them again and again.
+    let rows = values.size_hint().0;
+    let mut builder = StringBuilder::with_capacity(rows, rows * 16);
+    for v in values {
+        builder.append_option(v);
+    }
+    Col { field: Field::new(name, DataType::Utf8, true), array: Arc::new(builder.finish()) }
 }
 
 pub fn int64(name: &str, values: impl IntoIterator<Item = Option<i64>>) -> Col {

@@ -117,7 +117,8 @@ pub fn indicator_rows(t: &Tables<'_>, rows: &[(&Observation, &Metric)]) -> Vec<u
     let mut indicators = FxHashMap::default();
     let mut files = FxHashMap::default();
     let (mut why, mut line) = (String::new(), itoa::Buffer::new());
-    let mut out = RowBuf::default();
+    // Rows run to about 200 bytes.
+    let mut out = RowBuf::with_capacity(rows.len() * 200);
     for (o, m) in rows {
         let ag = agencies.entry(o.key.agency).or_insert_with(|| {
             let ag = p.register.agency(o.key.agency);
