@@ -34,6 +34,11 @@ use crate::spill::Spill;
 /// the number of rows from the input's size before reading it.
 const MIN_ROW_BYTES: u64 = 40;
 
+/// Buckets of even a small run, so that phase 2 has work for more than one
+/// core. A constant, not the number of threads: the part files a run
+/// writes must not depend on the machine.
+const MIN_BUCKETS: u64 = 4;
+
 struct Stages(BTreeMap<String, u64>, Instant);
 
 impl Stages {
@@ -98,7 +103,8 @@ pub fn run_observed(p: &Pipeline, progress: &ProgressBar, stage_done: &dyn Fn(&s
     let mut stages = Stages(BTreeMap::new(), Instant::now());
     let files = ingest::discover(&p.submissions)?;
     let bytes: u64 = files.iter().filter_map(|f| f.path.metadata().ok()).map(|m| m.len()).sum();
-    let buckets = (bytes / MIN_ROW_BYTES / p.bucket_rows as u64 + 1).min(p.register.len() as u64) as usize;
+    let buckets =
+        (bytes / MIN_ROW_BYTES / p.bucket_rows as u64 + 1).max(MIN_BUCKETS).min(p.register.len() as u64) as usize;
     info!(files = files.len(), bytes, buckets, dir = %p.submissions.display(), "submissions found");
 
     let staging = Staging::create(&p.out)?;
@@ -154,8 +160,9 @@ struct Absorbed {
 /// Parquet parts, encoded CSV rows), while one thread of its own takes each
 /// finished bucket, in bucket order, into the totals and the files every
 /// bucket appends to. That sequential part overlaps the next buckets'
-/// work instead of leaving the other cores idle; the channel holds one
-/// finished bucket, so memory stays bounded by a few buckets.
+/// work instead of leaving the other cores idle; the channel holds at most
+/// `window` finished buckets (one made the producer wait and was slower),
+/// so memory stays bounded by a few buckets.
 fn phase2(
     p: &Pipeline,
     spill: &Spill,
@@ -166,7 +173,7 @@ fn phase2(
     let window = rayon::current_num_threads().max(1);
     let ids: Vec<usize> = (0..spill.buckets()).collect();
     let writer = exporter.bucket_writer();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(Merged, BucketOutput)>(1);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Merged, BucketOutput)>(window);
     let mut absorbed = Absorbed { observations: 0, superseded_by_file: vec![0; files] };
     std::thread::scope(|s| {
         let consumer = s.spawn(|| -> Result<(), Error> {

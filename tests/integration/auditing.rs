@@ -88,8 +88,9 @@ fn audit_passes_on_the_sample() {
 }
 
 /// Rewrites one metrics part with completion_pct of one row changed,
-/// keeping everything else (and the manifest) as it was.
-fn alter_completion(part: &Path, agency: &str, indicator: &str, to: i128) {
+/// keeping everything else (and the manifest) as it was; false (and the
+/// file untouched) when the part has no such row.
+fn alter_completion(part: &Path, agency: &str, indicator: &str, to: i128) -> bool {
     use std::sync::Arc;
 
     use arrow::array::{Array, AsArray, Decimal128Array, RecordBatch};
@@ -99,6 +100,14 @@ fn alter_completion(part: &Path, agency: &str, indicator: &str, to: i128) {
 
     let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(part).unwrap()).unwrap().build().unwrap();
     let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    let holds = |b: &RecordBatch| {
+        let (a, i) = (b.column_by_name("agency").unwrap(), b.column_by_name("indicator").unwrap());
+        let (a, i) = (a.as_string::<i32>(), i.as_string::<i32>());
+        (0..b.num_rows()).any(|r| a.value(r) == agency && i.value(r) == indicator)
+    };
+    if !batches.iter().any(holds) {
+        return false;
+    }
     let schema = batches[0].schema();
     let mut writer = ArrowWriter::try_new(std::fs::File::create(part).unwrap(), schema.clone(), None).unwrap();
     for b in batches {
@@ -121,19 +130,24 @@ fn alter_completion(part: &Path, agency: &str, indicator: &str, to: i128) {
         writer.write(&RecordBatch::try_new(schema.clone(), cols).unwrap()).unwrap();
     }
     writer.close().unwrap();
+    true
 }
 
 #[test]
 fn audit_fails_with_a_clear_report_when_one_value_is_altered() {
     let (tmp, out) = sample();
-    let part = tmp.path().join("out/metrics/year=2021/part-00000.parquet");
-    assert!(part.is_file());
-    alter_completion(&part, "TJ-HRSS", "EMP-URBAN-NEW", 1076); // 107.6 instead of 107.5
+    let dir = tmp.path().join("out/metrics/year=2021");
+    let part = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| alter_completion(p, "TJ-HRSS", "EMP-URBAN-NEW", 1076)) // 107.6 instead of 107.5
+        .expect("a 2021 metrics part holds TJ-HRSS");
+    let name = part.file_name().unwrap().to_string_lossy();
     let (code, text) = audit(&out, None);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("audit FAILED"), "{text}");
     assert!(text.contains("metrics 2021 TJ-HRSS EMP-URBAN-NEW: completion_pct is 107.6, recomputed 107.5"), "{text}");
-    assert!(text.contains("metrics/year=2021/part-00000.parquet: sha256"), "the hash no longer matches:\n{text}");
+    assert!(text.contains(&format!("metrics/year=2021/{name}: sha256")), "the hash no longer matches:\n{text}");
 }
 
 #[test]

@@ -180,9 +180,12 @@ fn a_read_only_output_file_system_exits_2_and_keeps_the_previous_outputs() {
 #[test]
 fn a_full_disk_exits_2_and_keeps_the_previous_outputs() {
     let tmp = tempfile::tempdir().unwrap();
+    // Room for one run's outputs but not for two (tmpfs counts whole pages).
+    let probe = tmp.path().join("probe");
+    assert_eq!(yearbook(&["run", "-q", "--out", probe.to_str().unwrap()]).status.code(), Some(1));
+    let one: usize = files_under(&probe).iter().map(|(_, bytes)| bytes.len().div_ceil(4096) * 4096).sum();
     let disk = tmp.path().join("disk");
-    // Room for one run's outputs (about 300 kB) but not for two.
-    let Some(_m) = tmpfs(&disk, "450k") else { return };
+    let Some(_m) = tmpfs(&disk, &format!("{}k", one * 3 / 2 / 1024)) else { return };
     let out = disk.join("out");
     let o = out.to_str().unwrap();
     assert_eq!(yearbook(&["run", "-q", "--out", o]).status.code(), Some(1));

@@ -132,8 +132,8 @@ fn many_small_buckets_write_the_same_outputs_as_one() {
         assert_eq!(parquet_rows(&a, table), parquet_rows(&b, table), "{table}");
     }
     let parts = |dir: &Path| files_under(dir).iter().filter(|f| f.0.starts_with("metrics/year=2021/")).count();
-    assert_eq!(parts(&a), 1);
-    assert!(parts(&b) > 5, "{} parts", parts(&b));
+    assert!(parts(&a) <= 4, "{} parts", parts(&a));
+    assert!(parts(&b) > parts(&a), "{} parts", parts(&b));
     for name in CSVS {
         assert_eq!(std::fs::read(a.join(name)).unwrap(), std::fs::read(b.join(name)).unwrap(), "{name}");
     }
