@@ -47,20 +47,19 @@ pub struct WriteOptions {
     pub zstd_level: i32,
 }
 
-/// A column under construction: name, type and the array.
+/// A column under construction: name, type and the array (shared when
+/// cloned).
+#[derive(Clone)]
 pub struct Col {
     field: Field,
     array: ArrayRef,
 }
 
 impl Col {
-    /// An array already built, under `name`.
-    pub fn named(name: &str, array: &ArrayRef) -> Col {
-        Col { field: Field::new(name, array.data_type().clone(), true), array: Arc::clone(array) }
-    }
-
-    pub fn into_array(self) -> ArrayRef {
-        self.array
+    /// The same array under another name (the metrics' `actual` is the
+    /// observations' `value`); the array is shared, not copied.
+    pub fn renamed(&self, name: &str) -> Col {
+        Col { field: self.field.clone().with_name(name), array: Arc::clone(&self.array) }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The columns of each Parquet table, built from the run's rows. The README
 //! ("Output") explains every column; keep the two in step.
 
-use arrow::array::{ArrayRef, RecordBatch};
+use arrow::array::RecordBatch;
 
 use super::parquet::{Col, ParquetError, batch, boolean, decimal, int64, text, text_list};
 use crate::aggregate::Total;
@@ -27,16 +27,16 @@ type Cols = Vec<Result<Col, ParquetError>>;
 /// Arrays that the observations and metrics of one part share (see
 /// [`Tables::common`]); each table names them its own way.
 pub struct Common {
-    agency: ArrayRef,
-    indicator: ArrayRef,
-    kind: ArrayRef,
-    unit: ArrayRef,
-    value: ArrayRef,
-    target: ArrayRef,
-    claimed_completion: ArrayRef,
-    claimed_growth: ArrayRef,
-    source_file: ArrayRef,
-    source_line: ArrayRef,
+    agency: Col,
+    indicator: Col,
+    kind: Col,
+    unit: Col,
+    value: Col,
+    target: Col,
+    claimed_completion: Col,
+    claimed_growth: Col,
+    source_file: Col,
+    source_line: Col,
 }
 
 /// What the tables look codes, names and sources up in.
@@ -70,22 +70,17 @@ impl<'a> Tables<'a> {
     /// for both tables.
     pub fn common(&self, rows: &[&Observation]) -> Result<Common, ParquetError> {
         let ind = |o: &Observation| self.pipeline.catalog.indicator(o.key.indicator);
-        let array = |c: Result<Col, ParquetError>| c.map(Col::into_array);
         Ok(Common {
-            agency: text("", rows.iter().map(|o| Some(self.agency(o.key.agency)))).into_array(),
-            indicator: text("", rows.iter().map(|o| Some(ind(o).code.as_str()))).into_array(),
-            kind: text("", rows.iter().map(|o| Some(ind(o).kind.name()))).into_array(),
-            unit: text("", rows.iter().map(|o| Some(ind(o).base_unit.as_str()))).into_array(),
-            value: array(decimal("value", BASE_SCALE, rows.iter().map(|o| o.value)))?,
-            target: array(decimal("target", BASE_SCALE, rows.iter().map(|o| o.target)))?,
-            claimed_completion: array(decimal(
-                "claimed_completion",
-                BASE_SCALE,
-                rows.iter().map(|o| o.claimed_completion),
-            ))?,
-            claimed_growth: array(decimal("claimed_growth", BASE_SCALE, rows.iter().map(|o| o.claimed_growth)))?,
-            source_file: text("", rows.iter().map(|o| Some(self.source_file(&o.origin)))).into_array(),
-            source_line: int64("", rows.iter().map(|o| Some(o.origin.line as i64))).into_array(),
+            agency: text("agency", rows.iter().map(|o| Some(self.agency(o.key.agency)))),
+            indicator: text("indicator", rows.iter().map(|o| Some(ind(o).code.as_str()))),
+            kind: text("kind", rows.iter().map(|o| Some(ind(o).kind.name()))),
+            unit: text("unit", rows.iter().map(|o| Some(ind(o).base_unit.as_str()))),
+            value: decimal("value", BASE_SCALE, rows.iter().map(|o| o.value))?,
+            target: decimal("target", BASE_SCALE, rows.iter().map(|o| o.target))?,
+            claimed_completion: decimal("claimed_completion", BASE_SCALE, rows.iter().map(|o| o.claimed_completion))?,
+            claimed_growth: decimal("claimed_growth", BASE_SCALE, rows.iter().map(|o| o.claimed_growth))?,
+            source_file: text("source_file", rows.iter().map(|o| Some(self.source_file(&o.origin)))),
+            source_line: int64("source_line", rows.iter().map(|o| Some(o.origin.line as i64))),
         })
     }
 
@@ -94,18 +89,18 @@ impl<'a> Tables<'a> {
         let p = self.pipeline;
         let ind = |o: &Observation| p.catalog.indicator(o.key.indicator);
         vec![
-            Ok(Col::named("agency", &c.agency)),
+            Ok(c.agency.clone()),
             Ok(text("agency_name", rows.iter().map(|o| Some(p.register.agency(o.key.agency).name_zh.as_str())))),
-            Ok(Col::named("indicator", &c.indicator)),
+            Ok(c.indicator.clone()),
             Ok(text("indicator_name", rows.iter().map(|o| Some(ind(o).name_zh.as_str())))),
-            Ok(Col::named("kind", &c.kind)),
-            Ok(Col::named("value", &c.value)),
-            Ok(Col::named("target", &c.target)),
-            Ok(Col::named("unit", &c.unit)),
+            Ok(c.kind.clone()),
+            Ok(c.value.clone()),
+            Ok(c.target.clone()),
+            Ok(c.unit.clone()),
             Ok(text("unit_sent", rows.iter().map(|o| Some(o.unit.as_str())))),
             Ok(int64("unit_power", rows.iter().map(|o| Some(i64::from(o.power))))),
-            Ok(Col::named("claimed_completion", &c.claimed_completion)),
-            Ok(Col::named("claimed_growth", &c.claimed_growth)),
+            Ok(c.claimed_completion.clone()),
+            Ok(c.claimed_growth.clone()),
             Ok(int64(
                 "claimed_completion_decimals",
                 rows.iter().map(|o| o.claimed_completion.map(|d| d.scale().into())),
@@ -114,9 +109,9 @@ impl<'a> Tables<'a> {
             Ok(text("note", rows.iter().map(|o| o.note.as_deref()))),
             Ok(text("value_raw", rows.iter().map(|o| Some(o.value_raw.as_str())))),
             Ok(text("target_raw", rows.iter().map(|o| o.target_raw.as_deref()))),
-            Ok(Col::named("source_file", &c.source_file)),
+            Ok(c.source_file.clone()),
             Ok(text("source_sha256", rows.iter().map(|o| Some(self.files[o.origin.file.0 as usize].sha256.as_str())))),
-            Ok(Col::named("source_line", &c.source_line)),
+            Ok(c.source_line.clone()),
             Ok(int64("source_byte", rows.iter().map(|o| Some(o.origin.byte as i64)))),
             Ok(text("source_field", rows.iter().map(|o| Some(self.source_field(&o.origin))))),
         ]
@@ -139,13 +134,13 @@ impl<'a> Tables<'a> {
         let (p, scales) = (self.pipeline, self.scales);
         let ind = |o: &Observation| p.catalog.indicator(o.key.indicator);
         let cols = vec![
-            Ok(Col::named("agency", &c.agency)),
-            Ok(Col::named("indicator", &c.indicator)),
-            Ok(Col::named("kind", &c.kind)),
+            Ok(c.agency.clone()),
+            Ok(c.indicator.clone()),
+            Ok(c.kind.clone()),
             Ok(text("direction", rows.iter().map(|(o, _)| Some(ind(o).direction.name())))),
-            Ok(Col::named("unit", &c.unit)),
-            Ok(Col::named("actual", &c.value)),
-            Ok(Col::named("target", &c.target)),
+            Ok(c.unit.clone()),
+            Ok(c.value.renamed("actual")),
+            Ok(c.target.clone()),
             decimal("completion_pct", scales.completion, rows.iter().map(|(_, m)| rounded(&m.completion))),
             decimal("completion_pct_unrounded", UNROUNDED_SCALE, rows.iter().map(|(_, m)| unrounded(&m.completion))),
             Ok(text("completion_null_reason", rows.iter().map(|(_, m)| reason(&m.completion)))),
@@ -157,13 +152,13 @@ impl<'a> Tables<'a> {
             decimal("change_pp", scales.change, rows.iter().map(|(_, m)| rounded(&m.change))),
             decimal("change_pp_unrounded", UNROUNDED_SCALE, rows.iter().map(|(_, m)| unrounded(&m.change))),
             Ok(text("change_null_reason", rows.iter().map(|(_, m)| reason(&m.change)))),
-            Ok(Col::named("claimed_completion", &c.claimed_completion)),
+            Ok(c.claimed_completion.clone()),
             Ok(boolean("claimed_completion_matches", rows.iter().map(|(_, m)| m.completion_claim_ok))),
-            Ok(Col::named("claimed_growth", &c.claimed_growth)),
+            Ok(c.claimed_growth.clone()),
             Ok(boolean("claimed_growth_matches", rows.iter().map(|(_, m)| m.growth_claim_ok))),
             Ok(text("rounding", rows.iter().map(|_| Some(p.rounding.name())))),
-            Ok(Col::named("source_file", &c.source_file)),
-            Ok(Col::named("source_line", &c.source_line)),
+            Ok(c.source_file.clone()),
+            Ok(c.source_line.clone()),
         ];
         batch("metrics", cols)
     }
