@@ -63,7 +63,7 @@ fn add(slot: &mut Option<Decimal>, v: Decimal, overflow: &mut bool) {
     };
 }
 
-/// Accumulates totals over buckets of observations (each sorted by key and
+/// Accumulates totals over buckets of observations (each in year order and
 /// holding whole agencies), then computes them in [`Aggregator::finish`].
 pub struct Aggregator<'p> {
     p: &'p Pipeline,
@@ -105,12 +105,14 @@ impl<'p> Aggregator<'p> {
         Aggregator { p, ancestors, ratios_of, accs: FxHashMap::default(), reported: FxHashMap::default() }
     }
 
-    /// Adds one bucket's current observations (sorted by key; every
-    /// observation of an agency is in the same bucket).
+    /// Adds one bucket's current observations, sorted by year, then
+    /// agency, then indicator, as the writer leaves them (every observation
+    /// of an agency is in the same bucket).
     pub fn add(&mut self, current: &[Observation]) {
+        let order = |k: Key| (k.year, k.agency, k.indicator);
         let lookup = |agency: AgencyId, indicator: IndicatorId, year: i32| {
-            let key = Key { agency, indicator, year };
-            current.binary_search_by_key(&key, |o| o.key).ok().map(|i| &current[i])
+            let key = order(Key { agency, indicator, year });
+            current.binary_search_by_key(&key, |o| order(o.key)).ok().map(|i| &current[i])
         };
         for o in current {
             let k = o.key;

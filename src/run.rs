@@ -192,9 +192,10 @@ fn phase2(
                 let done: Vec<_> = chunk
                     .par_iter()
                     .map(|&b| {
-                        let merged = normalize::merge(spill.read(b)?);
-                        let metrics = metrics::compute(&merged.current, p);
-                        let written = writer.write(b, &merged.current, &metrics, &merged.superseded)?;
+                        let mut merged = normalize::merge(spill.read(b)?);
+                        let mut metrics = metrics::compute(&merged.current, p);
+                        // Leaves `merged.current` in year order.
+                        let written = writer.write(b, &mut merged.current, &mut metrics, &merged.superseded)?;
                         Ok((merged, written))
                     })
                     .collect::<Result<_, Error>>()?;

@@ -137,10 +137,15 @@ impl RowBuf {
 
     /// A cell of digits, signs, points or words without commas, quotes or
     /// line breaks, and that does not start like a formula.
-    pub fn plain(&mut self, cell: &str) {
-        debug_assert!(!cell.contains([',', '"', '\r', '\n']) && !cell.starts_with(['=', '+', '@', '\t']), "{cell}");
+    pub fn plain(&mut self, cell: impl AsRef<[u8]>) {
+        let cell = cell.as_ref();
+        debug_assert!(
+            !cell.iter().any(|b| b"\",\r\n".contains(b)) && !cell.first().is_some_and(|b| b"=+@\t".contains(b)),
+            "{}",
+            String::from_utf8_lossy(cell)
+        );
         self.separate();
-        self.bytes.extend_from_slice(cell.as_bytes());
+        self.bytes.extend_from_slice(cell);
     }
 
     pub fn end_row(&mut self) {

@@ -130,16 +130,16 @@ pub fn indicator_rows(t: &Tables<'_>, rows: &[(&Observation, &Metric)]) -> Vec<u
             encode_cells(&[&ind.code, &ind.name_zh, &ind.base_unit])
         });
         out.encoded(ind);
-        out.plain(&num(o.value));
-        out.plain(&num(o.target));
-        out.plain(&pct(&m.completion));
+        out.plain(num(o.value));
+        out.plain(num(o.target));
+        out.plain(pct(&m.completion));
         out.plain(yes_no(m.met));
-        out.plain(&num(m.previous.ok()));
-        out.plain(&pct(&m.growth));
-        out.plain(&pct(&m.change));
-        out.plain(&num(o.claimed_completion));
+        out.plain(num(m.previous.ok()));
+        out.plain(pct(&m.growth));
+        out.plain(pct(&m.change));
+        out.plain(num(o.claimed_completion));
         out.plain(yes_no(m.completion_claim_ok));
-        out.plain(&num(o.claimed_growth));
+        out.plain(num(o.claimed_growth));
         out.plain(yes_no(m.growth_claim_ok));
         reasons(&mut why, &[("completion", &m.completion), ("growth", &m.growth), ("change", &m.change)]);
         out.plain(&why);
