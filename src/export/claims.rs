@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::csv_out::{buffer, text};
+use super::csv_out::{IN_MEMORY, buffer, text};
 use super::tables::Tables;
 use crate::claims::{Against, ClaimCheck};
 use crate::normalize::Observation;
@@ -74,9 +74,6 @@ pub struct Encoded {
     pub mismatches: BTreeMap<i32, (Vec<u8>, u64)>,
     pub counts: ClaimCounts,
 }
-
-// Writing into memory cannot fail: the csv writer errs only on I/O.
-const IN_MEMORY: &str = "writing CSV into memory cannot fail";
 
 /// Encodes `checks` (as [`crate::claims::check`] returned them for
 /// `current`).

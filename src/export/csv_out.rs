@@ -86,8 +86,8 @@ fn dialect() -> csv::WriterBuilder {
     b
 }
 
-// Writing into memory cannot fail: the csv writer errs only on I/O.
-const IN_MEMORY: &str = "writing CSV into memory cannot fail";
+/// Writing into memory cannot fail: the csv writer errs only on I/O.
+pub const IN_MEMORY: &str = "writing CSV into memory cannot fail";
 
 /// Text cells encoded once by the csv writer (quoted where needed, made
 /// safe by [`text`]) and joined by commas, for a [`RowBuf`] that repeats
@@ -106,13 +106,12 @@ pub fn encode_cells(cells: &[&str]) -> Vec<u8> {
 /// again was most of their cost.
 pub struct RowBuf {
     bytes: Vec<u8>,
-    rows: u64,
     at_row_start: bool,
 }
 
 impl Default for RowBuf {
     fn default() -> Self {
-        RowBuf { bytes: Vec::new(), rows: 0, at_row_start: true }
+        RowBuf { bytes: Vec::new(), at_row_start: true }
     }
 }
 
@@ -150,13 +149,12 @@ impl RowBuf {
 
     pub fn end_row(&mut self) {
         self.bytes.extend_from_slice(b"\r\n");
-        self.rows += 1;
         self.at_row_start = true;
     }
 
-    /// The rows' bytes and how many rows they are.
-    pub fn finish(self) -> (Vec<u8>, u64) {
-        (self.bytes, self.rows)
+    /// The rows' bytes.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
     }
 }
 
@@ -182,8 +180,7 @@ mod tests {
         rows.plain("-37.62");
         rows.plain("");
         rows.end_row();
-        let (bytes, n) = rows.finish();
-        assert_eq!(n, 1);
+        let bytes = rows.into_bytes();
         let mut w = super::buffer();
         w.write_record(["TJ-HRSS", "人社局, \"市\"", "'=1+1", "-37.62", ""]).unwrap();
         assert_eq!(String::from_utf8(bytes).unwrap(), String::from_utf8(w.into_inner().unwrap()).unwrap());

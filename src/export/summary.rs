@@ -147,7 +147,7 @@ pub fn indicator_rows(t: &Tables<'_>, rows: &[(&Observation, &Metric)]) -> Vec<u
         out.plain(line.format(o.origin.line));
         out.end_row();
     }
-    out.finish().0
+    out.into_bytes()
 }
 
 /// The summary CSVs of a run, written as the buckets come.

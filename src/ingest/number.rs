@@ -103,10 +103,17 @@ fn parse_plain(text: &str) -> Option<Decimal> {
     {
         return None;
     }
+    Some(from_digits(negative, int, frac))
+}
+
+/// The decimal of checked ASCII digits: at most 15 integer digits and 6
+/// decimals. The printed precision is kept (a claim of `107.5` is compared
+/// at one decimal); callers rescale values to the base scale.
+fn from_digits(negative: bool, int: &[u8], frac: &[u8]) -> Decimal {
     // At most 21 digits: cannot overflow an i128.
     let mantissa = int.iter().chain(frac).fold(0i128, |m, &b| m * 10 + i128::from(b - b'0'));
     let scale = u8::try_from(frac.len()).expect("at most six decimals");
-    Some(Decimal::new(if negative { -mantissa } else { mantissa }, scale))
+    Decimal::new(if negative { -mantissa } else { mantissa }, scale)
 }
 
 /// Maps the full-width and typographic forms people type to ASCII; `None`
@@ -151,15 +158,7 @@ fn parse_ascii(text: &str) -> Result<Decimal, NumberError> {
     if frac.len() > MAX_FRACTION_DIGITS {
         return Err(NumberError::TooManyDecimals);
     }
-    let mut mantissa: i128 = 0;
-    for b in int_digits.bytes().chain(frac.bytes()) {
-        // At most 21 digits: cannot overflow an i128.
-        mantissa = mantissa * 10 + i128::from(b - b'0');
-    }
-    // The printed precision is kept (a claim of `107.5` is compared at one
-    // decimal); callers rescale values to the base scale.
-    let scale = u8::try_from(frac.len()).expect("at most six decimals");
-    Ok(Decimal::new(if negative { -mantissa } else { mantissa }, scale))
+    Ok(from_digits(negative, int_digits.as_bytes(), frac.as_bytes()))
 }
 
 /// The integer digits without separators, after checking the grouping.
