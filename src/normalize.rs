@@ -22,9 +22,10 @@ use serde::Serialize;
 
 use crate::config::units::UnitError;
 use crate::config::{AgencyId, Field, IndicatorId, Kind, Layout, Pipeline};
+use crate::decimal::MAX_PRECISION;
 use crate::decimal::{BASE_SCALE, Decimal};
-use crate::ingest::number::{self, Cell, trim_cell};
-use crate::ingest::{Encoding, FileId, HeaderMap, MAX_RECORD_BYTES, Parsed, Record, Submission};
+use crate::ingest::number::{self, Cell, NumberError, trim_cell};
+use crate::ingest::{Encoding, FileId, HeaderMap, Item, MAX_RECORD_BYTES, Parsed, Record, Submission, Unclosed};
 use crate::reject::{Code, Issue};
 
 /// What an observation is about.
@@ -90,8 +91,12 @@ pub struct FileReport {
     pub refused: Option<String>,
     #[serde(skip)]
     pub header: Vec<String>,
+    /// Physical lines: the header's, every record's (a record spans lines
+    /// only inside a quote that closes) and the blank rows.
+    pub lines: u64,
     /// CSV records after the header.
     pub records: u64,
+    /// Empty lines, and rows whose cells are all empty.
     pub blank_rows: u64,
     /// Observations the records held (one per record in a long file, one
     /// per year cell in a wide one).
@@ -124,6 +129,7 @@ pub fn file(sub: &Submission, p: &Pipeline) -> Normalized {
             layout: None,
             refused: None,
             header: Vec::new(),
+            lines: 0,
             records: 0,
             blank_rows: 0,
             rows_read: 0,
@@ -137,36 +143,61 @@ pub fn file(sub: &Submission, p: &Pipeline) -> Normalized {
         quarantined_keys: Vec::new(),
     };
     let mut dups = Duplicates::default();
-    let header = sub.parse(&p.layouts, p.layout, p.delimiter, |parsed, rec| {
-        out.report.records += 1;
-        match parsed {
-            Parsed::Refused(e) => {
-                out.report.rows_read += 1;
-                out.report.quarantined += 1;
-                out.rejected.push(issue(sub.file.id, rec, String::new(), rec.text(), e.code, e.detail.clone()));
-            }
-            Parsed::Read { header, .. } => Ctx { p, file: sub.file.id, header }.record(rec, &mut out, &mut dups),
+    let file = sub.file.id;
+    let reading = sub.parse(&p.layouts, p.layout, p.delimiter, |item| match item {
+        Item::Blank { line, byte } => {
+            out.report.blank_rows += 1;
+            out.warnings.push(Issue::at(file, line, byte, Code::BlankRow));
+        }
+        Item::Record(Parsed::Refused(e), rec) => {
+            out.report.records += 1;
+            out.report.rows_read += 1;
+            out.report.quarantined += 1;
+            out.rejected.push(issue(file, &rec, String::new(), rec.text(), e.code, e.detail.clone()));
+        }
+        Item::Unclosed(Parsed::Refused(e), bad) => {
+            out.report.records += 1;
+            out.report.rows_read += 1;
+            out.report.quarantined += 1;
+            out.rejected.push(Issue {
+                raw: bad.text,
+                detail: e.detail.clone(),
+                ..Issue::at(file, bad.line, bad.byte, e.code)
+            });
+        }
+        Item::Record(Parsed::Read { header, .. }, rec) => {
+            out.report.records += 1;
+            Ctx { p, file, header }.record(&rec, &mut out, &mut dups);
+        }
+        Item::Unclosed(Parsed::Read { header, .. }, bad) => {
+            out.report.records += 1;
+            Ctx { p, file, header }.unclosed(bad, &mut out);
         }
     });
-    match header {
+    out.report.lines = reading.lines;
+    let header_line = reading.header_line;
+    match reading.header {
         None => out.report.refused = Some("empty: no header row".to_owned()),
         Some(Parsed::Refused(e)) => out.report.refused = Some(format!("{}: {}", e.code.as_str(), e.detail)),
-        Some(Parsed::Read { header, unknown_columns, header_line }) => {
+        Some(Parsed::Read { header, unknown_columns }) => {
             out.report.layout = Some(header.layout);
-            let unknown = unknown_columns.iter().map(|&i| Issue {
-                file: sub.file.id,
-                line: header_line,
-                byte: 0,
+            out.warnings.extend(unknown_columns.iter().map(|&i| Issue {
                 field: header.names[i].clone(),
                 raw: header.names[i].clone(),
-                code: Code::UnknownColumn,
-                detail: String::new(),
-            });
-            // The header's warnings come before its rows'.
-            out.warnings.splice(0..0, unknown);
+                ..Issue::at(file, header_line, 0, Code::UnknownColumn)
+            }));
             out.report.header = header.names;
         }
     }
+    // A file that holds no row is said so, with why if it was refused: it
+    // has nothing in the quarantine to show for itself.
+    if out.report.records == 0 {
+        let detail = out.report.refused.clone().unwrap_or_default();
+        out.warnings.push(Issue { detail, ..Issue::at(file, header_line.max(1), 0, Code::NoRows) });
+    }
+    // The header's warnings were known only once the file was read: every
+    // warning in line order, the header's before its rows'.
+    out.warnings.sort_by_key(|w| w.line);
     // Rows of a conflicting key were accepted before the conflict showed.
     if !dups.dropped.is_empty() {
         let mut keep = vec![true; out.observations.len()];
@@ -215,21 +246,52 @@ enum YearCell<'r> {
 }
 
 impl Ctx<'_> {
+    /// Observations one record holds: one in a long file, one per year
+    /// column in a wide one.
+    fn rows(&self) -> usize {
+        match self.header.layout {
+            Layout::Long => 1,
+            Layout::Wide => self.header.years().count(),
+        }
+    }
+
+    /// Quarantines every observation of a record whose cells cannot be read
+    /// at all, each with the same issue.
+    fn refuse_record(&self, template: Issue, out: &mut Normalized) {
+        let n = self.rows() as u64;
+        out.report.rows_read += n;
+        out.report.quarantined += n;
+        out.rejected.extend(std::iter::repeat_n(template, n as usize));
+    }
+
+    /// A record whose quote never closes: its cells cannot be told apart.
+    fn unclosed(&self, bad: Unclosed, out: &mut Normalized) {
+        let detail = format!(
+            "the quote at line {}, byte {} never closes; the lines after line {} are read as rows",
+            bad.quote_line, bad.quote_byte, bad.quote_line
+        );
+        let template = Issue { raw: bad.text, detail, ..Issue::at(self.file, bad.line, bad.byte, Code::UnclosedQuote) };
+        self.refuse_record(template, out);
+    }
+
     fn record(&self, rec: &Record<'_>, out: &mut Normalized, dups: &mut Duplicates) {
         // Checked before any cell is decoded: a cell past the limit is
         // never copied.
         if let Some((i, len)) = rec.too_long() {
             let field = self.header.names.get(i).cloned().unwrap_or_default();
             let detail = format!("the record is {len} bytes; at most {MAX_RECORD_BYTES}");
-            let n = match self.header.layout {
-                Layout::Long => 1,
-                Layout::Wide => self.header.years().count(),
-            };
-            out.report.rows_read += n as u64;
-            for _ in 0..n {
-                out.report.quarantined += 1;
-                out.rejected.push(issue(self.file, rec, field.clone(), rec.text(), Code::LineTooLong, detail.clone()));
-            }
+            self.refuse_record(issue(self.file, rec, field, rec.text(), Code::LineTooLong, detail), out);
+            return;
+        }
+        // A NUL or another control character: the cell is not what the
+        // agency meant to send, and it must not reach any output.
+        if let Some(c) = rec.control() {
+            let field = self.header.names.get(c.cell).cloned().unwrap_or_default();
+            let detail = c.describe();
+            self.refuse_record(
+                issue(self.file, rec, field, rec.cell(c.cell).into_owned(), Code::ControlCharacter, detail),
+                out,
+            );
             return;
         }
         if rec.is_blank() {
@@ -398,7 +460,9 @@ impl Ctx<'_> {
         });
         let percent = unit == "%" || ind.is_some_and(|ind| ind.base_unit == "%");
 
-        let note = cell(Field::Note).map(|(_, t)| CompactString::from(trim_cell(&t))).filter(|t| !t.is_empty());
+        // Kept verbatim (a note may begin with a tab or span lines); one of
+        // white space only says nothing.
+        let note = cell(Field::Note).filter(|(_, t)| !trim_cell(t).is_empty()).map(|(_, t)| CompactString::from(t));
         let (value_col, value_text) = &c.value;
         let value = match number::parse_cell(value_text, percent) {
             Ok(Cell::Number(v)) => Some(Some(v)),
@@ -408,7 +472,7 @@ impl Ctx<'_> {
                 None
             }
             Err(e) => {
-                fail(*value_col, value_text, Code::BadNumber, e.to_string());
+                fail(*value_col, value_text, number_code(&e, Code::BadNumber), e.to_string());
                 None
             }
         };
@@ -419,13 +483,20 @@ impl Ctx<'_> {
                 Ok(Cell::Number(v)) => Some(Some(v)),
                 Ok(Cell::Missing) => Some(None),
                 Err(e) => {
-                    fail(*col, text, Code::BadTarget, e.to_string());
+                    fail(*col, text, number_code(&e, Code::BadTarget), e.to_string());
                     None
                 }
             },
         };
+        // In the base unit, a value must fit its Decimal128(38) column.
         let to_base = |v: Option<Decimal>, power: u32| -> Result<Option<Decimal>, ()> {
-            v.map(|v| v.checked_mul_pow10(power).and_then(|v| v.rescale(BASE_SCALE)).ok_or(())).transpose()
+            v.map(|v| {
+                v.checked_mul_pow10(power)
+                    .and_then(|v| v.rescale(BASE_SCALE))
+                    .filter(|v| v.digits() <= u32::from(MAX_PRECISION))
+                    .ok_or(())
+            })
+            .transpose()
         };
         let (value, target) = match (value, target, power) {
             (Some(value), Some(target), Some(power)) => {
@@ -521,6 +592,16 @@ impl Ctx<'_> {
             target_raw: target_cell.map(|(_, t)| CompactString::from(t)).filter(|t| !trim_cell(t).is_empty()),
             origin: Origin { file: self.file, line: rec.line, byte: rec.byte, column: *value_col as u32 },
         })
+    }
+}
+
+/// The code of a cell that is not a number: a number past the limits of a
+/// value has codes of its own, whatever the field.
+fn number_code(e: &NumberError, otherwise: Code) -> Code {
+    match e {
+        NumberError::TooManyIntegerDigits => Code::TooManyDigits,
+        NumberError::TooManyDecimals => Code::TooManyDecimals,
+        _ => otherwise,
     }
 }
 

@@ -40,8 +40,11 @@ codes! {
     DuplicateHeader = "duplicate_header", "表头列名重复", "two header cells name the same field";
     MissingColumn = "missing_column", "缺少必填列", "a required column is missing";
     LayoutUnknown = "layout_unknown", "无法判断表格格式（长表或宽表）", "cannot tell the layout (long or wide) from the header";
-    // One row.
+    // One row (UnclosedQuote and ControlCharacter also a whole file, when
+    // its header has one).
     LineTooLong = "line_too_long", "行内容过长", "a record is longer than a record can be";
+    UnclosedQuote = "unclosed_quote", "引号未闭合（该行之后的各行按新行读取）", "a quote opens in this row and never closes; the lines after it are read as rows";
+    ControlCharacter = "control_character", "单元格含控制字符（如 NUL）", "a cell holds a control character (such as NUL)";
     ExtraCells = "extra_cells", "单元格多于表头列数", "the row has more cells than the header";
     MissingCells = "missing_cells", "单元格少于表头列数", "the row has fewer cells than the header";
     UnknownAgency = "unknown_agency", "单位代码不在单位名录中", "agency code is not in the register";
@@ -52,6 +55,8 @@ codes! {
     UnitMismatch = "unit_mismatch", "计量单位无法换算为该指标的基本单位", "unit does not convert to the indicator's base unit";
     MissingWithoutNote = "missing_without_note", "数值缺失且备注未说明原因", "value is missing and no note says why";
     BadNumber = "bad_number", "数值无法识别", "value is not a number";
+    TooManyDigits = "too_many_digits", "数值整数位数超过上限", "the number has more integer digits than a value can hold";
+    TooManyDecimals = "too_many_decimals", "数值小数位数超过上限", "the number has more decimals than a value can hold";
     BadTarget = "bad_target", "目标值无法识别", "target is not a number";
     BelowMinimum = "below_minimum", "数值低于该指标的最小可能值（如人数为负）", "value is below the indicator's minimum (a negative head count)";
     OutOfRange = "out_of_range", "换算后数值超出可表示范围", "value is too large after unit conversion";
@@ -59,6 +64,7 @@ codes! {
     DuplicateIdentical = "duplicate_identical", "同一文件中重复的记录（与前一行相同）", "repeats an earlier row of this file";
     // Warnings: the row is kept.
     BlankRow = "blank_row", "空行，已跳过", "blank row, skipped";
+    NoRows = "no_rows", "文件没有数据行", "the file has no data rows";
     RateAbove100 = "rate_above_100", "比率超过100%，已保留，请核实", "rate above 100%, kept: please check";
     UnknownColumn = "unknown_column", "未知列，已忽略", "unknown column, ignored";
     NameMismatch = "name_mismatch", "指标名称与指标目录不一致", "indicator name differs from the catalog";
@@ -83,6 +89,12 @@ pub struct Issue {
 }
 
 impl Issue {
+    /// An issue with `code` at a line and byte of `file`, no field, raw
+    /// text or detail (yet).
+    pub fn at(file: FileId, line: u64, byte: u64, code: Code) -> Issue {
+        Issue { file, line, byte, field: String::new(), raw: String::new(), code, detail: String::new() }
+    }
+
     pub fn message_en(&self) -> String {
         if self.detail.is_empty() { self.code.en().to_owned() } else { format!("{}: {}", self.code.en(), self.detail) }
     }

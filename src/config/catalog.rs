@@ -12,8 +12,11 @@ use super::{ConfigError, ConfigErrors, table};
 use crate::decimal::Decimal;
 
 /// Columns a catalog may add: `min`, the smallest value an indicator can
-/// take (empty: no bound).
+/// take (see [`Kind::default_min`]).
 const OPTIONAL: [&str; 1] = ["min"];
+
+/// What `min` holds for "no minimum at all".
+const NO_MIN: &str = "none";
 
 const COLUMNS: [&str; 10] = [
     "code",
@@ -73,6 +76,19 @@ macro_rules! display_as_serde_name {
     )*};
 }
 
+impl Kind {
+    /// The smallest value an indicator of this kind can take where the
+    /// catalog's `min` is empty (SUBMISSIONS.md): counts, rates, averages and
+    /// levels cannot go below zero; amounts and cumulative figures can (a
+    /// refund, a correction of a running total).
+    pub fn default_min(self) -> Option<Decimal> {
+        match self {
+            Kind::Count | Kind::Rate | Kind::Average | Kind::Level => Some(Decimal::new(0, 0)),
+            Kind::Amount | Kind::Cumulative => None,
+        }
+    }
+}
+
 display_as_serde_name! {
     Kind => { Count = "count", Amount = "amount", Rate = "rate", Average = "average", Level = "level", Cumulative = "cumulative" }
     Direction => { Up = "up", Down = "down", None = "none" }
@@ -96,8 +112,9 @@ pub struct Indicator {
     pub numerator: Option<IndicatorId>,
     pub denominator: Option<IndicatorId>,
     pub decimals: u8,
-    /// The smallest value the indicator can take, in its base unit (0 for
-    /// a head count; none for a net change, which can fall).
+    /// The smallest value the indicator can take, in its base unit: the
+    /// catalog's `min`, or its kind's default; `None` (`min` = `none`) for
+    /// a net change, which can fall below zero.
     pub min: Option<Decimal>,
 }
 
@@ -181,10 +198,11 @@ impl Catalog {
                 err(format!("`{}`: aggregation ratio is only for kind rate", r.code));
             }
             let min = match r.min.parse::<Decimal>() {
-                _ if r.min.is_empty() => None,
+                _ if r.min.is_empty() => kind.default_min(),
+                _ if r.min.eq_ignore_ascii_case(NO_MIN) => None,
                 Ok(m) => Some(m),
                 Err(_) => {
-                    err(format!("`{}`: min `{}` is not a number", r.code, r.min));
+                    err(format!("`{}`: min `{}` is neither a number nor `{NO_MIN}`", r.code, r.min));
                     None
                 }
             };

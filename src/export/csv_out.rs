@@ -7,6 +7,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::hashed::{Hashed, Written};
+use crate::ingest::{escape_control, is_forbidden_control};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {source}", path.display())]
@@ -139,7 +140,7 @@ impl RowBuf {
     pub fn plain(&mut self, cell: impl AsRef<[u8]>) {
         let cell = cell.as_ref();
         debug_assert!(
-            !cell.iter().any(|b| b"\",\r\n".contains(b)) && !cell.first().is_some_and(|b| b"=+@\t".contains(b)),
+            !cell.iter().any(|b| b"\",\r\n".contains(b)) && !cell.first().is_some_and(|b| b"=+@\t\n".contains(b)),
             "{}",
             String::from_utf8_lossy(cell)
         );
@@ -158,15 +159,30 @@ impl RowBuf {
     }
 }
 
-/// A text cell made safe for spreadsheets: one that starts with `=`, `+`,
-/// `-`, `@`, a tab or a carriage return (OWASP, "CSV Injection") gets a
-/// leading `'`, so Excel, WPS and LibreOffice show it instead of running
-/// it. Only CSV cells for people are changed, never the Parquet.
+/// A text cell made safe for spreadsheets and for whoever reads the file:
+/// one that starts with `=`, `+`, `-`, `@`, a tab, a carriage return or a
+/// line feed (OWASP, "CSV Injection") gets a leading `'`, so Excel, WPS and
+/// LibreOffice show it instead of running it; a control character other
+/// than tab, CR and LF (quarantined rows show the cell that had one) is
+/// written escaped, as `\x00`. Only CSV cells for people are changed, never
+/// the Parquet.
 pub fn text(s: &str) -> Cow<'_, str> {
-    match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{s}")),
-        _ => Cow::Borrowed(s),
+    let guarded = matches!(s.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\n'));
+    if !guarded && !s.chars().any(is_forbidden_control) {
+        return Cow::Borrowed(s);
     }
+    let mut out = String::with_capacity(s.len() + 1);
+    if guarded {
+        out.push('\'');
+    }
+    for c in s.chars() {
+        if is_forbidden_control(c) {
+            out.push_str(&escape_control(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -192,5 +208,9 @@ mod tests {
         assert_eq!(text("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(text("-"), "'-");
         assert_eq!(text("城镇新增就业"), "城镇新增就业");
+        assert_eq!(text("\n=1+1"), "'\n=1+1");
+        assert_eq!(text("12\u{0}3\u{7f}"), "12\\x003\\x7F");
+        assert_eq!(text("-\u{85}"), "'-\\u{85}");
+        assert_eq!(text("备注\t第二行\r\n"), "备注\t第二行\r\n");
     }
 }

@@ -5,6 +5,7 @@
 pub mod encoding;
 pub mod header;
 pub mod number;
+pub mod quotes;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -12,8 +13,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-pub use encoding::{Encoding, EncodingError};
+pub use encoding::{Encoding, EncodingError, ReadAs};
 pub use header::{Column, HeaderError, HeaderMap};
+use quotes::Cut;
 
 use crate::config::pipeline::EncodingChoice;
 use crate::config::{Layout, Layouts};
@@ -164,78 +166,306 @@ impl Submission {
         Submission { file, bytes, sha256, encoding, stamp }
     }
 
-    /// Reads the header, calls `visit` for every record after it, and
-    /// returns what the header said (`None`: the file has no header row).
-    /// The records of a file that cannot be used are still visited, with the
-    /// reason in `Parsed::Refused`, so each is quarantined.
+    /// The text the file's records are split on, how its cells decode, and
+    /// how a position in it maps to a byte offset in the file as sent.
+    fn text(&self) -> (Cow<'_, [u8]>, Decode, Offsets) {
+        match &self.encoding {
+            Ok(enc) => (
+                Cow::Borrowed(&self.bytes[enc.body_offset()..]),
+                Decode::Strict(*enc),
+                Offsets::shift(enc.body_offset()),
+            ),
+            Err(e) => match e.read_as {
+                ReadAs::Escaped(enc) => (
+                    Cow::Borrowed(&self.bytes[enc.body_offset()..]),
+                    Decode::Escaped(enc),
+                    Offsets::shift(enc.body_offset()),
+                ),
+                ReadAs::Utf16 { little_endian } => {
+                    let codec = if little_endian { encoding_rs::UTF_16LE } else { encoding_rs::UTF_16BE };
+                    let (text, _, _) = codec.decode(&self.bytes);
+                    let bom =
+                        usize::from(self.bytes.starts_with(b"\xFF\xFE") || self.bytes.starts_with(b"\xFE\xFF")) * 2;
+                    (Cow::Owned(text.into_owned().into_bytes()), Decode::Strict(Encoding::Utf8), Offsets::utf16(bom))
+                }
+            },
+        }
+    }
+
+    /// Reads the header and hands every physical line after it to `visit`,
+    /// in file order, as a record, a record with an unclosed quote or a
+    /// blank line; returns what the header said (`None`: the file has no
+    /// header row) and how many lines the file has. Every line is accounted
+    /// for: `lines` = header lines + the lines of every record + blank
+    /// lines. The records of a file that cannot be used are still visited,
+    /// with the reason in `Parsed::Refused`, so each is quarantined.
     pub fn parse(
         &self,
         layouts: &Layouts,
         pinned: Option<Layout>,
         delimiter: u8,
-        mut visit: impl FnMut(&Parsed, &Record<'_>),
-    ) -> Option<Parsed> {
-        let enc = *self.encoding.as_ref().unwrap_or(&Encoding::Utf8);
-        let offset = enc.body_offset();
-        let body = &self.bytes[offset..];
-        // A first line past the limit (a file without line breaks) is
-        // refused before the CSV reader buffers it: the header record
-        // holds at least that line.
-        let first_line = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
-        if first_line > MAX_RECORD_BYTES && self.encoding.is_ok() {
-            let detail = format!("the first line is {first_line} bytes; at most {MAX_RECORD_BYTES}");
-            return Some(Parsed::Refused(HeaderError { code: Code::LineTooLong, detail }));
+        mut visit: impl FnMut(Item<'_>),
+    ) -> Reading {
+        let (text, decode, mut offsets) = self.text();
+        let text = text.as_ref();
+        let mut lines = Lines { total: physical_lines(text), next: 1, next_byte: 0 };
+        let mut header: Option<Parsed> = None;
+        let mut header_line = 0;
+        let mut from = 0;
+        // A first line past the limit (a file without line breaks, a binary)
+        // is refused before the CSV reader buffers it, and skipped: the
+        // lines after it are still read, each a quarantined row.
+        let first = text.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(text.len());
+        let first_len = text[first..].iter().position(|&b| b == b'\n').unwrap_or(text.len() - first);
+        if first_len > MAX_RECORD_BYTES && matches!(decode, Decode::Strict(_)) {
+            let detail = format!("the first line is {first_len} bytes; at most {MAX_RECORD_BYTES}");
+            header = Some(Parsed::Refused(HeaderError { code: Code::LineTooLong, detail }));
+            lines.blank_until(text, first, &mut offsets, &mut visit);
+            header_line = lines.next;
+            lines.after_record(text, first, first + first_len + 1);
+            from = lines.next_byte;
         }
-        let mut reader =
-            csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(body);
-        let mut raw = csv::ByteRecord::new();
-        let at = |raw: &csv::ByteRecord| {
-            let pos = raw.position().expect("records read from a reader have a position");
-            // The reader ends a record at a CR and starts the next one at the
-            // LF of the CRLF (and at any blank lines after it): step over
-            // them so the line and byte are those of the record's first cell.
-            let (mut line, mut byte) = (pos.line(), pos.byte() as usize);
-            while let Some(&b @ (b'\r' | b'\n')) = body.get(byte) {
-                line += u64::from(b == b'\n');
-                byte += 1;
-            }
-            (line, (byte + offset) as u64)
+        let cut = quotes::unclosed(&text[from..], delimiter).map(|c| Cut {
+            record: c.record + from,
+            quote: c.quote + from,
+            end: c.end + from,
+        });
+        let segments = match cut {
+            Some(c) => [(from, c.record), (c.end, text.len())],
+            None => [(from, text.len()), (text.len(), text.len())],
         };
-        // The csv reader only fails on I/O, and reads from memory.
-        if !reader.read_byte_record(&mut raw).unwrap_or(false) {
-            return None;
-        }
-        let (line, byte) = at(&raw);
-        let header_record = Record { line, byte, raw: &raw, encoding: enc };
-        let parsed = match &self.encoding {
-            Err(e) => Parsed::Refused(HeaderError { code: Code::Encoding, detail: e.to_string() }),
-            Ok(_) if header_record.too_long().is_some() => {
-                let (_, len) = header_record.too_long().expect("checked");
-                let detail = format!("the header is {len} bytes in {} cells; at most {MAX_RECORD_BYTES}", raw.len());
-                Parsed::Refused(HeaderError { code: Code::LineTooLong, detail })
-            }
-            Ok(_) => {
-                let names = (0..raw.len()).map(|i| header_record.cell(i).into_owned()).collect();
-                match header::resolve(names, layouts, pinned) {
-                    Ok((map, unknown)) => {
-                        Parsed::Read { header: Box::new(map), unknown_columns: unknown, header_line: line }
+        let mut raw = csv::ByteRecord::new();
+        for (k, &(start, end)) in segments.iter().enumerate() {
+            let segment = &text[start..end];
+            let first_line = lines.next;
+            let mut reader =
+                csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(segment);
+            // The csv reader only fails on I/O, and reads from memory.
+            while reader.read_byte_record(&mut raw).unwrap_or(false) {
+                let pos = raw.position().expect("records read from a reader have a position");
+                // The reader ends a record at a CR and starts the next one at
+                // the LF of the CRLF (and at any blank lines after it): step
+                // over them so the line and byte are those of the record's
+                // first cell.
+                let (mut line, mut at) = (pos.line(), pos.byte() as usize);
+                while let Some(&b @ (b'\r' | b'\n')) = segment.get(at) {
+                    line += u64::from(b == b'\n');
+                    at += 1;
+                }
+                let after = reader.position().byte() as usize;
+                let (line, at, after) = (first_line + line - 1, start + at, start + after);
+                lines.blank_until(text, at, &mut offsets, &mut visit);
+                let rec = Record { line, byte: offsets.orig(text, at), raw: &raw, span: &text[at..after], decode };
+                lines.after_record(text, at, after);
+                match &header {
+                    Some(parsed) => visit(Item::Record(parsed, rec)),
+                    None => {
+                        header_line = line;
+                        header = Some(read_header(&rec, &self.encoding, layouts, pinned));
                     }
+                }
+            }
+            if k == 0
+                && let Some(c) = cut
+            {
+                lines.blank_until(text, c.record, &mut offsets, &mut visit);
+                let line = lines.next;
+                let quote_line = line + text[c.record..c.quote].iter().filter(|&&b| b == b'\n').count() as u64;
+                let bad = Unclosed {
+                    line,
+                    byte: offsets.orig(text, c.record),
+                    quote_line,
+                    quote_byte: offsets.orig(text, c.quote),
+                    // No more bytes decoded than can be shown.
+                    text: shown(
+                        decode
+                            .cell(&text[c.record..c.end.min(c.record + 4 * MAX_SHOWN_CHARS)])
+                            .trim_end_matches(['\r', '\n']),
+                    ),
+                };
+                lines.after_record(text, c.record, c.end);
+                match &header {
+                    Some(parsed) => visit(Item::Unclosed(parsed, bad)),
+                    None => {
+                        header_line = line;
+                        let detail =
+                            format!("a quote opens at line {quote_line}, byte {} and never closes", bad.quote_byte);
+                        header = Some(Parsed::Refused(HeaderError { code: Code::UnclosedQuote, detail }));
+                    }
+                }
+            }
+        }
+        lines.blank_until(text, text.len(), &mut offsets, &mut visit);
+        Reading { header, header_line, lines: lines.total }
+    }
+}
+
+/// The header record read into a [`HeaderMap`], or why the file cannot be
+/// used.
+fn read_header(
+    rec: &Record<'_>,
+    encoding: &Result<Encoding, EncodingError>,
+    layouts: &Layouts,
+    pinned: Option<Layout>,
+) -> Parsed {
+    match encoding {
+        Err(e) => Parsed::Refused(HeaderError { code: Code::Encoding, detail: e.to_string() }),
+        Ok(_) if rec.too_long().is_some() => {
+            let (_, len) = rec.too_long().expect("checked");
+            let detail = format!("the header is {len} bytes in {} cells; at most {MAX_RECORD_BYTES}", rec.len());
+            Parsed::Refused(HeaderError { code: Code::LineTooLong, detail })
+        }
+        Ok(_) => match rec.control() {
+            Some(c) => Parsed::Refused(HeaderError { code: Code::ControlCharacter, detail: c.describe() }),
+            None => {
+                let names = (0..rec.len()).map(|i| rec.cell(i).into_owned()).collect();
+                match header::resolve(names, layouts, pinned) {
+                    Ok((map, unknown)) => Parsed::Read { header: Box::new(map), unknown_columns: unknown },
                     Err(e) => Parsed::Refused(e),
                 }
             }
-        };
-        while reader.read_byte_record(&mut raw).unwrap_or(false) {
-            let (line, byte) = at(&raw);
-            visit(&parsed, &Record { line, byte, raw: &raw, encoding: enc });
-        }
-        Some(parsed)
+        },
     }
+}
+
+/// Lines in `text`: each LF ends one, and text after the last LF is one more.
+fn physical_lines(text: &[u8]) -> u64 {
+    let breaks = text.iter().filter(|&&b| b == b'\n').count() as u64;
+    breaks + u64::from(text.last().is_some_and(|&b| b != b'\n'))
+}
+
+/// The line accounting of one file: the first line no record has covered
+/// yet, and where it starts.
+struct Lines {
+    total: u64,
+    next: u64,
+    next_byte: usize,
+}
+
+impl Lines {
+    /// Hands out every line from the next one up to the line holding `at`
+    /// as blank: the csv reader skips empty lines, so those are all the
+    /// lines between two records.
+    fn blank_until(&mut self, text: &[u8], at: usize, offsets: &mut Offsets, visit: &mut impl FnMut(Item<'_>)) {
+        while self.next_byte < at && self.next <= self.total {
+            let end =
+                text[self.next_byte..].iter().position(|&b| b == b'\n').map_or(text.len(), |i| self.next_byte + i + 1);
+            if end > at {
+                break;
+            }
+            visit(Item::Blank { line: self.next, byte: offsets.orig(text, self.next_byte) });
+            self.next += 1;
+            self.next_byte = end;
+        }
+    }
+
+    /// Marks the lines of a record from `start` to `after` (just past its
+    /// last byte) as covered.
+    fn after_record(&mut self, text: &[u8], start: usize, after: usize) {
+        let last = after.min(text.len()).saturating_sub(1).max(start);
+        // A record on a line already covered: records split by a lone CR.
+        if self.next_byte > last {
+            return;
+        }
+        self.next += text[self.next_byte..last].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        self.next_byte = text[last..].iter().position(|&b| b == b'\n').map_or(text.len(), |i| last + i + 1);
+    }
+}
+
+/// What [`Submission::parse`] found.
+pub struct Reading {
+    pub header: Option<Parsed>,
+    /// The line of the header record.
+    pub header_line: u64,
+    /// Physical lines of the file.
+    pub lines: u64,
 }
 
 /// The outcome of reading a file's header.
 pub enum Parsed {
-    Read { header: Box<HeaderMap>, unknown_columns: Vec<usize>, header_line: u64 },
+    Read { header: Box<HeaderMap>, unknown_columns: Vec<usize> },
     Refused(HeaderError),
+}
+
+/// One piece of a file after its header, in file order.
+pub enum Item<'r> {
+    Record(&'r Parsed, Record<'r>),
+    /// A record in which a quote opens and never closes before the end of
+    /// the file, cut at the end of the quote's line.
+    Unclosed(&'r Parsed, Unclosed),
+    /// An empty line (nothing but its line break).
+    Blank {
+        line: u64,
+        byte: u64,
+    },
+}
+
+/// A record cut at the end of the line where its unclosed quote opens.
+pub struct Unclosed {
+    pub line: u64,
+    pub byte: u64,
+    pub quote_line: u64,
+    pub quote_byte: u64,
+    /// The record's text up to the cut, shown as in [`Record::text`].
+    pub text: String,
+}
+
+/// How the cells of a file become text.
+#[derive(Debug, Clone, Copy)]
+enum Decode {
+    /// A file in an accepted encoding.
+    Strict(Encoding),
+    /// A refused file: what does not decode is shown as `\xFF`.
+    Escaped(Encoding),
+}
+
+impl Decode {
+    fn cell(self, bytes: &[u8]) -> Cow<'_, str> {
+        match self {
+            Decode::Strict(enc) => enc.decode(bytes),
+            Decode::Escaped(enc) => Cow::Owned(encoding::decode_escaped(enc, bytes)),
+        }
+    }
+
+    fn encoding(self) -> Encoding {
+        match self {
+            Decode::Strict(enc) | Decode::Escaped(enc) => enc,
+        }
+    }
+}
+
+/// From a position in the text records are split on to a byte offset in
+/// the file as sent: a shift past the BOM, or for UTF-16 (transcoded to
+/// UTF-8 to be read) two bytes a code unit, counted as positions are asked
+/// for, in increasing order.
+enum Offsets {
+    Shift(usize),
+    Utf16 { bom: usize, text: usize, orig: u64 },
+}
+
+impl Offsets {
+    fn shift(by: usize) -> Offsets {
+        Offsets::Shift(by)
+    }
+
+    fn utf16(bom: usize) -> Offsets {
+        Offsets::Utf16 { bom, text: 0, orig: bom as u64 }
+    }
+
+    fn orig(&mut self, text: &[u8], at: usize) -> u64 {
+        match self {
+            Offsets::Shift(by) => (at + *by) as u64,
+            Offsets::Utf16 { bom, text: done, orig } => {
+                if at < *done {
+                    (*done, *orig) = (0, *bom as u64);
+                }
+                let chunk = String::from_utf8_lossy(&text[*done..at]);
+                *orig += chunk.chars().map(|c| 2 * c.len_utf16() as u64).sum::<u64>();
+                *done = at;
+                *orig
+            }
+        }
+    }
 }
 
 /// One CSV record with where it starts in the file.
@@ -243,7 +473,38 @@ pub struct Record<'r> {
     pub line: u64,
     pub byte: u64,
     raw: &'r csv::ByteRecord,
-    encoding: Encoding,
+    /// The record's bytes as they stand in the file (quotes and all).
+    span: &'r [u8],
+    decode: Decode,
+}
+
+/// A control character in a record: where, and which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Control {
+    /// Byte offset in the file.
+    pub byte: u64,
+    pub char: char,
+    /// The cell it is in.
+    pub cell: usize,
+}
+
+impl Control {
+    pub fn describe(&self) -> String {
+        format!("{} at byte {}", escape_control(self.char), self.byte)
+    }
+}
+
+/// A control character as it is written wherever yearbook shows one:
+/// `\x00` for a C0 control or DEL (one byte in every accepted encoding),
+/// `\u{85}` for the others.
+pub fn escape_control(c: char) -> String {
+    if (c as u32) < 0x80 { format!("\\x{:02X}", c as u32) } else { format!("\\u{{{:X}}}", c as u32) }
+}
+
+/// Whether `c` is a control character no cell may hold: every one but tab,
+/// and CR and LF, which a quoted cell may span lines with.
+pub fn is_forbidden_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\r' | '\n')
 }
 
 impl<'r> Record<'r> {
@@ -257,7 +518,7 @@ impl<'r> Record<'r> {
 
     /// Cell `i` decoded as sent (not trimmed); empty past the last cell.
     pub fn cell(&self, i: usize) -> Cow<'r, str> {
-        self.raw.get(i).map_or(Cow::Borrowed(""), |b| self.encoding.decode(b))
+        self.raw.get(i).map_or(Cow::Borrowed(""), |b| self.decode.cell(b))
     }
 
     /// For a record longer than [`MAX_RECORD_BYTES`]: its longest cell and
@@ -269,6 +530,26 @@ impl<'r> Record<'r> {
         }
         let longest = (0..self.raw.len()).max_by_key(|&i| self.raw[i].len()).unwrap_or(0);
         Some((longest, len))
+    }
+
+    /// The first control character in the record that no cell may hold
+    /// (see [`is_forbidden_control`]). Bytes below 0x20 and DEL are the
+    /// same characters in UTF-8 and GB18030, so the bytes are searched
+    /// first; the cells are decoded only where a multi-byte control could
+    /// hide (C1 controls).
+    pub fn control(&self) -> Option<Control> {
+        let plain = |b: &u8| *b >= 0x20 && *b != 0x7F || matches!(b, b'\t' | b'\r' | b'\n');
+        // The first bytes of a C1 control in UTF-8 and in GB18030.
+        let c1 = |bytes: &[u8]| bytes.windows(2).any(|w| matches!(w, [0xC2, 0x80..=0x9F] | [0x81, 0x30]));
+        if self.span.iter().all(plain) && !c1(self.span) {
+            return None;
+        }
+        let (cell, char) =
+            (0..self.len()).find_map(|i| self.cell(i).chars().find(|&c| is_forbidden_control(c)).map(|c| (i, c)))?;
+        // Cells come in file order, so the first such character of the
+        // first such cell is the first in the record as sent.
+        let offset = find(self.span, &self.decode.encoding().encode_char(char)).unwrap_or(0);
+        Some(Control { byte: self.byte + offset as u64, char, cell })
     }
 
     /// Whether every cell is empty or white space.
@@ -288,13 +569,21 @@ impl<'r> Record<'r> {
             let cell = self.raw.get(i).unwrap_or_default();
             // Decode no more than is shown.
             let cell = &cell[..cell.len().min(4 * MAX_SHOWN_CHARS)];
-            text.push_str(&self.encoding.decode(cell));
+            text.push_str(&self.decode.cell(cell));
             if text.chars().count() > MAX_SHOWN_CHARS {
                 break;
             }
         }
         shown(&text)
     }
+}
+
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

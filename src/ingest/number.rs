@@ -5,17 +5,24 @@
 //! percent sign is allowed), ` 408.41 `. Missing: empty, `-`, `—`, `/`,
 //! `无`, `NA`, `N/A`. Everything else is an error that says what is wrong.
 //! The grammar after mapping full-width forms to ASCII is
-//! `-?([0-9]{1,3}(,[0-9]{3}){1,4}|[0-9]{1,15})(\.[0-9]{1,6})?`: at most 15
-//! integer digits and 6 decimals, so every accepted number is exact at
-//! [`BASE_SCALE`] and fits an `i128` after any unit prefix.
+//! `-?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]+)?` with at most
+//! [`MAX_INT_DIGITS`] integer digits and [`MAX_FRACTION_DIGITS`] decimals:
+//! what a `Decimal128(38)` value column at [`BASE_SCALE`] holds, so every
+//! accepted number is exact there. A number past either limit is still a
+//! number, and its error says which limit (the row's code is
+//! `too_many_digits` or `too_many_decimals`, not `bad_number`); a value
+//! that a unit prefix carries past the column is `out_of_range`.
 
-use crate::decimal::{BASE_SCALE, Decimal};
+use crate::decimal::{BASE_SCALE, Decimal, MAX_PRECISION};
 
 /// The tokens that mean "no figure" (a note must then say why).
 pub const MISSING_TOKENS: [&str; 7] = ["", "-", "—", "/", "无", "NA", "N/A"];
 
-const MAX_INT_DIGITS: usize = 15;
-const MAX_FRACTION_DIGITS: usize = BASE_SCALE as usize;
+/// Integer digits a value may have: a `Decimal128(38)` column at
+/// [`BASE_SCALE`] holds 32.
+pub const MAX_INT_DIGITS: usize = (MAX_PRECISION - BASE_SCALE) as usize;
+/// Decimals a value may have: the value columns' scale.
+pub const MAX_FRACTION_DIGITS: usize = BASE_SCALE as usize;
 
 /// A cell that holds a number or says there is none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +87,8 @@ pub fn parse_cell(text: &str, percent_allowed: bool) -> Result<Cell, NumberError
     parse_ascii(body).map(Cell::Number)
 }
 
-/// The form nearly every cell takes, ASCII `-?[0-9]{1,15}(\.[0-9]{1,6})?`,
+/// The form nearly every cell takes, ASCII `-?[0-9]+(\.[0-9]+)?` within the
+/// limits,
 /// read without copying; `None` sends anything else (separators, full-width
 /// forms, `%`, errors) through the full grammar, which gives the same value
 /// for this form.
@@ -106,13 +114,14 @@ fn parse_plain(text: &str) -> Option<Decimal> {
     Some(from_digits(negative, int, frac))
 }
 
-/// The decimal of checked ASCII digits: at most 15 integer digits and 6
-/// decimals. The printed precision is kept (a claim of `107.5` is compared
-/// at one decimal); callers rescale values to the base scale.
+/// The decimal of checked ASCII digits, within [`MAX_INT_DIGITS`] and
+/// [`MAX_FRACTION_DIGITS`]. The printed precision is kept (a claim of
+/// `107.5` is compared at one decimal); callers rescale values to the base
+/// scale.
 fn from_digits(negative: bool, int: &[u8], frac: &[u8]) -> Decimal {
-    // At most 21 digits: cannot overflow an i128.
+    // At most 38 digits: below 10^38, which an i128 holds.
     let mantissa = int.iter().chain(frac).fold(0i128, |m, &b| m * 10 + i128::from(b - b'0'));
-    let scale = u8::try_from(frac.len()).expect("at most six decimals");
+    let scale = u8::try_from(frac.len()).expect("at most MAX_FRACTION_DIGITS decimals");
     Decimal::new(if negative { -mantissa } else { mantissa }, scale)
 }
 
@@ -178,12 +187,11 @@ fn integer_digits(int: &str) -> Result<String, NumberError> {
     if !first_ok || !rest_ok {
         return Err(NumberError::BadGrouping);
     }
-    // 1–3 digits then at most four groups: at most 15 digits, as without
-    // separators.
-    if groups.len() > 5 {
+    let digits = groups.concat();
+    if digits.len() > MAX_INT_DIGITS {
         return Err(NumberError::TooManyIntegerDigits);
     }
-    Ok(groups.concat())
+    Ok(digits)
 }
 
 #[cfg(test)]
@@ -200,14 +208,27 @@ mod tests {
 
     #[test]
     fn the_plain_form_reads_as_the_full_grammar_does() {
-        for text in ["0", "-0", "007", "37.62", "-3.5", "999999999999999", "1234567890.123456", "1.000000"] {
+        let max = format!("{}.{}", "9".repeat(MAX_INT_DIGITS), "9".repeat(MAX_FRACTION_DIGITS));
+        for text in ["0", "-0", "007", "37.62", "-3.5", "999999999999999", "1234567890.123456", "1.000000", &max] {
             let plain = parse_plain(text).expect(text);
             let full = parse_ascii(text).expect(text);
             assert_eq!((plain.mantissa(), plain.scale()), (full.mantissa(), full.scale()), "{text}");
         }
-        for text in
-            ["", "-", ".5", "5.", "1..2", "1,000", "1000000000000000", "1.1234567", "--1", "1-", "１", "5%", "+1"]
-        {
+        for text in [
+            "",
+            "-",
+            ".5",
+            "5.",
+            "1..2",
+            "1,000",
+            &"1".repeat(MAX_INT_DIGITS + 1),
+            "1.1234567",
+            "--1",
+            "1-",
+            "１",
+            "5%",
+            "+1",
+        ] {
             assert_eq!(parse_plain(text), None, "{text}");
         }
     }
@@ -217,8 +238,13 @@ mod tests {
         assert_eq!(to_ascii('５'), Some('5'));
         assert_eq!(to_ascii('千'), None);
         assert_eq!(ok("1234567890.123456", false), "1234567890.123456");
-        assert_eq!(ok("999999999999999", false), "999999999999999");
-        assert_eq!(ok("999,999,999,999,999", false), "999999999999999");
-        assert!(matches!(parse_cell("1,000,000,000,000,000", false), Err(NumberError::TooManyIntegerDigits)));
+        // A 20-digit head count is a number.
+        assert_eq!(ok("12345678901234567890", false), "12345678901234567890");
+        assert_eq!(ok("12,345,678,901,234,567,890", false), "12345678901234567890");
+        assert_eq!(ok(&"9".repeat(32), false), "9".repeat(32));
+        assert!(matches!(parse_cell(&"1".repeat(33), false), Err(NumberError::TooManyIntegerDigits)));
+        let grouped = format!("1{}", ",000".repeat(11));
+        assert!(matches!(parse_cell(&grouped, false), Err(NumberError::TooManyIntegerDigits)));
+        assert!(matches!(parse_cell("0.1234567", false), Err(NumberError::TooManyDecimals)));
     }
 }

@@ -15,6 +15,9 @@ mod encoding;
 mod faults;
 /// The bundled sample run against golden files, cell by cell.
 mod golden;
+/// Hostile files: unclosed quotes, control characters, blank lines,
+/// refused encodings shown as sent; every line accounted for.
+mod nothing_lost;
 /// SUBMISSIONS.md "Numbers as people type them": every accepted and
 /// rejected form.
 mod number_grammar;

@@ -160,11 +160,20 @@ fn files_without_rows_still_account_for_themselves() {
     assert_eq!(by("header-only.csv")["refused"], serde_json::Value::Null);
     assert_eq!(by("header-only.csv")["layout"], "long");
     assert_eq!(by("bad-header.csv")["refused"], "missing_column: long layout needs unit");
+    // Each says so in the warnings, the refused one with why.
     let w = csv_rows(&s.out().join("warnings.csv"));
+    let got: Vec<(&str, &str, &str, &str)> =
+        w[1..].iter().map(|r| (r[0].as_str(), r[1].as_str(), r[3].as_str(), r[5].as_str())).collect();
     assert_eq!(
-        (w[1][0].as_str(), w[1][3].as_str(), w[1][5].as_str()),
-        ("header-only.csv", "remarks", "unknown_column")
+        got,
+        [
+            ("bad-header.csv", "1", "", "no_rows"),
+            ("empty.csv", "1", "", "no_rows"),
+            ("header-only.csv", "1", "remarks", "unknown_column"),
+            ("header-only.csv", "1", "", "no_rows"),
+        ]
     );
+    assert!(w[1][7].contains("missing_column: long layout needs unit"), "{}", w[1][7]);
 }
 
 #[test]
@@ -212,25 +221,63 @@ fn a_figure_below_its_indicators_minimum_is_rejected() {
     assert_eq!(obs.len() - 1, 1);
 }
 
-#[test]
-fn a_catalog_without_minimums_accepts_negative_net_changes() {
-    // The bench's catalog has no `min` column: nothing has a minimum.
-    let s = Scratch::new(&[("a.csv", format!("{EN_HEADER}TJ-HRSS,2021,DISPUTE-ACCEPTED,,-5,件,,,,\n").as_bytes())]);
+/// Runs `rows` against the bundled catalog with its `min` column edited by
+/// `min(code, min) -> min`, or dropped (`None`).
+fn run_with_min(rows: &str, min: Option<fn(&str, &str) -> String>) -> Vec<Vec<String>> {
+    let s = Scratch::new(&[("a.csv", format!("{EN_HEADER}{rows}").as_bytes())]);
     let catalog = std::fs::read_to_string(crate::util::repo().join("schemas/catalog.csv")).unwrap();
-    let without: String = catalog.lines().map(|l| l.rsplit_once(',').unwrap().0.to_owned() + "\n").collect();
+    let edited: String = catalog
+        .lines()
+        .map(|l| {
+            let (rest, m) = l.rsplit_once(',').unwrap();
+            let code = l.split(',').next().unwrap();
+            match min {
+                None => format!("{rest}\n"),
+                Some(f) => format!("{rest},{}\n", if code == "code" { m.to_owned() } else { f(code, m) }),
+            }
+        })
+        .collect();
     let path = s.dir.path().join("catalog.csv");
-    std::fs::write(&path, without).unwrap();
-    let o = crate::util::yearbook(&[
-        "run",
-        "-q",
-        "--input",
-        s.input().to_str().unwrap(),
-        "--catalog",
-        path.to_str().unwrap(),
-        "--out",
-        s.out().to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(&path, edited).unwrap();
+    let (i, o, c) = (s.input(), s.out(), path.to_str().unwrap().to_owned());
+    let args = ["run", "-q", "--input", i.to_str().unwrap(), "--catalog", &c, "--out", o.to_str().unwrap()];
+    let out = crate::util::yearbook(&args);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
+    csv_rows(&s.out().join("quarantine.csv"))
+}
+
+#[test]
+fn a_negative_head_count_is_rejected_by_its_kinds_default_minimum() {
+    // SUBMISSIONS.md's catalog format has no `min` column: counts, rates,
+    // averages and levels still cannot go below 0; amounts and cumulative
+    // figures can.
+    let rows = "TJ-HRSS,2021,DISPUTE-ACCEPTED,,－35,件,,,,\n\
+                TJ-HRSS,2021,SERVICE-DAYS,,-1,个工作日,,,,\n\
+                TJ-HRSS,2021,WAGE-ARREARS-RECOVERED,,-5,元,,,,\n\
+                TJ-HRSS,2021,TALENT-CUM,,-5,人,,,,\n";
+    let q = run_with_min(rows, None);
+    assert_eq!(
+        codes(&q),
+        [("2".into(), "value".into(), "below_minimum".into()), ("3".into(), "value".into(), "below_minimum".into())]
+    );
+    // An empty `min` is the same default.
+    assert_eq!(codes(&run_with_min(rows, Some(|_, _| String::new()))), codes(&q));
+}
+
+#[test]
+fn min_none_lets_a_net_change_fall_below_zero_and_a_number_overrides_the_default() {
+    // A net change in the number of enterprises is a count that can fall.
+    let rows = "TJ-HRSS,2021,DISPUTE-ACCEPTED,,-5,件,,,,\nTJ-HRSS,2021,WAGE-ARREARS-RECOVERED,,50,元,,,,\n";
+    let q = run_with_min(
+        rows,
+        Some(|code, m| match code {
+            "DISPUTE-ACCEPTED" => "none".into(),
+            "WAGE-ARREARS-RECOVERED" => "100".into(),
+            _ => m.into(),
+        }),
+    );
+    assert_eq!(codes(&q), [("3".into(), "value".into(), "below_minimum".into())]);
+    assert!(q[1][7].contains("WAGE-ARREARS-RECOVERED is at least 100"), "{}", q[1][7]);
 }
 
 #[test]

@@ -1,0 +1,307 @@
+//! Hostile files lose no row: every physical line is the header, a record
+//! (accepted or quarantined) or a counted blank line, and what a refused
+//! row held is shown as the agency sent it, with nothing an output must
+//! not hold.
+
+use crate::util::{EN_HEADER, Scratch, cell, csv_rows, files_under, find, parquet_rows};
+
+fn run(files: &[(&str, &[u8])]) -> (Scratch, Vec<Vec<String>>, serde_json::Value) {
+    let s = Scratch::new(files);
+    let o = s.run();
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&o.stderr));
+    let q = csv_rows(&s.out().join("quarantine.csv"));
+    let m = serde_json::from_slice(&std::fs::read(s.out().join("manifest.json")).unwrap()).unwrap();
+    (s, q, m)
+}
+
+/// (line, byte, field, raw, code) of each quarantine row.
+fn entries(q: &[Vec<String>]) -> Vec<(String, String, String, String, String)> {
+    q[1..].iter().map(|r| (r[1].clone(), r[2].clone(), r[3].clone(), r[4].clone(), r[5].clone())).collect()
+}
+
+fn counts(m: &serde_json::Value, file: usize) -> [u64; 5] {
+    let f = &m["inputs"][file];
+    ["lines", "rows_read", "accepted", "quarantined", "blank_rows"].map(|k| f[k].as_u64().unwrap())
+}
+
+#[test]
+fn an_unclosed_quote_quarantines_its_row_and_the_rows_after_it_are_read_again() {
+    let text = format!(
+        "{EN_HEADER}TJ-HRSS,2021,INFO-DISCLOSED,,217,条,,,,\n\
+         TJ-HRSS,2021,INFO-REQUESTS,,244,件,,,,\"公开报告：受理\n\
+         TJ-HRSS,2021,SERVICE-ITEMS,,174,项,,,,\n\
+         TJ-HRSS,2021,ADMIN-LITIGATION,,约30,件,,,,\n"
+    );
+    let quote = text.find('"').unwrap();
+    let line3 = text.find("TJ-HRSS,2021,INFO-REQUESTS").unwrap();
+    let (s, q, m) = run(&[("a.csv", text.as_bytes())]);
+    let e = entries(&q);
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert_eq!((e[0].0.as_str(), e[0].1.as_str(), e[0].4.as_str()), ("3", &*line3.to_string(), "unclosed_quote"));
+    assert_eq!(
+        e[0].3, "TJ-HRSS,2021,INFO-REQUESTS,,244,件,,,,\"公开报告：受理",
+        "the row as sent, up to its line's end"
+    );
+    assert!(q[1][7].contains(&format!("the quote at line 3, byte {quote} never closes")), "{}", q[1][7]);
+    assert_eq!((e[1].0.as_str(), e[1].4.as_str()), ("5", "bad_number"));
+    let obs = parquet_rows(&s.out(), "observations");
+    let lines: Vec<&str> = obs[1..].iter().map(|r| cell(&obs, r, "source_line")).collect();
+    assert_eq!(lines, ["2", "4"], "the row after the open quote is read");
+    assert_eq!(counts(&m, 0), [5, 4, 2, 2, 0]);
+}
+
+#[test]
+fn an_unclosed_quote_in_the_header_refuses_the_file_and_still_reads_its_rows() {
+    let text = "agency,year,\"indicator\nTJ-HRSS,2021,INFO-DISCLOSED\nTJ-HRSS,2022,INFO-DISCLOSED\n";
+    let (_, q, m) = run(&[("a.csv", text.as_bytes())]);
+    let codes: Vec<(String, String)> = entries(&q).into_iter().map(|e| (e.0, e.4)).collect();
+    assert_eq!(codes, [("2".into(), "unclosed_quote".into()), ("3".into(), "unclosed_quote".into())]);
+    assert_eq!(counts(&m, 0), [3, 2, 0, 2, 0]);
+}
+
+#[test]
+fn a_quoted_note_that_spans_lines_and_closes_is_one_record() {
+    let text = format!(
+        "{EN_HEADER}TJ-HRSS,2021,INFO-DISCLOSED,,217,条,,,,\"第一行\r\n第二行\"\nTJ-HRSS,2021,SERVICE-ITEMS,,174,项,,,,\n"
+    );
+    let (s, q, m) = run(&[("a.csv", text.as_bytes())]);
+    assert_eq!(q.len(), 1, "nothing quarantined");
+    let obs = parquet_rows(&s.out(), "observations");
+    let first = find(&obs, &[("indicator", "INFO-DISCLOSED")]);
+    assert_eq!(cell(&obs, first, "note"), "第一行\r\n第二行");
+    let next = find(&obs, &[("indicator", "SERVICE-ITEMS")]);
+    assert_eq!(cell(&obs, next, "source_line"), "4");
+    assert_eq!(counts(&m, 0), [4, 2, 2, 0, 0]);
+}
+
+#[test]
+fn a_control_character_quarantines_its_row_and_never_reaches_an_output() {
+    let text = format!(
+        "{EN_HEADER}TJ-HRSS,2021,INFO-DISCLOSED,,217,条,,,,公开\u{0}报告\n\
+         TJ-HRSS\u{7},2021,INFO-REQUESTS,,244,件,,,,\n\
+         TJ-HRSS,2021,SERVICE-ITEMS,,174,项,,,,\t以制表符开头的备注\n"
+    );
+    let nul = text.find('\u{0}').unwrap();
+    let (s, q, m) = run(&[("a.csv", text.as_bytes())]);
+    let e = entries(&q);
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert_eq!((e[0].0.as_str(), e[0].2.as_str(), e[0].4.as_str()), ("2", "note", "control_character"));
+    assert_eq!(e[0].3, "公开\\x00报告", "the cell, its control escaped");
+    assert!(q[1][7].contains(&format!("\\x00 at byte {nul}")), "{}", q[1][7]);
+    assert_eq!((e[1].0.as_str(), e[1].2.as_str(), e[1].3.as_str()), ("3", "agency", "TJ-HRSS\\x07"));
+    // A note that begins with a tab is a note, stored as sent.
+    let obs = parquet_rows(&s.out(), "observations");
+    assert_eq!(cell(&obs, &obs[1], "note"), "\t以制表符开头的备注");
+    assert_eq!(counts(&m, 0), [4, 3, 1, 2, 0]);
+    for (path, bytes) in files_under(&s.out()) {
+        if path.ends_with(".csv") || path.ends_with(".json") {
+            assert!(!bytes.iter().any(|&b| b < 0x20 && !b"\t\r\n".contains(&b)), "{path} holds a control character");
+        }
+    }
+}
+
+#[test]
+fn a_control_character_in_the_header_refuses_the_file() {
+    let text = "agency,year,indicator,value,unit\u{1b}\nTJ-HRSS,2021,INFO-DISCLOSED,217,条\n";
+    let (_, q, m) = run(&[("a.csv", text.as_bytes())]);
+    assert_eq!(entries(&q)[0].4, "control_character");
+    assert!(m["inputs"][0]["refused"].as_str().unwrap().starts_with("control_character: \\x1B at byte 32"));
+}
+
+#[test]
+fn blank_lines_are_counted_each_with_its_line() {
+    let text = format!(
+        "\n{EN_HEADER}\nTJ-HRSS,2021,INFO-DISCLOSED,,217,条,,,,\r\n\r\n\n,,,,,,,,,\nTJ-HRSS,2021,SERVICE-ITEMS,,174,项,,,,\n\n"
+    );
+    let (s, q, m) = run(&[("a.csv", text.as_bytes())]);
+    assert_eq!(q.len(), 1);
+    let w = csv_rows(&s.out().join("warnings.csv"));
+    let blank: Vec<(&str, &str)> = w[1..].iter().map(|r| (r[1].as_str(), r[5].as_str())).collect();
+    let want: Vec<(&str, &str)> = ["1", "3", "5", "6", "7", "9"].iter().map(|l| (*l, "blank_row")).collect();
+    assert_eq!(blank, want);
+    assert_eq!(counts(&m, 0), [9, 2, 2, 0, 6]);
+    // The byte of a blank line is where it starts.
+    assert_eq!(w[2][2], (1 + EN_HEADER.len()).to_string());
+}
+
+#[test]
+fn a_cell_that_begins_with_a_line_feed_is_guarded_in_people_s_csv() {
+    let text = format!("{EN_HEADER}TJ-HRSS,2021,INFO-DISCLOSED,,\"\n=1+1\",条,,,,\n");
+    let (_, q, _) = run(&[("a.csv", text.as_bytes())]);
+    assert_eq!(entries(&q)[0].4, "bad_number");
+    assert_eq!(q[1][4], "'\n=1+1");
+}
+
+#[test]
+fn a_twenty_digit_head_count_is_stored_exactly_and_past_the_limits_numbers_have_their_own_codes() {
+    let text = format!(
+        "{EN_HEADER}TJ-HRSS,2021,INS-PENSION,,12345678901234567890,人,,,,\n\
+         TJ-HRSS,2021,INS-INJURY,,123456789012345678901234567890123,人,,,,\n\
+         TJ-HRSS,2021,INS-UNEMP,,1.1234567,人,,,,\n\
+         TJ-HRSS,2021,SSC-HOLDERS,,99999999999999999999999999999,万人,,,,\n"
+    );
+    let (s, q, _) = run(&[("a.csv", text.as_bytes())]);
+    let obs = parquet_rows(&s.out(), "observations");
+    assert_eq!(cell(&obs, &obs[1], "value"), "12345678901234567890.000000");
+    let e: Vec<(String, String)> = entries(&q).into_iter().map(|e| (e.0, e.4)).collect();
+    assert_eq!(
+        e,
+        [
+            ("3".into(), "too_many_digits".into()),
+            ("4".into(), "too_many_decimals".into()),
+            ("5".into(), "out_of_range".into())
+        ]
+    );
+    assert!(q[1][7].contains("more than 32 integer digits"), "{}", q[1][7]);
+    assert!(q[2][7].contains("more than 6 decimals"), "{}", q[2][7]);
+}
+
+/// GB18030 text with one byte that decodes in neither encoding.
+fn gbk_with_a_stray_byte() -> Vec<u8> {
+    let (header, _, _) = encoding_rs::GB18030.encode("单位代码,年度,指标代码,数值,计量单位\n");
+    let (row, _, _) = encoding_rs::GB18030.encode("TJ-JUS,2021,INFO-DISCLOSED,356,条\n");
+    let mut bytes = header.into_owned();
+    bytes.extend_from_slice(&row[..row.len() - 1]);
+    bytes.extend_from_slice(b"\xFF\n");
+    bytes
+}
+
+#[test]
+fn a_refused_file_s_rows_are_shown_in_its_likely_encoding_with_undecodable_bytes_escaped() {
+    let (_, q, m) = run(&[("gbk.csv", &gbk_with_a_stray_byte())]);
+    assert!(m["inputs"][0]["refused"].as_str().unwrap().starts_with("encoding: undecodable byte"));
+    let e = entries(&q);
+    assert_eq!((e[0].3.as_str(), e[0].4.as_str()), ("TJ-JUS,2021,INFO-DISCLOSED,356,条\\xFF", "encoding"));
+}
+
+#[test]
+fn a_utf16_file_is_refused_as_utf16_and_its_rows_read_as_written() {
+    let text =
+        format!("{EN_HEADER}TJ-HRSS,2021,INFO-DISCLOSED,,217,条,,,,公开\r\nTJ-HRSS,2021,SERVICE-ITEMS,,174,项,,,,\r\n");
+    let mut le = vec![0xFF, 0xFE];
+    le.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let be_no_bom: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let (_, q, m) = run(&[("le.csv", &le), ("no-bom-be.csv", &be_no_bom)]);
+    for i in 0..2 {
+        let f = &m["inputs"][i];
+        assert!(f["refused"].as_str().unwrap().contains("UTF-16 text"), "{f}");
+        assert_eq!(counts(&m, i)[..4], [3, 2, 0, 2]);
+    }
+    let e = entries(&q);
+    assert_eq!(e.len(), 4);
+    // le.csv: the second row starts after the BOM, the header and one row,
+    // two bytes a UTF-16 code unit.
+    let second = text.find("TJ-HRSS,2021,SERVICE").unwrap();
+    let units = text[..second].encode_utf16().count();
+    assert_eq!(
+        (e[1].1.as_str(), e[1].3.as_str()),
+        (&*(2 + 2 * units).to_string(), "TJ-HRSS,2021,SERVICE-ITEMS,,174,项,,,,")
+    );
+    assert_eq!(e[2].3, "TJ-HRSS,2021,INFO-DISCLOSED,,217,条,,,,公开");
+    assert_eq!(e[2].1, (2 * text[..EN_HEADER.len()].encode_utf16().count()).to_string());
+}
+
+mod every_line_accounted_for {
+    use std::path::PathBuf;
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+    use yearbook::config::Pipeline;
+    use yearbook::config::pipeline::EncodingChoice;
+    use yearbook::ingest::{FileId, SourceFile, Submission};
+    use yearbook::normalize;
+
+    use crate::util::{EN_HEADER, repo};
+
+    /// One row of a generated file, and what must become of it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Row {
+        Good,
+        BadNumber,
+        EmptyLine,
+        EmptyCells,
+        /// A note in quotes over two lines: one accepted record.
+        TwoLineNote,
+        ControlCharacter,
+        /// A quote that never closes: its line is quarantined.
+        OpenQuote,
+    }
+
+    fn pipeline() -> &'static Pipeline {
+        static P: OnceLock<Pipeline> = OnceLock::new();
+        P.get_or_init(|| Pipeline::load(&repo().join("pipelines/nightly.toml"), Default::default()).unwrap())
+    }
+
+    fn row() -> impl Strategy<Value = Row> {
+        prop_oneof![
+            4 => Just(Row::Good),
+            1 => Just(Row::BadNumber),
+            1 => Just(Row::EmptyLine),
+            1 => Just(Row::EmptyCells),
+            1 => Just(Row::TwoLineNote),
+            1 => Just(Row::ControlCharacter),
+            1 => Just(Row::OpenQuote),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn every_physical_line_is_the_header_a_record_or_a_counted_blank(
+            rows in proptest::collection::vec(row(), 0..40),
+            crlf: bool,
+            final_break: bool,
+        ) {
+            // After a quote that never closes, any odd quote would close it:
+            // a file has at most one, and no quoted note after it.
+            let mut open = false;
+            let rows: Vec<Row> = rows.into_iter().map(|r| match r {
+                Row::OpenQuote | Row::TwoLineNote if open => Row::Good,
+                Row::OpenQuote => { open = true; r }
+                _ => r,
+            }).collect();
+            let mut text = EN_HEADER.to_owned();
+            let (mut line, mut accepted, mut quarantined, mut blank) = (2u64, Vec::new(), Vec::new(), 0u64);
+            for (i, r) in rows.iter().enumerate() {
+                let key = format!("TJ-HRSS,{},INFO-DISCLOSED,,", 1950 + i);
+                let (row, lines) = match r {
+                    Row::Good => (format!("{key}{i},条,,,,\n"), 1),
+                    Row::BadNumber => (format!("{key}约{i},条,,,,\n"), 1),
+                    Row::EmptyLine => ("\n".to_owned(), 1),
+                    Row::EmptyCells => (",,,,,,,,,\n".to_owned(), 1),
+                    Row::TwoLineNote => (format!("{key}{i},条,,,,\"第一行\n第二行\"\n"), 2),
+                    Row::ControlCharacter => (format!("{key}{i},条,,,,x\u{1}y\n"), 1),
+                    Row::OpenQuote => (format!("{key}{i},条,,,,\"未闭合\n"), 1),
+                };
+                match r {
+                    Row::Good | Row::TwoLineNote => accepted.push(line),
+                    Row::EmptyLine | Row::EmptyCells => blank += 1,
+                    _ => quarantined.push(line),
+                }
+                text.push_str(&row);
+                line += lines;
+            }
+            let lines = line - 1;
+            // A last line without its break (not an empty one: that would
+            // be no line at all).
+            if !final_break && rows.last() != Some(&Row::EmptyLine) {
+                text.pop();
+            }
+            if crlf {
+                text = text.replace('\n', "\r\n");
+            }
+            let file = SourceFile { id: FileId(0), path: PathBuf::from("p.csv"), rel: "p.csv".to_owned() };
+            let sub = Submission::from_bytes(file, text.clone().into_bytes(), EncodingChoice::Auto);
+            let n = normalize::file(&sub, pipeline());
+            let r = &n.report;
+            prop_assert_eq!(r.lines, lines, "{:?}", text);
+            prop_assert_eq!(r.blank_rows, blank, "{:?}", text);
+            prop_assert_eq!(r.rows_read, r.accepted + r.quarantined);
+            let got: Vec<u64> = n.observations.iter().map(|o| o.origin.line).collect();
+            prop_assert_eq!(got, accepted, "{:?}", text);
+            let got: Vec<u64> = n.rejected.iter().map(|i| i.line).collect();
+            prop_assert_eq!(got, quarantined, "{:?}", text);
+        }
+    }
+}
