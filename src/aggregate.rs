@@ -53,14 +53,17 @@ struct Acc {
     overflow: bool,
 }
 
+/// Adds `v` to a sum, which must stay exact and fit the totals' widest
+/// column: `value_unrounded`, at [`UNROUNDED_SCALE`].
 fn add(slot: &mut Option<Decimal>, v: Decimal, overflow: &mut bool) {
-    *slot = match slot {
+    let sum = match slot {
         None => Some(v),
-        Some(s) => s.checked_add(v).or_else(|| {
-            *overflow = true;
-            Some(*s)
-        }),
+        Some(s) => s.checked_add(v),
     };
+    match sum.filter(|s| s.in_column(UNROUNDED_SCALE).is_some()) {
+        Some(sum) => *slot = Some(sum),
+        None => *overflow = true,
+    }
 }
 
 /// Accumulates totals over buckets of observations (each in year order and
@@ -171,18 +174,24 @@ impl<'p> Aggregator<'p> {
         let mut accs: Vec<(Key, Acc)> = accs.into_iter().collect();
         accs.sort_unstable_by_key(|(k, _)| *k);
         // The exact value of each total, for growth and change against the
-        // year before.
-        let exact: FxHashMap<Key, Ratio> = accs
-            .iter()
-            .filter_map(|(k, acc)| {
-                let one = Decimal::new(1, 0);
-                let r = match p.catalog.indicator(k.indicator).aggregation {
-                    Aggregation::Ratio => Ratio::new(acc.sum?, acc.den?)?.times(100)?,
-                    _ => Ratio::new(acc.sum?, one)?,
-                };
-                (!acc.overflow).then_some((*k, r))
-            })
-            .collect();
+        // year before. A quotient too large for its unrounded column (a
+        // rate over a denominator near zero) overflows as a sum can.
+        let mut exact: FxHashMap<Key, Ratio> = FxHashMap::default();
+        for (k, acc) in &mut accs {
+            let one = Decimal::new(1, 0);
+            let r = match p.catalog.indicator(k.indicator).aggregation {
+                Aggregation::Ratio => acc.sum.zip(acc.den).and_then(|(n, d)| Ratio::new(n, d)?.times(100)),
+                _ => acc.sum.and_then(|s| Ratio::new(s, one)),
+            };
+            let fits = |r: &Ratio| r.round(UNROUNDED_SCALE, p.rounding).and_then(|d| d.in_column(UNROUNDED_SCALE));
+            match r {
+                Some(r) if !acc.overflow && fits(&r).is_some() => {
+                    exact.insert(*k, r);
+                }
+                Some(_) => acc.overflow = true,
+                None => {}
+            }
+        }
 
         accs.into_iter()
             .map(|(key, acc)| {

@@ -92,6 +92,13 @@ fn round(x: &Q, decimals: u8, rule: Rounding) -> Q {
     Q::new(m, pow10(decimals))
 }
 
+/// Whether `x`, rounded to `decimals`, fits a `Decimal128(38)` column: a
+/// figure that does not is null with reason `overflow` in the outputs.
+fn fits(x: &Q, decimals: u8, rule: Rounding) -> bool {
+    let mantissa = round(x, decimals, rule) * Q::from_integer(pow10(decimals));
+    mantissa.abs() < Q::from_integer(pow10(38))
+}
+
 fn show(x: &Option<Q>) -> String {
     let Some(x) = x else { return "null".to_owned() };
     // Exactly, when the value is a decimal of at most 30 places; else cut
@@ -394,6 +401,7 @@ impl Row<'_, '_> {
 
     /// A printed percentage, its unrounded twin and its null reason.
     fn figure(&mut self, column: &str, fig: &Fig, decimals: u8, rule: Rounding) -> Result<(), ReadError> {
+        let fig = &fig.clone().and_then(|x| if fits(&x, 12, rule) { Ok(x) } else { Err("overflow") });
         self.decimal(column, fig.as_ref().ok().map(|x| round(x, decimals, rule)))?;
         self.decimal(&format!("{column}_unrounded"), fig.as_ref().ok().map(|x| round(x, 12, rule)))?;
         let metric = column.trim_end_matches("_pct").trim_end_matches("_pp");
@@ -524,6 +532,13 @@ fn total_value(t: &Total, ratio: bool) -> Option<Q> {
     if ratio { pct(&t.sum, &t.den, "").ok() } else { Some(t.sum.clone()) }
 }
 
+/// Whether a total is too large for the totals' unrounded columns (12
+/// decimals): its sums, its target or its rate.
+fn overflows(t: &Total, ratio: bool, rule: Rounding) -> bool {
+    let big = |x: &Q| !fits(x, 12, rule);
+    big(&t.sum) || big(&t.den) || t.target.as_ref().is_some_and(big) || total_value(t, ratio).is_some_and(|v| big(&v))
+}
+
 fn check_totals(
     out: &Outputs,
     s: &Schemas,
@@ -550,6 +565,7 @@ fn check_totals(
             let ratio = ind.aggregation == "ratio";
             let rate = ind.kind == "rate";
             let t = now.get(&key);
+            let over = t.is_some_and(|t| overflows(t, ratio, rule));
             let mut row = Row { r: &mut *r, what: what.clone(), b, i };
             let mut printed: Vec<&str> = contributors(i);
             let mut expected: Vec<&str> =
@@ -573,9 +589,18 @@ fn check_totals(
                 }
             }
             let value = t.and_then(|t| total_value(t, ratio));
-            let prev_total = before.get(&key);
+            let prev_total = before.get(&key).filter(|p| !overflows(p, ratio, rule));
             let previous: Fig = prev_total.and_then(|p| total_value(p, ratio)).ok_or("no_previous");
-            if ratio {
+            if over {
+                for column in ["value", "value_unrounded", "numerator", "denominator", "target", "previous"] {
+                    row.decimal(column, None)?;
+                }
+                for (column, decimals) in [("completion_pct", dec.completion), ("growth_pct", dec.growth)] {
+                    row.figure(column, &Err("overflow"), decimals, rule)?;
+                }
+                row.figure("change_pp", &Err("overflow"), dec.change.unwrap_or(0), rule)?;
+                row.boolean("met", None)?;
+            } else if ratio {
                 let cd = dec.change.unwrap_or(0);
                 row.decimal("value", value.as_ref().map(|v| round(v, cd, rule)))?;
                 row.decimal("value_unrounded", value.as_ref().map(|v| round(v, 12, rule)))?;

@@ -132,6 +132,12 @@ impl Decimal {
         Decimal::new(m, s)
     }
 
+    /// The same value at `scale` when it fits a `Decimal128(38)` column
+    /// there: the one test of whether a value can be written.
+    pub fn in_column(self, scale: u8) -> Option<Decimal> {
+        self.rescale(scale).filter(|d| d.digits() <= u32::from(MAX_PRECISION))
+    }
+
     /// Number of significant digits of the mantissa (precision in Arrow's
     /// sense).
     pub fn digits(self) -> u32 {

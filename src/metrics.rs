@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::config::{Direction, Kind, Pipeline};
-use crate::decimal::{Decimal, MAX_PRECISION, Ratio, Rounding, UNROUNDED_SCALE};
+use crate::decimal::{Decimal, Ratio, Rounding, UNROUNDED_SCALE};
 use crate::normalize::Observation;
 
 /// Why a metric has no value.
@@ -67,11 +67,9 @@ pub struct Figure {
 
 impl Figure {
     fn from_ratio(exact: Ratio, decimals: u8, rule: Rounding) -> Outcome {
-        let unrounded = exact.round(UNROUNDED_SCALE, rule).ok_or(NullReason::Overflow)?;
         // Both must fit a Decimal128(38) column at their scale.
-        if unrounded.digits() > u32::from(MAX_PRECISION) {
-            return Err(NullReason::Overflow);
-        }
+        let unrounded = exact.round(UNROUNDED_SCALE, rule).and_then(|u| u.in_column(UNROUNDED_SCALE));
+        let unrounded = unrounded.ok_or(NullReason::Overflow)?;
         let rounded = exact.round(decimals, rule).ok_or(NullReason::Overflow)?;
         Ok(Figure { exact, unrounded, rounded })
     }

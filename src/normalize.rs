@@ -22,7 +22,6 @@ use serde::Serialize;
 
 use crate::config::units::UnitError;
 use crate::config::{AgencyId, Field, IndicatorId, Kind, Layout, Pipeline};
-use crate::decimal::MAX_PRECISION;
 use crate::decimal::{BASE_SCALE, Decimal};
 use crate::ingest::number::{self, Cell, NumberError, trim_cell};
 use crate::ingest::{Encoding, FileId, HeaderMap, Item, MAX_RECORD_BYTES, Parsed, Record, Submission, Unclosed};
@@ -490,13 +489,7 @@ impl Ctx<'_> {
         };
         // In the base unit, a value must fit its Decimal128(38) column.
         let to_base = |v: Option<Decimal>, power: u32| -> Result<Option<Decimal>, ()> {
-            v.map(|v| {
-                v.checked_mul_pow10(power)
-                    .and_then(|v| v.rescale(BASE_SCALE))
-                    .filter(|v| v.digits() <= u32::from(MAX_PRECISION))
-                    .ok_or(())
-            })
-            .transpose()
+            v.map(|v| v.checked_mul_pow10(power).and_then(|v| v.in_column(BASE_SCALE)).ok_or(())).transpose()
         };
         let (value, target) = match (value, target, power) {
             (Some(value), Some(target), Some(power)) => {

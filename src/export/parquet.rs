@@ -88,16 +88,14 @@ pub fn boolean(name: &str, values: impl IntoIterator<Item = Option<bool>>) -> Co
 /// A `Decimal128(38, scale)` column; a value with more than 38 digits at
 /// that scale is an error, never a silent null.
 pub fn decimal(name: &str, scale: u8, values: impl IntoIterator<Item = Option<Decimal>>) -> Result<Col, ParquetError> {
-    // 10^38: the first mantissa with 39 digits.
-    const LIMIT: u128 = 10u128.pow(MAX_PRECISION as u32);
     let values = values.into_iter();
     let mut builder = Decimal128Builder::with_capacity(values.size_hint().0);
     for v in values {
         match v {
             None => builder.append_null(),
-            Some(d) => match d.rescale(scale) {
-                Some(r) if r.mantissa().unsigned_abs() < LIMIT => builder.append_value(r.mantissa()),
-                _ => return Err(ParquetError::Overflow { column: name.to_owned(), value: d.to_string() }),
+            Some(d) => match d.in_column(scale) {
+                Some(r) => builder.append_value(r.mantissa()),
+                None => return Err(ParquetError::Overflow { column: name.to_owned(), value: d.to_string() }),
             },
         }
     }

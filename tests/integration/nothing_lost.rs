@@ -156,6 +156,27 @@ fn a_twenty_digit_head_count_is_stored_exactly_and_past_the_limits_numbers_have_
     assert!(q[2][7].contains("more than 6 decimals"), "{}", q[2][7]);
 }
 
+#[test]
+fn a_value_too_large_for_a_total_gives_a_null_total_not_a_failed_run() {
+    // 10^29 fits the value column (6 decimals) but a total's unrounded
+    // column holds 12.
+    let big = format!("1{}", "0".repeat(29));
+    let text =
+        format!("{EN_HEADER}TJ-D01-HRSS,2021,INS-PENSION,,{big},人,,,,\nTJ-D02-HRSS,2021,INS-PENSION,,5,人,,,,\n");
+    let (s, q, _) = run(&[("a.csv", text.as_bytes())]);
+    assert_eq!(q.len(), 1, "nothing quarantined");
+    let obs = parquet_rows(&s.out(), "observations");
+    assert_eq!(cell(&obs, find(&obs, &[("agency", "TJ-D01-HRSS")]), "value"), format!("{big}.000000"));
+    let t = parquet_rows(&s.out(), "totals");
+    let city = find(&t, &[("agency", "TJ"), ("indicator", "INS-PENSION")]);
+    assert_eq!((cell(&t, city, "value"), cell(&t, city, "growth_null_reason")), ("", "overflow"));
+    let d02 = find(&t, &[("agency", "TJ-D02"), ("indicator", "INS-PENSION")]);
+    assert_eq!(cell(&t, d02, "value"), "5.000000");
+    // The auditor's own arithmetic knows the column's limit too.
+    let audit = crate::util::yearbook(&["audit", "--out", s.out().to_str().unwrap()]);
+    assert_eq!(audit.status.code(), Some(0), "{}", String::from_utf8_lossy(&audit.stdout));
+}
+
 /// GB18030 text with one byte that decodes in neither encoding.
 fn gbk_with_a_stray_byte() -> Vec<u8> {
     let (header, _, _) = encoding_rs::GB18030.encode("单位代码,年度,指标代码,数值,计量单位\n");
