@@ -229,28 +229,20 @@ fn check_file(r: &mut Report, what: &'static str, path: &Path, sha256: &str, byt
     }
 }
 
-/// Files under `dir` (relative, `/`-separated), skipping hidden ones.
-fn listing(dir: &Path, only_csv: bool) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
-                continue;
-            }
-            let path = e.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if !only_csv || name.to_ascii_lowercase().ends_with(".csv") {
-                let rel = path.strip_prefix(dir).unwrap_or(&path);
-                found.push(rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"));
-            }
+/// Files under `dir` (relative, `/`-separated), skipping hidden ones; a
+/// directory that cannot be listed is a difference.
+fn listing(dir: &Path, only_csv: bool, r: &mut Report) -> Vec<String> {
+    match crate::dirs::visible_files(dir) {
+        Ok(files) => files
+            .into_iter()
+            .map(|(rel, _)| rel)
+            .filter(|rel| !only_csv || rel.to_ascii_lowercase().ends_with(".csv"))
+            .collect(),
+        Err(e) => {
+            r.differ(format!("{}: cannot list: {e}", dir.display()));
+            Vec::new()
         }
     }
-    found.sort();
-    found
 }
 
 fn hashes(out: &Outputs, input: Option<&Path>, r: &mut Report) {
@@ -259,7 +251,7 @@ fn hashes(out: &Outputs, input: Option<&Path>, r: &mut Report) {
         check_file(r, "output files against their manifest SHA-256", &out.dir.join(&f.path), &f.sha256, f.bytes);
     }
     let listed: BTreeSet<&str> = m.outputs.iter().map(|f| f.path.as_str()).collect();
-    for extra in listing(&out.dir, false) {
+    for extra in listing(&out.dir, false, r) {
         if extra != crate::export::MANIFEST && !listed.contains(extra.as_str()) {
             r.differ(format!("{}: in the output directory but not in the manifest", out.dir.join(extra).display()));
         }
@@ -278,7 +270,7 @@ fn hashes(out: &Outputs, input: Option<&Path>, r: &mut Report) {
             check_file(r, "submissions against their manifest SHA-256", &dir.join(&f.path), &f.sha256, f.bytes);
         }
         let listed: BTreeSet<&str> = m.inputs.iter().map(|f| f.path.as_str()).collect();
-        for extra in listing(dir, true) {
+        for extra in listing(dir, true, r) {
             if !listed.contains(extra.as_str()) {
                 r.differ(format!("{}: a submission the run did not read", dir.join(extra).display()));
             }

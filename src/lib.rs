@@ -11,6 +11,7 @@ pub mod claims;
 pub mod cli;
 pub mod config;
 pub mod decimal;
+pub mod dirs;
 pub mod error;
 pub mod explain;
 pub mod export;

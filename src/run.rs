@@ -140,7 +140,7 @@ pub fn run_observed(p: &Pipeline, progress: &ProgressBar, stage_done: &dyn Fn(&s
     }
     let text = serde_json::to_string_pretty(&manifest).expect("a manifest always serializes");
     let path = staging.dir.join(MANIFEST);
-    std::fs::write(&path, text + "\n").map_err(|source| Error::Io { path, source })?;
+    export::durable::write(&path, (text + "\n").as_bytes()).map_err(|source| Error::Io { path, source })?;
     // The outputs are published only if every input still holds what was
     // read: else they would describe files that no longer exist.
     for (path, stamp) in &ing.stamps {
@@ -222,6 +222,7 @@ fn workbook(dir: &Path, manifest: &Manifest) -> Result<export::OutputFile, Error
     let outputs = crate::outputs::Outputs { dir: dir.to_owned(), manifest: view };
     let path = dir.join(export::WORKBOOK);
     export::workbook::write(&outputs, &path)?;
+    export::durable::sync_path(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
     let bytes = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
     Ok(export::OutputFile {
         path: export::WORKBOOK.to_owned(),

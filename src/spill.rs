@@ -120,7 +120,7 @@ impl Spill {
     /// Removes the bucket files.
     pub fn remove(self) -> Result<(), SpillError> {
         drop(self.files);
-        std::fs::remove_dir_all(&self.dir).map_err(|source| SpillError { path: self.dir.clone(), source })
+        crate::dirs::remove_tree(&self.dir).map_err(|source| SpillError { path: self.dir.clone(), source })
     }
 }
 

@@ -1,5 +1,6 @@
 //! Any bytes an agency can send, through ingest and normalize against the
-//! bundled schemas: no panic, and the file accounts for every row it read.
+//! bundled schemas: no panic, and the file accounts for every row and line
+//! it read.
 
 #![no_main]
 
@@ -31,4 +32,6 @@ fuzz_target!(|data: &[u8]| {
     // A quarantined row has one quarantine entry per problem it has.
     assert!(n.rejected.len() as u64 >= r.quarantined);
     assert_eq!(r.quarantined == 0, n.rejected.is_empty());
+    // Blank rows are lines of the file, each counted once.
+    assert!(r.blank_rows <= r.lines, "{} blank rows in {} lines", r.blank_rows, r.lines);
 });

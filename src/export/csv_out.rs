@@ -70,7 +70,8 @@ impl CsvFile {
         let writer = self.writer.expect("a CsvFile always has its writer between calls");
         let buffered = writer.into_inner().map_err(|e| CsvError { path: path.clone(), source: e.into_error() })?;
         let hashed = buffered.into_inner().map_err(|e| CsvError { path: path.clone(), source: e.into_error() })?;
-        let (_, sha256, bytes) = hashed.finish();
+        let (file, sha256, bytes) = hashed.finish();
+        super::durable::sync_file(&file).map_err(|source| CsvError { path: path.clone(), source })?;
         Ok(Written { path, rows: self.rows, sha256, bytes })
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod claims;
 pub mod csv_out;
+pub mod durable;
 pub mod hashed;
 pub mod manifest;
 pub mod parquet;

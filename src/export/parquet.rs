@@ -144,7 +144,9 @@ pub fn write_file(path: &Path, batch: &RecordBatch, opts: WriteOptions) -> Resul
     writer.write(batch).map_err(pq)?;
     // Writes the footer and hands back the file.
     let (file, sha256, bytes) = writer.into_inner().map_err(pq)?.finish();
-    file.into_inner().map_err(|e| ParquetError::Io { path: path.to_owned(), source: e.into_error() })?;
+    let io = |source| ParquetError::Io { path: path.to_owned(), source };
+    let file = file.into_inner().map_err(|e| io(e.into_error()))?;
+    super::durable::sync_file(&file).map_err(io)?;
     Ok(Written { path: path.to_owned(), rows: batch.num_rows() as u64, sha256, bytes })
 }
 

@@ -100,36 +100,18 @@ impl Stamp {
 /// Every `*.csv` file under `dir` (recursively, skipping hidden entries),
 /// sorted by relative path: the order files supersede each other in.
 pub fn discover(dir: &Path) -> Result<Vec<SourceFile>, IngestError> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|source| IngestError::List { path: d.clone(), source })?;
-        for entry in entries {
-            let entry = entry.map_err(|source| IngestError::List { path: d.clone(), source })?;
-            let path = entry.path();
-            let name = entry.file_name();
-            let name = name.to_str().ok_or_else(|| IngestError::Name { path: path.clone() })?;
-            if name.starts_with('.') {
-                continue;
-            }
-            let kind = entry.file_type().map_err(|source| IngestError::List { path: path.clone(), source })?;
-            if kind.is_dir() {
-                stack.push(path);
-            } else if kind.is_file() && name.to_ascii_lowercase().ends_with(".csv") {
-                found.push(path);
-            }
+    let found = crate::dirs::visible_files(dir).map_err(|source| IngestError::List { path: dir.to_owned(), source })?;
+    let mut files = Vec::new();
+    for (rel, entry) in found {
+        // The relative path is the file's name in every output.
+        if entry.path.strip_prefix(dir).ok().and_then(Path::to_str).is_none() {
+            return Err(IngestError::Name { path: entry.path });
+        }
+        if rel.to_ascii_lowercase().ends_with(".csv") {
+            files.push(SourceFile { id: FileId(files.len() as u32), path: entry.path, rel });
         }
     }
-    let mut files: Vec<(String, PathBuf)> = found
-        .into_iter()
-        .map(|p| {
-            let rel = p.strip_prefix(dir).unwrap_or(&p);
-            let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-            (rel, p)
-        })
-        .collect();
-    files.sort();
-    Ok(files.into_iter().enumerate().map(|(i, (rel, path))| SourceFile { id: FileId(i as u32), path, rel }).collect())
+    Ok(files)
 }
 
 /// One submission file, read and checked at the file level.

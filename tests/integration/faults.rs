@@ -3,7 +3,7 @@
 //! holds one whole run.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use crate::util::{Scratch, files_under, repo, yearbook};
@@ -39,6 +39,20 @@ fn run_args<'a>(input: &'a str, out: &'a str) -> Vec<&'a str> {
 fn whole(out: &Path) -> bool {
     let o = yearbook(&["audit", "--out", out.to_str().unwrap()]);
     o.status.code() == Some(0)
+}
+
+/// Every file the manifest lists has its hash, and nothing else is there:
+/// what `yearbook audit` checks first, without the recomputation.
+fn hashes_match(out: &Path) -> bool {
+    let Ok(text) = std::fs::read(out.join("manifest.json")) else { return false };
+    let m: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    let listed = m["outputs"].as_array().unwrap();
+    let on_disk = files_under(out);
+    on_disk.len() == listed.len() + 1
+        && listed.iter().all(|f| {
+            let path = f["path"].as_str().unwrap();
+            on_disk.iter().any(|(p, bytes)| p == path && yearbook::ingest::sha256_hex(bytes) == f["sha256"])
+        })
 }
 
 fn run_id(out: &Path) -> String {
@@ -96,7 +110,7 @@ fn a_second_run_on_the_same_output_refuses_and_names_the_first() {
     big_input(&s.input());
     let lock_path = s.dir.path().join(".out.lock");
     let lock = std::fs::File::create(&lock_path).unwrap();
-    rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+    lock.try_lock().unwrap();
     std::fs::write(&lock_path, "yearbook run pid 4242 started 2026-11-27T01:00:00Z").unwrap();
     let o = s.run();
     assert_eq!(o.status.code(), Some(2));
@@ -228,4 +242,95 @@ fn an_input_changed_during_the_run_is_refused() {
     // Unchanged inputs publish.
     yearbook::run::run(&p, &bar).unwrap();
     assert!(s.out().join("manifest.json").is_file());
+}
+
+/// The fault-injecting file system (`faultfs.c`), built for this test run.
+fn faultfs(dir: &Path) -> PathBuf {
+    let lib = dir.join("libfaultfs.so");
+    let src = repo().join("tests/integration/faultfs.c");
+    let built = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O1", "-o"])
+        .arg(&lib)
+        .arg(&src)
+        .arg("-ldl")
+        .status()
+        .expect("a C compiler (`cc`) builds the fault-injecting file system");
+    assert!(built.success(), "cc failed on {}", src.display());
+    lib
+}
+
+/// `yearbook run` with the n-th call of `op` under `fault_dir` failing
+/// (`None`: counting calls into `counts`).
+fn run_faulty(lib: &Path, fault_dir: &Path, fault: Option<(&str, u64)>, counts: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_yearbook"));
+    cmd.args(args).current_dir(repo()).env("LD_PRELOAD", lib).env("FAULTFS_DIR", fault_dir);
+    match fault {
+        Some((op, n)) => cmd.env("FAULTFS_FAIL", format!("{op}:{n}")),
+        None => cmd.env("FAULTFS_COUNT", counts),
+    };
+    cmd.output().unwrap()
+}
+
+#[test]
+fn an_io_error_at_any_write_close_sync_rename_or_removal_never_panics_or_breaks_the_outputs() {
+    let s = Scratch::new(&[]);
+    let input = s.input();
+    std::fs::write(
+        input.join("a.csv"),
+        "agency,year,indicator,value,unit,target\nTJ-HRSS,2021,INFO-DISCLOSED,217,条,200\n\
+         TJ-HRSS,2022,INFO-DISCLOSED,230,条,\nTJ-D01-HRSS,2022,EMP-URBAN-NEW,3.1,万人,3\n",
+    )
+    .unwrap();
+    let (tmp, faults) = (s.dir.path(), s.dir.path().join("o"));
+    let out = faults.join("out");
+    let lib = faultfs(tmp);
+    let counts = tmp.join("counts");
+    let args = ["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    assert_eq!(yearbook(&args).status.code(), Some(0));
+    assert_eq!(run_faulty(&lib, &faults, None, &counts, &args).status.code(), Some(0));
+    let counted: Vec<(String, u64)> = std::fs::read_to_string(&counts)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (op, n) = l.split_once(' ').unwrap();
+            (op.to_owned(), n.parse().unwrap())
+        })
+        .collect();
+    let mut published = 0;
+    for (op, n) in &counted {
+        assert!(*n > 0, "a run makes no {op} call under the output's folder: is faultfs loaded?");
+        // Every call where the run swaps and cleans up (the standard
+        // library's directory handle panicked on a failed closedir); the
+        // first and last and some between of the others. Most closes are of
+        // Parquet files read back for the workbook.
+        let step = match op.as_str() {
+            "closedir" | "remove" | "rename" => 1,
+            "close" => *n as usize / 8,
+            _ => 4,
+        };
+        let mut at: Vec<u64> = (1..=*n).step_by(step.max(1)).collect();
+        at.push(*n);
+        at.dedup();
+        for k in at {
+            let o = run_faulty(&lib, &faults, Some((op, k)), &counts, &args);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(!err.contains("panicked"), "{op}:{k}: {err}");
+            match o.status.code() {
+                // Failed before the swap: the previous outputs stay, and
+                // the error names the file.
+                Some(2) => {
+                    assert!(err.starts_with("yearbook: ") && err.contains("Input/output error"), "{op}:{k}: {err}")
+                }
+                // Published; a failure in cleanup is only logged.
+                Some(0) => published += 1,
+                other => panic!("{op}:{k}: exit {other:?}: {err}"),
+            }
+            assert!(hashes_match(&out), "{op}:{k}: the outputs are not one whole run");
+        }
+    }
+    assert!(published > 0, "no fault fell after the outputs were published");
+    // The next run clears whatever the failed ones left beside the output.
+    assert_eq!(yearbook(&args).status.code(), Some(0));
+    let beside: Vec<_> = std::fs::read_dir(&faults).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(beside.iter().all(|n| !n.to_string_lossy().contains("staging")), "{beside:?}");
 }

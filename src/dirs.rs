@@ -1,0 +1,147 @@
+//! Directories listed and removed with every I/O error reported, never a
+//! panic.
+//!
+//! The standard library's directory handle asserts that closing it
+//! succeeds: on a file system that fails a close (a network share, a
+//! failing disk), `std::fs::read_dir` and `std::fs::remove_dir_all` panic,
+//! and a second failure while unwinding aborts the process. These walk
+//! directories with rustix's handle instead, which lets a failed close of a
+//! directory that was only read pass; every other error comes back as an
+//! `io::Error`. Everything else (files, `lstat`, `rmdir`, `unlink`) is the
+//! standard library's.
+
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{AtFlags, CWD, Dir, FileType, Mode, OFlags, openat, statat, unlinkat};
+
+/// One entry of a directory. A symbolic link is neither a directory nor a
+/// file, whatever it points to.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: OsString,
+    pub path: PathBuf,
+    pub is_dir: bool,
+    pub is_file: bool,
+}
+
+fn open_dir(at: impl AsFd, path: impl rustix::path::Arg) -> io::Result<OwnedFd> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+    Ok(openat(at, path, flags, Mode::empty())?)
+}
+
+/// The names in an open directory (not `.` and `..`) with their types.
+fn names(dir: &OwnedFd) -> io::Result<Vec<(OsString, FileType)>> {
+    let mut entries = Vec::new();
+    let mut d = Dir::read_from(dir)?;
+    while let Some(entry) = d.read() {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let kind = match entry.file_type() {
+            // Some file systems do not say: ask.
+            FileType::Unknown => {
+                FileType::from_raw_mode(statat(dir, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW)?.st_mode)
+            }
+            kind => kind,
+        };
+        entries.push((std::ffi::OsStr::from_bytes(name).to_owned(), kind));
+    }
+    Ok(entries)
+}
+
+/// The entries of `dir`, in no particular order.
+pub fn list(dir: &Path) -> io::Result<Vec<Entry>> {
+    let fd = open_dir(CWD, dir)?;
+    Ok(names(&fd)?
+        .into_iter()
+        .map(|(name, kind)| Entry {
+            path: dir.join(&name),
+            name,
+            is_dir: kind == FileType::Directory,
+            is_file: kind == FileType::RegularFile,
+        })
+        .collect())
+}
+
+/// Every file under `dir`, in its folders too, but none whose name (or
+/// whose folder's) starts with `.`: hidden files, and what yearbook keeps
+/// beside its outputs. With each its path relative to `dir`,
+/// `/`-separated; sorted by it.
+pub fn visible_files(dir: &Path) -> io::Result<Vec<(String, Entry)>> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in list(&d)? {
+            if entry.name.as_bytes().starts_with(b".") {
+                continue;
+            }
+            if entry.is_dir {
+                stack.push(entry.path);
+            } else if entry.is_file {
+                let rel = entry.path.strip_prefix(dir).unwrap_or(&entry.path);
+                let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                found.push((rel, entry));
+            }
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found)
+}
+
+/// Removes `path` and, for a directory, everything under it (symbolic links
+/// are removed, never followed), as `std::fs::remove_dir_all` does.
+pub fn remove_tree(path: &Path) -> io::Result<()> {
+    if !std::fs::symlink_metadata(path)?.is_dir() {
+        return std::fs::remove_file(path);
+    }
+    empty(&open_dir(CWD, path)?)?;
+    std::fs::remove_dir(path)
+}
+
+/// Removes everything in an open directory.
+fn empty(dir: &OwnedFd) -> io::Result<()> {
+    for (name, kind) in names(dir)? {
+        if kind == FileType::Directory {
+            empty(&open_dir(dir, name.as_os_str())?)?;
+            unlinkat(dir, name.as_os_str(), AtFlags::REMOVEDIR)?;
+        } else {
+            unlinkat(dir, name.as_os_str(), AtFlags::empty())?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_and_removes_a_tree_without_following_links() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::write(root.join("a/b/f.txt"), "x").unwrap();
+        std::fs::write(root.join("g.txt"), "y").unwrap();
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::write(outside.join("keep.txt"), "z").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
+        let mut listed: Vec<(String, bool, bool)> =
+            list(&root).unwrap().into_iter().map(|e| (e.name.into_string().unwrap(), e.is_dir, e.is_file)).collect();
+        listed.sort();
+        assert_eq!(listed, [("a".into(), true, false), ("g.txt".into(), false, true), ("link".into(), false, false)]);
+        std::fs::write(root.join(".hidden"), "h").unwrap();
+        let files: Vec<String> = visible_files(&root).unwrap().into_iter().map(|(rel, _)| rel).collect();
+        assert_eq!(files, ["a/b/f.txt", "g.txt"]);
+        remove_tree(&root).unwrap();
+        assert!(!root.exists());
+        assert!(outside.join("keep.txt").exists(), "a link's target is not removed");
+        assert_eq!(remove_tree(&root).unwrap_err().kind(), io::ErrorKind::NotFound);
+    }
+}
