@@ -287,6 +287,18 @@ struct Obs {
     target: Option<Q>,
     claimed_completion: Option<Decimal>,
     claimed_growth: Option<Decimal>,
+    /// Decimals the value was typed with.
+    decimals: u8,
+}
+
+/// The decimals of a number as typed: the digits after its decimal point
+/// (`97.2%` and `９７．２` → 1), read here with none of the pipeline's
+/// number grammar.
+fn typed_decimals(raw: &str) -> u8 {
+    let raw = raw.trim().trim_end_matches(['%', '％']).trim_end();
+    let after =
+        raw.rfind(['.', '．']).map_or("", |at| &raw[at..][raw[at..].chars().next().map_or(0, char::len_utf8)..]);
+    after.chars().filter(|c| c.is_ascii_digit() || ('０'..='９').contains(c)).count() as u8
 }
 
 type Year = BTreeMap<(String, String), Obs>;
@@ -296,7 +308,7 @@ fn read_year(out: &Outputs, year: i32, r: &mut Report) -> Result<Year, ReadError
     let mut dups = Vec::new();
     out.scan("observations", Some(year), |_, b| {
         let (agency, indicator) = (b.text("agency")?, b.text("indicator")?);
-        let (value, target) = (b.decimal("value")?, b.decimal("target")?);
+        let (value, target, raw) = (b.decimal("value")?, b.decimal("target")?, b.text("value_raw")?);
         let (cc, cg) = (b.decimal("claimed_completion")?, b.decimal("claimed_growth")?);
         let (ccd, cgd) = (b.int("claimed_completion_decimals")?, b.int("claimed_growth_decimals")?);
         // A claim is compared at the precision it was printed with.
@@ -308,6 +320,7 @@ fn read_year(out: &Outputs, year: i32, r: &mut Report) -> Result<Year, ReadError
             let key = (agency(i).unwrap_or_default().to_owned(), indicator(i).unwrap_or_default().to_owned());
             let obs = Obs {
                 value: value(i).map(q),
+                decimals: typed_decimals(raw(i).unwrap_or_default()),
                 target: target(i).map(q),
                 claimed_completion: claim(cc(i), ccd(i)),
                 claimed_growth: claim(cg(i), cgd(i)),
@@ -466,11 +479,81 @@ fn check_metrics(
             row.figure("change_pp", &ch, dec.change.unwrap_or(0), rule)?;
             row.boolean("claimed_completion_matches", claim_ok(o.claimed_completion, &c, rule))?;
             row.boolean("claimed_growth_matches", claim_ok(o.claimed_growth, if rate { &ch } else { &g }, rule))?;
+            let from_parts = parts_rate(s, this, &key).map(|(fig, _, _)| fig);
+            let sent = o.value.as_ref().map(|v| (v, o.decimals));
+            row.boolean("rate_matches_parts", rate_matches(from_parts.as_ref(), sent, rule))?;
         }
         Ok(())
     })?;
     for key in this.keys().filter(|k| !seen.contains(*k)) {
         r.differ(format!("metrics {year}: no row for the observation {} {}", key.0, key.1));
+    }
+    Ok(())
+}
+
+/// An agency's rate from its numerator and denominator that year, with
+/// both, where it sent both with values.
+fn parts_rate(s: &Schemas, this: &Year, (agency, code): &(String, String)) -> Option<(Fig, Q, Q)> {
+    let ind = s.indicators.get(code).filter(|i| i.aggregation == "ratio")?;
+    let value = |part: &str| this.get(&(agency.clone(), part.to_owned()))?.value.clone();
+    let (n, d) = (value(&ind.numerator)?, value(&ind.denominator)?);
+    Some((pct(&n, &d, "denominator_zero"), n, d))
+}
+
+/// Whether a sent rate is its parts' quotient at the precision it was sent
+/// with.
+fn rate_matches(from_parts: Option<&Fig>, sent: Option<(&Q, u8)>, rule: Rounding) -> Option<bool> {
+    let (sent, decimals) = sent?;
+    Some(&round(from_parts?.as_ref().ok()?, decimals, rule) == sent)
+}
+
+/// The `rates` table: every agency's rate recomputed from the parts it
+/// sent, sent or derived.
+fn check_rates(out: &Outputs, s: &Schemas, year: i32, this: &Year, r: &mut Report) -> Result<(), ReadError> {
+    let rule = out.manifest.rounding.rule;
+    let mut expected = BTreeSet::new();
+    for (code, ind) in s.indicators.iter().filter(|(_, i)| i.aggregation == "ratio") {
+        for (agency, _) in this.keys().filter(|(_, i)| *i == ind.numerator) {
+            let key = (agency.clone(), code.clone());
+            if parts_rate(s, this, &key).is_some() {
+                expected.insert(key);
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    out.scan("rates", Some(year), |_, b| {
+        let (agency, indicator) = (b.text("agency")?, b.text("indicator")?);
+        let decimals = b.int("sent_decimals")?;
+        for i in 0..b.len() {
+            let key = (agency(i).unwrap_or_default().to_owned(), indicator(i).unwrap_or_default().to_owned());
+            let what = format!("rates {year} {} {}", key.0, key.1);
+            r.count("rate rows recomputed");
+            let (Some((fig, n, d)), Some(dec)) =
+                (parts_rate(s, this, &key), out.manifest.rounding.indicators.get(&key.1))
+            else {
+                r.differ(format!("{what}: the agency did not send both parts of this rate"));
+                continue;
+            };
+            seen.insert(key.clone());
+            let sent = this.get(&key).and_then(|o| Some((o.value.clone()?, o.decimals)));
+            let mut row = Row { r: &mut *r, what, b, i };
+            row.decimal("numerator", Some(n))?;
+            row.decimal("denominator", Some(d))?;
+            row.figure("rate_from_parts", &fig, dec.change.unwrap_or(0), rule)?;
+            row.decimal("sent", sent.as_ref().map(|(v, _)| v.clone()))?;
+            row.boolean("derived", Some(sent.is_none()))?;
+            row.boolean("matches", rate_matches(Some(&fig), sent.as_ref().map(|(v, d)| (v, *d)), rule))?;
+            row.r.count("values compared");
+            if decimals(i) != sent.as_ref().map(|(_, d)| i64::from(*d)) {
+                let what =
+                    format!("{}: sent_decimals is {:?}, typed {:?}", row.what, decimals(i), sent.map(|(_, d)| d));
+                row.r.differ(what);
+            }
+        }
+        Ok(())
+    })?;
+    for key in expected.difference(&seen) {
+        r.differ(format!("rates {year}: no row for {} {}, which sent both parts", key.0, key.1));
     }
     Ok(())
 }
@@ -656,6 +739,7 @@ pub fn audit(out: &Outputs, input: Option<&Path>) -> Result<Report, AuditError> 
         }
         let this = read_year(out, year, &mut r)?;
         check_metrics(out, &s, year, &this, &before, &mut r)?;
+        check_rates(out, &s, year, &this, &mut r)?;
         let now = totals(&s, &this);
         check_totals(out, &s, year, &now, &totals_before, &mut r)?;
         before = this;

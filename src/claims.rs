@@ -19,12 +19,20 @@
 //! 5. `inverted`: completion as target / actual where actual / target was
 //!    due, or the reverse.
 //!
+//! A rate sent with its numerator and denominator is checked the same way
+//! against their quotient (`rate_from_parts`, see `crate::rates`); a
+//! mismatch there is `rounded_inputs` (the parts rounded as published),
+//! `rounding_rule`, `inverted`, `fraction_for_percent` (0.972 for 97.2 %)
+//! or `wrong_denominator` (the previous year's, the sum of the parts, or
+//! their difference).
+//!
 //! Pure: nothing here reads or writes files.
 
 use crate::config::{Direction, Kind, Pipeline};
 use crate::decimal::{Decimal, Ratio, Rounding};
 use crate::metrics::{Metric, NullReason, Outcome};
-use crate::normalize::Observation;
+use crate::normalize::{Key, Observation};
+use crate::rates::{self, PartsRate};
 
 /// Which printed figure a claim is checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +40,8 @@ pub enum Against {
     CompletionPct,
     GrowthPct,
     ChangePp,
+    /// A sent rate against its numerator / denominator × 100.
+    RateFromParts,
 }
 
 impl Against {
@@ -40,6 +50,16 @@ impl Against {
             Against::CompletionPct => "completion_pct",
             Against::GrowthPct => "growth_pct",
             Against::ChangePp => "change_pp",
+            Against::RateFromParts => "rate_from_parts",
+        }
+    }
+
+    /// The figure the agency printed: `claims.csv`'s `claim`.
+    pub fn claim(self) -> &'static str {
+        match self {
+            Against::CompletionPct => "completion",
+            Against::GrowthPct | Against::ChangePp => "growth",
+            Against::RateFromParts => "rate",
         }
     }
 
@@ -48,6 +68,7 @@ impl Against {
             Against::CompletionPct => "完成率(%)",
             Against::GrowthPct => "同比增长(%)",
             Against::ChangePp => "同比变化(百分点)",
+            Against::RateFromParts => "比率(%)，按分子分母核算",
         }
     }
 }
@@ -60,6 +81,8 @@ pub enum Cause {
     RoundingRule,
     BaseYear,
     Inverted,
+    FractionForPercent,
+    WrongDenominator,
 }
 
 impl Cause {
@@ -71,6 +94,8 @@ impl Cause {
             Cause::RoundingRule => "rounding_rule",
             Cause::BaseYear => "base_year",
             Cause::Inverted => "inverted",
+            Cause::FractionForPercent => "fraction_for_percent",
+            Cause::WrongDenominator => "wrong_denominator",
         }
     }
 
@@ -82,6 +107,8 @@ impl Cause {
             Cause::RoundingRule => "修约规则不同",
             Cause::BaseYear => "基期年份不同",
             Cause::Inverted => "分子分母颠倒",
+            Cause::FractionForPercent => "报了比值而非百分比",
+            Cause::WrongDenominator => "分母口径不同",
         }
     }
 }
@@ -109,37 +136,47 @@ pub struct ClaimCheck {
 }
 
 /// Every claim of `current` (sorted by key, as [`crate::metrics::compute`]
-/// takes it), with `metrics` in the same order.
-pub fn check(current: &[Observation], metrics: &[Metric], p: &Pipeline) -> Vec<ClaimCheck> {
+/// takes it), with `metrics` in the same order, and every rate it sent
+/// with its parts (`rates`).
+pub fn check(current: &[Observation], metrics: &[Metric], rates: &[PartsRate], p: &Pipeline) -> Vec<ClaimCheck> {
     let mut out = Vec::new();
     for (i, (o, m)) in current.iter().zip(metrics).enumerate() {
         let kind = p.catalog.indicator(o.key.indicator).kind;
         if let Some(claimed) = o.claimed_completion {
-            out.push(one(current, i, Against::CompletionPct, claimed, &m.completion, p));
+            let diagnose = |fig: &Outcome| diagnose(current, i, Against::CompletionPct, claimed, fig, p);
+            out.push(one(i, Against::CompletionPct, claimed, &m.completion, p, diagnose));
         }
         if let Some(claimed) = o.claimed_growth {
             let (against, fig) =
                 if kind == Kind::Rate { (Against::ChangePp, &m.change) } else { (Against::GrowthPct, &m.growth) };
-            out.push(one(current, i, against, claimed, fig, p));
+            out.push(one(i, against, claimed, fig, p, |fig| diagnose(current, i, against, claimed, fig, p)));
+        }
+        if let Some(r) = rates::find(rates, o.key)
+            && let Some(sent) = r.sent
+        {
+            let diagnose = |fig: &Outcome| diagnose_rate(current, r, sent.value, fig, p);
+            out.push(one(i, Against::RateFromParts, sent.value, &r.figure, p, diagnose));
         }
     }
     out
 }
 
+/// Checks one claimed figure against the computed `fig`; `diagnose` says how
+/// a mismatch came about.
 fn one(
-    current: &[Observation],
     i: usize,
     against: Against,
     claimed: Decimal,
     fig: &Outcome,
     p: &Pipeline,
+    diagnose: impl FnOnce(&Outcome) -> Option<Diagnosis>,
 ) -> ClaimCheck {
     let rule = p.rounding;
     let computed =
         fig.as_ref().map_err(|r| *r).and_then(|f| f.exact.round(claimed.scale(), rule).ok_or(NullReason::Overflow));
     let matches = computed.as_ref().ok().map(|c| *c == claimed);
     let diagnosis = match matches {
-        Some(false) => diagnose(current, i, against, claimed, fig, p),
+        Some(false) => diagnose(fig),
         _ => None,
     };
     ClaimCheck {
@@ -245,6 +282,48 @@ fn other_rules(exact: Ratio, claimed: Decimal, rule: Rounding) -> Option<Diagnos
     Some(Diagnosis { cause: Cause::RoundingRule, detail })
 }
 
+/// How a sent rate that is not its numerator / denominator × 100 came
+/// about.
+fn diagnose_rate(
+    current: &[Observation],
+    r: &PartsRate,
+    claimed: Decimal,
+    fig: &Outcome,
+    p: &Pipeline,
+) -> Option<Diagnosis> {
+    let rule = p.rounding;
+    let exact = fig.as_ref().ok()?.exact;
+    let (n, d) = (r.numerator.value, r.denominator.value);
+    let find = |key: Key| current.binary_search_by_key(&key, |o| o.key).ok().map(|i| &current[i]);
+    let numerator = find(Key { indicator: p.catalog.indicator(r.key.indicator).numerator?, ..r.key })?;
+    let base = p.catalog.indicator(numerator.key.indicator).base_unit.as_str();
+    let diagnosis = |cause, what: String, alt: Ratio| {
+        fits(alt, claimed, rule).then(|| Diagnosis { cause, detail: format!("{what} = {} → {claimed}", show(alt)) })
+    };
+    let (shown_n, shown_d) = (n.trimmed(), d.trimmed());
+    rounded_inputs(numerator, base, (n, d), claimed, rule, percent, "numerator / denominator × 100")
+        .or_else(|| other_rules(exact, claimed, rule))
+        .or_else(|| diagnosis(Cause::Inverted, format!("{shown_d} / {shown_n} × 100"), percent(d, n)?))
+        .or_else(|| diagnosis(Cause::FractionForPercent, format!("{shown_n} / {shown_d}"), Ratio::new(n, d)?))
+        .or_else(|| {
+            let denominator = p.catalog.indicator(r.key.indicator).denominator?;
+            let before = find(Key { indicator: denominator, year: r.key.year - 1, ..r.key }).and_then(|o| o.value);
+            let others = [
+                (before, format!("the denominator of {}", r.key.year - 1)),
+                (n.checked_add(d), "numerator + denominator".to_owned()),
+                (d.checked_sub(n), "denominator − numerator".to_owned()),
+            ];
+            others.into_iter().find_map(|(other, what)| {
+                let other = other?;
+                diagnosis(
+                    Cause::WrongDenominator,
+                    format!("{shown_n} / {} ({what}) × 100", other.trimmed()),
+                    percent(n, other)?,
+                )
+            })
+        })
+}
+
 fn diagnose(
     current: &[Observation],
     i: usize,
@@ -266,6 +345,8 @@ fn diagnose(
         .take_while(|e| e.key.agency == o.key.agency && e.key.indicator == o.key.indicator)
         .filter_map(|e| Some((e.key.year, e.value?)));
     match against {
+        // Diagnosed by `diagnose_rate`, which knows the parts.
+        Against::RateFromParts => None,
         Against::CompletionPct => {
             let target = o.target?;
             let (num, den) = match ind.direction {

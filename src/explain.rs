@@ -2,7 +2,10 @@
 //! outputs alone: each input with its file, line, byte, hash and the cell
 //! as typed, the unit conversion, the formula with its numbers, the exact
 //! quotient, the rounding rule and the printed value. For a total, every
-//! contributing agency with its figure and every missing one.
+//! contributing agency with its figure and every missing one. For a rate
+//! whose numerator and denominator the agency sent, the rate from its parts
+//! (`rates`), each part with its source: the check of a sent rate, or the
+//! figure of one it did not send.
 
 use std::fmt::Write as _;
 
@@ -26,6 +29,8 @@ pub enum Which {
     Completion,
     Growth,
     Change,
+    /// A rate recomputed from its numerator and denominator.
+    Rate,
 }
 
 impl Which {
@@ -34,6 +39,7 @@ impl Which {
             Which::Completion => "completion",
             Which::Growth => "growth",
             Which::Change => "change",
+            Which::Rate => "rate",
         }
     }
 
@@ -42,6 +48,7 @@ impl Which {
             Which::Completion => "completion_pct",
             Which::Growth => "growth_pct",
             Which::Change => "change_pp",
+            Which::Rate => "rate_from_parts",
         }
     }
 }
@@ -92,6 +99,8 @@ pub struct Derivation {
     pub null_reason: Option<String>,
     pub claimed: Option<String>,
     pub claim_matches: Option<bool>,
+    /// What a reader should know besides (a derived rate says so).
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -303,6 +312,8 @@ fn figure(
 ) -> Option<(Ratio, String)> {
     let hundred = 100;
     match which {
+        // From the `rates` table: see `rate_derivation`.
+        Which::Rate => None,
         Which::Completion => {
             let (a, t) = (p.value?, p.target?);
             if p.direction == "down" {
@@ -357,13 +368,133 @@ fn formula(which: Which, p: &Printed, total: bool) -> String {
         Which::Completion => format!("{value} / target × 100"),
         Which::Growth => format!("({value} − previous year's) / previous year's × 100"),
         Which::Change => format!("{value} − previous year's (percentage points)"),
+        Which::Rate => "numerator / denominator × 100".to_owned(),
     }
+}
+
+/// A row of the `rates` table.
+struct RateRow {
+    numerator_indicator: String,
+    denominator_indicator: String,
+    printed: Option<Decimal>,
+    null_reason: Option<String>,
+    sent: Option<Decimal>,
+    matches: Option<bool>,
+    derived: bool,
+}
+
+fn rate_row(out: &Outputs, agency: &str, indicator: &str, year: i32) -> Result<Option<RateRow>, ReadError> {
+    let mut found = None;
+    out.scan("rates", Some(year), |_, b| {
+        let (ag, ind) = (b.text("agency")?, b.text("indicator")?);
+        let Some(i) = (0..b.len()).find(|&i| ag(i) == Some(agency) && ind(i) == Some(indicator)) else {
+            return Ok(());
+        };
+        let text = |name| Ok::<_, ReadError>(b.text(name)?(i).unwrap_or_default().to_owned());
+        let decimals = b.int("sent_decimals")?(i).and_then(|d| u8::try_from(d).ok());
+        found = Some(RateRow {
+            numerator_indicator: text("numerator_indicator")?,
+            denominator_indicator: text("denominator_indicator")?,
+            printed: b.decimal("rate_from_parts")?(i),
+            null_reason: b.text("rate_from_parts_null_reason")?(i).map(str::to_owned),
+            sent: b.decimal("sent")?(i).zip(decimals).and_then(|(d, s)| d.rescale(s)),
+            matches: b.boolean("matches")?(i),
+            derived: b.boolean("derived")?(i).unwrap_or(false),
+        });
+        Ok(())
+    })?;
+    Ok(found)
+}
+
+/// The rate of `agency`'s `indicator` in `year` from its numerator and
+/// denominator, each with its source.
+fn rate_derivation(
+    out: &Outputs,
+    agency: &str,
+    indicator: &str,
+    year: i32,
+    r: &RateRow,
+) -> Result<Derivation, ReadError> {
+    let parts = [r.numerator_indicator.as_str(), r.denominator_indicator.as_str()];
+    let rows = observations(out, year, |a, i| a == agency && parts.contains(&i))?;
+    let part = |code: &str| rows.iter().find(|o| o.indicator == code);
+    let (num, den) = (part(parts[0]), part(parts[1]));
+    let inputs = [(num, "numerator"), (den, "denominator")]
+        .into_iter()
+        .filter_map(|(o, role)| Some(o?.input(&format!("{role} {}", o?.indicator), false)))
+        .collect();
+    let rounding = &out.manifest.rounding;
+    let decimals = rounding.indicators.get(indicator).and_then(|d| d.change).unwrap_or(0);
+    let exact = num.and_then(|n| n.value).zip(den.and_then(|d| d.value)).and_then(|(n, d)| {
+        Some((Ratio::new(n, d)?.times(100)?, format!("{} / {} × 100", show(Some(n)), show(Some(d)))))
+    });
+    let note = r.derived.then(|| "derived: the agency sent no figure for the rate, only its parts".to_owned());
+    Ok(Derivation {
+        metric: Which::Rate.name(),
+        column: Which::Rate.column(),
+        formula: "numerator / denominator × 100 (the rate from the parts the agency sent)".to_owned(),
+        inputs,
+        computation: exact.as_ref().map(|(_, c)| c.clone()),
+        unrounded: exact.as_ref().and_then(|(x, _)| digits(*x)),
+        rule: rounding.rule,
+        decimals,
+        rounded: exact.as_ref().and_then(|(x, _)| x.round(decimals, rounding.rule)).map(|d| d.to_string()),
+        printed: r.printed.and_then(|d| d.round(decimals, rounding.rule)).map(|d| d.to_string()),
+        null_reason: r.null_reason.clone(),
+        claimed: r.sent.map(|d| d.to_string()),
+        claim_matches: r.matches,
+        note,
+    })
 }
 
 /// Explains the figures of `agency`'s `indicator` in `year` (`which`, or
 /// every one that applies): the agency's own figure, or where it has none
-/// or `total_only`, its total over the agencies under it.
+/// or `total_only`, its total over the agencies under it; and a rate's
+/// figure from its parts where the agency sent them.
 pub fn explain(
+    out: &Outputs,
+    agency: &str,
+    indicator: &str,
+    year: i32,
+    which: Option<Which>,
+    total_only: bool,
+) -> Result<Explanation, ExplainError> {
+    let parts = if total_only { None } else { rate_row(out, agency, indicator, year)? };
+    let figures = match which {
+        Some(Which::Rate) => None,
+        _ => match explain_figures(out, agency, indicator, year, which, total_only) {
+            // A rate the agency did not send, only its parts.
+            Err(ExplainError::NotFound { .. }) if parts.is_some() && which.is_none() => None,
+            other => Some(other?),
+        },
+    };
+    let rate = match (&parts, which) {
+        (Some(r), None | Some(Which::Rate)) => Some(rate_derivation(out, agency, indicator, year, r)?),
+        (None, Some(Which::Rate)) => {
+            return Err(ExplainError::NotApplicable {
+                indicator: indicator.to_owned(),
+                year,
+                metric: Which::Rate.name(),
+                why: "the agency did not send both the rate's numerator and denominator that year",
+            });
+        }
+        _ => None,
+    };
+    let mut e = figures.unwrap_or_else(|| Explanation {
+        run_id: out.manifest.run_id.clone(),
+        agency: agency.to_owned(),
+        indicator: indicator.to_owned(),
+        year,
+        subject: "agency",
+        derivations: Vec::new(),
+        contributors: Vec::new(),
+        missing: Vec::new(),
+    });
+    e.derivations.extend(rate);
+    Ok(e)
+}
+
+fn explain_figures(
     out: &Outputs,
     agency: &str,
     indicator: &str,
@@ -459,7 +590,7 @@ pub fn explain(
         let decimals = decimals.map_or(0, |d| match w {
             Which::Completion => d.completion,
             Which::Growth => d.growth,
-            Which::Change => d.change.unwrap_or(0),
+            Which::Change | Which::Rate => d.change.unwrap_or(0),
         });
         let mut inputs = Vec::new();
         let total_input = |role: &str, v: Option<Decimal>, y: i32| Input {
@@ -523,6 +654,7 @@ pub fn explain(
             null_reason: p.reasons[k].clone(),
             claimed: p.claimed[claim].map(|d| d.trimmed().to_string()),
             claim_matches: p.claim_ok[claim],
+            note: None,
         });
     }
     Ok(Explanation {
@@ -598,6 +730,9 @@ pub fn render(e: &Explanation) -> String {
             }
         }
         let _ = writeln!(s, "  printed in {}: {}", d.column, d.printed.as_deref().unwrap_or("∅"));
+        if let Some(note) = &d.note {
+            let _ = writeln!(s, "  {note}");
+        }
         if d.rounded.is_some() && d.rounded != d.printed {
             let _ = writeln!(s, "  !! the printed figure differs from the one recomputed here");
         }

@@ -19,6 +19,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod normalize;
 pub mod outputs;
+pub mod rates;
 pub mod reject;
 pub mod run;
 pub mod spill;

@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::config::{Direction, Kind, Pipeline};
 use crate::decimal::{Decimal, Ratio, Rounding, UNROUNDED_SCALE};
 use crate::normalize::Observation;
+use crate::rates::PartsRate;
 
 /// Why a metric has no value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -34,6 +35,7 @@ pub enum NullReason {
     NotARate,
     RatioTargetNotAggregated,
     PartialTargets,
+    DenominatorZero,
     Overflow,
 }
 
@@ -52,6 +54,7 @@ impl NullReason {
             NullReason::NotARate => "not_a_rate",
             NullReason::RatioTargetNotAggregated => "ratio_target_not_aggregated",
             NullReason::PartialTargets => "partial_targets",
+            NullReason::DenominatorZero => "denominator_zero",
             NullReason::Overflow => "overflow",
         }
     }
@@ -66,7 +69,8 @@ pub struct Figure {
 }
 
 impl Figure {
-    fn from_ratio(exact: Ratio, decimals: u8, rule: Rounding) -> Outcome {
+    /// An exact quotient, kept unrounded and rounded to `decimals` by `rule`.
+    pub fn of(exact: Ratio, decimals: u8, rule: Rounding) -> Outcome {
         // Both must fit a Decimal128(38) column at their scale.
         let unrounded = exact.round(UNROUNDED_SCALE, rule).and_then(|u| u.in_column(UNROUNDED_SCALE));
         let unrounded = unrounded.ok_or(NullReason::Overflow)?;
@@ -98,7 +102,7 @@ pub fn completion(
         Direction::Up => Ratio::new(actual, target).ok_or(NullReason::TargetZero)?,
         Direction::Down => Ratio::new(target, actual).ok_or(NullReason::ActualZero)?,
     };
-    Figure::from_ratio(ratio.times(100).ok_or(NullReason::Overflow)?, decimals, rule)
+    Figure::of(ratio.times(100).ok_or(NullReason::Overflow)?, decimals, rule)
 }
 
 /// Whether the target was met: `up` actual ≥ target, `down` actual ≤
@@ -133,7 +137,7 @@ pub fn growth(
     let previous = previous?;
     let diff = actual.checked_sub(previous).ok_or(NullReason::Overflow)?;
     let ratio = Ratio::new(diff, previous).ok_or(NullReason::PreviousZero)?;
-    Figure::from_ratio(ratio.times(100).ok_or(NullReason::Overflow)?, decimals, rule)
+    Figure::of(ratio.times(100).ok_or(NullReason::Overflow)?, decimals, rule)
 }
 
 /// Year-on-year change of a rate, in percentage points.
@@ -154,7 +158,7 @@ pub fn change(
 
 /// A change in points given as an exact quotient (ratio totals).
 pub fn change_of(diff: Ratio, decimals: u8, rule: Rounding) -> Outcome {
-    Figure::from_ratio(diff, decimals, rule)
+    Figure::of(diff, decimals, rule)
 }
 
 /// The metrics of one observation.
@@ -169,6 +173,9 @@ pub struct Metric {
     /// computed to compare with).
     pub completion_claim_ok: Option<bool>,
     pub growth_claim_ok: Option<bool>,
+    /// For a rate sent with its numerator and denominator: whether it is
+    /// their quotient at its own precision (see `crate::rates`).
+    pub rate_matches_parts: Option<bool>,
 }
 
 /// The previous year's value of each observation in `current` (sorted by
@@ -185,8 +192,9 @@ fn previous_of(current: &[Observation], i: usize) -> Result<Decimal, NullReason>
     }
 }
 
-/// Metrics for every current observation (sorted by key), in that order.
-pub fn compute(current: &[Observation], p: &Pipeline) -> Vec<Metric> {
+/// Metrics for every current observation (sorted by key), in that order;
+/// `rates` are its rates recomputed from their parts.
+pub fn compute(current: &[Observation], rates: &[PartsRate], p: &Pipeline) -> Vec<Metric> {
     (0..current.len())
         .into_par_iter()
         .map(|i| {
@@ -205,6 +213,7 @@ pub fn compute(current: &[Observation], p: &Pipeline) -> Vec<Metric> {
                 met: met(o.value, o.target, ind.direction, &completion),
                 completion_claim_ok: check(o.claimed_completion, &completion),
                 growth_claim_ok: check(o.claimed_growth, year_on_year),
+                rate_matches_parts: crate::rates::find(rates, o.key).and_then(|r| r.matches(p)),
                 completion,
                 growth,
                 change,

@@ -27,6 +27,7 @@ use crate::export::{self, BucketOutput, Exporter, MANIFEST, Staging};
 use crate::ingest::{self, SourceFile, Stamp, Submission, sha256_hex};
 use crate::metrics;
 use crate::normalize::{self, FileReport, Key, Merged};
+use crate::rates;
 use crate::reject::Issue;
 use crate::spill::Spill;
 
@@ -193,9 +194,10 @@ fn phase2(
                     .par_iter()
                     .map(|&b| {
                         let mut merged = normalize::merge(spill.read(b)?);
-                        let mut metrics = metrics::compute(&merged.current, p);
+                        let rates = rates::from_parts(&merged.current, p);
+                        let mut metrics = metrics::compute(&merged.current, &rates, p);
                         // Leaves `merged.current` in year order.
-                        let written = writer.write(b, &mut merged.current, &mut metrics, &merged.superseded)?;
+                        let written = writer.write(b, &mut merged.current, &mut metrics, &rates, &merged.superseded)?;
                         Ok((merged, written))
                     })
                     .collect::<Result<_, Error>>()?;

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::csv_out::{IN_MEMORY, buffer, text};
 use super::tables::Tables;
-use crate::claims::{Against, ClaimCheck};
+use crate::claims::ClaimCheck;
 use crate::normalize::Observation;
 
 pub const CLAIMS_HEADER: [&str; 15] = [
@@ -89,7 +89,7 @@ pub fn encode(t: &Tables<'_>, current: &[Observation], checks: &[ClaimCheck]) ->
         let o = &current[c.row];
         let ag = p.register.agency(o.key.agency);
         let ind = p.catalog.indicator(o.key.indicator);
-        let claim = if c.against == Against::CompletionPct { "completion" } else { "growth" };
+        let claim = c.against.claim();
         let computed = c.computed.as_ref().map(|d| d.text()).unwrap_or_default();
         let claimed = c.claimed.text();
         let null_reason = c.computed.as_ref().err().map(|r| r.as_str()).unwrap_or_default();

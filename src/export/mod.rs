@@ -20,6 +20,7 @@ use crate::aggregate::Total;
 use crate::config::Pipeline;
 use crate::metrics::Metric;
 use crate::normalize::{FileReport, Observation, Superseded};
+use crate::rates::PartsRate;
 use crate::reject::Issue;
 
 use hashed::Written;
@@ -65,18 +66,20 @@ pub struct BucketWriter<'a> {
 
 impl BucketWriter<'_> {
     /// Writes bucket `part`: `current` sorted by key, `metrics` in the same
-    /// order, `superseded` sorted by key. Each table gets one part file per
-    /// year, rows ordered by agency, then indicator. Leaves `current` and
-    /// `metrics` in that order (see [`year_order`]).
+    /// order, its `rates` recomputed from their parts and `superseded`
+    /// sorted by key. Each table gets one part file per year, rows ordered
+    /// by agency, then indicator. Leaves `current` and `metrics` in that
+    /// order (see [`year_order`]).
     pub fn write(
         &self,
         part: usize,
         current: &mut [Observation],
         metrics: &mut [Metric],
+        rates: &[PartsRate],
         superseded: &[Superseded],
     ) -> Result<BucketOutput, ExportError> {
         let t = self.tables;
-        let checks = crate::claims::check(current, metrics, t.pipeline);
+        let checks = crate::claims::check(current, metrics, rates, t.pipeline);
         let claims = claims::encode(&t, current, &checks);
         let mut out = BucketOutput { files: Vec::new(), indicators: Vec::new(), league: None, claims };
         year_order(current, metrics);
@@ -98,6 +101,12 @@ impl BucketWriter<'_> {
         }
         if !current.is_empty() {
             out.league = Some(summary::league_counts(&t, current, metrics).map_err(summary::SummaryError::Polars)?);
+        }
+        let mut by_year: Vec<&PartsRate> = rates.iter().collect();
+        by_year.sort_by_key(|r| (r.key.year, r.key.agency, r.key.indicator));
+        for year_rows in by_year.chunk_by(|a, b| a.key.year == b.key.year) {
+            let path = parquet::part_path(&self.dir, "rates", year_rows[0].key.year, part);
+            out.files.push(parquet::write_file(&path, &t.rates(year_rows)?, self.opts)?);
         }
         let mut history: Vec<&Superseded> = superseded.iter().collect();
         history.sort_by_key(|s| (s.observation.key.year, s.observation.key.agency, s.observation.key.indicator));

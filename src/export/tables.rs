@@ -9,6 +9,7 @@ use crate::config::{AgencyId, IndicatorId, Pipeline, Precision};
 use crate::decimal::{BASE_SCALE, Decimal, UNROUNDED_SCALE};
 use crate::metrics::{Metric, NullReason, Outcome};
 use crate::normalize::{FileReport, Observation, Origin, Superseded};
+use crate::rates::PartsRate;
 
 fn rounded(o: &Outcome) -> Option<Decimal> {
     o.as_ref().ok().map(|f| f.rounded)
@@ -156,11 +157,42 @@ impl<'a> Tables<'a> {
             Ok(boolean("claimed_completion_matches", rows.iter().map(|(_, m)| m.completion_claim_ok))),
             Ok(c.claimed_growth.clone()),
             Ok(boolean("claimed_growth_matches", rows.iter().map(|(_, m)| m.growth_claim_ok))),
+            Ok(boolean("rate_matches_parts", rows.iter().map(|(_, m)| m.rate_matches_parts))),
             Ok(text("rounding", rows.iter().map(|_| Some(p.rounding.name())))),
             Ok(c.source_file.clone()),
             Ok(c.source_line.clone()),
         ];
         batch("metrics", cols)
+    }
+
+    /// Rates recomputed from their parts, one year's, sorted by key.
+    pub fn rates(&self, rows: &[&PartsRate]) -> Result<RecordBatch, ParquetError> {
+        let (p, scales) = (self.pipeline, self.scales);
+        let ind = |r: &PartsRate| p.catalog.indicator(r.key.indicator);
+        let part = |id: Option<IndicatorId>| id.map(|id| p.catalog.indicator(id).code.as_str());
+        let sent = |r: &PartsRate| r.sent.map(|s| s.origin);
+        let cols = vec![
+            Ok(text("agency", rows.iter().map(|r| Some(self.agency(r.key.agency))))),
+            Ok(text("indicator", rows.iter().map(|r| Some(ind(r).code.as_str())))),
+            Ok(text("numerator_indicator", rows.iter().map(|r| part(ind(r).numerator)))),
+            Ok(text("denominator_indicator", rows.iter().map(|r| part(ind(r).denominator)))),
+            decimal("numerator", BASE_SCALE, rows.iter().map(|r| Some(r.numerator.value))),
+            decimal("denominator", BASE_SCALE, rows.iter().map(|r| Some(r.denominator.value))),
+            decimal("rate_from_parts", scales.change, rows.iter().map(|r| rounded(&r.figure))),
+            decimal("rate_from_parts_unrounded", UNROUNDED_SCALE, rows.iter().map(|r| unrounded(&r.figure))),
+            Ok(text("rate_from_parts_null_reason", rows.iter().map(|r| reason(&r.figure)))),
+            decimal("sent", BASE_SCALE, rows.iter().map(|r| r.sent.map(|s| s.value))),
+            Ok(int64("sent_decimals", rows.iter().map(|r| r.sent.map(|s| s.value.scale().into())))),
+            Ok(boolean("derived", rows.iter().map(|r| Some(r.derived())))),
+            Ok(boolean("matches", rows.iter().map(|r| r.matches(p)))),
+            Ok(text("numerator_source_file", rows.iter().map(|r| Some(self.source_file(&r.numerator.origin))))),
+            Ok(int64("numerator_source_line", rows.iter().map(|r| Some(r.numerator.origin.line as i64)))),
+            Ok(text("denominator_source_file", rows.iter().map(|r| Some(self.source_file(&r.denominator.origin))))),
+            Ok(int64("denominator_source_line", rows.iter().map(|r| Some(r.denominator.origin.line as i64)))),
+            Ok(text("source_file", rows.iter().map(|r| sent(r).map(|o| self.source_file(&o))))),
+            Ok(int64("source_line", rows.iter().map(|r| sent(r).map(|o| o.line as i64)))),
+        ];
+        batch("rates", cols)
     }
 
     pub fn totals(&self, rows: &[&Total]) -> Result<RecordBatch, ParquetError> {

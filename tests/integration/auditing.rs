@@ -83,14 +83,15 @@ fn audit_passes_on_the_sample() {
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("225 metric rows recomputed"), "{text}");
     assert!(text.contains("172 total rows recomputed"), "{text}");
+    assert!(text.contains("17 rate rows recomputed"), "{text}");
     assert!(text.contains("11 submissions against their manifest SHA-256"), "{text}");
     assert!(text.contains("audit passed"), "{text}");
 }
 
-/// Rewrites one metrics part with completion_pct of one row changed,
+/// Rewrites one Parquet part with a decimal `column` of one row changed,
 /// keeping everything else (and the manifest) as it was; false (and the
 /// file untouched) when the part has no such row.
-fn alter_completion(part: &Path, agency: &str, indicator: &str, to: i128) -> bool {
+fn alter_decimal(part: &Path, column: &str, agency: &str, indicator: &str, to: i128) -> bool {
     use std::sync::Arc;
 
     use arrow::array::{Array, AsArray, Decimal128Array, RecordBatch};
@@ -113,7 +114,7 @@ fn alter_completion(part: &Path, agency: &str, indicator: &str, to: i128) -> boo
     for b in batches {
         let (a, i) = (b.column_by_name("agency").unwrap().as_string::<i32>(), b.column_by_name("indicator").unwrap());
         let i = i.as_string::<i32>();
-        let idx = schema.index_of("completion_pct").unwrap();
+        let idx = schema.index_of(column).unwrap();
         let old = b.column(idx).as_primitive::<Decimal128Type>();
         let new: Decimal128Array = (0..b.num_rows())
             .map(|r| {
@@ -140,7 +141,7 @@ fn audit_fails_with_a_clear_report_when_one_value_is_altered() {
     let part = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| alter_completion(p, "TJ-HRSS", "EMP-URBAN-NEW", 1076)) // 107.6 instead of 107.5
+        .find(|p| alter_decimal(p, "completion_pct", "TJ-HRSS", "EMP-URBAN-NEW", 1076)) // 107.6 instead of 107.5
         .expect("a 2021 metrics part holds TJ-HRSS");
     let name = part.file_name().unwrap().to_string_lossy();
     let (code, text) = audit(&out, None);
@@ -148,6 +149,20 @@ fn audit_fails_with_a_clear_report_when_one_value_is_altered() {
     assert!(text.contains("audit FAILED"), "{text}");
     assert!(text.contains("metrics 2021 TJ-HRSS EMP-URBAN-NEW: completion_pct is 107.6, recomputed 107.5"), "{text}");
     assert!(text.contains(&format!("metrics/year=2021/{name}: sha256")), "the hash no longer matches:\n{text}");
+}
+
+#[test]
+fn audit_recomputes_each_rate_from_its_parts() {
+    let (tmp, out) = sample();
+    let dir = tmp.path().join("out/rates/year=2021");
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| alter_decimal(p, "rate_from_parts", "TJ-HRSS", "DISPUTE-CLOSE-RATE", 973))
+        .expect("a 2021 rates part holds TJ-HRSS");
+    let (code, text) = audit(&out, None);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("rates 2021 TJ-HRSS DISPUTE-CLOSE-RATE: rate_from_parts is 97.3, recomputed 97.2"), "{text}");
 }
 
 #[test]
@@ -181,7 +196,12 @@ fn claims_are_checked_at_their_precision_and_mismatches_diagnosed() {
     let (tmp, _) = sample();
     let claims = csv_rows(&tmp.path().join("out/claims.csv"));
     let row = |agency: &str, indicator: &str, year: &str| {
-        find(&claims, &[("agency", agency), ("indicator", indicator), ("year", year)]).clone()
+        let keys = [("agency", agency), ("indicator", indicator), ("year", year), ("claim", "")];
+        let claim =
+            claims[1..].iter().find(|r| r[1] == agency && r[2] == indicator && r[0] == year).map(|r| r[3].clone());
+        // A rate's growth, not its check against its parts.
+        let claim = if indicator.ends_with("-RATE") { "growth".to_owned() } else { claim.unwrap_or_default() };
+        find(&claims, &[keys[0], keys[1], keys[2], ("claim", claim.as_str())]).clone()
     };
     // The seed's 107.5 has one decimal: 107.4857… rounds to it.
     let r = find(

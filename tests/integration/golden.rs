@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::util::{csv_rows, files_under, parquet_rows, repo, run_sample};
 
-const TABLES: &[&str] = &["observations", "metrics", "totals", "superseded"];
+const TABLES: &[&str] = &["observations", "metrics", "totals", "superseded", "rates"];
 const CSVS: &[&str] = &[
     "quarantine.csv",
     "warnings.csv",

@@ -23,6 +23,9 @@ mod nothing_lost;
 mod number_grammar;
 /// Source file, line and byte of every figure.
 mod provenance;
+/// A rate against its numerator and denominator: checked, diagnosed,
+/// derived.
+mod rates_from_parts;
 /// Submissions that exercise one rule each: layouts, duplicates, supersede.
 mod rules;
 /// The audit workbook recalculated by LibreOffice.

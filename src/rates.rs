@@ -1,0 +1,122 @@
+//! A rate and its parts. Where an agency sends the numerator and the
+//! denominator of a rate (结案数 and 受理数 for 结案率: the catalog's
+//! `numerator` and `denominator`), the rate is recomputed from them for the
+//! agency's own row, exactly, as the totals do for a parent: 32000 / 32922
+//! × 100 = 97.199…%. Where the agency sent the rate too, its figure is
+//! checked against that at the precision it was sent with, like a claim
+//! (`crate::claims`); where it did not (no row, or a row without a value),
+//! the rate from the parts is the figure, marked as derived.
+//!
+//! The agency's own `observations` and `metrics` stay what it sent; these
+//! rows are the `rates` table. Pure: nothing here reads or writes files.
+
+use rustc_hash::FxHashMap;
+
+use crate::config::{Aggregation, IndicatorId, Pipeline};
+use crate::decimal::{Decimal, Ratio};
+use crate::ingest::number::{self, Cell};
+use crate::metrics::{Figure, NullReason, Outcome};
+use crate::normalize::{Key, Observation, Origin};
+
+/// A part of a rate as the agency sent it.
+#[derive(Debug, Clone, Copy)]
+pub struct Part {
+    pub value: Decimal,
+    pub origin: Origin,
+}
+
+/// The rate as the agency sent it, at the precision it typed.
+#[derive(Debug, Clone, Copy)]
+pub struct Sent {
+    pub value: Decimal,
+    pub origin: Origin,
+}
+
+/// One agency's rate in one year, recomputed from its parts.
+#[derive(Debug, Clone)]
+pub struct PartsRate {
+    /// The rate's key: the agency, the rate indicator, the year.
+    pub key: Key,
+    pub numerator: Part,
+    pub denominator: Part,
+    /// Numerator / denominator × 100, rounded to the rate's decimals (the
+    /// decimals of its change in points and of its totals).
+    pub figure: Outcome,
+    /// `None`: no rate was sent (no row, or a row without a value), so the
+    /// figure is derived.
+    pub sent: Option<Sent>,
+}
+
+impl PartsRate {
+    pub fn derived(&self) -> bool {
+        self.sent.is_none()
+    }
+
+    /// Whether the sent rate is the recomputed one at the sent precision
+    /// (`None`: derived, or nothing computed).
+    pub fn matches(&self, p: &Pipeline) -> Option<bool> {
+        let sent = self.sent?;
+        Some(self.figure.as_ref().ok()?.matches_claim(sent.value, p.rounding))
+    }
+}
+
+/// The decimals a value was typed with, as the number grammar reads it
+/// (`97.2%` → 1).
+fn typed(value: Decimal, raw: &str) -> Decimal {
+    match number::parse_cell(raw, true) {
+        Ok(Cell::Number(d)) => value.rescale(d.scale()).unwrap_or(value),
+        _ => value,
+    }
+}
+
+/// For each indicator, the ratio rates it is the numerator of, with their
+/// denominators.
+fn rates_by_numerator(p: &Pipeline) -> FxHashMap<IndicatorId, Vec<(IndicatorId, IndicatorId)>> {
+    let mut by = FxHashMap::<IndicatorId, Vec<_>>::default();
+    for (id, ind) in p.catalog.iter() {
+        if let (Aggregation::Ratio, Some(n), Some(d)) = (ind.aggregation, ind.numerator, ind.denominator) {
+            by.entry(n).or_default().push((id, d));
+        }
+    }
+    by
+}
+
+/// Every rate of `current` (sorted by key) whose numerator and denominator
+/// the same agency sent with values that year, sorted by the rate's key.
+pub fn from_parts(current: &[Observation], p: &Pipeline) -> Vec<PartsRate> {
+    let by_numerator = rates_by_numerator(p);
+    if by_numerator.is_empty() {
+        return Vec::new();
+    }
+    let find = |key: Key| current.binary_search_by_key(&key, |o| o.key).ok().map(|i| &current[i]);
+    let mut rates = Vec::new();
+    for n in current {
+        let (Some(ratios), Some(num)) = (by_numerator.get(&n.key.indicator), n.value) else { continue };
+        for &(rate, den_id) in ratios {
+            let Some((d, den)) = find(Key { indicator: den_id, ..n.key }).and_then(|d| Some((d, d.value?))) else {
+                continue;
+            };
+            let key = Key { indicator: rate, ..n.key };
+            let decimals = p.precision(rate).change;
+            let figure = Ratio::new(num, den)
+                .ok_or(NullReason::DenominatorZero)
+                .and_then(|r| r.times(100).ok_or(NullReason::Overflow))
+                .and_then(|r| Figure::of(r, decimals, p.rounding));
+            let sent = find(key).and_then(|o| Some(Sent { value: typed(o.value?, &o.value_raw), origin: o.origin }));
+            rates.push(PartsRate {
+                key,
+                numerator: Part { value: num, origin: n.origin },
+                denominator: Part { value: den, origin: d.origin },
+                figure,
+                sent,
+            });
+        }
+    }
+    rates.sort_by_key(|r| r.key);
+    rates
+}
+
+/// The recomputed rate of `key`, if its parts were sent.
+pub fn find(rates: &[PartsRate], key: Key) -> Option<&PartsRate> {
+    rates.binary_search_by_key(&key, |r| r.key).ok().map(|i| &rates[i])
+}
