@@ -212,9 +212,11 @@ impl Submission {
             quote: c.quote + from,
             end: c.end + from,
         });
+        // The records before the unclosed quote, its record, the records
+        // after it.
         let segments = match cut {
-            Some(c) => [(from, c.record), (c.end, text.len())],
-            None => [(from, text.len()), (text.len(), text.len())],
+            Some(c) => vec![(from, c.record), (c.end, text.len())],
+            None => vec![(from, text.len())],
         };
         let mut raw = csv::ByteRecord::new();
         for (k, &(start, end)) in segments.iter().enumerate() {
