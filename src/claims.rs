@@ -21,10 +21,12 @@
 //!
 //! A rate sent with its numerator and denominator is checked the same way
 //! against their quotient (`rate_from_parts`, see `crate::rates`); a
-//! mismatch there is `rounded_inputs` (the parts rounded as published),
-//! `rounding_rule`, `inverted`, `fraction_for_percent` (0.972 for 97.2 %)
-//! or `wrong_denominator` (the previous year's, the sum of the parts, or
-//! their difference).
+//! mismatch there is first `rounded_parts` (the parts were sent rounded,
+//! 0.29万 / 0.33万, and the rate lies in the range they allow: it was
+//! likely computed from the unrounded figures), then `rounded_inputs` (the
+//! parts rounded harder, as published), `rounding_rule`, `inverted`,
+//! `fraction_for_percent` (0.972 for 97.2 %) or `wrong_denominator` (the
+//! previous year's, the sum of the parts, or their difference).
 //!
 //! Pure: nothing here reads or writes files.
 
@@ -81,6 +83,7 @@ pub enum Cause {
     RoundingRule,
     BaseYear,
     Inverted,
+    RoundedParts,
     FractionForPercent,
     WrongDenominator,
 }
@@ -94,6 +97,7 @@ impl Cause {
             Cause::RoundingRule => "rounding_rule",
             Cause::BaseYear => "base_year",
             Cause::Inverted => "inverted",
+            Cause::RoundedParts => "rounded_parts",
             Cause::FractionForPercent => "fraction_for_percent",
             Cause::WrongDenominator => "wrong_denominator",
         }
@@ -107,6 +111,7 @@ impl Cause {
             Cause::RoundingRule => "修约规则不同",
             Cause::BaseYear => "基期年份不同",
             Cause::Inverted => "分子分母颠倒",
+            Cause::RoundedParts => "分子分母报的是修约数，比率在其修约误差之内",
             Cause::FractionForPercent => "报了比值而非百分比",
             Cause::WrongDenominator => "分母口径不同",
         }
@@ -301,7 +306,8 @@ fn diagnose_rate(
         fits(alt, claimed, rule).then(|| Diagnosis { cause, detail: format!("{what} = {} → {claimed}", show(alt)) })
     };
     let (shown_n, shown_d) = (n.trimmed(), d.trimmed());
-    rounded_inputs(numerator, base, (n, d), claimed, rule, percent, "numerator / denominator × 100")
+    rounded_parts(r, claimed, rule)
+        .or_else(|| rounded_inputs(numerator, base, (n, d), claimed, rule, percent, "numerator / denominator × 100"))
         .or_else(|| other_rules(exact, claimed, rule))
         .or_else(|| diagnosis(Cause::Inverted, format!("{shown_d} / {shown_n} × 100"), percent(d, n)?))
         .or_else(|| diagnosis(Cause::FractionForPercent, format!("{shown_n} / {shown_d}"), Ratio::new(n, d)?))
@@ -322,6 +328,36 @@ fn diagnose_rate(
                 )
             })
         })
+}
+
+/// Parts sent rounded allow a range of rates: the least numerator over the
+/// greatest denominator to the reverse. A sent rate in that range, at its
+/// precision, fits the parts as well as they were sent.
+fn rounded_parts(r: &PartsRate, claimed: Decimal, rule: Rounding) -> Option<Diagnosis> {
+    let (n, d) = (r.numerator, r.denominator);
+    if n.rounding.is_zero() && d.rounding.is_zero() {
+        return None;
+    }
+    let zero = Decimal::new(0, 0);
+    let least = n.value.checked_sub(n.rounding)?.max(zero);
+    let (most_d, least_d) = (d.value.checked_add(d.rounding)?, d.value.checked_sub(d.rounding)?);
+    if least_d <= zero {
+        return None;
+    }
+    let (lo, hi) = (percent(least, most_d)?, percent(n.value.checked_add(n.rounding)?, least_d)?);
+    let fits = lo.round(claimed.scale(), rule)? <= claimed && claimed <= hi.round(claimed.scale(), rule)?;
+    fits.then(|| Diagnosis {
+        cause: Cause::RoundedParts,
+        detail: format!(
+            "the parts were sent rounded ({} ± {} over {} ± {}): any rate from {} to {} fits them → {claimed}",
+            n.value.trimmed(),
+            n.rounding.trimmed(),
+            d.value.trimmed(),
+            d.rounding.trimmed(),
+            show(lo),
+            show(hi)
+        ),
+    })
 }
 
 fn diagnose(

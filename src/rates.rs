@@ -23,6 +23,22 @@ use crate::normalize::{Key, Observation, Origin};
 pub struct Part {
     pub value: Decimal,
     pub origin: Origin,
+    /// Half the step of the last digit typed, in base units, where that
+    /// step is coarser than the base unit (`0.29` 万件: ±50 件): the part
+    /// was sent rounded, and the rate it allows is a range. Zero for a part
+    /// sent whole (`32922` 件).
+    pub rounding: Decimal,
+}
+
+impl Part {
+    fn of(o: &Observation, value: Decimal) -> Part {
+        let decimals = typed_decimals(&o.value_raw).unwrap_or(value.scale());
+        let rounding = match (o.power as i64 - i64::from(decimals)).checked_sub(1) {
+            Some(step) if step >= 0 => Decimal::new(5, 0).checked_mul_pow10(step as u32),
+            _ => None,
+        };
+        Part { value, origin: o.origin, rounding: rounding.unwrap_or(Decimal::new(0, 0)) }
+    }
 }
 
 /// The rate as the agency sent it, at the precision it typed.
@@ -60,12 +76,12 @@ impl PartsRate {
     }
 }
 
-/// The decimals a value was typed with, as the number grammar reads it
-/// (`97.2%` → 1).
-fn typed(value: Decimal, raw: &str) -> Decimal {
+/// The decimals a cell was typed with, as the number grammar reads them
+/// (`97.2%` → 1, `0.29` → 2).
+fn typed_decimals(raw: &str) -> Option<u8> {
     match number::parse_cell(raw, true) {
-        Ok(Cell::Number(d)) => value.rescale(d.scale()).unwrap_or(value),
-        _ => value,
+        Ok(Cell::Number(d)) => Some(d.scale()),
+        _ => None,
     }
 }
 
@@ -102,14 +118,13 @@ pub fn from_parts(current: &[Observation], p: &Pipeline) -> Vec<PartsRate> {
                 .ok_or(NullReason::DenominatorZero)
                 .and_then(|r| r.times(100).ok_or(NullReason::Overflow))
                 .and_then(|r| Figure::of(r, decimals, p.rounding));
-            let sent = find(key).and_then(|o| Some(Sent { value: typed(o.value?, &o.value_raw), origin: o.origin }));
-            rates.push(PartsRate {
-                key,
-                numerator: Part { value: num, origin: n.origin },
-                denominator: Part { value: den, origin: d.origin },
-                figure,
-                sent,
+            // A rate is sent in its base unit (%): its value holds the
+            // decimals it was typed with.
+            let sent = find(key).and_then(|o| {
+                let value = o.value?;
+                Some(Sent { value: value.rescale(typed_decimals(&o.value_raw)?).unwrap_or(value), origin: o.origin })
             });
+            rates.push(PartsRate { key, numerator: Part::of(n, num), denominator: Part::of(d, den), figure, sent });
         }
     }
     rates.sort_by_key(|r| r.key);

@@ -51,6 +51,10 @@ fn a_rate_that_differs_from_its_parts_is_diagnosed() {
         "TJ-D13-HRSS,2020,DISPUTE-ACCEPTED,,33874,件,,,,\n".to_owned(),
         parts("TJ-D13-HRSS", 2021),
         "TJ-D13-HRSS,2021,DISPUTE-CLOSE-RATE,,94.5,%,,,,\n".to_owned(),
+        // Parts sent rounded, 0.29万 / 0.33万: the rate from the unrounded
+        // figures lies in the range they allow.
+        "TJ-D01-JUS,2021,DISPUTE-ACCEPTED,,0.33,万件,,,,\nTJ-D01-JUS,2021,DISPUTE-CLOSED,,0.29,万件,,,,\n".to_owned(),
+        "TJ-D01-JUS,2021,DISPUTE-CLOSE-RATE,,88.76,%,,,,\n".to_owned(),
     ];
     let s = run(&rows.concat());
     let claims = csv_rows(&s.out().join("claims.csv"));
@@ -58,6 +62,7 @@ fn a_rate_that_differs_from_its_parts_is_diagnosed() {
         ("TJ-D01-HRSS", "rounded_inputs", "3.2万件 and 3.3万件"),
         ("TJ-D02-HRSS", "fraction_for_percent", "32000 / 32922 = 0.971994"),
         ("TJ-D13-HRSS", "wrong_denominator", "32000 / 33874 (the denominator of 2020) × 100"),
+        ("TJ-D01-JUS", "rounded_parts", "(2900 ± 50 over 3300 ± 50): any rate from 85.074627 to 90.769231"),
     ];
     for (agency, diagnosis, detail) in cases {
         let r = find(&claims, &[("agency", agency), ("claim", "rate")]);
@@ -68,7 +73,7 @@ fn a_rate_that_differs_from_its_parts_is_diagnosed() {
     let d01 = find(&m, &[("agency", "TJ-D01-HRSS"), ("indicator", "DISPUTE-CLOSE-RATE")]);
     assert_eq!(cell(&m, d01, "rate_matches_parts"), "false");
     let people = csv_rows(&s.out().join("summary/2021/claims.csv"));
-    assert_eq!(people.len() - 1, 3);
+    assert_eq!(people.len() - 1, 4);
     assert_eq!(cell(&people, &people[1], "诊断"), "按修约后的发布数计算");
 }
 
