@@ -146,7 +146,8 @@ pub struct ClaimCheck {
 pub fn check(current: &[Observation], metrics: &[Metric], rates: &[PartsRate], p: &Pipeline) -> Vec<ClaimCheck> {
     let mut out = Vec::new();
     for (i, (o, m)) in current.iter().zip(metrics).enumerate() {
-        let kind = p.catalog.indicator(o.key.indicator).kind;
+        let ind = p.catalog.indicator(o.key.indicator);
+        let kind = ind.kind;
         if let Some(claimed) = o.claimed_completion {
             let diagnose = |fig: &Outcome| diagnose(current, i, Against::CompletionPct, claimed, fig, p);
             out.push(one(i, Against::CompletionPct, claimed, &m.completion, p, diagnose));
@@ -156,7 +157,7 @@ pub fn check(current: &[Observation], metrics: &[Metric], rates: &[PartsRate], p
                 if kind == Kind::Rate { (Against::ChangePp, &m.change) } else { (Against::GrowthPct, &m.growth) };
             out.push(one(i, against, claimed, fig, p, |fig| diagnose(current, i, against, claimed, fig, p)));
         }
-        if let Some(r) = rates::find(rates, o.key)
+        if let Some(r) = rates::find(rates, o.key, ind)
             && let Some(sent) = r.sent
         {
             let diagnose = |fig: &Outcome| diagnose_rate(current, r, sent.value, fig, p);

@@ -213,7 +213,7 @@ pub fn compute(current: &[Observation], rates: &[PartsRate], p: &Pipeline) -> Ve
                 met: met(o.value, o.target, ind.direction, &completion),
                 completion_claim_ok: check(o.claimed_completion, &completion),
                 growth_claim_ok: check(o.claimed_growth, year_on_year),
-                rate_matches_parts: crate::rates::find(rates, o.key).and_then(|r| r.matches(p)),
+                rate_matches_parts: crate::rates::find(rates, o.key, ind).and_then(|r| r.matches(p)),
                 completion,
                 growth,
                 change,

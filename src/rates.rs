@@ -12,7 +12,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::config::{Aggregation, IndicatorId, Pipeline};
+use crate::config::{Aggregation, Indicator, IndicatorId, Pipeline};
 use crate::decimal::{Decimal, Ratio};
 use crate::ingest::number::{self, Cell};
 use crate::metrics::{Figure, NullReason, Outcome};
@@ -131,7 +131,11 @@ pub fn from_parts(current: &[Observation], p: &Pipeline) -> Vec<PartsRate> {
     rates
 }
 
-/// The recomputed rate of `key`, if its parts were sent.
-pub fn find(rates: &[PartsRate], key: Key) -> Option<&PartsRate> {
+/// The recomputed rate of `key`, if it is a ratio rate whose parts were
+/// sent (`indicator` is the catalog's entry for it).
+pub fn find<'r>(rates: &'r [PartsRate], key: Key, indicator: &Indicator) -> Option<&'r PartsRate> {
+    if indicator.aggregation != Aggregation::Ratio {
+        return None;
+    }
     rates.binary_search_by_key(&key, |r| r.key).ok().map(|i| &rates[i])
 }

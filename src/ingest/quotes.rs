@@ -2,10 +2,10 @@
 //!
 //! A quote that opens a field and is never closed makes the CSV reader take
 //! everything up to the end of the file as one cell: the row it opens in
-//! would swallow every row after it. [`unclosed`] finds each such quote
-//! before the file is read, so that the row it opens in is quarantined on
-//! its own (up to the end of the line the quote is on) and the lines after
-//! it are read as rows again.
+//! would swallow every row after it. So the record that reaches the end of
+//! a file is scanned by [`unclosed`]; where its quote never closes, the row
+//! it opens in is quarantined on its own (up to the end of the line the
+//! quote is on) and the lines after it are read as rows again.
 //!
 //! The scan follows the csv reader's own rules (RFC 4180 as `csv-core`
 //! reads it): a quote opens a quoted field only as the first byte of a
