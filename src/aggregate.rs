@@ -17,8 +17,8 @@ use rustc_hash::FxHashMap;
 
 use crate::config::{AgencyId, Aggregation, IndicatorId, Pipeline};
 use crate::decimal::{Decimal, Ratio, UNROUNDED_SCALE};
-use crate::metrics::{self, NullReason, Outcome};
-use crate::normalize::{Key, Observation};
+use crate::metrics;
+use crate::model::{Key, NullReason, Observation, Outcome};
 
 /// One parent's total of one indicator in one year.
 #[derive(Debug, Clone)]

@@ -32,8 +32,8 @@
 
 use crate::config::{Direction, Kind, Pipeline};
 use crate::decimal::{Decimal, Ratio, Rounding};
-use crate::metrics::{Metric, NullReason, Outcome};
-use crate::normalize::{Key, Observation};
+use crate::metrics::Metric;
+use crate::model::{Key, NullReason, Observation, Outcome};
 use crate::rates::{self, PartsRate};
 
 /// Which printed figure a claim is checked against.

@@ -12,7 +12,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::config::Pipeline;
 use crate::config::pipeline::Overrides;
 use crate::error::Error;
-use crate::ingest::{FileId, SourceFile, Submission};
+use crate::ingest::{SourceFile, Submission};
+use crate::model::FileId;
 use crate::normalize;
 use crate::reject::Issue;
 

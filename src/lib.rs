@@ -3,7 +3,8 @@
 //! Stages, one module each, data flowing one way:
 //! [`ingest`] → [`normalize`] → [`spill`] → [`metrics`] → [`aggregate`] →
 //! [`export`]; [`run`] strings them together, [`config`] loads what they
-//! run on.
+//! run on, and [`model`] holds the types they hand each other (no stage
+//! needs a later one for its types).
 
 pub mod aggregate;
 pub mod audit;
@@ -17,6 +18,7 @@ pub mod explain;
 pub mod export;
 pub mod ingest;
 pub mod metrics;
+pub mod model;
 pub mod normalize;
 pub mod outputs;
 pub mod rates;

@@ -13,79 +13,11 @@
 //! NaN.
 
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::config::{Direction, Kind, Pipeline};
-use crate::decimal::{Decimal, Ratio, Rounding, UNROUNDED_SCALE};
-use crate::normalize::Observation;
+use crate::decimal::{Decimal, Ratio, Rounding};
+use crate::model::{Figure, NullReason, Observation, Outcome};
 use crate::rates::PartsRate;
-
-/// Why a metric has no value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum NullReason {
-    ValueMissing,
-    NoTarget,
-    TargetZero,
-    ActualZero,
-    NoDirection,
-    NoPrevious,
-    PreviousMissing,
-    PreviousZero,
-    RateUsesChange,
-    NotARate,
-    RatioTargetNotAggregated,
-    PartialTargets,
-    DenominatorZero,
-    Overflow,
-}
-
-impl NullReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NullReason::ValueMissing => "value_missing",
-            NullReason::NoTarget => "no_target",
-            NullReason::TargetZero => "target_zero",
-            NullReason::ActualZero => "actual_zero",
-            NullReason::NoDirection => "no_direction",
-            NullReason::NoPrevious => "no_previous",
-            NullReason::PreviousMissing => "previous_missing",
-            NullReason::PreviousZero => "previous_zero",
-            NullReason::RateUsesChange => "rate_uses_change_pp",
-            NullReason::NotARate => "not_a_rate",
-            NullReason::RatioTargetNotAggregated => "ratio_target_not_aggregated",
-            NullReason::PartialTargets => "partial_targets",
-            NullReason::DenominatorZero => "denominator_zero",
-            NullReason::Overflow => "overflow",
-        }
-    }
-}
-
-/// A computed percentage: exact, unrounded (12 decimals) and printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Figure {
-    pub exact: Ratio,
-    pub unrounded: Decimal,
-    pub rounded: Decimal,
-}
-
-impl Figure {
-    /// An exact quotient, kept unrounded and rounded to `decimals` by `rule`.
-    pub fn of(exact: Ratio, decimals: u8, rule: Rounding) -> Outcome {
-        // Both must fit a Decimal128(38) column at their scale.
-        let unrounded = exact.round(UNROUNDED_SCALE, rule).and_then(|u| u.in_column(UNROUNDED_SCALE));
-        let unrounded = unrounded.ok_or(NullReason::Overflow)?;
-        let rounded = exact.round(decimals, rule).ok_or(NullReason::Overflow)?;
-        Ok(Figure { exact, unrounded, rounded })
-    }
-
-    /// Whether a claimed figure is this one at the claim's own printed
-    /// precision (a claim of 107.5 matches anything that rounds to 107.5).
-    pub fn matches_claim(&self, claim: Decimal, rule: Rounding) -> bool {
-        self.exact.round(claim.scale(), rule).is_some_and(|v| v == claim)
-    }
-}
-
-pub type Outcome = Result<Figure, NullReason>;
 
 /// Target completion in percent.
 pub fn completion(

@@ -21,61 +21,12 @@ use std::collections::hash_map::Entry;
 use serde::Serialize;
 
 use crate::config::units::UnitError;
-use crate::config::{AgencyId, Field, IndicatorId, Kind, Layout, Pipeline};
+use crate::config::{Field, Kind, Layout, Pipeline};
 use crate::decimal::{BASE_SCALE, Decimal};
 use crate::ingest::number::{self, Cell, NumberError, trim_cell};
-use crate::ingest::{Encoding, FileId, HeaderMap, Item, MAX_RECORD_BYTES, Parsed, Record, Submission, Unclosed};
+use crate::ingest::{Encoding, HeaderMap, Item, MAX_RECORD_BYTES, Parsed, Record, Submission, Unclosed};
+use crate::model::{FileId, Key, Observation, Origin, Superseded};
 use crate::reject::{Code, Issue};
-
-/// What an observation is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Key {
-    pub agency: AgencyId,
-    pub indicator: IndicatorId,
-    pub year: i32,
-}
-
-/// Where an observation came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Origin {
-    pub file: FileId,
-    pub line: u64,
-    /// Byte offset of the record in the file as sent.
-    pub byte: u64,
-    /// Column of the value cell (a year column in a wide file).
-    pub column: u32,
-}
-
-/// One accepted figure, in the indicator's base unit.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Observation {
-    pub key: Key,
-    /// `None`: sent as missing, with a note saying why.
-    pub value: Option<Decimal>,
-    pub target: Option<Decimal>,
-    /// Claimed figures keep the precision they were printed with.
-    pub claimed_completion: Option<Decimal>,
-    pub claimed_growth: Option<Decimal>,
-    /// The unit as sent, and the power of ten to the base unit.
-    pub unit: CompactString,
-    pub power: u32,
-    pub note: Option<CompactString>,
-    // Cells as typed: short, so kept inline (compact_str) rather than in
-    // one heap allocation each for every row.
-    pub value_raw: CompactString,
-    pub target_raw: Option<CompactString>,
-    pub origin: Origin,
-}
-
-impl Observation {
-    /// Whether two rows carry the same figures (a harmless repeat).
-    fn same_figures(&self, other: &Observation) -> bool {
-        self.value == other.value
-            && self.target == other.target
-            && self.claimed_completion == other.claimed_completion
-            && self.claimed_growth == other.claimed_growth
-    }
-}
 
 /// What one file contributed, for the manifest: rows read = accepted +
 /// quarantined.
@@ -600,13 +551,6 @@ fn number_code(e: &NumberError, otherwise: Code) -> Code {
 
 fn issue(file: FileId, rec: &Record<'_>, field: String, raw: String, code: Code, detail: String) -> Issue {
     Issue { file, line: rec.line, byte: rec.byte, field, raw, code, detail }
-}
-
-/// A row that a later file replaced.
-#[derive(Debug, Clone)]
-pub struct Superseded {
-    pub observation: Observation,
-    pub by: Origin,
 }
 
 /// The current observations of one bucket (one per key, sorted by key)

@@ -15,8 +15,7 @@ use rustc_hash::FxHashMap;
 use crate::config::{Aggregation, Indicator, IndicatorId, Pipeline};
 use crate::decimal::{Decimal, Ratio};
 use crate::ingest::number::{self, Cell};
-use crate::metrics::{Figure, NullReason, Outcome};
-use crate::normalize::{Key, Observation, Origin};
+use crate::model::{Figure, Key, NullReason, Observation, Origin, Outcome};
 
 /// A part of a rate as the agency sent it.
 #[derive(Debug, Clone, Copy)]

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::ingest::FileId;
+use crate::model::FileId;
 
 macro_rules! codes {
     ($($variant:ident = $code:literal, $zh:literal, $en:literal;)*) => {

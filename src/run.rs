@@ -26,7 +26,8 @@ use crate::export::manifest::{Counts, IndicatorDecimals, InputFile, Manifest, Ro
 use crate::export::{self, BucketOutput, Exporter, MANIFEST, Staging};
 use crate::ingest::{self, SourceFile, Stamp, Submission, sha256_hex};
 use crate::metrics;
-use crate::normalize::{self, FileReport, Key, Merged};
+use crate::model::Key;
+use crate::normalize::{self, FileReport, Merged};
 use crate::rates;
 use crate::reject::Issue;
 use crate::spill::Spill;

@@ -22,8 +22,7 @@ use compact_str::CompactString;
 
 use crate::config::{AgencyId, IndicatorId};
 use crate::decimal::Decimal;
-use crate::ingest::FileId;
-use crate::normalize::{Key, Observation, Origin};
+use crate::model::{FileId, Key, Observation, Origin};
 
 #[derive(Debug, thiserror::Error)]
 #[error("spill file {}: {source}", path.display())]

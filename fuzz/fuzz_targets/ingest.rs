@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use yearbook::config::Pipeline;
 use yearbook::config::pipeline::{EncodingChoice, Overrides};
-use yearbook::ingest::{FileId, SourceFile, Submission};
+use yearbook::ingest::{SourceFile, Submission};
+use yearbook::model::FileId;
 use yearbook::normalize;
 
 fn pipeline() -> &'static Pipeline {

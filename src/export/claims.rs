@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::csv_out::{IN_MEMORY, buffer, text};
 use super::tables::Tables;
 use crate::claims::ClaimCheck;
-use crate::normalize::Observation;
+use crate::model::Observation;
 
 pub const CLAIMS_HEADER: [&str; 15] = [
     "year",

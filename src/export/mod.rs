@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use crate::aggregate::Total;
 use crate::config::Pipeline;
 use crate::metrics::Metric;
-use crate::normalize::{FileReport, Observation, Superseded};
+use crate::model::{Observation, Superseded};
+use crate::normalize::FileReport;
 use crate::rates::PartsRate;
 use crate::reject::Issue;
 

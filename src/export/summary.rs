@@ -14,8 +14,8 @@ use super::tables::Tables;
 use crate::aggregate::Total;
 use crate::config::AgencyId;
 use crate::decimal::{Decimal, DecimalText, Ratio};
-use crate::metrics::{Metric, NullReason, Outcome};
-use crate::normalize::Observation;
+use crate::metrics::Metric;
+use crate::model::{NullReason, Observation, Outcome};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SummaryError {

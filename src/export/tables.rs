@@ -7,8 +7,9 @@ use super::parquet::{Col, ParquetError, batch, boolean, decimal, int64, text, te
 use crate::aggregate::Total;
 use crate::config::{AgencyId, IndicatorId, Pipeline, Precision};
 use crate::decimal::{BASE_SCALE, Decimal, UNROUNDED_SCALE};
-use crate::metrics::{Metric, NullReason, Outcome};
-use crate::normalize::{FileReport, Observation, Origin, Superseded};
+use crate::metrics::Metric;
+use crate::model::{NullReason, Observation, Origin, Outcome, Superseded};
+use crate::normalize::FileReport;
 use crate::rates::PartsRate;
 
 fn rounded(o: &Outcome) -> Option<Decimal> {

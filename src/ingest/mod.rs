@@ -10,7 +10,6 @@ pub mod quotes;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use encoding::{Encoding, EncodingError, ReadAs};
@@ -19,6 +18,7 @@ use quotes::Cut;
 
 use crate::config::pipeline::EncodingChoice;
 use crate::config::{Layout, Layouts};
+use crate::model::FileId;
 use crate::reject::Code;
 
 /// The longest record (header or row) a submission may hold, in bytes: a
@@ -37,10 +37,6 @@ pub fn shown(text: &str) -> String {
         None => text.to_owned(),
     }
 }
-
-/// Index of a submission file in the run, in the order of relative paths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct FileId(pub u32);
 
 /// A submission file found in the input directory.
 #[derive(Debug, Clone)]

@@ -239,7 +239,8 @@ mod every_line_accounted_for {
     use proptest::prelude::*;
     use yearbook::config::Pipeline;
     use yearbook::config::pipeline::EncodingChoice;
-    use yearbook::ingest::{FileId, SourceFile, Submission};
+    use yearbook::ingest::{SourceFile, Submission};
+    use yearbook::model::FileId;
     use yearbook::normalize;
 
     use crate::util::{EN_HEADER, repo};

@@ -11,7 +11,7 @@ fn d(s: &str) -> Decimal {
     s.parse().unwrap()
 }
 
-fn printed(o: yearbook::metrics::Outcome) -> String {
+fn printed(o: yearbook::model::Outcome) -> String {
     o.unwrap().rounded.to_string()
 }
 
@@ -54,7 +54,7 @@ fn direction_down_inverts_completion() {
 
 #[test]
 fn undefined_cases_are_null_with_a_reason() {
-    use yearbook::metrics::NullReason::*;
+    use yearbook::model::NullReason::*;
     let r = Rounding::HalfUp;
     assert_eq!(completion(Some(d("1")), Some(d("0")), Direction::Up, 1, r).unwrap_err(), TargetZero);
     assert_eq!(completion(Some(d("0")), Some(d("5")), Direction::Down, 1, r).unwrap_err(), ActualZero);

@@ -1,0 +1,139 @@
+//! The data model: what the stages hand each other. A submission file's
+//! id, an observation's key, where it came from and what it holds, the
+//! history a later file replaced, and a computed percentage or why there is
+//! none. Types only, with the few methods that belong to them; nothing here
+//! reads, writes or knows a stage.
+
+use compact_str::CompactString;
+use serde::Serialize;
+
+use crate::config::{AgencyId, IndicatorId};
+use crate::decimal::{Decimal, Ratio, Rounding, UNROUNDED_SCALE};
+
+/// Index of a submission file in the run, in the order of relative paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct FileId(pub u32);
+
+/// What an observation is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub agency: AgencyId,
+    pub indicator: IndicatorId,
+    pub year: i32,
+}
+
+/// Where an observation came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin {
+    pub file: FileId,
+    pub line: u64,
+    /// Byte offset of the record in the file as sent.
+    pub byte: u64,
+    /// Column of the value cell (a year column in a wide file).
+    pub column: u32,
+}
+
+/// One accepted figure, in the indicator's base unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub key: Key,
+    /// `None`: sent as missing, with a note saying why.
+    pub value: Option<Decimal>,
+    pub target: Option<Decimal>,
+    /// Claimed figures keep the precision they were printed with.
+    pub claimed_completion: Option<Decimal>,
+    pub claimed_growth: Option<Decimal>,
+    /// The unit as sent, and the power of ten to the base unit.
+    pub unit: CompactString,
+    pub power: u32,
+    pub note: Option<CompactString>,
+    // Cells as typed: short, so kept inline (compact_str) rather than in
+    // one heap allocation each for every row.
+    pub value_raw: CompactString,
+    pub target_raw: Option<CompactString>,
+    pub origin: Origin,
+}
+
+impl Observation {
+    /// Whether two rows carry the same figures (a harmless repeat).
+    pub fn same_figures(&self, other: &Observation) -> bool {
+        self.value == other.value
+            && self.target == other.target
+            && self.claimed_completion == other.claimed_completion
+            && self.claimed_growth == other.claimed_growth
+    }
+}
+
+/// A row that a later file replaced.
+#[derive(Debug, Clone)]
+pub struct Superseded {
+    pub observation: Observation,
+    pub by: Origin,
+}
+
+/// Why a metric has no value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum NullReason {
+    ValueMissing,
+    NoTarget,
+    TargetZero,
+    ActualZero,
+    NoDirection,
+    NoPrevious,
+    PreviousMissing,
+    PreviousZero,
+    RateUsesChange,
+    NotARate,
+    RatioTargetNotAggregated,
+    PartialTargets,
+    DenominatorZero,
+    Overflow,
+}
+
+impl NullReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NullReason::ValueMissing => "value_missing",
+            NullReason::NoTarget => "no_target",
+            NullReason::TargetZero => "target_zero",
+            NullReason::ActualZero => "actual_zero",
+            NullReason::NoDirection => "no_direction",
+            NullReason::NoPrevious => "no_previous",
+            NullReason::PreviousMissing => "previous_missing",
+            NullReason::PreviousZero => "previous_zero",
+            NullReason::RateUsesChange => "rate_uses_change_pp",
+            NullReason::NotARate => "not_a_rate",
+            NullReason::RatioTargetNotAggregated => "ratio_target_not_aggregated",
+            NullReason::PartialTargets => "partial_targets",
+            NullReason::DenominatorZero => "denominator_zero",
+            NullReason::Overflow => "overflow",
+        }
+    }
+}
+
+/// A computed percentage: exact, unrounded (12 decimals) and printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Figure {
+    pub exact: Ratio,
+    pub unrounded: Decimal,
+    pub rounded: Decimal,
+}
+
+impl Figure {
+    /// An exact quotient, kept unrounded and rounded to `decimals` by `rule`.
+    pub fn of(exact: Ratio, decimals: u8, rule: Rounding) -> Outcome {
+        // Both must fit a Decimal128(38) column at their scale.
+        let unrounded = exact.round(UNROUNDED_SCALE, rule).and_then(|u| u.in_column(UNROUNDED_SCALE));
+        let unrounded = unrounded.ok_or(NullReason::Overflow)?;
+        let rounded = exact.round(decimals, rule).ok_or(NullReason::Overflow)?;
+        Ok(Figure { exact, unrounded, rounded })
+    }
+
+    /// Whether a claimed figure is this one at the claim's own printed
+    /// precision (a claim of 107.5 matches anything that rounds to 107.5).
+    pub fn matches_claim(&self, claim: Decimal, rule: Rounding) -> bool {
+        self.exact.round(claim.scale(), rule).is_some_and(|v| v == claim)
+    }
+}
+
+pub type Outcome = Result<Figure, NullReason>;
