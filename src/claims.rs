@@ -30,7 +30,7 @@
 //!
 //! Pure: nothing here reads or writes files.
 
-use crate::config::{Direction, Kind, Pipeline};
+use crate::config::{Direction, Pipeline, YearOnYear};
 use crate::decimal::{Decimal, Ratio, Rounding};
 use crate::metrics::Metric;
 use crate::model::{Key, NullReason, Observation, Outcome};
@@ -153,8 +153,10 @@ pub fn check(current: &[Observation], metrics: &[Metric], rates: &[PartsRate], p
             out.push(one(i, Against::CompletionPct, claimed, &m.completion, p, diagnose));
         }
         if let Some(claimed) = o.claimed_growth {
-            let (against, fig) =
-                if kind == Kind::Rate { (Against::ChangePp, &m.change) } else { (Against::GrowthPct, &m.growth) };
+            let (against, fig) = match kind.year_on_year() {
+                YearOnYear::GrowthPct => (Against::GrowthPct, &m.growth),
+                YearOnYear::ChangePp => (Against::ChangePp, &m.change),
+            };
             out.push(one(i, against, claimed, fig, p, |fig| diagnose(current, i, against, claimed, fig, p)));
         }
         if let Some(r) = rates::find(rates, o.key, ind)

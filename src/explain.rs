@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::config::{Kind, YearOnYear};
 use crate::decimal::{Decimal, Ratio, Rounding};
 use crate::outputs::{Outputs, ReadError};
 
@@ -218,7 +219,7 @@ fn observations(out: &Outputs, year: i32, keep: impl Fn(&str, &str) -> bool) -> 
 /// The printed row of a metrics or totals table, column by column.
 #[derive(Debug, Default, Clone)]
 struct Printed {
-    kind: String,
+    kind: Option<Kind>,
     unit: String,
     direction: String,
     aggregation: String,
@@ -254,7 +255,7 @@ fn printed_row(
             return Ok(());
         };
         let mut p = Printed {
-            kind: b.text("kind")?(i).unwrap_or_default().to_owned(),
+            kind: b.kind("kind")?(i)?,
             unit: b.text("unit")?(i).unwrap_or_default().to_owned(),
             ..Printed::default()
         };
@@ -521,7 +522,7 @@ fn explain_figures(
     };
     let rounding = &out.manifest.rounding;
     let decimals = rounding.indicators.get(indicator).copied();
-    let rate = p.kind == "rate";
+    let rate = p.kind.is_some_and(|k| k.year_on_year() == YearOnYear::ChangePp);
     let wanted: Vec<Which> = match which {
         Some(w) => {
             let why = match w {

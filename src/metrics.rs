@@ -14,7 +14,7 @@
 
 use rayon::prelude::*;
 
-use crate::config::{Direction, Kind, Pipeline};
+use crate::config::{Direction, Kind, Pipeline, YearOnYear};
 use crate::decimal::{Decimal, Ratio, Rounding};
 use crate::model::{Figure, NullReason, Observation, Outcome};
 use crate::rates::PartsRate;
@@ -62,7 +62,7 @@ pub fn growth(
     decimals: u8,
     rule: Rounding,
 ) -> Outcome {
-    if kind == Kind::Rate {
+    if kind.year_on_year() != YearOnYear::GrowthPct {
         return Err(NullReason::RateUsesChange);
     }
     let actual = actual.ok_or(NullReason::ValueMissing)?;
@@ -80,7 +80,7 @@ pub fn change(
     decimals: u8,
     rule: Rounding,
 ) -> Outcome {
-    if kind != Kind::Rate {
+    if kind.year_on_year() != YearOnYear::ChangePp {
         return Err(NullReason::NotARate);
     }
     let actual = actual.ok_or(NullReason::ValueMissing)?;
@@ -139,7 +139,10 @@ pub fn compute(current: &[Observation], rates: &[PartsRate], p: &Pipeline) -> Ve
             let change = change(o.value, previous, ind.kind, dec.change, p.rounding);
             let check =
                 |claim: Option<Decimal>, fig: &Outcome| Some(fig.as_ref().ok()?.matches_claim(claim?, p.rounding));
-            let year_on_year = if ind.kind == Kind::Rate { &change } else { &growth };
+            let year_on_year = match ind.kind.year_on_year() {
+                YearOnYear::GrowthPct => &growth,
+                YearOnYear::ChangePp => &change,
+            };
             Metric {
                 previous,
                 met: met(o.value, o.target, ind.direction, &completion),

@@ -11,6 +11,7 @@ use arrow::datatypes::{DataType, Decimal128Type, Int64Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::Deserialize;
 
+use crate::config::Kind;
 use crate::decimal::{Decimal, Rounding};
 use crate::export::MANIFEST;
 
@@ -24,6 +25,8 @@ pub enum ReadError {
     Parquet { path: PathBuf, source: parquet::errors::ParquetError },
     #[error("{}: column `{column}` is missing or not {expected}", path.display())]
     Column { path: PathBuf, column: String, expected: &'static str },
+    #[error("{}: column `{column}` holds `{value}`, which is not {expected}", path.display())]
+    Value { path: PathBuf, column: String, value: String, expected: &'static str },
 }
 
 /// A file the manifest lists, with its hash.
@@ -143,6 +146,22 @@ impl<'b> Batch<'b> {
     pub fn text(&self, name: &str) -> Result<impl Fn(usize) -> Option<&'b str> + 'b, ReadError> {
         let c = self.column(name, "text", |t| *t == DataType::Utf8)?.as_string::<i32>();
         Ok(move |i| c.is_valid(i).then(|| c.value(i)))
+    }
+
+    /// A column of catalog kinds (`rate`) as [`Kind`]; a value that is no
+    /// kind is an error, never taken for another.
+    pub fn kind(&self, name: &str) -> Result<impl Fn(usize) -> Result<Option<Kind>, ReadError> + 'b, ReadError> {
+        let text = self.text(name)?;
+        let (path, column) = (self.path.to_owned(), name.to_owned());
+        Ok(move |i| match text(i) {
+            None => Ok(None),
+            Some(v) => Kind::from_name(v).map(Some).ok_or_else(|| ReadError::Value {
+                path: path.clone(),
+                column: column.clone(),
+                value: v.to_owned(),
+                expected: "a kind of the catalog",
+            }),
+        })
     }
 
     pub fn int(&self, name: &str) -> Result<impl Fn(usize) -> Option<i64> + 'b, ReadError> {

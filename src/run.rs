@@ -18,8 +18,8 @@ use rayon::prelude::*;
 use tracing::info;
 
 use crate::aggregate::Aggregator;
-use crate::config::Kind;
 use crate::config::Pipeline;
+use crate::config::YearOnYear;
 use crate::error::Error;
 use crate::export::claims::ClaimCounts;
 use crate::export::manifest::{Counts, IndicatorDecimals, InputFile, Manifest, RoundingInfo};
@@ -285,7 +285,7 @@ fn manifest(
                 .iter()
                 .map(|(id, ind)| {
                     let d = p.precision(id);
-                    let change = (ind.kind == Kind::Rate).then_some(d.change);
+                    let change = (ind.kind.year_on_year() == YearOnYear::ChangePp).then_some(d.change);
                     (ind.code.clone(), IndicatorDecimals { completion: d.completion, growth: d.growth, change })
                 })
                 .collect(),

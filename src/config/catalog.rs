@@ -76,7 +76,34 @@ macro_rules! display_as_serde_name {
     )*};
 }
 
+/// How an indicator's movement from one year to the next is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YearOnYear {
+    /// Growth in % of the year before's value: counts, amounts, levels,
+    /// averages, cumulative figures.
+    GrowthPct,
+    /// Change in percentage points: a rate (97.2 % after 95.3 % is +1.9
+    /// points, not +2.0 %).
+    ChangePp,
+}
+
 impl Kind {
+    /// Whether a year-on-year figure is a growth in % or a change in
+    /// points: the one place that decides it.
+    pub fn year_on_year(self) -> YearOnYear {
+        match self {
+            Kind::Rate => YearOnYear::ChangePp,
+            Kind::Count | Kind::Amount | Kind::Average | Kind::Level | Kind::Cumulative => YearOnYear::GrowthPct,
+        }
+    }
+
+    /// The kind a name (`rate`) stands for, as outputs write it.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        [Kind::Count, Kind::Amount, Kind::Rate, Kind::Average, Kind::Level, Kind::Cumulative]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
+
     /// The smallest value an indicator of this kind can take where the
     /// catalog's `min` is empty (SUBMISSIONS.md): counts, rates, averages and
     /// levels cannot go below zero; amounts and cumulative figures can (a
@@ -249,5 +276,36 @@ impl Catalog {
 
     pub fn iter(&self) -> impl Iterator<Item = (IndicatorId, &Indicator)> {
         self.indicators.iter().enumerate().map(|(i, ind)| (IndicatorId(i as u32), ind))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_moves_in_points_every_other_kind_in_percent() {
+        // SUBMISSIONS.md: 劳动人事争议结案率 is a rate, "its change is in
+        // percentage points"; 城镇新增就业 grows by 1.43 %.
+        assert_eq!(Kind::Rate.year_on_year(), YearOnYear::ChangePp);
+        for kind in [Kind::Count, Kind::Amount, Kind::Average, Kind::Level, Kind::Cumulative] {
+            assert_eq!(kind.year_on_year(), YearOnYear::GrowthPct, "{kind}");
+        }
+    }
+
+    #[test]
+    fn kinds_read_back_from_their_names_only() {
+        for kind in [Kind::Count, Kind::Amount, Kind::Rate, Kind::Average, Kind::Level, Kind::Cumulative] {
+            assert_eq!(Kind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(Kind::from_name("Rate"), None);
+        assert_eq!(Kind::from_name(""), None);
+    }
+
+    #[test]
+    fn minimums_by_kind() {
+        assert_eq!(Kind::Count.default_min(), Some(Decimal::new(0, 0)));
+        assert_eq!(Kind::Amount.default_min(), None);
+        assert_eq!(Kind::Cumulative.default_min(), None);
     }
 }

@@ -15,7 +15,7 @@ pub mod units;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use catalog::{Aggregation, Catalog, Direction, Indicator, IndicatorId, Kind};
+pub use catalog::{Aggregation, Catalog, Direction, Indicator, IndicatorId, Kind, YearOnYear};
 pub use layouts::{Field, Layout, Layouts};
 pub use pipeline::{Pipeline, PipelineFile, Precision};
 pub use register::{Agency, AgencyId, Register};

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Catalog, ConfigError, ConfigErrors, IndicatorId, Kind, Layout, Layouts, Register, Units, load_toml};
+use super::{
+    Catalog, ConfigError, ConfigErrors, IndicatorId, Kind, Layout, Layouts, Register, Units, YearOnYear, load_toml,
+};
 use crate::decimal::Rounding;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -397,11 +399,13 @@ impl Pipeline {
     }
 
     /// The largest decimals of each printed percentage over the catalog:
-    /// the scale of its Parquet column. Only rates have a change in points.
+    /// the scale of its Parquet column. Only indicators whose year-on-year
+    /// figure is a change in points (rates) have one.
     pub fn max_precision(&self) -> Precision {
         let all = || self.catalog.iter().map(|(id, ind)| (self.precision(id), ind.kind));
         let max = |f: fn(&Precision) -> u8| all().map(|(p, _)| f(&p)).max().unwrap_or(0);
-        let change = all().filter(|(_, k)| *k == Kind::Rate).map(|(p, _)| p.change).max().unwrap_or(0);
+        let points = |k: &Kind| k.year_on_year() == YearOnYear::ChangePp;
+        let change = all().filter(|(_, k)| points(k)).map(|(p, _)| p.change).max().unwrap_or(0);
         Precision { completion: max(|p| p.completion), growth: max(|p| p.growth), change }
     }
 }
