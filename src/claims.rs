@@ -33,7 +33,7 @@
 use crate::config::{Direction, Pipeline, YearOnYear};
 use crate::decimal::{Decimal, Ratio, Rounding};
 use crate::metrics::Metric;
-use crate::model::{Key, NullReason, Observation, Outcome};
+use crate::model::{Key, NullReason, Observation, Outcome, at_claim_precision, matches_claim};
 use crate::rates::{self, PartsRate};
 
 /// Which printed figure a claim is checked against.
@@ -180,8 +180,10 @@ fn one(
     diagnose: impl FnOnce(&Outcome) -> Option<Diagnosis>,
 ) -> ClaimCheck {
     let rule = p.rounding;
-    let computed =
-        fig.as_ref().map_err(|r| *r).and_then(|f| f.exact.round(claimed.scale(), rule).ok_or(NullReason::Overflow));
+    let computed = fig
+        .as_ref()
+        .map_err(|r| *r)
+        .and_then(|f| at_claim_precision(f.exact, claimed, rule).ok_or(NullReason::Overflow));
     let matches = computed.as_ref().ok().map(|c| *c == claimed);
     let diagnosis = match matches {
         Some(false) => diagnose(fig),
@@ -196,11 +198,6 @@ fn one(
         matches,
         diagnosis,
     }
-}
-
-/// Whether `exact` printed at the claim's precision by `rule` is the claim.
-fn fits(exact: Ratio, claimed: Decimal, rule: Rounding) -> bool {
-    exact.round(claimed.scale(), rule) == Some(claimed)
 }
 
 fn show(r: Ratio) -> String {
@@ -261,7 +258,7 @@ fn rounded_inputs(
                 continue;
             }
             let Some(r) = f(a2, b2) else { continue };
-            if fits(r, claimed, rule) {
+            if matches_claim(r, claimed, rule) {
                 let unit = unit_name(o, power, base);
                 let detail = format!(
                     "{op} from {a_shown}{unit} and {b_shown}{unit} (the figures rounded to {decimals} decimal{} in {unit}) = {} → {claimed}",
@@ -280,7 +277,7 @@ fn other_rules(exact: Ratio, claimed: Decimal, rule: Rounding) -> Option<Diagnos
         Rounding::HalfUp => Rounding::HalfEven,
         Rounding::HalfEven => Rounding::HalfUp,
     };
-    let detail = if fits(exact, claimed, other) {
+    let detail = if matches_claim(exact, claimed, other) {
         format!("{} rounded {} gives {claimed}; the pipeline rounds {}", show(exact), other.name(), rule.name())
     } else if exact.truncate(claimed.scale()) == Some(claimed) {
         format!("{} with the digits past {} decimals cut gives {claimed}", show(exact), claimed.scale())
@@ -306,7 +303,8 @@ fn diagnose_rate(
     let numerator = find(Key { indicator: p.catalog.indicator(r.key.indicator).numerator?, ..r.key })?;
     let base = p.catalog.indicator(numerator.key.indicator).base_unit.as_str();
     let diagnosis = |cause, what: String, alt: Ratio| {
-        fits(alt, claimed, rule).then(|| Diagnosis { cause, detail: format!("{what} = {} → {claimed}", show(alt)) })
+        matches_claim(alt, claimed, rule)
+            .then(|| Diagnosis { cause, detail: format!("{what} = {} → {claimed}", show(alt)) })
     };
     let (shown_n, shown_d) = (n.trimmed(), d.trimmed());
     rounded_parts(r, claimed, rule)
@@ -396,7 +394,7 @@ fn diagnose(
                 .or_else(|| other_rules(exact, claimed, rule))
                 .or_else(|| {
                     let inverted = exact.recip()?.times(10_000)?;
-                    fits(inverted, claimed, rule).then(|| Diagnosis {
+                    matches_claim(inverted, claimed, rule).then(|| Diagnosis {
                         cause: Cause::Inverted,
                         detail: format!("{} / {} × 100 = {} → {claimed}", den.trimmed(), num.trimmed(), show(inverted)),
                     })
@@ -418,7 +416,7 @@ fn diagnose(
                         }
                         _ => (Cause::PointsForPercent, points(actual, previous)?, "difference"),
                     };
-                    fits(alt, claimed, rule).then(|| Diagnosis {
+                    matches_claim(alt, claimed, rule).then(|| Diagnosis {
                         cause,
                         detail: format!(
                             "the {what} ({} → {}) is {} → {claimed}",
@@ -432,7 +430,7 @@ fn diagnose(
                 .or_else(|| {
                     earlier.skip(1).find_map(|(year, value)| {
                         let alt = due(actual, value)?;
-                        fits(alt, claimed, rule).then(|| Diagnosis {
+                        matches_claim(alt, claimed, rule).then(|| Diagnosis {
                             cause: Cause::BaseYear,
                             detail: format!(
                                 "{op} against {year} ({} → {}) = {} → {claimed}",

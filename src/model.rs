@@ -132,8 +132,21 @@ impl Figure {
     /// Whether a claimed figure is this one at the claim's own printed
     /// precision (a claim of 107.5 matches anything that rounds to 107.5).
     pub fn matches_claim(&self, claim: Decimal, rule: Rounding) -> bool {
-        self.exact.round(claim.scale(), rule).is_some_and(|v| v == claim)
+        matches_claim(self.exact, claim, rule)
     }
+}
+
+/// An exact figure at a claim's own printed precision: what the claim is
+/// compared with (107.4857… at one decimal is 107.5).
+pub fn at_claim_precision(exact: Ratio, claim: Decimal, rule: Rounding) -> Option<Decimal> {
+    exact.round(claim.scale(), rule)
+}
+
+/// Whether a claimed figure is `exact` at the claim's own printed
+/// precision: the one definition of a claim matching, for the computed
+/// figure and for every recomputation a diagnosis tries.
+pub fn matches_claim(exact: Ratio, claim: Decimal, rule: Rounding) -> bool {
+    at_claim_precision(exact, claim, rule) == Some(claim)
 }
 
 pub type Outcome = Result<Figure, NullReason>;
