@@ -1,8 +1,8 @@
 //! yearbook: agency CSV submissions in, audited statistics out.
 //!
 //! Stages, one module each, data flowing one way:
-//! [`ingest`] → [`normalize`] → [`spill`] → [`metrics`] → [`aggregate`] →
-//! [`export`]; [`run`] strings them together, [`config`] loads what they
+//! [`ingest`] → [`normalize`] → [`spill`] → [`supersede`] → [`metrics`] →
+//! [`aggregate`] → [`export`]; [`run`] strings them together, [`config`] loads what they
 //! run on, and [`model`] holds the types they hand each other (no stage
 //! needs a later one for its types).
 
@@ -25,3 +25,4 @@ pub mod rates;
 pub mod reject;
 pub mod run;
 pub mod spill;
+pub mod supersede;

@@ -9,9 +9,8 @@
 //! Duplicates: within one file, an exact repeat of a key is quarantined as
 //! `duplicate_identical` and the first row kept; a repeat with other figures
 //! quarantines every row of that key (`duplicate_conflict`), since nothing
-//! says which is right. Across files, [`merge`] lets the later file (in the
-//! order of relative paths) supersede the earlier; the superseded rows are
-//! kept as history.
+//! says which is right. Across files, the later file supersedes the earlier
+//! (`crate::supersede`).
 
 use compact_str::CompactString;
 use rustc_hash::FxHashMap;
@@ -25,7 +24,7 @@ use crate::config::{Field, Kind, Layout, Pipeline};
 use crate::decimal::{BASE_SCALE, Decimal};
 use crate::ingest::number::{self, Cell, NumberError, trim_cell};
 use crate::ingest::{Encoding, HeaderMap, Item, MAX_RECORD_BYTES, Parsed, Record, Submission, Unclosed};
-use crate::model::{FileId, Key, Observation, Origin, Superseded};
+use crate::model::{FileId, Key, Observation, Origin};
 use crate::reject::{Code, Issue};
 
 /// What one file contributed, for the manifest: rows read = accepted +
@@ -551,28 +550,4 @@ fn number_code(e: &NumberError, otherwise: Code) -> Code {
 
 fn issue(file: FileId, rec: &Record<'_>, field: String, raw: String, code: Code, detail: String) -> Issue {
     Issue { file, line: rec.line, byte: rec.byte, field, raw, code, detail }
-}
-
-/// The current observations of one bucket (one per key, sorted by key)
-/// and the history they replaced.
-pub struct Merged {
-    pub current: Vec<Observation>,
-    pub superseded: Vec<Superseded>,
-}
-
-/// Merges observations sorted by (key, file, line): of the rows of one key
-/// (from different files, since a file's own repeats are settled in
-/// [`file`]) the one from the latest file is current; each earlier one is
-/// superseded by the next.
-pub fn merge(sorted: Vec<Observation>) -> Merged {
-    let mut current = Vec::with_capacity(sorted.len());
-    let mut superseded = Vec::new();
-    let mut rows = sorted.into_iter().peekable();
-    while let Some(o) = rows.next() {
-        match rows.peek() {
-            Some(next) if next.key == o.key => superseded.push(Superseded { by: next.origin, observation: o }),
-            _ => current.push(o),
-        }
-    }
-    Merged { current, superseded }
 }

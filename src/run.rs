@@ -27,10 +27,11 @@ use crate::export::{self, BucketOutput, Exporter, MANIFEST, Staging};
 use crate::ingest::{self, SourceFile, Stamp, Submission, sha256_hex};
 use crate::metrics;
 use crate::model::Key;
-use crate::normalize::{self, FileReport, Merged};
+use crate::normalize::{self, FileReport};
 use crate::rates;
 use crate::reject::Issue;
 use crate::spill::Spill;
+use crate::supersede::{self, Merged};
 
 /// A generous lower bound on the bytes of a submission row, to estimate
 /// the number of rows from the input's size before reading it.
@@ -194,7 +195,7 @@ fn phase2(
                 let done: Vec<_> = chunk
                     .par_iter()
                     .map(|&b| {
-                        let mut merged = normalize::merge(spill.read(b)?);
+                        let mut merged = supersede::merge(spill.read(b)?);
                         let rates = rates::from_parts(&merged.current, p);
                         let mut metrics = metrics::compute(&merged.current, &rates, p);
                         // Leaves `merged.current` in year order.

@@ -112,7 +112,7 @@ impl Spill {
         while !rest.is_empty() {
             out.push(decode(&mut rest).ok_or_else(|| err(std::io::ErrorKind::InvalidData.into()))?);
         }
-        out.sort_unstable_by_key(|o| (o.key, o.origin.file, o.origin.line, o.origin.column));
+        crate::supersede::sort(&mut out);
         Ok(out)
     }
 

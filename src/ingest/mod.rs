@@ -94,20 +94,21 @@ impl Stamp {
 }
 
 /// Every `*.csv` file under `dir` (recursively, skipping hidden entries),
-/// sorted by relative path: the order files supersede each other in.
+/// numbered in the order files supersede each other in
+/// (`crate::supersede`).
 pub fn discover(dir: &Path) -> Result<Vec<SourceFile>, IngestError> {
     let found = crate::dirs::visible_files(dir).map_err(|source| IngestError::List { path: dir.to_owned(), source })?;
-    let mut files = Vec::new();
+    let mut csv = Vec::new();
     for (rel, entry) in found {
         // The relative path is the file's name in every output.
         if entry.path.strip_prefix(dir).ok().and_then(Path::to_str).is_none() {
             return Err(IngestError::Name { path: entry.path });
         }
         if rel.to_ascii_lowercase().ends_with(".csv") {
-            files.push(SourceFile { id: FileId(files.len() as u32), path: entry.path, rel });
+            csv.push((rel, entry.path));
         }
     }
-    Ok(files)
+    Ok(crate::supersede::in_file_order(csv).map(|(id, rel, path)| SourceFile { id, path, rel }).collect())
 }
 
 /// One submission file, read and checked at the file level.
