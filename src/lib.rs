@@ -1,10 +1,12 @@
 //! yearbook: agency CSV submissions in, audited statistics out.
 //!
 //! Stages, one module each, data flowing one way:
-//! [`ingest`] → [`normalize`] → [`spill`] → [`supersede`] → [`metrics`] →
-//! [`aggregate`] → [`export`]; [`run`] strings them together, [`config`] loads what they
-//! run on, and [`model`] holds the types they hand each other (no stage
-//! needs a later one for its types).
+//! [`ingest`] → [`normalize`] → [`spill`] → [`supersede`] → [`rates`],
+//! [`metrics`] and [`claims`] → [`aggregate`] → [`export`]; [`run`] strings
+//! them together, [`config`] loads what they run on, and [`model`] holds
+//! the types they hand each other (no stage needs a later one for its
+//! types). [`outputs`] reads a finished run back for [`explain`] and
+//! [`audit`].
 
 pub mod aggregate;
 pub mod audit;

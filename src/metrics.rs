@@ -8,7 +8,7 @@
 //! - change in percentage points (rates): actual − previous.
 //!
 //! Each is computed exactly from the unrounded inputs, kept unrounded (to
-//! [`UNROUNDED_SCALE`] decimals) and rounded once by the pipeline's rule.
+//! [`UNROUNDED_SCALE`](crate::decimal::UNROUNDED_SCALE) decimals) and rounded once by the pipeline's rule.
 //! An undefined case is a [`NullReason`], never a panic, an infinity or a
 //! NaN.
 

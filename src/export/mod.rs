@@ -1,7 +1,9 @@
-//! Export: the only stage that writes. Everything goes to a staging
-//! directory beside the output directory; only when every file is complete
-//! does the staging directory take the output directory's place, in one
-//! rename, so the output directory always holds one whole run.
+//! Export: writes the outputs (the only stage that does; `spill` keeps its
+//! temporary buckets inside the same staging directory and removes them).
+//! Everything goes to a staging directory beside the output directory; only
+//! when every file is complete and synced does it take the output
+//! directory's place, in one rename, so the output directory always holds
+//! one whole run.
 
 pub mod claims;
 pub mod csv_out;

@@ -1,6 +1,9 @@
 //! Ingest: find the submission files, read each one's bytes once, hash them,
-//! tell the encoding and the layout, and hand out its records with their
-//! line and byte offset. No value is interpreted here (see `normalize`).
+//! tell the encoding and the layout, and hand out every line: each record
+//! with its line and byte offset (a record with a quote that never closes
+//! cut at its line), and each blank line. What the cells mean is read in
+//! `normalize`; [`number`], the grammar of numbers as people type them,
+//! lives here beside the other text rules and is applied there.
 
 pub mod encoding;
 pub mod header;
