@@ -9,7 +9,8 @@
 //! agencies are known to get it wrong, first fit wins:
 //!
 //! 1. `rounded_inputs`: from the inputs as published, rounded in the unit
-//!    they were sent in or in 万/亿 (37.6万 / 35万 × 100 = 107.4, where
+//!    they were sent in or in a coarser prefix of the unit table, coarsest
+//!    first (37.6万 / 35万 × 100 = 107.4, where
 //!    the exact 376200 / 350000 gives 107.5);
 //! 2. `percent_for_points` / `points_for_percent`: a rate's relative growth
 //!    given where its change in points was due, or the reverse;
@@ -224,33 +225,22 @@ fn published(v: Decimal, power: u32, decimals: u8) -> Option<(Decimal, Decimal)>
     Some((shown.trimmed(), shown.checked_mul_pow10(power)?))
 }
 
-fn unit_name(o: &Observation, power: u32, base: &str) -> String {
-    if power == o.power {
-        o.unit.to_string()
-    } else {
-        let prefix = match power {
-            4 => "万",
-            8 => "亿",
-            _ => "",
-        };
-        format!("{prefix}{base}")
-    }
-}
-
-/// Both figures published at fewer decimals, in the sent unit or in 万/亿,
-/// give the claim through `f`.
+/// Both figures published at fewer decimals, in the unit sent or in a
+/// coarser prefix of the unit table (37.6万 for 376200 人), give the claim
+/// through `f`.
 fn rounded_inputs(
     o: &Observation,
-    base: &str,
+    p: &Pipeline,
     (a, b): (Decimal, Decimal),
     claimed: Decimal,
-    rule: Rounding,
     f: impl Fn(Decimal, Decimal) -> Option<Ratio>,
     op: &str,
 ) -> Option<Diagnosis> {
-    let mut powers = vec![o.power, 4, 8];
-    powers.dedup();
-    for power in powers {
+    let (rule, base) = (p.rounding, &p.catalog.indicator(o.key.indicator).base_unit);
+    let sent = std::iter::once((o.unit.to_string(), o.power));
+    let coarser =
+        p.units.coarser_prefixes(o.power).into_iter().map(|(prefix, power)| (format!("{prefix}{base}"), power));
+    for (unit, power) in sent.chain(coarser) {
         // Coarsest first: published figures are rounded hard (37.6万).
         for decimals in 0..=3u8 {
             let ((a_shown, a2), (b_shown, b2)) = (published(a, power, decimals)?, published(b, power, decimals)?);
@@ -259,7 +249,6 @@ fn rounded_inputs(
             }
             let Some(r) = f(a2, b2) else { continue };
             if matches_claim(r, claimed, rule) {
-                let unit = unit_name(o, power, base);
                 let detail = format!(
                     "{op} from {a_shown}{unit} and {b_shown}{unit} (the figures rounded to {decimals} decimal{} in {unit}) = {} → {claimed}",
                     if decimals == 1 { "" } else { "s" },
@@ -301,14 +290,13 @@ fn diagnose_rate(
     let (n, d) = (r.numerator.value, r.denominator.value);
     let find = |key: Key| current.binary_search_by_key(&key, |o| o.key).ok().map(|i| &current[i]);
     let numerator = find(Key { indicator: p.catalog.indicator(r.key.indicator).numerator?, ..r.key })?;
-    let base = p.catalog.indicator(numerator.key.indicator).base_unit.as_str();
     let diagnosis = |cause, what: String, alt: Ratio| {
         matches_claim(alt, claimed, rule)
             .then(|| Diagnosis { cause, detail: format!("{what} = {} → {claimed}", show(alt)) })
     };
     let (shown_n, shown_d) = (n.trimmed(), d.trimmed());
     rounded_parts(r, claimed, rule)
-        .or_else(|| rounded_inputs(numerator, base, (n, d), claimed, rule, percent, "numerator / denominator × 100"))
+        .or_else(|| rounded_inputs(numerator, p, (n, d), claimed, percent, "numerator / denominator × 100"))
         .or_else(|| other_rules(exact, claimed, rule))
         .or_else(|| diagnosis(Cause::Inverted, format!("{shown_d} / {shown_n} × 100"), percent(d, n)?))
         .or_else(|| diagnosis(Cause::FractionForPercent, format!("{shown_n} / {shown_d}"), Ratio::new(n, d)?))
@@ -372,7 +360,6 @@ fn diagnose(
     let o = &current[i];
     let rule = p.rounding;
     let ind = p.catalog.indicator(o.key.indicator);
-    let base = ind.base_unit.as_str();
     let exact = fig.as_ref().ok()?.exact;
     let actual = o.value?;
     // Earlier years of the same agency and indicator, nearest first.
@@ -390,7 +377,7 @@ fn diagnose(
                 Direction::Down => (target, actual),
                 _ => (actual, target),
             };
-            rounded_inputs(o, base, (num, den), claimed, rule, percent, "ratio × 100")
+            rounded_inputs(o, p, (num, den), claimed, percent, "ratio × 100")
                 .or_else(|| other_rules(exact, claimed, rule))
                 .or_else(|| {
                     let inverted = exact.recip()?.times(10_000)?;
@@ -408,7 +395,7 @@ fn diagnose(
             if prev_year != o.key.year - 1 {
                 return None;
             }
-            rounded_inputs(o, base, (actual, previous), claimed, rule, due, op)
+            rounded_inputs(o, p, (actual, previous), claimed, due, op)
                 .or_else(|| {
                     let (cause, alt, what) = match against {
                         Against::ChangePp => {

@@ -75,6 +75,16 @@ impl Units {
         Ok(Units { prefixes, units })
     }
 
+    /// The table's prefixes coarser than a unit of 10^`power`, coarsest
+    /// first (亿, 万, 千 above a base unit): the units a published figure
+    /// may have been rounded in.
+    pub fn coarser_prefixes(&self, power: u32) -> Vec<(&str, u32)> {
+        let mut coarser: Vec<(&str, u32)> =
+            self.prefixes.iter().filter(|(_, p)| *p > power).map(|(name, p)| (name.as_str(), *p)).collect();
+        coarser.sort_by_key(|&(_, p)| std::cmp::Reverse(p));
+        coarser
+    }
+
     /// The power of ten that turns a value in `unit` into `base`.
     pub fn power(&self, unit: &str, base: &str) -> Result<u32, UnitError> {
         if let Some(entry) = self.units.get(unit) {
