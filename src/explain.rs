@@ -177,17 +177,20 @@ fn observations(out: &Outputs, year: i32, keep: impl Fn(&str, &str) -> bool) -> 
     out.scan("observations", Some(year), |y, b| {
         let (agency, indicator) = (b.text("agency")?, b.text("indicator")?);
         let (value, target) = (b.decimal("value")?, b.decimal("target")?);
-        let (unit, unit_sent, power) = (b.text("unit")?, b.text("unit_sent")?, b.int("unit_power")?);
-        let (value_raw, target_raw) = (b.text("value_raw")?, b.text("target_raw")?);
+        let text = |name| Ok::<_, ReadError>(b.present(name, b.text(name)?));
+        let int = |name| Ok::<_, ReadError>(b.present(name, b.int(name)?));
+        let (unit, unit_sent, power) = (text("unit")?, text("unit_sent")?, int("unit_power")?);
+        let (value_raw, target_raw) = (text("value_raw")?, b.text("target_raw")?);
         let (file, sha, line, byte, field) = (
-            b.text("source_file")?,
-            b.text("source_sha256")?,
-            b.int("source_line")?,
-            b.int("source_byte")?,
-            b.text("source_field")?,
+            text("source_file")?,
+            text("source_sha256")?,
+            int("source_line")?,
+            int("source_byte")?,
+            text("source_field")?,
         );
+        let (agency, indicator) = (b.present("agency", agency), b.present("indicator", indicator));
         for i in 0..b.len() {
-            let (a, ind) = (agency(i).unwrap_or_default(), indicator(i).unwrap_or_default());
+            let (a, ind) = (agency(i)?, indicator(i)?);
             if !keep(a, ind) {
                 continue;
             }
@@ -197,17 +200,17 @@ fn observations(out: &Outputs, year: i32, keep: impl Fn(&str, &str) -> bool) -> 
                 year: y,
                 value: value(i),
                 target: target(i),
-                unit: unit(i).unwrap_or_default().to_owned(),
-                unit_sent: unit_sent(i).unwrap_or_default().to_owned(),
-                power: power(i).unwrap_or(0),
-                value_raw: value_raw(i).unwrap_or_default().to_owned(),
+                unit: unit(i)?.to_owned(),
+                unit_sent: unit_sent(i)?.to_owned(),
+                power: power(i)?,
+                value_raw: value_raw(i)?.to_owned(),
                 target_raw: target_raw(i).map(str::to_owned),
                 source: Source {
-                    file: file(i).unwrap_or_default().to_owned(),
-                    line: line(i).unwrap_or(0),
-                    byte: byte(i).unwrap_or(0),
-                    field: field(i).unwrap_or_default().to_owned(),
-                    sha256: sha(i).unwrap_or_default().to_owned(),
+                    file: file(i)?.to_owned(),
+                    line: line(i)?,
+                    byte: byte(i)?,
+                    field: field(i)?.to_owned(),
+                    sha256: sha(i)?.to_owned(),
                 },
             });
         }
@@ -256,7 +259,7 @@ fn printed_row(
         };
         let mut p = Printed {
             kind: b.kind("kind")?(i)?,
-            unit: b.text("unit")?(i).unwrap_or_default().to_owned(),
+            unit: b.present("unit", b.text("unit")?)(i)?.to_owned(),
             ..Printed::default()
         };
         for (k, w) in WHICH.iter().enumerate() {
@@ -266,7 +269,7 @@ fn printed_row(
         p.target = b.decimal("target")?(i);
         p.previous = b.decimal("previous")?(i);
         if totals {
-            p.aggregation = b.text("aggregation")?(i).unwrap_or_default().to_owned();
+            p.aggregation = b.present("aggregation", b.text("aggregation")?)(i)?.to_owned();
             p.value = b.decimal("value_unrounded")?(i);
             p.numerator = b.decimal("numerator")?(i);
             p.denominator = b.decimal("denominator")?(i);
@@ -275,7 +278,7 @@ fn printed_row(
             p.contributors = b.text_list("contributors")?(i).into_iter().map(str::to_owned).collect();
             p.missing = b.text_list("missing")?(i).into_iter().map(str::to_owned).collect();
         } else {
-            p.direction = b.text("direction")?(i).unwrap_or_default().to_owned();
+            p.direction = b.present("direction", b.text("direction")?)(i)?.to_owned();
             p.value = b.decimal("actual")?(i);
             p.claimed = [b.decimal("claimed_completion")?(i), b.decimal("claimed_growth")?(i)];
             p.claim_ok = [b.boolean("claimed_completion_matches")?(i), b.boolean("claimed_growth_matches")?(i)];
@@ -391,7 +394,7 @@ fn rate_row(out: &Outputs, agency: &str, indicator: &str, year: i32) -> Result<O
         let Some(i) = (0..b.len()).find(|&i| ag(i) == Some(agency) && ind(i) == Some(indicator)) else {
             return Ok(());
         };
-        let text = |name| Ok::<_, ReadError>(b.text(name)?(i).unwrap_or_default().to_owned());
+        let text = |name| Ok::<_, ReadError>(b.present(name, b.text(name)?)(i)?.to_owned());
         let decimals = b.int("sent_decimals")?(i).and_then(|d| u8::try_from(d).ok());
         found = Some(RateRow {
             numerator_indicator: text("numerator_indicator")?,

@@ -148,6 +148,26 @@ impl<'b> Batch<'b> {
         Ok(move |i| c.is_valid(i).then(|| c.value(i)))
     }
 
+    /// `get` (a column of this batch read by one of the methods below)
+    /// where a null is an error naming the file, column and row: for the
+    /// columns the writer never leaves empty, so that an output damaged or
+    /// written by something else is never read as a 0 or an empty name.
+    pub fn present<T>(
+        &self,
+        name: &str,
+        get: impl Fn(usize) -> Option<T> + 'b,
+    ) -> impl Fn(usize) -> Result<T, ReadError> + 'b {
+        let (path, column) = (self.path.to_owned(), name.to_owned());
+        move |i| {
+            get(i).ok_or_else(|| ReadError::Value {
+                path: path.clone(),
+                column: column.clone(),
+                value: format!("null in row {}", i + 1),
+                expected: "a value (the column is never empty)",
+            })
+        }
+    }
+
     /// A column of catalog kinds (`rate`) as [`Kind`]; a value that is no
     /// kind is an error, never taken for another.
     pub fn kind(&self, name: &str) -> Result<impl Fn(usize) -> Result<Option<Kind>, ReadError> + 'b, ReadError> {
@@ -194,5 +214,38 @@ impl<'b> Batch<'b> {
             let values = c.values().as_string::<i32>();
             (start..end).map(|j| values.value(j)).collect()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{Field, Schema};
+
+    use super::*;
+
+    #[test]
+    fn a_null_where_the_writer_never_leaves_one_is_an_error_not_a_zero() {
+        let schema = Schema::new(vec![
+            Field::new("source_line", DataType::Int64, true),
+            Field::new("unit", DataType::Utf8, true),
+        ]);
+        let lines: Int64Array = vec![Some(7), None].into_iter().collect();
+        let units: StringArray = vec![Some("人"), None].into_iter().collect();
+        let batch = RecordBatch::try_new(Arc::new(schema), vec![Arc::new(lines), Arc::new(units)]).unwrap();
+        let b = Batch { batch: &batch, path: Path::new("metrics/year=2021/part-00000.parquet") };
+        let line = b.present("source_line", b.int("source_line").unwrap());
+        assert_eq!(line(0).unwrap(), 7);
+        let err = line(1).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "metrics/year=2021/part-00000.parquet: column `source_line` holds `null in row 2`, \
+             which is not a value (the column is never empty)"
+        );
+        let unit = b.present("unit", b.text("unit").unwrap());
+        assert_eq!(unit(0).unwrap(), "人");
+        assert!(unit(1).is_err());
     }
 }
