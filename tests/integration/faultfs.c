@@ -183,28 +183,29 @@ int mkdir(const char *path, mode_t mode) {
     return real(path, mode);
 }
 
+/* The mode argument of an open call that may create a file. */
+#define MODE(flags, last)                          \
+    ({                                             \
+        mode_t mode_ = 0;                          \
+        if ((flags) & (O_CREAT | O_TMPFILE)) {     \
+            va_list ap;                            \
+            va_start(ap, last);                    \
+            mode_ = va_arg(ap, mode_t);            \
+            va_end(ap);                            \
+        }                                          \
+        mode_;                                     \
+    })
+
 int open64(const char *path, int flags, ...) {
     REAL(int, "open64", const char *, int, ...);
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
+    mode_t mode = MODE(flags, flags);
     if (hit(OPEN, (flags & O_CREAT) && at_under(AT_FDCWD, path))) { errno = EIO; return -1; }
     return real(path, flags, mode);
 }
 
 int openat64(int fd, const char *path, int flags, ...) {
     REAL(int, "openat64", int, const char *, int, ...);
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
+    mode_t mode = MODE(flags, flags);
     if (hit(OPEN, (flags & O_CREAT) && at_under(fd, path))) { errno = EIO; return -1; }
     return real(fd, path, flags, mode);
 }
