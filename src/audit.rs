@@ -21,6 +21,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::decimal::{Decimal, Rounding};
+use crate::model::{col, table};
 use crate::outputs::{Batch, Outputs, ReadError};
 
 type Q = BigRational;
@@ -306,11 +307,11 @@ type Year = BTreeMap<(String, String), Obs>;
 fn read_year(out: &Outputs, year: i32, r: &mut Report) -> Result<Year, ReadError> {
     let mut rows = Year::new();
     let mut dups = Vec::new();
-    out.scan("observations", Some(year), |_, b| {
-        let (agency, indicator) = (b.text("agency")?, b.text("indicator")?);
-        let (value, target, raw) = (b.decimal("value")?, b.decimal("target")?, b.text("value_raw")?);
-        let (cc, cg) = (b.decimal("claimed_completion")?, b.decimal("claimed_growth")?);
-        let (ccd, cgd) = (b.int("claimed_completion_decimals")?, b.int("claimed_growth_decimals")?);
+    out.scan(table::OBSERVATIONS, Some(year), |_, b| {
+        let (agency, indicator) = (b.text(col::AGENCY)?, b.text(col::INDICATOR)?);
+        let (value, target, raw) = (b.decimal(col::VALUE)?, b.decimal(col::TARGET)?, b.text(col::VALUE_RAW)?);
+        let (cc, cg) = (b.decimal(col::CLAIMED_COMPLETION)?, b.decimal(col::CLAIMED_GROWTH)?);
+        let (ccd, cgd) = (b.int(col::CLAIMED_COMPLETION_DECIMALS)?, b.int(col::CLAIMED_GROWTH_DECIMALS)?);
         // A claim is compared at the precision it was printed with.
         let claim = |d: Option<Decimal>, decimals: Option<i64>| {
             let decimals = u8::try_from(decimals?).ok()?;
@@ -451,8 +452,8 @@ fn check_metrics(
 ) -> Result<(), ReadError> {
     let rule = out.manifest.rounding.rule;
     let mut seen = BTreeSet::new();
-    out.scan("metrics", Some(year), |_, b| {
-        let (agency, indicator) = (b.text("agency")?, b.text("indicator")?);
+    out.scan(table::METRICS, Some(year), |_, b| {
+        let (agency, indicator) = (b.text(col::AGENCY)?, b.text(col::INDICATOR)?);
         for i in 0..b.len() {
             let key = (agency(i).unwrap_or_default().to_owned(), indicator(i).unwrap_or_default().to_owned());
             let what = format!("metrics {year} {} {}", key.0, key.1);
@@ -470,18 +471,18 @@ fn check_metrics(
             let g = growth(o.value.as_ref(), &previous, rate);
             let ch = change(o.value.as_ref(), &previous, rate);
             let mut row = Row { r: &mut *r, what, b, i };
-            row.decimal("actual", o.value.clone())?;
-            row.decimal("target", o.target.clone())?;
-            row.decimal("previous", previous.clone().ok())?;
-            row.figure("completion_pct", &c, dec.completion, rule)?;
-            row.boolean("met", met(o.value.as_ref(), o.target.as_ref(), &ind.direction, &c))?;
-            row.figure("growth_pct", &g, dec.growth, rule)?;
-            row.figure("change_pp", &ch, dec.change.unwrap_or(0), rule)?;
-            row.boolean("claimed_completion_matches", claim_ok(o.claimed_completion, &c, rule))?;
-            row.boolean("claimed_growth_matches", claim_ok(o.claimed_growth, if rate { &ch } else { &g }, rule))?;
+            row.decimal(col::ACTUAL, o.value.clone())?;
+            row.decimal(col::TARGET, o.target.clone())?;
+            row.decimal(col::PREVIOUS, previous.clone().ok())?;
+            row.figure(col::COMPLETION_PCT, &c, dec.completion, rule)?;
+            row.boolean(col::MET, met(o.value.as_ref(), o.target.as_ref(), &ind.direction, &c))?;
+            row.figure(col::GROWTH_PCT, &g, dec.growth, rule)?;
+            row.figure(col::CHANGE_PP, &ch, dec.change.unwrap_or(0), rule)?;
+            row.boolean(col::CLAIMED_COMPLETION_MATCHES, claim_ok(o.claimed_completion, &c, rule))?;
+            row.boolean(col::CLAIMED_GROWTH_MATCHES, claim_ok(o.claimed_growth, if rate { &ch } else { &g }, rule))?;
             let from_parts = parts_rate(s, this, &key).map(|(fig, _, _)| fig);
             let sent = o.value.as_ref().map(|v| (v, o.decimals));
-            row.boolean("rate_matches_parts", rate_matches(from_parts.as_ref(), sent, rule))?;
+            row.boolean(col::RATE_MATCHES_PARTS, rate_matches(from_parts.as_ref(), sent, rule))?;
         }
         Ok(())
     })?;
@@ -521,9 +522,9 @@ fn check_rates(out: &Outputs, s: &Schemas, year: i32, this: &Year, r: &mut Repor
         }
     }
     let mut seen = BTreeSet::new();
-    out.scan("rates", Some(year), |_, b| {
-        let (agency, indicator) = (b.text("agency")?, b.text("indicator")?);
-        let decimals = b.int("sent_decimals")?;
+    out.scan(table::RATES, Some(year), |_, b| {
+        let (agency, indicator) = (b.text(col::AGENCY)?, b.text(col::INDICATOR)?);
+        let decimals = b.int(col::SENT_DECIMALS)?;
         for i in 0..b.len() {
             let key = (agency(i).unwrap_or_default().to_owned(), indicator(i).unwrap_or_default().to_owned());
             let what = format!("rates {year} {} {}", key.0, key.1);
@@ -537,12 +538,12 @@ fn check_rates(out: &Outputs, s: &Schemas, year: i32, this: &Year, r: &mut Repor
             seen.insert(key.clone());
             let sent = this.get(&key).and_then(|o| Some((o.value.clone()?, o.decimals)));
             let mut row = Row { r: &mut *r, what, b, i };
-            row.decimal("numerator", Some(n))?;
-            row.decimal("denominator", Some(d))?;
-            row.figure("rate_from_parts", &fig, dec.change.unwrap_or(0), rule)?;
-            row.decimal("sent", sent.as_ref().map(|(v, _)| v.clone()))?;
-            row.boolean("derived", Some(sent.is_none()))?;
-            row.boolean("matches", rate_matches(Some(&fig), sent.as_ref().map(|(v, d)| (v, *d)), rule))?;
+            row.decimal(col::NUMERATOR, Some(n))?;
+            row.decimal(col::DENOMINATOR, Some(d))?;
+            row.figure(col::RATE_FROM_PARTS, &fig, dec.change.unwrap_or(0), rule)?;
+            row.decimal(col::SENT, sent.as_ref().map(|(v, _)| v.clone()))?;
+            row.boolean(col::DERIVED, Some(sent.is_none()))?;
+            row.boolean(col::MATCHES, rate_matches(Some(&fig), sent.as_ref().map(|(v, d)| (v, *d)), rule))?;
             row.r.count("values compared");
             if decimals(i) != sent.as_ref().map(|(_, d)| i64::from(*d)) {
                 let what =
@@ -624,9 +625,9 @@ fn check_totals(
 ) -> Result<(), ReadError> {
     let rule = out.manifest.rounding.rule;
     let mut seen = BTreeSet::new();
-    out.scan("totals", Some(year), |_, b| {
-        let (agency, indicator) = (b.text("agency")?, b.text("indicator")?);
-        let (contributors, missing) = (b.text_list("contributors")?, b.text_list("missing")?);
+    out.scan(table::TOTALS, Some(year), |_, b| {
+        let (agency, indicator) = (b.text(col::AGENCY)?, b.text(col::INDICATOR)?);
+        let (contributors, missing) = (b.text_list(col::CONTRIBUTORS)?, b.text_list(col::MISSING)?);
         for i in 0..b.len() {
             let key = (agency(i).unwrap_or_default().to_owned(), indicator(i).unwrap_or_default().to_owned());
             let what = format!("totals {year} {} {}", key.0, key.1);
@@ -667,51 +668,53 @@ fn check_totals(
             let prev_total = before.get(&key).filter(|p| !overflows(p, ratio, rule));
             let previous: Fig = prev_total.and_then(|p| total_value(p, ratio)).ok_or("no_previous");
             if over {
-                for column in ["value", "value_unrounded", "numerator", "denominator", "target", "previous"] {
+                for column in
+                    [col::VALUE, col::VALUE_UNROUNDED, col::NUMERATOR, col::DENOMINATOR, col::TARGET, col::PREVIOUS]
+                {
                     row.decimal(column, None)?;
                 }
-                for (column, decimals) in [("completion_pct", dec.completion), ("growth_pct", dec.growth)] {
+                for (column, decimals) in [(col::COMPLETION_PCT, dec.completion), (col::GROWTH_PCT, dec.growth)] {
                     row.figure(column, &Err("overflow"), decimals, rule)?;
                 }
-                row.figure("change_pp", &Err("overflow"), dec.change.unwrap_or(0), rule)?;
-                row.boolean("met", None)?;
+                row.figure(col::CHANGE_PP, &Err("overflow"), dec.change.unwrap_or(0), rule)?;
+                row.boolean(col::MET, None)?;
             } else if ratio {
                 let cd = dec.change.unwrap_or(0);
-                row.decimal("value", value.as_ref().map(|v| round(v, cd, rule)))?;
-                row.decimal("value_unrounded", value.as_ref().map(|v| round(v, 12, rule)))?;
-                row.decimal("numerator", t.map(|t| t.sum.clone()))?;
-                row.decimal("denominator", t.map(|t| t.den.clone()))?;
-                row.decimal("target", None)?;
-                row.decimal("previous", previous.as_ref().ok().map(|p| round(p, 12, rule)))?;
-                row.figure("completion_pct", &Err("ratio_target_not_aggregated"), dec.completion, rule)?;
-                row.figure("growth_pct", &Err("rate_uses_change_pp"), dec.growth, rule)?;
+                row.decimal(col::VALUE, value.as_ref().map(|v| round(v, cd, rule)))?;
+                row.decimal(col::VALUE_UNROUNDED, value.as_ref().map(|v| round(v, 12, rule)))?;
+                row.decimal(col::NUMERATOR, t.map(|t| t.sum.clone()))?;
+                row.decimal(col::DENOMINATOR, t.map(|t| t.den.clone()))?;
+                row.decimal(col::TARGET, None)?;
+                row.decimal(col::PREVIOUS, previous.as_ref().ok().map(|p| round(p, 12, rule)))?;
+                row.figure(col::COMPLETION_PCT, &Err("ratio_target_not_aggregated"), dec.completion, rule)?;
+                row.figure(col::GROWTH_PCT, &Err("rate_uses_change_pp"), dec.growth, rule)?;
                 let ch = match (&value, &previous) {
                     (None, _) => Err("value_missing"),
                     (_, Err(e)) => Err(*e),
                     (Some(a), Ok(p)) => Ok(a - p),
                 };
-                row.figure("change_pp", &ch, cd, rule)?;
+                row.figure(col::CHANGE_PP, &ch, cd, rule)?;
             } else {
                 let target: Result<Q, &str> = match t {
                     Some(Total { target: Some(x), all_targets: true, .. }) => Ok(x.clone()),
                     Some(Total { target: Some(_), all_targets: false, .. }) => Err("partial_targets"),
                     _ => Err("no_target"),
                 };
-                row.decimal("value", value.clone())?;
-                row.decimal("value_unrounded", value.clone())?;
-                row.decimal("numerator", None)?;
-                row.decimal("denominator", None)?;
-                row.decimal("target", target.clone().ok())?;
-                row.decimal("previous", previous.clone().ok())?;
+                row.decimal(col::VALUE, value.clone())?;
+                row.decimal(col::VALUE_UNROUNDED, value.clone())?;
+                row.decimal(col::NUMERATOR, None)?;
+                row.decimal(col::DENOMINATOR, None)?;
+                row.decimal(col::TARGET, target.clone().ok())?;
+                row.decimal(col::PREVIOUS, previous.clone().ok())?;
                 let c = match (&target, &value) {
                     (Ok(x), _) => completion(value.as_ref(), Some(x), &ind.direction),
                     (Err(e), Some(_)) => Err(*e),
                     (Err(_), None) => Err("value_missing"),
                 };
-                row.figure("completion_pct", &c, dec.completion, rule)?;
-                row.boolean("met", met(value.as_ref(), target.as_ref().ok(), &ind.direction, &c))?;
-                row.figure("growth_pct", &growth(value.as_ref(), &previous, rate), dec.growth, rule)?;
-                row.figure("change_pp", &change(value.as_ref(), &previous, rate), dec.change.unwrap_or(0), rule)?;
+                row.figure(col::COMPLETION_PCT, &c, dec.completion, rule)?;
+                row.boolean(col::MET, met(value.as_ref(), target.as_ref().ok(), &ind.direction, &c))?;
+                row.figure(col::GROWTH_PCT, &growth(value.as_ref(), &previous, rate), dec.growth, rule)?;
+                row.figure(col::CHANGE_PP, &change(value.as_ref(), &previous, rate), dec.change.unwrap_or(0), rule)?;
             }
         }
         Ok(())
@@ -728,8 +731,11 @@ pub fn audit(out: &Outputs, input: Option<&Path>) -> Result<Report, AuditError> 
     let mut r = Report::default();
     hashes(out, input, &mut r);
     let s = schemas(out)?;
-    let years: BTreeSet<i32> =
-        ["observations", "metrics", "totals"].iter().flat_map(|t| out.parts(t, None)).map(|(y, _)| y).collect();
+    let years: BTreeSet<i32> = [table::OBSERVATIONS, table::METRICS, table::TOTALS]
+        .iter()
+        .flat_map(|t| out.parts(t, None))
+        .map(|(y, _)| y)
+        .collect();
     let (mut before, mut totals_before) = (Year::new(), BTreeMap::new());
     let mut last = None;
     for year in years {

@@ -34,7 +34,7 @@
 use crate::config::{Direction, Pipeline, YearOnYear};
 use crate::decimal::{Decimal, Ratio, Rounding};
 use crate::metrics::Metric;
-use crate::model::{Key, NullReason, Observation, Outcome, at_claim_precision, matches_claim};
+use crate::model::{Key, NullReason, Observation, Outcome, at_claim_precision, col, matches_claim};
 use crate::rates::{self, PartsRate};
 
 /// Which printed figure a claim is checked against.
@@ -50,10 +50,10 @@ pub enum Against {
 impl Against {
     pub fn as_str(self) -> &'static str {
         match self {
-            Against::CompletionPct => "completion_pct",
-            Against::GrowthPct => "growth_pct",
-            Against::ChangePp => "change_pp",
-            Against::RateFromParts => "rate_from_parts",
+            Against::CompletionPct => col::COMPLETION_PCT,
+            Against::GrowthPct => col::GROWTH_PCT,
+            Against::ChangePp => col::CHANGE_PP,
+            Against::RateFromParts => col::RATE_FROM_PARTS,
         }
     }
 

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::config::{Kind, YearOnYear};
 use crate::decimal::{Decimal, Ratio, Rounding};
+use crate::model::{col, table};
 use crate::outputs::{Outputs, ReadError};
 
 #[derive(Debug, thiserror::Error)]
@@ -46,10 +47,10 @@ impl Which {
 
     fn column(self) -> &'static str {
         match self {
-            Which::Completion => "completion_pct",
-            Which::Growth => "growth_pct",
-            Which::Change => "change_pp",
-            Which::Rate => "rate_from_parts",
+            Which::Completion => col::COMPLETION_PCT,
+            Which::Growth => col::GROWTH_PCT,
+            Which::Change => col::CHANGE_PP,
+            Which::Rate => col::RATE_FROM_PARTS,
         }
     }
 }
@@ -174,21 +175,21 @@ impl Obs {
 /// Reads the observations of `year` that `keep` selects.
 fn observations(out: &Outputs, year: i32, keep: impl Fn(&str, &str) -> bool) -> Result<Vec<Obs>, ReadError> {
     let mut found = Vec::new();
-    out.scan("observations", Some(year), |y, b| {
-        let (agency, indicator) = (b.text("agency")?, b.text("indicator")?);
-        let (value, target) = (b.decimal("value")?, b.decimal("target")?);
+    out.scan(table::OBSERVATIONS, Some(year), |y, b| {
+        let (agency, indicator) = (b.text(col::AGENCY)?, b.text(col::INDICATOR)?);
+        let (value, target) = (b.decimal(col::VALUE)?, b.decimal(col::TARGET)?);
         let text = |name| Ok::<_, ReadError>(b.present(name, b.text(name)?));
         let int = |name| Ok::<_, ReadError>(b.present(name, b.int(name)?));
-        let (unit, unit_sent, power) = (text("unit")?, text("unit_sent")?, int("unit_power")?);
-        let (value_raw, target_raw) = (text("value_raw")?, b.text("target_raw")?);
+        let (unit, unit_sent, power) = (text(col::UNIT)?, text(col::UNIT_SENT)?, int(col::UNIT_POWER)?);
+        let (value_raw, target_raw) = (text(col::VALUE_RAW)?, b.text(col::TARGET_RAW)?);
         let (file, sha, line, byte, field) = (
-            text("source_file")?,
-            text("source_sha256")?,
-            int("source_line")?,
-            int("source_byte")?,
-            text("source_field")?,
+            text(col::SOURCE_FILE)?,
+            text(col::SOURCE_SHA256)?,
+            int(col::SOURCE_LINE)?,
+            int(col::SOURCE_BYTE)?,
+            text(col::SOURCE_FIELD)?,
         );
-        let (agency, indicator) = (b.present("agency", agency), b.present("indicator", indicator));
+        let (agency, indicator) = (b.present(col::AGENCY, agency), b.present(col::INDICATOR, indicator));
         for i in 0..b.len() {
             let (a, ind) = (agency(i)?, indicator(i)?);
             if !keep(a, ind) {
@@ -251,37 +252,37 @@ fn printed_row(
     year: i32,
 ) -> Result<Option<Printed>, ReadError> {
     let mut found = None;
-    let totals = table == "totals";
+    let totals = table == table::TOTALS;
     out.scan(table, Some(year), |_, b| {
-        let (ag, ind) = (b.text("agency")?, b.text("indicator")?);
+        let (ag, ind) = (b.text(col::AGENCY)?, b.text(col::INDICATOR)?);
         let Some(i) = (0..b.len()).find(|&i| ag(i) == Some(agency) && ind(i) == Some(indicator)) else {
             return Ok(());
         };
         let mut p = Printed {
-            kind: b.kind("kind")?(i)?,
-            unit: b.present("unit", b.text("unit")?)(i)?.to_owned(),
+            kind: b.kind(col::KIND)?(i)?,
+            unit: b.present(col::UNIT, b.text(col::UNIT)?)(i)?.to_owned(),
             ..Printed::default()
         };
         for (k, w) in WHICH.iter().enumerate() {
             p.pct[k] = b.decimal(w.column())?(i);
             p.reasons[k] = b.text(&format!("{}_null_reason", w.name()))?(i).map(str::to_owned);
         }
-        p.target = b.decimal("target")?(i);
-        p.previous = b.decimal("previous")?(i);
+        p.target = b.decimal(col::TARGET)?(i);
+        p.previous = b.decimal(col::PREVIOUS)?(i);
         if totals {
-            p.aggregation = b.present("aggregation", b.text("aggregation")?)(i)?.to_owned();
-            p.value = b.decimal("value_unrounded")?(i);
-            p.numerator = b.decimal("numerator")?(i);
-            p.denominator = b.decimal("denominator")?(i);
-            p.numerator_indicator = b.text("numerator_indicator")?(i).map(str::to_owned);
-            p.denominator_indicator = b.text("denominator_indicator")?(i).map(str::to_owned);
-            p.contributors = b.text_list("contributors")?(i).into_iter().map(str::to_owned).collect();
-            p.missing = b.text_list("missing")?(i).into_iter().map(str::to_owned).collect();
+            p.aggregation = b.present(col::AGGREGATION, b.text(col::AGGREGATION)?)(i)?.to_owned();
+            p.value = b.decimal(col::VALUE_UNROUNDED)?(i);
+            p.numerator = b.decimal(col::NUMERATOR)?(i);
+            p.denominator = b.decimal(col::DENOMINATOR)?(i);
+            p.numerator_indicator = b.text(col::NUMERATOR_INDICATOR)?(i).map(str::to_owned);
+            p.denominator_indicator = b.text(col::DENOMINATOR_INDICATOR)?(i).map(str::to_owned);
+            p.contributors = b.text_list(col::CONTRIBUTORS)?(i).into_iter().map(str::to_owned).collect();
+            p.missing = b.text_list(col::MISSING)?(i).into_iter().map(str::to_owned).collect();
         } else {
-            p.direction = b.present("direction", b.text("direction")?)(i)?.to_owned();
-            p.value = b.decimal("actual")?(i);
-            p.claimed = [b.decimal("claimed_completion")?(i), b.decimal("claimed_growth")?(i)];
-            p.claim_ok = [b.boolean("claimed_completion_matches")?(i), b.boolean("claimed_growth_matches")?(i)];
+            p.direction = b.present(col::DIRECTION, b.text(col::DIRECTION)?)(i)?.to_owned();
+            p.value = b.decimal(col::ACTUAL)?(i);
+            p.claimed = [b.decimal(col::CLAIMED_COMPLETION)?(i), b.decimal(col::CLAIMED_GROWTH)?(i)];
+            p.claim_ok = [b.boolean(col::CLAIMED_COMPLETION_MATCHES)?(i), b.boolean(col::CLAIMED_GROWTH_MATCHES)?(i)];
         }
         found = Some(p);
         Ok(())
@@ -389,21 +390,21 @@ struct RateRow {
 
 fn rate_row(out: &Outputs, agency: &str, indicator: &str, year: i32) -> Result<Option<RateRow>, ReadError> {
     let mut found = None;
-    out.scan("rates", Some(year), |_, b| {
-        let (ag, ind) = (b.text("agency")?, b.text("indicator")?);
+    out.scan(table::RATES, Some(year), |_, b| {
+        let (ag, ind) = (b.text(col::AGENCY)?, b.text(col::INDICATOR)?);
         let Some(i) = (0..b.len()).find(|&i| ag(i) == Some(agency) && ind(i) == Some(indicator)) else {
             return Ok(());
         };
         let text = |name| Ok::<_, ReadError>(b.present(name, b.text(name)?)(i)?.to_owned());
-        let decimals = b.int("sent_decimals")?(i).and_then(|d| u8::try_from(d).ok());
+        let decimals = b.int(col::SENT_DECIMALS)?(i).and_then(|d| u8::try_from(d).ok());
         found = Some(RateRow {
-            numerator_indicator: text("numerator_indicator")?,
-            denominator_indicator: text("denominator_indicator")?,
-            printed: b.decimal("rate_from_parts")?(i),
-            null_reason: b.text("rate_from_parts_null_reason")?(i).map(str::to_owned),
-            sent: b.decimal("sent")?(i).zip(decimals).and_then(|(d, s)| d.rescale(s)),
-            matches: b.boolean("matches")?(i),
-            derived: b.boolean("derived")?(i).unwrap_or(false),
+            numerator_indicator: text(col::NUMERATOR_INDICATOR)?,
+            denominator_indicator: text(col::DENOMINATOR_INDICATOR)?,
+            printed: b.decimal(col::RATE_FROM_PARTS)?(i),
+            null_reason: b.text(col::RATE_FROM_PARTS_NULL_REASON)?(i).map(str::to_owned),
+            sent: b.decimal(col::SENT)?(i).zip(decimals).and_then(|(d, s)| d.rescale(s)),
+            matches: b.boolean(col::MATCHES)?(i),
+            derived: b.boolean(col::DERIVED)?(i).unwrap_or(false),
         });
         Ok(())
     })?;
@@ -506,10 +507,10 @@ fn explain_figures(
     which: Option<Which>,
     total_only: bool,
 ) -> Result<Explanation, ExplainError> {
-    let own = if total_only { None } else { printed_row(out, "metrics", agency, indicator, year)? };
+    let own = if total_only { None } else { printed_row(out, table::METRICS, agency, indicator, year)? };
     let total = match own {
         Some(_) => None,
-        None => printed_row(out, "totals", agency, indicator, year)?,
+        None => printed_row(out, table::TOTALS, agency, indicator, year)?,
     };
     let (p, is_total) = match (own, total) {
         (Some(p), _) => (p, false),
@@ -584,7 +585,7 @@ fn explain_figures(
         let before = observations(out, year - 1, |a, i| a == agency && i == indicator)?.pop();
         (this, before)
     };
-    let prev_total = if is_total { printed_row(out, "totals", agency, indicator, year - 1)? } else { None };
+    let prev_total = if is_total { printed_row(out, table::TOTALS, agency, indicator, year - 1)? } else { None };
     let previous = if is_total { prev_total.as_ref().and_then(|t| t.value) } else { p.previous };
     let prev_parts = prev_total.as_ref().and_then(|t| Some((t.numerator?, t.denominator?)));
 

@@ -150,3 +150,80 @@ pub fn matches_claim(exact: Ratio, claim: Decimal, rule: Rounding) -> bool {
 }
 
 pub type Outcome = Result<Figure, NullReason>;
+
+/// The Parquet tables, by the name of their directory: writers and readers
+/// use these, so a name is spelled once.
+pub mod table {
+    pub const OBSERVATIONS: &str = "observations";
+    pub const METRICS: &str = "metrics";
+    pub const TOTALS: &str = "totals";
+    pub const RATES: &str = "rates";
+    pub const SUPERSEDED: &str = "superseded";
+}
+
+/// The columns of the Parquet tables (README, "Output", says what each
+/// holds): writers and readers use these, so a name is spelled once.
+pub mod col {
+    pub const ACTUAL: &str = "actual";
+    pub const AGENCY: &str = "agency";
+    pub const AGENCY_NAME: &str = "agency_name";
+    pub const AGGREGATION: &str = "aggregation";
+    pub const CHANGE_NULL_REASON: &str = "change_null_reason";
+    pub const CHANGE_PP: &str = "change_pp";
+    pub const CHANGE_PP_UNROUNDED: &str = "change_pp_unrounded";
+    pub const CLAIMED_COMPLETION: &str = "claimed_completion";
+    pub const CLAIMED_COMPLETION_DECIMALS: &str = "claimed_completion_decimals";
+    pub const CLAIMED_COMPLETION_MATCHES: &str = "claimed_completion_matches";
+    pub const CLAIMED_GROWTH: &str = "claimed_growth";
+    pub const CLAIMED_GROWTH_DECIMALS: &str = "claimed_growth_decimals";
+    pub const CLAIMED_GROWTH_MATCHES: &str = "claimed_growth_matches";
+    pub const COMPLETION_NULL_REASON: &str = "completion_null_reason";
+    pub const COMPLETION_PCT: &str = "completion_pct";
+    pub const COMPLETION_PCT_UNROUNDED: &str = "completion_pct_unrounded";
+    pub const CONTRIBUTORS: &str = "contributors";
+    pub const DENOMINATOR: &str = "denominator";
+    pub const DENOMINATOR_INDICATOR: &str = "denominator_indicator";
+    pub const DENOMINATOR_SOURCE_FILE: &str = "denominator_source_file";
+    pub const DENOMINATOR_SOURCE_LINE: &str = "denominator_source_line";
+    pub const DERIVED: &str = "derived";
+    pub const DIRECTION: &str = "direction";
+    pub const GROWTH_NULL_REASON: &str = "growth_null_reason";
+    pub const GROWTH_PCT: &str = "growth_pct";
+    pub const GROWTH_PCT_UNROUNDED: &str = "growth_pct_unrounded";
+    pub const INDICATOR: &str = "indicator";
+    pub const INDICATOR_NAME: &str = "indicator_name";
+    pub const KIND: &str = "kind";
+    pub const MATCHES: &str = "matches";
+    pub const MET: &str = "met";
+    pub const MISSING: &str = "missing";
+    pub const N_AGENCIES: &str = "n_agencies";
+    pub const N_MISSING: &str = "n_missing";
+    pub const NOTE: &str = "note";
+    pub const NUMERATOR: &str = "numerator";
+    pub const NUMERATOR_INDICATOR: &str = "numerator_indicator";
+    pub const NUMERATOR_SOURCE_FILE: &str = "numerator_source_file";
+    pub const NUMERATOR_SOURCE_LINE: &str = "numerator_source_line";
+    pub const PREVIOUS: &str = "previous";
+    pub const RATE_FROM_PARTS: &str = "rate_from_parts";
+    pub const RATE_FROM_PARTS_NULL_REASON: &str = "rate_from_parts_null_reason";
+    pub const RATE_FROM_PARTS_UNROUNDED: &str = "rate_from_parts_unrounded";
+    pub const RATE_MATCHES_PARTS: &str = "rate_matches_parts";
+    pub const ROUNDING: &str = "rounding";
+    pub const SENT: &str = "sent";
+    pub const SENT_DECIMALS: &str = "sent_decimals";
+    pub const SOURCE_BYTE: &str = "source_byte";
+    pub const SOURCE_FIELD: &str = "source_field";
+    pub const SOURCE_FILE: &str = "source_file";
+    pub const SOURCE_LINE: &str = "source_line";
+    pub const SOURCE_SHA256: &str = "source_sha256";
+    pub const SUPERSEDED_BY_FILE: &str = "superseded_by_file";
+    pub const SUPERSEDED_BY_LINE: &str = "superseded_by_line";
+    pub const TARGET: &str = "target";
+    pub const TARGET_RAW: &str = "target_raw";
+    pub const UNIT: &str = "unit";
+    pub const UNIT_POWER: &str = "unit_power";
+    pub const UNIT_SENT: &str = "unit_sent";
+    pub const VALUE: &str = "value";
+    pub const VALUE_RAW: &str = "value_raw";
+    pub const VALUE_UNROUNDED: &str = "value_unrounded";
+}

@@ -225,6 +225,7 @@ mod tests {
     use arrow::datatypes::{Field, Schema};
 
     use super::*;
+    use crate::model::col;
 
     #[test]
     fn a_null_where_the_writer_never_leaves_one_is_an_error_not_a_zero() {
@@ -236,7 +237,7 @@ mod tests {
         let units: StringArray = vec![Some("人"), None].into_iter().collect();
         let batch = RecordBatch::try_new(Arc::new(schema), vec![Arc::new(lines), Arc::new(units)]).unwrap();
         let b = Batch { batch: &batch, path: Path::new("metrics/year=2021/part-00000.parquet") };
-        let line = b.present("source_line", b.int("source_line").unwrap());
+        let line = b.present(col::SOURCE_LINE, b.int(col::SOURCE_LINE).unwrap());
         assert_eq!(line(0).unwrap(), 7);
         let err = line(1).unwrap_err().to_string();
         assert_eq!(
@@ -244,7 +245,7 @@ mod tests {
             "metrics/year=2021/part-00000.parquet: column `source_line` holds `null in row 2`, \
              which is not a value (the column is never empty)"
         );
-        let unit = b.present("unit", b.text("unit").unwrap());
+        let unit = b.present(col::UNIT, b.text(col::UNIT).unwrap());
         assert_eq!(unit(0).unwrap(), "人");
         assert!(unit(1).is_err());
     }

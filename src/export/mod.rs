@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use crate::aggregate::Total;
 use crate::config::Pipeline;
 use crate::metrics::Metric;
+use crate::model::table;
 use crate::model::{Observation, Superseded};
 use crate::normalize::FileReport;
 use crate::rates::PartsRate;
@@ -93,8 +94,10 @@ impl BucketWriter<'_> {
             let obs: Vec<&Observation> = year_rows.iter().map(|(o, _)| *o).collect();
             // Columns both tables carry are built once.
             let common = t.common(&obs)?;
-            let tables =
-                [("observations", t.observations(&obs, &common)?), ("metrics", t.metrics(year_rows, &common)?)];
+            let tables = [
+                (table::OBSERVATIONS, t.observations(&obs, &common)?),
+                (table::METRICS, t.metrics(year_rows, &common)?),
+            ];
             for (table, batch) in tables {
                 let path = parquet::part_path(&self.dir, table, year, part);
                 out.files.push(parquet::write_file(&path, &batch, self.opts)?);
@@ -108,13 +111,13 @@ impl BucketWriter<'_> {
         let mut by_year: Vec<&PartsRate> = rates.iter().collect();
         by_year.sort_by_key(|r| (r.key.year, r.key.agency, r.key.indicator));
         for year_rows in by_year.chunk_by(|a, b| a.key.year == b.key.year) {
-            let path = parquet::part_path(&self.dir, "rates", year_rows[0].key.year, part);
+            let path = parquet::part_path(&self.dir, table::RATES, year_rows[0].key.year, part);
             out.files.push(parquet::write_file(&path, &t.rates(year_rows)?, self.opts)?);
         }
         let mut history: Vec<&Superseded> = superseded.iter().collect();
         history.sort_by_key(|s| (s.observation.key.year, s.observation.key.agency, s.observation.key.indicator));
         for year_rows in history.chunk_by(|a, b| a.observation.key.year == b.observation.key.year) {
-            let path = parquet::part_path(&self.dir, "superseded", year_rows[0].observation.key.year, part);
+            let path = parquet::part_path(&self.dir, table::SUPERSEDED, year_rows[0].observation.key.year, part);
             out.files.push(parquet::write_file(&path, &t.superseded(year_rows)?, self.opts)?);
         }
         Ok(out)
@@ -236,7 +239,7 @@ impl<'a> Exporter<'a> {
         let mut by_year: Vec<&Total> = totals.iter().collect();
         by_year.sort_by_key(|t| (t.key.year, t.key.agency, t.key.indicator));
         for rows in by_year.chunk_by(|a, b| a.key.year == b.key.year) {
-            let path = parquet::part_path(&dir, "totals", rows[0].key.year, 0);
+            let path = parquet::part_path(&dir, table::TOTALS, rows[0].key.year, 0);
             written.push(parquet::write_file(&path, &t.totals(rows)?, self.opts)?);
         }
 

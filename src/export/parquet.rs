@@ -27,6 +27,7 @@ use parquet::schema::types::ColumnPath;
 
 use super::hashed::{Hashed, Written};
 use crate::decimal::{Decimal, MAX_PRECISION};
+use crate::model::col;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParquetError {
@@ -154,12 +155,12 @@ pub fn write_file(path: &Path, batch: &RecordBatch, opts: WriteOptions) -> Resul
 /// filter on, which lets DuckDB, Spark and polars skip row groups. Min/max
 /// of free text, hashes and 16-byte decimals would cost time on every
 /// write and serve no query.
-const FILTER_COLUMNS: [&str; 4] = ["agency", "indicator", "kind", "source_file"];
+const FILTER_COLUMNS: [&str; 4] = [col::AGENCY, col::INDICATOR, col::KIND, col::SOURCE_FILE];
 
 /// Columns whose values are mostly distinct: cells as typed, notes,
 /// positions in the source file. A dictionary would cost a hash per value
 /// and then be dropped for plain encoding when it fills.
-const DISTINCT_COLUMNS: [&str; 5] = ["value_raw", "target_raw", "note", "source_line", "source_byte"];
+const DISTINCT_COLUMNS: [&str; 5] = [col::VALUE_RAW, col::TARGET_RAW, col::NOTE, col::SOURCE_LINE, col::SOURCE_BYTE];
 
 /// How one table is written: zstd at the configured level, row groups of
 /// bounded size, statistics on [`FILTER_COLUMNS`] only, and no dictionary

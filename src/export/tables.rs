@@ -9,6 +9,7 @@ use crate::config::{AgencyId, IndicatorId, Pipeline, Precision};
 use crate::decimal::{BASE_SCALE, Decimal, UNROUNDED_SCALE};
 use crate::metrics::Metric;
 use crate::model::{NullReason, Observation, Origin, Outcome, Superseded};
+use crate::model::{col, table};
 use crate::normalize::FileReport;
 use crate::rates::PartsRate;
 
@@ -73,16 +74,20 @@ impl<'a> Tables<'a> {
     pub fn common(&self, rows: &[&Observation]) -> Result<Common, ParquetError> {
         let ind = |o: &Observation| self.pipeline.catalog.indicator(o.key.indicator);
         Ok(Common {
-            agency: text("agency", rows.iter().map(|o| Some(self.agency(o.key.agency)))),
-            indicator: text("indicator", rows.iter().map(|o| Some(ind(o).code.as_str()))),
-            kind: text("kind", rows.iter().map(|o| Some(ind(o).kind.name()))),
-            unit: text("unit", rows.iter().map(|o| Some(ind(o).base_unit.as_str()))),
-            value: decimal("value", BASE_SCALE, rows.iter().map(|o| o.value))?,
-            target: decimal("target", BASE_SCALE, rows.iter().map(|o| o.target))?,
-            claimed_completion: decimal("claimed_completion", BASE_SCALE, rows.iter().map(|o| o.claimed_completion))?,
-            claimed_growth: decimal("claimed_growth", BASE_SCALE, rows.iter().map(|o| o.claimed_growth))?,
-            source_file: text("source_file", rows.iter().map(|o| Some(self.source_file(&o.origin)))),
-            source_line: int64("source_line", rows.iter().map(|o| Some(o.origin.line as i64))),
+            agency: text(col::AGENCY, rows.iter().map(|o| Some(self.agency(o.key.agency)))),
+            indicator: text(col::INDICATOR, rows.iter().map(|o| Some(ind(o).code.as_str()))),
+            kind: text(col::KIND, rows.iter().map(|o| Some(ind(o).kind.name()))),
+            unit: text(col::UNIT, rows.iter().map(|o| Some(ind(o).base_unit.as_str()))),
+            value: decimal(col::VALUE, BASE_SCALE, rows.iter().map(|o| o.value))?,
+            target: decimal(col::TARGET, BASE_SCALE, rows.iter().map(|o| o.target))?,
+            claimed_completion: decimal(
+                col::CLAIMED_COMPLETION,
+                BASE_SCALE,
+                rows.iter().map(|o| o.claimed_completion),
+            )?,
+            claimed_growth: decimal(col::CLAIMED_GROWTH, BASE_SCALE, rows.iter().map(|o| o.claimed_growth))?,
+            source_file: text(col::SOURCE_FILE, rows.iter().map(|o| Some(self.source_file(&o.origin)))),
+            source_line: int64(col::SOURCE_LINE, rows.iter().map(|o| Some(o.origin.line as i64))),
         })
     }
 
@@ -92,43 +97,46 @@ impl<'a> Tables<'a> {
         let ind = |o: &Observation| p.catalog.indicator(o.key.indicator);
         vec![
             Ok(c.agency.clone()),
-            Ok(text("agency_name", rows.iter().map(|o| Some(p.register.agency(o.key.agency).name_zh.as_str())))),
+            Ok(text(col::AGENCY_NAME, rows.iter().map(|o| Some(p.register.agency(o.key.agency).name_zh.as_str())))),
             Ok(c.indicator.clone()),
-            Ok(text("indicator_name", rows.iter().map(|o| Some(ind(o).name_zh.as_str())))),
+            Ok(text(col::INDICATOR_NAME, rows.iter().map(|o| Some(ind(o).name_zh.as_str())))),
             Ok(c.kind.clone()),
             Ok(c.value.clone()),
             Ok(c.target.clone()),
             Ok(c.unit.clone()),
-            Ok(text("unit_sent", rows.iter().map(|o| Some(o.unit.as_str())))),
-            Ok(int64("unit_power", rows.iter().map(|o| Some(i64::from(o.power))))),
+            Ok(text(col::UNIT_SENT, rows.iter().map(|o| Some(o.unit.as_str())))),
+            Ok(int64(col::UNIT_POWER, rows.iter().map(|o| Some(i64::from(o.power))))),
             Ok(c.claimed_completion.clone()),
             Ok(c.claimed_growth.clone()),
             Ok(int64(
-                "claimed_completion_decimals",
+                col::CLAIMED_COMPLETION_DECIMALS,
                 rows.iter().map(|o| o.claimed_completion.map(|d| d.scale().into())),
             )),
-            Ok(int64("claimed_growth_decimals", rows.iter().map(|o| o.claimed_growth.map(|d| d.scale().into())))),
-            Ok(text("note", rows.iter().map(|o| o.note.as_deref()))),
-            Ok(text("value_raw", rows.iter().map(|o| Some(o.value_raw.as_str())))),
-            Ok(text("target_raw", rows.iter().map(|o| o.target_raw.as_deref()))),
+            Ok(int64(col::CLAIMED_GROWTH_DECIMALS, rows.iter().map(|o| o.claimed_growth.map(|d| d.scale().into())))),
+            Ok(text(col::NOTE, rows.iter().map(|o| o.note.as_deref()))),
+            Ok(text(col::VALUE_RAW, rows.iter().map(|o| Some(o.value_raw.as_str())))),
+            Ok(text(col::TARGET_RAW, rows.iter().map(|o| o.target_raw.as_deref()))),
             Ok(c.source_file.clone()),
-            Ok(text("source_sha256", rows.iter().map(|o| Some(self.files[o.origin.file.0 as usize].sha256.as_str())))),
+            Ok(text(
+                col::SOURCE_SHA256,
+                rows.iter().map(|o| Some(self.files[o.origin.file.0 as usize].sha256.as_str())),
+            )),
             Ok(c.source_line.clone()),
-            Ok(int64("source_byte", rows.iter().map(|o| Some(o.origin.byte as i64)))),
-            Ok(text("source_field", rows.iter().map(|o| Some(self.source_field(&o.origin))))),
+            Ok(int64(col::SOURCE_BYTE, rows.iter().map(|o| Some(o.origin.byte as i64)))),
+            Ok(text(col::SOURCE_FIELD, rows.iter().map(|o| Some(self.source_field(&o.origin))))),
         ]
     }
 
     pub fn observations(&self, rows: &[&Observation], common: &Common) -> Result<RecordBatch, ParquetError> {
-        batch("observations", self.observation_cols(rows, common))
+        batch(table::OBSERVATIONS, self.observation_cols(rows, common))
     }
 
     pub fn superseded(&self, rows: &[&Superseded]) -> Result<RecordBatch, ParquetError> {
         let obs: Vec<&Observation> = rows.iter().map(|s| &s.observation).collect();
         let mut cols = self.observation_cols(&obs, &self.common(&obs)?);
-        cols.push(Ok(text("superseded_by_file", rows.iter().map(|s| Some(self.source_file(&s.by))))));
-        cols.push(Ok(int64("superseded_by_line", rows.iter().map(|s| Some(s.by.line as i64)))));
-        batch("superseded", cols)
+        cols.push(Ok(text(col::SUPERSEDED_BY_FILE, rows.iter().map(|s| Some(self.source_file(&s.by))))));
+        cols.push(Ok(int64(col::SUPERSEDED_BY_LINE, rows.iter().map(|s| Some(s.by.line as i64)))));
+        batch(table::SUPERSEDED, cols)
     }
 
     /// `rows` in the order of the `common` columns.
@@ -139,31 +147,31 @@ impl<'a> Tables<'a> {
             Ok(c.agency.clone()),
             Ok(c.indicator.clone()),
             Ok(c.kind.clone()),
-            Ok(text("direction", rows.iter().map(|(o, _)| Some(ind(o).direction.name())))),
+            Ok(text(col::DIRECTION, rows.iter().map(|(o, _)| Some(ind(o).direction.name())))),
             Ok(c.unit.clone()),
-            Ok(c.value.renamed("actual")),
+            Ok(c.value.renamed(col::ACTUAL)),
             Ok(c.target.clone()),
-            decimal("completion_pct", scales.completion, rows.iter().map(|(_, m)| rounded(&m.completion))),
-            decimal("completion_pct_unrounded", UNROUNDED_SCALE, rows.iter().map(|(_, m)| unrounded(&m.completion))),
-            Ok(text("completion_null_reason", rows.iter().map(|(_, m)| reason(&m.completion)))),
-            Ok(boolean("met", rows.iter().map(|(_, m)| m.met))),
-            decimal("previous", BASE_SCALE, rows.iter().map(|(_, m)| m.previous.ok())),
-            decimal("growth_pct", scales.growth, rows.iter().map(|(_, m)| rounded(&m.growth))),
-            decimal("growth_pct_unrounded", UNROUNDED_SCALE, rows.iter().map(|(_, m)| unrounded(&m.growth))),
-            Ok(text("growth_null_reason", rows.iter().map(|(_, m)| reason(&m.growth)))),
-            decimal("change_pp", scales.change, rows.iter().map(|(_, m)| rounded(&m.change))),
-            decimal("change_pp_unrounded", UNROUNDED_SCALE, rows.iter().map(|(_, m)| unrounded(&m.change))),
-            Ok(text("change_null_reason", rows.iter().map(|(_, m)| reason(&m.change)))),
+            decimal(col::COMPLETION_PCT, scales.completion, rows.iter().map(|(_, m)| rounded(&m.completion))),
+            decimal(col::COMPLETION_PCT_UNROUNDED, UNROUNDED_SCALE, rows.iter().map(|(_, m)| unrounded(&m.completion))),
+            Ok(text(col::COMPLETION_NULL_REASON, rows.iter().map(|(_, m)| reason(&m.completion)))),
+            Ok(boolean(col::MET, rows.iter().map(|(_, m)| m.met))),
+            decimal(col::PREVIOUS, BASE_SCALE, rows.iter().map(|(_, m)| m.previous.ok())),
+            decimal(col::GROWTH_PCT, scales.growth, rows.iter().map(|(_, m)| rounded(&m.growth))),
+            decimal(col::GROWTH_PCT_UNROUNDED, UNROUNDED_SCALE, rows.iter().map(|(_, m)| unrounded(&m.growth))),
+            Ok(text(col::GROWTH_NULL_REASON, rows.iter().map(|(_, m)| reason(&m.growth)))),
+            decimal(col::CHANGE_PP, scales.change, rows.iter().map(|(_, m)| rounded(&m.change))),
+            decimal(col::CHANGE_PP_UNROUNDED, UNROUNDED_SCALE, rows.iter().map(|(_, m)| unrounded(&m.change))),
+            Ok(text(col::CHANGE_NULL_REASON, rows.iter().map(|(_, m)| reason(&m.change)))),
             Ok(c.claimed_completion.clone()),
-            Ok(boolean("claimed_completion_matches", rows.iter().map(|(_, m)| m.completion_claim_ok))),
+            Ok(boolean(col::CLAIMED_COMPLETION_MATCHES, rows.iter().map(|(_, m)| m.completion_claim_ok))),
             Ok(c.claimed_growth.clone()),
-            Ok(boolean("claimed_growth_matches", rows.iter().map(|(_, m)| m.growth_claim_ok))),
-            Ok(boolean("rate_matches_parts", rows.iter().map(|(_, m)| m.rate_matches_parts))),
-            Ok(text("rounding", rows.iter().map(|_| Some(p.rounding.name())))),
+            Ok(boolean(col::CLAIMED_GROWTH_MATCHES, rows.iter().map(|(_, m)| m.growth_claim_ok))),
+            Ok(boolean(col::RATE_MATCHES_PARTS, rows.iter().map(|(_, m)| m.rate_matches_parts))),
+            Ok(text(col::ROUNDING, rows.iter().map(|_| Some(p.rounding.name())))),
             Ok(c.source_file.clone()),
             Ok(c.source_line.clone()),
         ];
-        batch("metrics", cols)
+        batch(table::METRICS, cols)
     }
 
     /// Rates recomputed from their parts, one year's, sorted by key.
@@ -173,27 +181,27 @@ impl<'a> Tables<'a> {
         let part = |id: Option<IndicatorId>| id.map(|id| p.catalog.indicator(id).code.as_str());
         let sent = |r: &PartsRate| r.sent.map(|s| s.origin);
         let cols = vec![
-            Ok(text("agency", rows.iter().map(|r| Some(self.agency(r.key.agency))))),
-            Ok(text("indicator", rows.iter().map(|r| Some(ind(r).code.as_str())))),
-            Ok(text("numerator_indicator", rows.iter().map(|r| part(ind(r).numerator)))),
-            Ok(text("denominator_indicator", rows.iter().map(|r| part(ind(r).denominator)))),
-            decimal("numerator", BASE_SCALE, rows.iter().map(|r| Some(r.numerator.value))),
-            decimal("denominator", BASE_SCALE, rows.iter().map(|r| Some(r.denominator.value))),
-            decimal("rate_from_parts", scales.change, rows.iter().map(|r| rounded(&r.figure))),
-            decimal("rate_from_parts_unrounded", UNROUNDED_SCALE, rows.iter().map(|r| unrounded(&r.figure))),
-            Ok(text("rate_from_parts_null_reason", rows.iter().map(|r| reason(&r.figure)))),
-            decimal("sent", BASE_SCALE, rows.iter().map(|r| r.sent.map(|s| s.value))),
-            Ok(int64("sent_decimals", rows.iter().map(|r| r.sent.map(|s| s.value.scale().into())))),
-            Ok(boolean("derived", rows.iter().map(|r| Some(r.derived())))),
-            Ok(boolean("matches", rows.iter().map(|r| r.matches(p)))),
-            Ok(text("numerator_source_file", rows.iter().map(|r| Some(self.source_file(&r.numerator.origin))))),
-            Ok(int64("numerator_source_line", rows.iter().map(|r| Some(r.numerator.origin.line as i64)))),
-            Ok(text("denominator_source_file", rows.iter().map(|r| Some(self.source_file(&r.denominator.origin))))),
-            Ok(int64("denominator_source_line", rows.iter().map(|r| Some(r.denominator.origin.line as i64)))),
-            Ok(text("source_file", rows.iter().map(|r| sent(r).map(|o| self.source_file(&o))))),
-            Ok(int64("source_line", rows.iter().map(|r| sent(r).map(|o| o.line as i64)))),
+            Ok(text(col::AGENCY, rows.iter().map(|r| Some(self.agency(r.key.agency))))),
+            Ok(text(col::INDICATOR, rows.iter().map(|r| Some(ind(r).code.as_str())))),
+            Ok(text(col::NUMERATOR_INDICATOR, rows.iter().map(|r| part(ind(r).numerator)))),
+            Ok(text(col::DENOMINATOR_INDICATOR, rows.iter().map(|r| part(ind(r).denominator)))),
+            decimal(col::NUMERATOR, BASE_SCALE, rows.iter().map(|r| Some(r.numerator.value))),
+            decimal(col::DENOMINATOR, BASE_SCALE, rows.iter().map(|r| Some(r.denominator.value))),
+            decimal(col::RATE_FROM_PARTS, scales.change, rows.iter().map(|r| rounded(&r.figure))),
+            decimal(col::RATE_FROM_PARTS_UNROUNDED, UNROUNDED_SCALE, rows.iter().map(|r| unrounded(&r.figure))),
+            Ok(text(col::RATE_FROM_PARTS_NULL_REASON, rows.iter().map(|r| reason(&r.figure)))),
+            decimal(col::SENT, BASE_SCALE, rows.iter().map(|r| r.sent.map(|s| s.value))),
+            Ok(int64(col::SENT_DECIMALS, rows.iter().map(|r| r.sent.map(|s| s.value.scale().into())))),
+            Ok(boolean(col::DERIVED, rows.iter().map(|r| Some(r.derived())))),
+            Ok(boolean(col::MATCHES, rows.iter().map(|r| r.matches(p)))),
+            Ok(text(col::NUMERATOR_SOURCE_FILE, rows.iter().map(|r| Some(self.source_file(&r.numerator.origin))))),
+            Ok(int64(col::NUMERATOR_SOURCE_LINE, rows.iter().map(|r| Some(r.numerator.origin.line as i64)))),
+            Ok(text(col::DENOMINATOR_SOURCE_FILE, rows.iter().map(|r| Some(self.source_file(&r.denominator.origin))))),
+            Ok(int64(col::DENOMINATOR_SOURCE_LINE, rows.iter().map(|r| Some(r.denominator.origin.line as i64)))),
+            Ok(text(col::SOURCE_FILE, rows.iter().map(|r| sent(r).map(|o| self.source_file(&o))))),
+            Ok(int64(col::SOURCE_LINE, rows.iter().map(|r| sent(r).map(|o| o.line as i64)))),
         ];
-        batch("rates", cols)
+        batch(table::RATES, cols)
     }
 
     pub fn totals(&self, rows: &[&Total]) -> Result<RecordBatch, ParquetError> {
@@ -201,35 +209,35 @@ impl<'a> Tables<'a> {
         let ind = |t: &Total| p.catalog.indicator(t.key.indicator);
         let part = |id: Option<IndicatorId>| id.map(|id| p.catalog.indicator(id).code.as_str());
         let cols = vec![
-            Ok(text("agency", rows.iter().map(|t| Some(self.agency(t.key.agency))))),
-            Ok(text("agency_name", rows.iter().map(|t| Some(p.register.agency(t.key.agency).name_zh.as_str())))),
-            Ok(text("indicator", rows.iter().map(|t| Some(ind(t).code.as_str())))),
-            Ok(text("kind", rows.iter().map(|t| Some(ind(t).kind.name())))),
-            Ok(text("aggregation", rows.iter().map(|t| Some(t.aggregation.name())))),
-            Ok(text("numerator_indicator", rows.iter().map(|t| part(ind(t).numerator)))),
-            Ok(text("denominator_indicator", rows.iter().map(|t| part(ind(t).denominator)))),
-            Ok(text("unit", rows.iter().map(|t| Some(ind(t).base_unit.as_str())))),
-            decimal("value", BASE_SCALE, rows.iter().map(|t| t.value)),
-            decimal("value_unrounded", UNROUNDED_SCALE, rows.iter().map(|t| t.value_unrounded)),
-            decimal("numerator", BASE_SCALE, rows.iter().map(|t| t.numerator)),
-            decimal("denominator", BASE_SCALE, rows.iter().map(|t| t.denominator)),
-            decimal("target", BASE_SCALE, rows.iter().map(|t| t.target.ok())),
-            decimal("previous", UNROUNDED_SCALE, rows.iter().map(|t| t.previous.ok())),
-            decimal("completion_pct", scales.completion, rows.iter().map(|t| rounded(&t.completion))),
-            decimal("completion_pct_unrounded", UNROUNDED_SCALE, rows.iter().map(|t| unrounded(&t.completion))),
-            Ok(text("completion_null_reason", rows.iter().map(|t| reason(&t.completion)))),
-            Ok(boolean("met", rows.iter().map(|t| t.met))),
-            decimal("growth_pct", scales.growth, rows.iter().map(|t| rounded(&t.growth))),
-            decimal("growth_pct_unrounded", UNROUNDED_SCALE, rows.iter().map(|t| unrounded(&t.growth))),
-            Ok(text("growth_null_reason", rows.iter().map(|t| reason(&t.growth)))),
-            decimal("change_pp", scales.change, rows.iter().map(|t| rounded(&t.change))),
-            decimal("change_pp_unrounded", UNROUNDED_SCALE, rows.iter().map(|t| unrounded(&t.change))),
-            Ok(text("change_null_reason", rows.iter().map(|t| reason(&t.change)))),
-            Ok(int64("n_agencies", rows.iter().map(|t| Some(t.contributors.len() as i64)))),
-            Ok(int64("n_missing", rows.iter().map(|t| Some(t.missing.len() as i64)))),
-            Ok(text_list("contributors", rows.iter().map(|t| t.contributors.iter().map(|&a| self.agency(a))))),
-            Ok(text_list("missing", rows.iter().map(|t| t.missing.iter().map(|&a| self.agency(a))))),
+            Ok(text(col::AGENCY, rows.iter().map(|t| Some(self.agency(t.key.agency))))),
+            Ok(text(col::AGENCY_NAME, rows.iter().map(|t| Some(p.register.agency(t.key.agency).name_zh.as_str())))),
+            Ok(text(col::INDICATOR, rows.iter().map(|t| Some(ind(t).code.as_str())))),
+            Ok(text(col::KIND, rows.iter().map(|t| Some(ind(t).kind.name())))),
+            Ok(text(col::AGGREGATION, rows.iter().map(|t| Some(t.aggregation.name())))),
+            Ok(text(col::NUMERATOR_INDICATOR, rows.iter().map(|t| part(ind(t).numerator)))),
+            Ok(text(col::DENOMINATOR_INDICATOR, rows.iter().map(|t| part(ind(t).denominator)))),
+            Ok(text(col::UNIT, rows.iter().map(|t| Some(ind(t).base_unit.as_str())))),
+            decimal(col::VALUE, BASE_SCALE, rows.iter().map(|t| t.value)),
+            decimal(col::VALUE_UNROUNDED, UNROUNDED_SCALE, rows.iter().map(|t| t.value_unrounded)),
+            decimal(col::NUMERATOR, BASE_SCALE, rows.iter().map(|t| t.numerator)),
+            decimal(col::DENOMINATOR, BASE_SCALE, rows.iter().map(|t| t.denominator)),
+            decimal(col::TARGET, BASE_SCALE, rows.iter().map(|t| t.target.ok())),
+            decimal(col::PREVIOUS, UNROUNDED_SCALE, rows.iter().map(|t| t.previous.ok())),
+            decimal(col::COMPLETION_PCT, scales.completion, rows.iter().map(|t| rounded(&t.completion))),
+            decimal(col::COMPLETION_PCT_UNROUNDED, UNROUNDED_SCALE, rows.iter().map(|t| unrounded(&t.completion))),
+            Ok(text(col::COMPLETION_NULL_REASON, rows.iter().map(|t| reason(&t.completion)))),
+            Ok(boolean(col::MET, rows.iter().map(|t| t.met))),
+            decimal(col::GROWTH_PCT, scales.growth, rows.iter().map(|t| rounded(&t.growth))),
+            decimal(col::GROWTH_PCT_UNROUNDED, UNROUNDED_SCALE, rows.iter().map(|t| unrounded(&t.growth))),
+            Ok(text(col::GROWTH_NULL_REASON, rows.iter().map(|t| reason(&t.growth)))),
+            decimal(col::CHANGE_PP, scales.change, rows.iter().map(|t| rounded(&t.change))),
+            decimal(col::CHANGE_PP_UNROUNDED, UNROUNDED_SCALE, rows.iter().map(|t| unrounded(&t.change))),
+            Ok(text(col::CHANGE_NULL_REASON, rows.iter().map(|t| reason(&t.change)))),
+            Ok(int64(col::N_AGENCIES, rows.iter().map(|t| Some(t.contributors.len() as i64)))),
+            Ok(int64(col::N_MISSING, rows.iter().map(|t| Some(t.missing.len() as i64)))),
+            Ok(text_list(col::CONTRIBUTORS, rows.iter().map(|t| t.contributors.iter().map(|&a| self.agency(a))))),
+            Ok(text_list(col::MISSING, rows.iter().map(|t| t.missing.iter().map(|&a| self.agency(a))))),
         ];
-        batch("totals", cols)
+        batch(table::TOTALS, cols)
     }
 }

@@ -20,6 +20,7 @@ use std::path::Path;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Formula, Workbook, Worksheet, XlsxError};
 
 use crate::decimal::{Decimal, Rounding};
+use crate::model::{col, table};
 use crate::outputs::{Outputs, ReadError};
 
 #[derive(Debug, thiserror::Error)]
@@ -112,10 +113,10 @@ struct Prov {
 
 fn provenance(out: &Outputs, year: i32) -> Result<BTreeMap<(String, String), Prov>, ReadError> {
     let mut m = BTreeMap::new();
-    out.scan("observations", Some(year), |_, b| {
-        let (a, ind, name) = (b.text("agency")?, b.text("indicator")?, b.text("indicator_name")?);
-        let (unit_sent, vr, tr) = (b.text("unit_sent")?, b.text("value_raw")?, b.text("target_raw")?);
-        let (file, line) = (b.text("source_file")?, b.int("source_line")?);
+    out.scan(table::OBSERVATIONS, Some(year), |_, b| {
+        let (a, ind, name) = (b.text(col::AGENCY)?, b.text(col::INDICATOR)?, b.text(col::INDICATOR_NAME)?);
+        let (unit_sent, vr, tr) = (b.text(col::UNIT_SENT)?, b.text(col::VALUE_RAW)?, b.text(col::TARGET_RAW)?);
+        let (file, line) = (b.text(col::SOURCE_FILE)?, b.int(col::SOURCE_LINE)?);
         let s = |x: Option<&str>| x.unwrap_or_default().to_owned();
         for i in 0..b.len() {
             m.insert(
@@ -163,7 +164,7 @@ pub fn write(out: &Outputs, path: &Path) -> Result<(), WorkbookError> {
     wb.set_properties(&DocProperties::new().set_creation_datetime(&ExcelDateTime::from_ymd(2000, 1, 1)?));
     let bold = Format::new().set_bold();
     let years: Vec<i32> = {
-        let mut y: Vec<i32> = out.parts("metrics", None).into_iter().map(|(y, _)| y).collect();
+        let mut y: Vec<i32> = out.parts(table::METRICS, None).into_iter().map(|(y, _)| y).collect();
         y.dedup();
         y
     };
@@ -181,12 +182,22 @@ pub fn write(out: &Outputs, path: &Path) -> Result<(), WorkbookError> {
         ws.set_freeze_panes(1, 2)?;
         let mut r = 1u32;
         let mut failed = None;
-        out.scan("metrics", Some(year), |_, b| {
-            let (agency, indicator, kind, direction, unit) =
-                (b.text("agency")?, b.text("indicator")?, b.text("kind")?, b.text("direction")?, b.text("unit")?);
-            let (actual, target, previous) = (b.decimal("actual")?, b.decimal("target")?, b.decimal("previous")?);
-            let pcts = [b.decimal("completion_pct")?, b.decimal("growth_pct")?, b.decimal("change_pp")?];
-            let why = [b.text("completion_null_reason")?, b.text("growth_null_reason")?, b.text("change_null_reason")?];
+        out.scan(table::METRICS, Some(year), |_, b| {
+            let (agency, indicator, kind, direction, unit) = (
+                b.text(col::AGENCY)?,
+                b.text(col::INDICATOR)?,
+                b.text(col::KIND)?,
+                b.text(col::DIRECTION)?,
+                b.text(col::UNIT)?,
+            );
+            let (actual, target, previous) =
+                (b.decimal(col::ACTUAL)?, b.decimal(col::TARGET)?, b.decimal(col::PREVIOUS)?);
+            let pcts = [b.decimal(col::COMPLETION_PCT)?, b.decimal(col::GROWTH_PCT)?, b.decimal(col::CHANGE_PP)?];
+            let why = [
+                b.text(col::COMPLETION_NULL_REASON)?,
+                b.text(col::GROWTH_NULL_REASON)?,
+                b.text(col::CHANGE_NULL_REASON)?,
+            ];
             for i in 0..b.len() {
                 let (a, ind) = (agency(i).unwrap_or_default().to_owned(), indicator(i).unwrap_or_default().to_owned());
                 let p = prov.get(&(a.clone(), ind.clone())).cloned().unwrap_or_default();
@@ -281,13 +292,18 @@ fn totals_sheet(
     let mut failed = None;
     let mut truncated = false;
     for &year in years {
-        out.scan("totals", Some(year), |_, b| {
-            let (agency, indicator, aggregation) = (b.text("agency")?, b.text("indicator")?, b.text("aggregation")?);
-            let (num_ind, den_ind) = (b.text("numerator_indicator")?, b.text("denominator_indicator")?);
-            let (contributors, value) = (b.text_list("contributors")?, b.decimal("value")?);
-            let pcts = [b.decimal("completion_pct")?, b.decimal("growth_pct")?, b.decimal("change_pp")?];
-            let why = [b.text("completion_null_reason")?, b.text("growth_null_reason")?, b.text("change_null_reason")?];
-            let target_ok = b.decimal("target")?;
+        out.scan(table::TOTALS, Some(year), |_, b| {
+            let (agency, indicator, aggregation) =
+                (b.text(col::AGENCY)?, b.text(col::INDICATOR)?, b.text(col::AGGREGATION)?);
+            let (num_ind, den_ind) = (b.text(col::NUMERATOR_INDICATOR)?, b.text(col::DENOMINATOR_INDICATOR)?);
+            let (contributors, value) = (b.text_list(col::CONTRIBUTORS)?, b.decimal(col::VALUE)?);
+            let pcts = [b.decimal(col::COMPLETION_PCT)?, b.decimal(col::GROWTH_PCT)?, b.decimal(col::CHANGE_PP)?];
+            let why = [
+                b.text(col::COMPLETION_NULL_REASON)?,
+                b.text(col::GROWTH_NULL_REASON)?,
+                b.text(col::CHANGE_NULL_REASON)?,
+            ];
+            let target_ok = b.decimal(col::TARGET)?;
             for i in 0..b.len() {
                 let (a, ind) = (agency(i).unwrap_or_default().to_owned(), indicator(i).unwrap_or_default().to_owned());
                 let ratio = aggregation(i) == Some("ratio");
