@@ -43,8 +43,9 @@ pub struct Total {
     pub missing: Vec<AgencyId>,
 }
 
+/// One total as the buckets add to it.
 #[derive(Default)]
-struct Acc {
+struct RunningTotal {
     sum: Option<Decimal>,
     den: Option<Decimal>,
     target: Option<Decimal>,
@@ -78,20 +79,21 @@ pub struct Aggregator<'p> {
     ratios_of: BTreeMap<IndicatorId, Vec<(IndicatorId, IndicatorId)>>,
     // Hash maps: every observation touches one accumulator per parent;
     // [`Aggregator::finish`] sorts once.
-    accs: FxHashMap<Key, Acc>,
+    accs: FxHashMap<Key, RunningTotal>,
     reported: FxHashMap<(AgencyId, IndicatorId), BTreeSet<AgencyId>>,
 }
 
 fn touch<'m>(
-    accs: &'m mut FxHashMap<Key, Acc>,
+    accs: &'m mut FxHashMap<Key, RunningTotal>,
     reported: &mut FxHashMap<(AgencyId, IndicatorId), BTreeSet<AgencyId>>,
     parent: AgencyId,
     indicator: IndicatorId,
     year: i32,
     agency: AgencyId,
-) -> &'m mut Acc {
+) -> &'m mut RunningTotal {
     reported.entry((parent, indicator)).or_default().insert(agency);
-    accs.entry(Key { agency: parent, indicator, year }).or_insert_with(|| Acc { all_targets: true, ..Acc::default() })
+    accs.entry(Key { agency: parent, indicator, year })
+        .or_insert_with(|| RunningTotal { all_targets: true, ..RunningTotal::default() })
 }
 
 impl<'p> Aggregator<'p> {
@@ -171,7 +173,7 @@ impl<'p> Aggregator<'p> {
     /// Totals of every parent, sorted by (parent, indicator, year).
     pub fn finish(self) -> Vec<Total> {
         let Aggregator { p, accs, reported, .. } = self;
-        let mut accs: Vec<(Key, Acc)> = accs.into_iter().collect();
+        let mut accs: Vec<(Key, RunningTotal)> = accs.into_iter().collect();
         accs.sort_unstable_by_key(|(k, _)| *k);
         // The exact value of each total, for growth and change against the
         // year before. A quotient too large for its unrounded column (a

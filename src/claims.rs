@@ -151,20 +151,20 @@ pub fn check(current: &[Observation], metrics: &[Metric], rates: &[PartsRate], p
         let kind = ind.kind;
         if let Some(claimed) = o.claimed_completion {
             let diagnose = |fig: &Outcome| diagnose(current, i, Against::CompletionPct, claimed, fig, p);
-            out.push(one(i, Against::CompletionPct, claimed, &m.completion, p, diagnose));
+            out.push(check_one(i, Against::CompletionPct, claimed, &m.completion, p, diagnose));
         }
         if let Some(claimed) = o.claimed_growth {
             let (against, fig) = match kind.year_on_year() {
                 YearOnYear::GrowthPct => (Against::GrowthPct, &m.growth),
                 YearOnYear::ChangePp => (Against::ChangePp, &m.change),
             };
-            out.push(one(i, against, claimed, fig, p, |fig| diagnose(current, i, against, claimed, fig, p)));
+            out.push(check_one(i, against, claimed, fig, p, |fig| diagnose(current, i, against, claimed, fig, p)));
         }
         if let Some(r) = rates::find(rates, o.key, ind)
             && let Some(sent) = r.sent
         {
             let diagnose = |fig: &Outcome| diagnose_rate(current, r, sent.value, fig, p);
-            out.push(one(i, Against::RateFromParts, sent.value, &r.figure, p, diagnose));
+            out.push(check_one(i, Against::RateFromParts, sent.value, &r.figure, p, diagnose));
         }
     }
     out
@@ -172,7 +172,7 @@ pub fn check(current: &[Observation], metrics: &[Metric], rates: &[PartsRate], p
 
 /// Checks one claimed figure against the computed `fig`; `diagnose` says how
 /// a mismatch came about.
-fn one(
+fn check_one(
     i: usize,
     against: Against,
     claimed: Decimal,

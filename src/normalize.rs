@@ -116,11 +116,11 @@ pub fn file(sub: &Submission, p: &Pipeline) -> Normalized {
         }
         Item::Record(Parsed::Read { header, .. }, rec) => {
             out.report.records += 1;
-            Ctx { p, file, header }.record(&rec, &mut out, &mut dups);
+            RowReader { p, file, header }.record(&rec, &mut out, &mut dups);
         }
         Item::Unclosed(Parsed::Read { header, .. }, bad) => {
             out.report.records += 1;
-            Ctx { p, file, header }.unclosed(bad, &mut out);
+            RowReader { p, file, header }.unclosed(bad, &mut out);
         }
     });
     out.report.lines = reading.lines;
@@ -175,7 +175,8 @@ enum Seen {
     Conflicted(u64),
 }
 
-struct Ctx<'a> {
+/// Reads the records of one file against its header into observations.
+struct RowReader<'a> {
     p: &'a Pipeline,
     file: FileId,
     header: &'a HeaderMap,
@@ -194,7 +195,7 @@ enum YearCell<'r> {
     Header(i32),
 }
 
-impl Ctx<'_> {
+impl RowReader<'_> {
     /// Observations one record holds: one in a long file, one per year
     /// column in a wide one.
     fn rows(&self) -> usize {

@@ -42,9 +42,10 @@ const MIN_ROW_BYTES: u64 = 40;
 /// writes must not depend on the machine.
 const MIN_BUCKETS: u64 = 4;
 
-struct Stages(BTreeMap<String, u64>, Instant);
+/// Each stage's wall time, in milliseconds, and when the current one began.
+struct StageTimes(BTreeMap<String, u64>, Instant);
 
-impl Stages {
+impl StageTimes {
     fn lap(&mut self, name: &str, done: &dyn Fn(&str)) {
         done(name);
         let ms = self.1.elapsed().as_millis() as u64;
@@ -103,7 +104,7 @@ pub fn run(p: &Pipeline, progress: &ProgressBar) -> Result<Manifest, Error> {
 /// (for callers that report progress or test what happens between stages).
 pub fn run_observed(p: &Pipeline, progress: &ProgressBar, stage_done: &dyn Fn(&str)) -> Result<Manifest, Error> {
     let started = SystemTime::now();
-    let mut stages = Stages(BTreeMap::new(), Instant::now());
+    let mut stages = StageTimes(BTreeMap::new(), Instant::now());
     let files = ingest::discover(&p.submissions)?;
     let bytes: u64 = files.iter().filter_map(|f| f.path.metadata().ok()).map(|m| m.len()).sum();
     let buckets =
