@@ -19,13 +19,14 @@ use std::collections::hash_map::Entry;
 
 use serde::Serialize;
 
-use crate::config::units::UnitError;
-use crate::config::{Field, Kind, Layout, Pipeline};
-use crate::decimal::{BASE_SCALE, Decimal};
-use crate::ingest::number::{self, Cell, NumberError, trim_cell};
+use crate::config::{Field, Layout, Pipeline};
+use crate::decimal::Decimal;
+use crate::ingest::number::trim_cell;
 use crate::ingest::{Encoding, HeaderMap, Item, MAX_RECORD_BYTES, Parsed, Record, Submission, Unclosed};
 use crate::model::{FileId, Key, Observation, Origin};
 use crate::reject::{Code, Issue};
+
+pub mod fields;
 
 /// What one file contributed, for the manifest: rows read = accepted +
 /// quarantined.
@@ -339,151 +340,64 @@ impl RowReader<'_> {
         warnings: &mut Vec<Issue>,
     ) -> Result<Observation, (Option<Key>, Vec<Issue>)> {
         let p = self.p;
-        let mut issues = Vec::new();
         let h = self.header;
         let cell = |f: Field| h.column(f).map(|i| (i, rec.cell(i)));
-        let mut fail = |col: usize, raw: &str, code: Code, detail: String| {
-            issues.push(issue(
-                self.file,
-                rec,
-                h.names.get(col).cloned().unwrap_or_default(),
-                raw.to_owned(),
-                code,
-                detail,
-            ));
-        };
+        let mut checks = Problems { file: self.file, rec, names: &h.names, issues: Vec::new() };
 
+        // Each field by its rule (`fields`); every problem is reported, in
+        // the order of the fields it depends on.
         let (agency_col, agency_text) = cell(Field::Agency).expect("agency is required");
-        let agency = p.register.get(trim_cell(&agency_text));
-        if agency.is_none() {
-            fail(agency_col, &agency_text, Code::UnknownAgency, String::new());
-        }
+        let agency = checks.take(agency_col, &agency_text, fields::agency(&agency_text, &p.register));
 
+        let (year_col, year_text) = match &c.year {
+            YearCell::Cell(col, text) => (*col, text.to_string()),
+            YearCell::Header(y) => (c.value.0, y.to_string()),
+        };
         let year = match &c.year {
             YearCell::Header(y) => Some(*y),
-            YearCell::Cell(col, text) => {
-                let t = trim_cell(text);
-                if t.len() != 4 || !t.bytes().all(|b| b.is_ascii_digit()) {
-                    fail(*col, text, Code::BadYear, String::new());
-                    None
-                } else {
-                    Some(t.parse::<i32>().expect("four ASCII digits"))
-                }
-            }
+            YearCell::Cell(_, text) => checks.take(year_col, text, fields::year(text)),
         };
-        let year = year.filter(|y| {
-            let ok = (p.first_year..=p.last_year).contains(y);
-            if !ok {
-                let (col, raw) = match &c.year {
-                    YearCell::Cell(col, text) => (*col, text.to_string()),
-                    YearCell::Header(y) => (c.value.0, y.to_string()),
-                };
-                fail(col, &raw, Code::YearOutOfRange, format!("{y} is not in {}..={}", p.first_year, p.last_year));
-            }
-            ok
-        });
+        let year =
+            year.and_then(|y| checks.take(year_col, &year_text, fields::year_in_range(y, p.first_year, p.last_year)));
 
         let (ind_col, ind_text) = cell(Field::Indicator).expect("indicator is required");
-        let indicator = p.catalog.get(trim_cell(&ind_text));
-        if indicator.is_none() {
-            fail(ind_col, &ind_text, Code::UnknownIndicator, String::new());
-        }
+        let indicator = checks.take(ind_col, &ind_text, fields::indicator(&ind_text, &p.catalog));
         let ind = indicator.map(|id| p.catalog.indicator(id));
 
         let (unit_col, unit_text) = cell(Field::Unit).expect("unit is required");
         let unit = trim_cell(&unit_text);
-        let power = ind.and_then(|ind| match p.units.power(unit, &ind.base_unit) {
-            Ok(power) => Some(power),
-            Err(e) => {
-                let (code, detail) = match e {
-                    UnitError::Unknown { .. } => {
-                        (Code::UnknownUnit, format!("{} is counted in {}", ind.code, ind.base_unit))
-                    }
-                    UnitError::Mismatch { unit_base, .. } => (
-                        Code::UnitMismatch,
-                        format!("`{unit}` measures {unit_base}; {} is counted in {}", ind.code, ind.base_unit),
-                    ),
-                };
-                fail(unit_col, &unit_text, code, detail);
-                None
-            }
-        });
-        let percent = unit == "%" || ind.is_some_and(|ind| ind.base_unit == "%");
+        let power = ind.and_then(|ind| checks.take(unit_col, &unit_text, fields::unit_power(unit, ind, &p.units)));
+        let percent = fields::percent_allowed(unit, ind);
 
-        // Kept verbatim (a note may begin with a tab or span lines); one of
-        // white space only says nothing.
-        let note = cell(Field::Note).filter(|(_, t)| !trim_cell(t).is_empty()).map(|(_, t)| CompactString::from(t));
+        let note = cell(Field::Note).and_then(|(_, t)| fields::note(&t));
         let (value_col, value_text) = &c.value;
-        let value = match number::parse_cell(value_text, percent) {
-            Ok(Cell::Number(v)) => Some(Some(v)),
-            Ok(Cell::Missing) if note.is_some() => Some(None),
-            Ok(Cell::Missing) => {
-                fail(*value_col, value_text, Code::MissingWithoutNote, String::new());
-                None
-            }
-            Err(e) => {
-                fail(*value_col, value_text, number_code(&e, Code::BadNumber), e.to_string());
-                None
-            }
-        };
+        let value = checks.take(*value_col, value_text, fields::value(value_text, percent, note.is_some()));
         let target_cell = cell(Field::Target);
         let target = match &target_cell {
             None => Some(None),
-            Some((col, text)) => match number::parse_cell(text, percent) {
-                Ok(Cell::Number(v)) => Some(Some(v)),
-                Ok(Cell::Missing) => Some(None),
-                Err(e) => {
-                    fail(*col, text, number_code(&e, Code::BadTarget), e.to_string());
-                    None
-                }
-            },
+            Some((col, text)) => checks.take(*col, text, fields::target(text, percent)),
         };
-        // In the base unit, a value must fit its Decimal128(38) column.
-        let to_base = |v: Option<Decimal>, power: u32| -> Result<Option<Decimal>, ()> {
-            v.map(|v| v.checked_mul_pow10(power).and_then(|v| v.in_column(BASE_SCALE)).ok_or(())).transpose()
-        };
-        let (value, target) = match (value, target, power) {
-            (Some(value), Some(target), Some(power)) => {
-                let v = to_base(value, power);
-                let t = to_base(target, power);
-                if v.is_err() {
-                    fail(*value_col, value_text, Code::OutOfRange, String::new());
-                }
-                if let (Err(()), Some((col, text))) = (&t, &target_cell) {
-                    fail(*col, text, Code::OutOfRange, String::new());
-                }
-                (v.ok(), t.ok())
+        // In the base unit, within the indicator's minimum.
+        let (value, target) = match (value, target, power, ind) {
+            (Some(value), Some(target), Some(power), Some(ind)) => {
+                let rule = |v: Decimal| fields::to_base(v, power).and_then(|v| fields::at_least_min(v, ind));
+                let v = match value {
+                    None => Some(None),
+                    Some(v) => checks.take(*value_col, value_text, rule(v)).map(Some),
+                };
+                let t = match (target, &target_cell) {
+                    (Some(t), Some((col, text))) => checks.take(*col, text, rule(t)).map(Some),
+                    _ => Some(None),
+                };
+                (v, t)
             }
             _ => (None, None),
-        };
-
-        // A figure below the indicator's declared minimum (a negative head
-        // count) cannot be true; a net change has no minimum.
-        let (value, target) = match ind.and_then(|ind| Some((ind, ind.min?))) {
-            Some((ind, min)) => {
-                let detail = || format!("{} is at least {}", ind.code, min.trimmed());
-                let below = |v: &Option<Option<Decimal>>| matches!(v, Some(Some(d)) if *d < min);
-                let value = if below(&value) {
-                    fail(*value_col, value_text, Code::BelowMinimum, detail());
-                    None
-                } else {
-                    value
-                };
-                let target = match (&target_cell, below(&target)) {
-                    (Some((col, text)), true) => {
-                        fail(*col, text, Code::BelowMinimum, detail());
-                        None
-                    }
-                    _ => target,
-                };
-                (value, target)
-            }
-            None => (value, target),
         };
 
         let (Some(agency), Some(year), Some(indicator), Some(power), Some(value), Some(target)) =
             (agency, year, indicator, power, value, target)
         else {
+            let issues = checks.issues;
             debug_assert!(!issues.is_empty());
             let key = match (agency, indicator, year) {
                 (Some(agency), Some(indicator), Some(year)) => Some(Key { agency, indicator, year }),
@@ -494,33 +408,25 @@ impl RowReader<'_> {
         let ind = p.catalog.indicator(indicator);
 
         // Warnings never reject: an unreadable claim is kept as empty.
-        let mut warn = |col: usize, raw: &str, code: Code, detail: String| {
-            warnings.push(issue(self.file, rec, h.names[col].clone(), raw.to_owned(), code, detail));
+        let mut warn = |col: usize, raw: &str, problem: fields::Problem| {
+            warnings.push(issue(self.file, rec, h.names[col].clone(), raw.to_owned(), problem.code, problem.detail));
         };
-        // A rate above 100% is possible (a closure rate counts cases carried
-        // over from the year before) but rare enough to be worth a look.
-        if ind.kind == Kind::Rate && value.is_some_and(|v| v > Decimal::new(100, 0)) {
-            warn(*value_col, value_text, Code::RateAbove100, String::new());
+        if let Some(problem) = fields::rate_above_100(value, ind) {
+            warn(*value_col, value_text, problem);
         }
         let mut claim = |field: Field| -> Option<Decimal> {
             let (col, text) = cell(field)?;
-            match number::parse_cell(&text, true) {
-                Ok(Cell::Number(v)) => Some(v),
-                Ok(Cell::Missing) => None,
-                Err(e) => {
-                    warn(col, &text, Code::BadClaim, e.to_string());
-                    None
-                }
-            }
+            fields::claim(&text).unwrap_or_else(|problem| {
+                warn(col, &text, problem);
+                None
+            })
         };
         let claimed_completion = claim(Field::ClaimedCompletion);
         let claimed_growth = claim(Field::ClaimedGrowth);
-        if let Some((col, name)) = cell(Field::IndicatorName) {
-            let name = trim_cell(&name);
-            if !name.is_empty() && name != ind.name_zh && name != ind.name_en {
-                let detail = format!("the catalog calls {} `{}`", ind.code, ind.name_zh);
-                warnings.push(issue(self.file, rec, h.names[col].clone(), name.to_owned(), Code::NameMismatch, detail));
-            }
+        if let Some((col, name)) = cell(Field::IndicatorName)
+            && let Some(problem) = fields::name_matches(&name, ind)
+        {
+            warn(col, trim_cell(&name), problem);
         }
 
         Ok(Observation {
@@ -539,13 +445,23 @@ impl RowReader<'_> {
     }
 }
 
-/// The code of a cell that is not a number: a number past the limits of a
-/// value has codes of its own, whatever the field.
-fn number_code(e: &NumberError, otherwise: Code) -> Code {
-    match e {
-        NumberError::TooManyIntegerDigits => Code::TooManyDigits,
-        NumberError::TooManyDecimals => Code::TooManyDecimals,
-        _ => otherwise,
+/// The problems of one row's fields, made into quarantine entries at the
+/// row's line and the field's column.
+struct Problems<'a, 'r> {
+    file: FileId,
+    rec: &'a Record<'r>,
+    names: &'a [String],
+    issues: Vec<Issue>,
+}
+
+impl Problems<'_, '_> {
+    /// The value of a field's rule, or `None` with its problem noted.
+    fn take<T>(&mut self, col: usize, raw: &str, r: Result<T, fields::Problem>) -> Option<T> {
+        r.map_err(|e| {
+            let field = self.names.get(col).cloned().unwrap_or_default();
+            self.issues.push(issue(self.file, self.rec, field, raw.to_owned(), e.code, e.detail));
+        })
+        .ok()
     }
 }
 
