@@ -4,7 +4,9 @@
 //! Never drops a row: a record that cannot become an observation becomes
 //! one or more [`Issue`]s (the quarantine), with file, line, field, the raw
 //! text and a code. Warnings (an unknown column, a name that differs from
-//! the catalog, an unreadable claim) keep the row.
+//! the catalog, an unreadable claim) keep the row. Each field's rule is a
+//! function of [`fields`]; this module reads a record's cells, calls them in
+//! the order the fields depend on each other, and keeps the count.
 //!
 //! Duplicates: within one file, an exact repeat of a key is quarantined as
 //! `duplicate_identical` and the first row kept; a repeat with other figures
