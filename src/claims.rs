@@ -34,7 +34,7 @@
 use crate::config::{Direction, Pipeline, YearOnYear};
 use crate::decimal::{Decimal, Ratio, Rounding};
 use crate::metrics::Metric;
-use crate::model::{Key, NullReason, Observation, Outcome, at_claim_precision, col, matches_claim};
+use crate::model::{Key, NullReason, Observation, Outcome, at_claim_precision, col, matches_claim, row_of};
 use crate::rates::{self, PartsRate};
 
 /// Which printed figure a claim is checked against.
@@ -288,7 +288,7 @@ fn diagnose_rate(
     let rule = p.rounding;
     let exact = fig.as_ref().ok()?.exact;
     let (n, d) = (r.numerator.value, r.denominator.value);
-    let find = |key: Key| current.binary_search_by_key(&key, |o| o.key).ok().map(|i| &current[i]);
+    let find = |key: Key| row_of(current, key);
     let numerator = find(Key { indicator: p.catalog.indicator(r.key.indicator).numerator?, ..r.key })?;
     let diagnosis = |cause, what: String, alt: Ratio| {
         matches_claim(alt, claimed, rule)

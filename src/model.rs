@@ -64,6 +64,12 @@ impl Observation {
     }
 }
 
+/// The row of `key` in rows sorted by key (a bucket's current
+/// observations).
+pub fn row_of(rows: &[Observation], key: Key) -> Option<&Observation> {
+    rows.binary_search_by_key(&key, |o| o.key).ok().map(|i| &rows[i])
+}
+
 /// A row that a later file replaced.
 #[derive(Debug, Clone)]
 pub struct Superseded {

@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 use crate::config::{Aggregation, Indicator, IndicatorId, Pipeline};
 use crate::decimal::{Decimal, Ratio};
 use crate::ingest::number::{self, Cell};
-use crate::model::{Figure, Key, NullReason, Observation, Origin, Outcome};
+use crate::model::{Figure, Key, NullReason, Observation, Origin, Outcome, row_of};
 
 /// A part of a rate as the agency sent it.
 #[derive(Debug, Clone, Copy)]
@@ -103,7 +103,7 @@ pub fn from_parts(current: &[Observation], p: &Pipeline) -> Vec<PartsRate> {
     if by_numerator.is_empty() {
         return Vec::new();
     }
-    let find = |key: Key| current.binary_search_by_key(&key, |o| o.key).ok().map(|i| &current[i]);
+    let find = |key: Key| row_of(current, key);
     let mut rates = Vec::new();
     for n in current {
         let (Some(ratios), Some(num)) = (by_numerator.get(&n.key.indicator), n.value) else { continue };

@@ -543,7 +543,7 @@ impl<'r> Record<'r> {
             (0..self.len()).find_map(|i| self.cell(i).chars().find(|&c| is_forbidden_control(c)).map(|c| (i, c)))?;
         // Cells come in file order, so the first such character of the
         // first such cell is the first in the record as sent.
-        let offset = find(self.span, &self.decode.encoding().encode_char(char)).unwrap_or(0);
+        let offset = memchr::memmem::find(self.span, &self.decode.encoding().encode_char(char)).unwrap_or(0);
         Some(Control { byte: self.byte + offset as u64, char, cell })
     }
 
@@ -571,14 +571,6 @@ impl<'r> Record<'r> {
         }
         shown(&text)
     }
-}
-
-/// Where `needle` first occurs in `haystack`.
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
-    }
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
