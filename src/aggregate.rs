@@ -11,14 +11,15 @@
 //! the indicator in some year of the run (accepted or quarantined) but have
 //! no value for this one.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use rustc_hash::FxHashMap;
 
-use crate::config::{AgencyId, Aggregation, IndicatorId, Pipeline};
+use crate::config::{AgencyId, Aggregation, IndicatorId, Register, Rules};
 use crate::decimal::{Decimal, Ratio, UNROUNDED_SCALE};
 use crate::metrics;
 use crate::model::{Key, NullReason, Observation, Outcome};
+use crate::rates;
 
 /// One parent's total of one indicator in one year.
 #[derive(Debug, Clone)]
@@ -70,13 +71,10 @@ fn add(slot: &mut Option<Decimal>, v: Decimal, overflow: &mut bool) {
 /// Accumulates totals over buckets of observations (each in year order and
 /// holding whole agencies), then computes them in [`Aggregator::finish`].
 pub struct Aggregator<'p> {
-    p: &'p Pipeline,
+    p: Rules<'p>,
     /// Ancestors of each leaf agency; empty for parents, whose own figures
     /// are not summed.
     ancestors: Vec<Vec<AgencyId>>,
-    /// The ratio indicators each indicator is the numerator of, with their
-    /// denominators.
-    ratios_of: BTreeMap<IndicatorId, Vec<(IndicatorId, IndicatorId)>>,
     // Hash maps: every observation touches one accumulator per parent;
     // [`Aggregator::finish`] sorts once.
     accs: FxHashMap<Key, RunningTotal>,
@@ -97,17 +95,10 @@ fn touch<'m>(
 }
 
 impl<'p> Aggregator<'p> {
-    pub fn new(p: &'p Pipeline) -> Self {
-        let reg = &p.register;
+    pub fn new(p: Rules<'p>, reg: &Register) -> Self {
         let ancestors =
             reg.iter().map(|(id, a)| if a.has_children { Vec::new() } else { reg.ancestors(id).collect() }).collect();
-        let mut ratios_of: BTreeMap<IndicatorId, Vec<(IndicatorId, IndicatorId)>> = BTreeMap::new();
-        for (id, ind) in p.catalog.iter() {
-            if let (Aggregation::Ratio, Some(n), Some(d)) = (ind.aggregation, ind.numerator, ind.denominator) {
-                ratios_of.entry(n).or_default().push((id, d));
-            }
-        }
-        Aggregator { p, ancestors, ratios_of, accs: FxHashMap::default(), reported: FxHashMap::default() }
+        Aggregator { p, ancestors, accs: FxHashMap::default(), reported: FxHashMap::default() }
     }
 
     /// Adds one bucket's current observations, sorted by year, then
@@ -138,7 +129,7 @@ impl<'p> Aggregator<'p> {
                     }
                 }
             }
-            for &(ratio, den_id) in self.ratios_of.get(&k.indicator).into_iter().flatten() {
+            for &(ratio, den_id) in self.p.catalog.ratios_with_numerator(k.indicator) {
                 let den = lookup(k.agency, den_id, k.year).and_then(|d| d.value);
                 for &parent in parents {
                     let acc = touch(&mut self.accs, &mut self.reported, parent, ratio, k.year, k.agency);
@@ -182,10 +173,10 @@ impl<'p> Aggregator<'p> {
         for (k, acc) in &mut accs {
             let one = Decimal::new(1, 0);
             let r = match p.catalog.indicator(k.indicator).aggregation {
-                Aggregation::Ratio => acc.sum.zip(acc.den).and_then(|(n, d)| Ratio::new(n, d)?.times(100)),
+                Aggregation::Ratio => acc.sum.zip(acc.den).and_then(|(n, d)| rates::rate(n, d).ok()),
                 _ => acc.sum.and_then(|s| Ratio::new(s, one)),
             };
-            let fits = |r: &Ratio| r.round(UNROUNDED_SCALE, p.rounding).and_then(|d| d.in_column(UNROUNDED_SCALE));
+            let fits = |r: &Ratio| r.round(UNROUNDED_SCALE, p.rounding.rule).and_then(|d| d.in_column(UNROUNDED_SCALE));
             match r {
                 Some(r) if !acc.overflow && fits(&r).is_some() => {
                     exact.insert(*k, r);
@@ -198,8 +189,8 @@ impl<'p> Aggregator<'p> {
         accs.into_iter()
             .map(|(key, acc)| {
                 let ind = p.catalog.indicator(key.indicator);
-                let dec = p.precision(key.indicator);
-                let rule = p.rounding;
+                let dec = p.rounding.of(key.indicator);
+                let rule = p.rounding.rule;
                 let prev_key = Key { year: key.year - 1, ..key };
                 let this = exact.get(&key).copied();
                 let prev = exact.get(&prev_key).copied();

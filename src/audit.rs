@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::decimal::{Decimal, Rounding};
 use crate::model::{col, table};
-use crate::outputs::{Batch, Outputs, ReadError};
+use crate::readback::{Batch, Outputs, ReadError};
 
 type Q = BigRational;
 
@@ -253,7 +253,7 @@ fn hashes(out: &Outputs, input: Option<&Path>, r: &mut Report) {
     }
     let listed: BTreeSet<&str> = m.outputs.iter().map(|f| f.path.as_str()).collect();
     for extra in listing(&out.dir, false, r) {
-        if extra != crate::export::MANIFEST && !listed.contains(extra.as_str()) {
+        if extra != crate::model::file::MANIFEST && !listed.contains(extra.as_str()) {
             r.differ(format!("{}: in the output directory but not in the manifest", out.dir.join(extra).display()));
         }
     }

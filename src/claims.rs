@@ -31,11 +31,12 @@
 //!
 //! Pure: nothing here reads or writes files.
 
-use crate::config::{Direction, Pipeline, YearOnYear};
+use crate::config::{Catalog, Direction, Rules, Units, YearOnYear};
 use crate::decimal::{Decimal, Ratio, Rounding};
 use crate::metrics::Metric;
-use crate::model::{Key, NullReason, Observation, Outcome, at_claim_precision, col, matches_claim, row_of};
+use crate::model::{Key, NullReason, Observation, Origin, Outcome, at_claim_precision, col, matches_claim, row_of};
 use crate::rates::{self, PartsRate};
+use serde::Serialize;
 
 /// Which printed figure a claim is checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,8 +131,9 @@ pub struct Diagnosis {
 /// One claim and what the check found.
 #[derive(Debug, Clone)]
 pub struct ClaimCheck {
-    /// Index of the observation in the slice given to [`check`].
-    pub row: usize,
+    /// The claiming row's key and origin.
+    pub key: Key,
+    pub origin: Origin,
     pub against: Against,
     pub claimed: Decimal,
     /// The computed figure at the claim's precision, or why there is none.
@@ -144,40 +146,56 @@ pub struct ClaimCheck {
 /// Every claim of `current` (sorted by key, as [`crate::metrics::compute`]
 /// takes it), with `metrics` in the same order, and every rate it sent
 /// with its parts (`rates`).
-pub fn check(current: &[Observation], metrics: &[Metric], rates: &[PartsRate], p: &Pipeline) -> Vec<ClaimCheck> {
+pub fn check(
+    current: &[Observation],
+    metrics: &[Metric],
+    rates: &[PartsRate],
+    rules: Rules<'_>,
+    units: &Units,
+) -> Vec<ClaimCheck> {
+    let p = &Checker { catalog: rules.catalog, units, rounding: rules.rounding.rule };
     let mut out = Vec::new();
     for (i, (o, m)) in current.iter().zip(metrics).enumerate() {
         let ind = p.catalog.indicator(o.key.indicator);
         let kind = ind.kind;
         if let Some(claimed) = o.claimed_completion {
             let diagnose = |fig: &Outcome| diagnose(current, i, Against::CompletionPct, claimed, fig, p);
-            out.push(check_one(i, Against::CompletionPct, claimed, &m.completion, p, diagnose));
+            out.push(check_one(o, Against::CompletionPct, claimed, &m.completion, p, diagnose));
         }
         if let Some(claimed) = o.claimed_growth {
             let (against, fig) = match kind.year_on_year() {
                 YearOnYear::GrowthPct => (Against::GrowthPct, &m.growth),
                 YearOnYear::ChangePp => (Against::ChangePp, &m.change),
             };
-            out.push(check_one(i, against, claimed, fig, p, |fig| diagnose(current, i, against, claimed, fig, p)));
+            out.push(check_one(o, against, claimed, fig, p, |fig| diagnose(current, i, against, claimed, fig, p)));
         }
         if let Some(r) = rates::find(rates, o.key, ind)
             && let Some(sent) = r.sent
         {
             let diagnose = |fig: &Outcome| diagnose_rate(current, r, sent.value, fig, p);
-            out.push(check_one(i, Against::RateFromParts, sent.value, &r.figure, p, diagnose));
+            out.push(check_one(o, Against::RateFromParts, sent.value, &r.figure, p, diagnose));
         }
     }
     out
 }
 
+/// What checking and diagnosing a claim looks up: indicators, the unit
+/// table's prefixes (a claim computed from figures published in 万) and the
+/// rounding rule.
+struct Checker<'a> {
+    catalog: &'a Catalog,
+    units: &'a Units,
+    rounding: Rounding,
+}
+
 /// Checks one claimed figure against the computed `fig`; `diagnose` says how
 /// a mismatch came about.
 fn check_one(
-    i: usize,
+    o: &Observation,
     against: Against,
     claimed: Decimal,
     fig: &Outcome,
-    p: &Pipeline,
+    p: &Checker<'_>,
     diagnose: impl FnOnce(&Outcome) -> Option<Diagnosis>,
 ) -> ClaimCheck {
     let rule = p.rounding;
@@ -191,13 +209,52 @@ fn check_one(
         _ => None,
     };
     ClaimCheck {
-        row: i,
+        key: o.key,
+        origin: o.origin,
         against,
         claimed,
         computed,
         unrounded: fig.as_ref().ok().map(|f| f.unrounded),
         matches,
         diagnosis,
+    }
+}
+
+/// Claims per outcome, for the manifest and the run's last line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ClaimOutcomes {
+    pub checked: u64,
+    pub matched: u64,
+    pub mismatched: u64,
+    /// Mismatches with a diagnosis.
+    pub diagnosed: u64,
+    /// Claims with nothing computed to compare with.
+    pub not_comparable: u64,
+}
+
+impl ClaimOutcomes {
+    pub fn of(checks: &[ClaimCheck]) -> ClaimOutcomes {
+        let mut n = ClaimOutcomes::default();
+        for c in checks {
+            n.checked += 1;
+            match c.matches {
+                Some(true) => n.matched += 1,
+                Some(false) => {
+                    n.mismatched += 1;
+                    n.diagnosed += u64::from(c.diagnosis.is_some());
+                }
+                None => n.not_comparable += 1,
+            }
+        }
+        n
+    }
+
+    pub fn add(&mut self, o: ClaimOutcomes) {
+        self.checked += o.checked;
+        self.matched += o.matched;
+        self.mismatched += o.mismatched;
+        self.diagnosed += o.diagnosed;
+        self.not_comparable += o.not_comparable;
     }
 }
 
@@ -230,7 +287,7 @@ fn published(v: Decimal, power: u32, decimals: u8) -> Option<(Decimal, Decimal)>
 /// through `f`.
 fn rounded_inputs(
     o: &Observation,
-    p: &Pipeline,
+    p: &Checker<'_>,
     (a, b): (Decimal, Decimal),
     claimed: Decimal,
     f: impl Fn(Decimal, Decimal) -> Option<Ratio>,
@@ -283,7 +340,7 @@ fn diagnose_rate(
     r: &PartsRate,
     claimed: Decimal,
     fig: &Outcome,
-    p: &Pipeline,
+    p: &Checker<'_>,
 ) -> Option<Diagnosis> {
     let rule = p.rounding;
     let exact = fig.as_ref().ok()?.exact;
@@ -355,7 +412,7 @@ fn diagnose(
     against: Against,
     claimed: Decimal,
     fig: &Outcome,
-    p: &Pipeline,
+    p: &Checker<'_>,
 ) -> Option<Diagnosis> {
     let o = &current[i];
     let rule = p.rounding;

@@ -13,7 +13,7 @@ use crate::config::Pipeline;
 use crate::config::pipeline::Overrides;
 use crate::error::Error;
 use crate::ingest::{SourceFile, Submission};
-use crate::model::FileId;
+use crate::model::{FileId, file};
 use crate::normalize;
 use crate::reject::Issue;
 
@@ -194,19 +194,19 @@ fn run(args: RunArgs, quiet: bool) -> Result<ExitCode, Error> {
                 k.mismatched,
                 k.diagnosed,
                 k.not_comparable,
-                p.out.join("claims.csv").display()
+                p.paths.out.join(file::CLAIMS).display()
             );
         }
-        println!("outputs in {} (run {})", p.out.display(), m.run_id);
+        println!("outputs in {} (run {})", p.paths.out.display(), m.run_id);
         if c.quarantined > 0 {
-            println!("quarantined rows: {}", p.out.join("quarantine.csv").display());
+            println!("quarantined rows: {}", p.paths.out.join(file::QUARANTINE).display());
         }
     }
     Ok(if c.quarantined > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn explain(args: ExplainArgs) -> Result<ExitCode, Error> {
-    let out = crate::outputs::Outputs::open(&args.out.dir()?)?;
+    let out = crate::readback::Outputs::open(&args.out.dir()?)?;
     let e = crate::explain::explain(&out, &args.agency, &args.indicator, args.year, args.metric, args.total)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&e).expect("an explanation always serializes"));
@@ -217,7 +217,7 @@ fn explain(args: ExplainArgs) -> Result<ExitCode, Error> {
 }
 
 fn audit(args: AuditArgs) -> Result<ExitCode, Error> {
-    let out = crate::outputs::Outputs::open(&args.out.dir()?)?;
+    let out = crate::readback::Outputs::open(&args.out.dir()?)?;
     let report = crate::audit::audit(&out, args.input.as_deref())?;
     print!("{}", report.render());
     Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
@@ -241,8 +241,8 @@ fn validate(args: ValidateArgs) -> Result<ExitCode, Error> {
     for (n, path) in args.files.iter().enumerate() {
         let rel = path.display().to_string();
         let file = SourceFile { id: FileId(n as u32), path: path.clone(), rel: rel.clone() };
-        let sub = Submission::read(file, p.encoding)?;
-        let out = normalize::file(&sub, &p);
+        let sub = Submission::read(file, p.reading.encoding)?;
+        let out = normalize::file(&sub, p.row_checks());
         for i in &out.rejected {
             print_issue(&rel, "error", i);
         }

@@ -18,13 +18,15 @@ pub enum Error {
     #[error(transparent)]
     Spill(#[from] crate::spill::SpillError),
     #[error(transparent)]
-    Read(#[from] crate::outputs::ReadError),
+    Read(#[from] crate::readback::ReadError),
     #[error(transparent)]
     Workbook(#[from] crate::export::workbook::WorkbookError),
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),
     #[error(transparent)]
     Explain(#[from] crate::explain::ExplainError),
+    #[error("league table: {0}")]
+    League(#[from] polars::prelude::PolarsError),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::config::{Kind, YearOnYear};
 use crate::decimal::{Decimal, Ratio, Rounding};
 use crate::model::{col, table};
-use crate::outputs::{Outputs, ReadError};
+use crate::readback::{Outputs, ReadError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExplainError {

@@ -1,15 +1,18 @@
 //! yearbook: agency CSV submissions in, audited statistics out.
 //!
 //! Stages, one module each, data flowing one way:
-//! [`ingest`] → [`normalize`] → [`spill`] → [`supersede`] → [`rates`],
-//! [`metrics`] and [`claims`] → [`aggregate`] → [`export`]; [`run`] strings
-//! them together, [`config`] loads what they run on, and [`model`] holds
+//! [`ingest`] → [`normalize`] → [`spill`] → [`bucket`] (which calls
+//! [`supersede`], [`rates`], [`metrics`], [`claims`] and [`league`]) →
+//! [`aggregate`] → [`export`]; [`run`] strings them together and holds no
+//! rule of its own, [`config`] loads what they run on, and [`model`] holds
 //! the types they hand each other (no stage needs a later one for its
-//! types). [`outputs`] reads a finished run back for [`explain`] and
-//! [`audit`].
+//! types). The computing stages are pure; reading and writing files happen
+//! in `ingest`, `spill` and `export`. [`readback`] reads a finished run's
+//! outputs for [`explain`] and [`audit`].
 
 pub mod aggregate;
 pub mod audit;
+pub mod bucket;
 pub mod claims;
 pub mod cli;
 pub mod config;
@@ -19,11 +22,12 @@ pub mod error;
 pub mod explain;
 pub mod export;
 pub mod ingest;
+pub mod league;
 pub mod metrics;
 pub mod model;
 pub mod normalize;
-pub mod outputs;
 pub mod rates;
+pub mod readback;
 pub mod reject;
 pub mod run;
 pub mod spill;

@@ -14,7 +14,7 @@
 
 use rayon::prelude::*;
 
-use crate::config::{Direction, Kind, Pipeline, YearOnYear};
+use crate::config::{Direction, Kind, Rules, YearOnYear};
 use crate::decimal::{Decimal, Ratio, Rounding};
 use crate::model::{Figure, NullReason, Observation, Outcome};
 use crate::rates::PartsRate;
@@ -126,19 +126,19 @@ fn previous_of(current: &[Observation], i: usize) -> Result<Decimal, NullReason>
 
 /// Metrics for every current observation (sorted by key), in that order;
 /// `rates` are its rates recomputed from their parts.
-pub fn compute(current: &[Observation], rates: &[PartsRate], p: &Pipeline) -> Vec<Metric> {
+pub fn compute(current: &[Observation], rates: &[PartsRate], rules: Rules<'_>) -> Vec<Metric> {
+    let rule = rules.rounding.rule;
     (0..current.len())
         .into_par_iter()
         .map(|i| {
             let o = &current[i];
-            let ind = p.catalog.indicator(o.key.indicator);
-            let dec = p.precision(o.key.indicator);
+            let ind = rules.catalog.indicator(o.key.indicator);
+            let dec = rules.rounding.of(o.key.indicator);
             let previous = previous_of(current, i);
-            let completion = completion(o.value, o.target, ind.direction, dec.completion, p.rounding);
-            let growth = growth(o.value, previous, ind.kind, dec.growth, p.rounding);
-            let change = change(o.value, previous, ind.kind, dec.change, p.rounding);
-            let check =
-                |claim: Option<Decimal>, fig: &Outcome| Some(fig.as_ref().ok()?.matches_claim(claim?, p.rounding));
+            let completion = completion(o.value, o.target, ind.direction, dec.completion, rule);
+            let growth = growth(o.value, previous, ind.kind, dec.growth, rule);
+            let change = change(o.value, previous, ind.kind, dec.change, rule);
+            let check = |claim: Option<Decimal>, fig: &Outcome| Some(fig.as_ref().ok()?.matches_claim(claim?, rule));
             let year_on_year = match ind.kind.year_on_year() {
                 YearOnYear::GrowthPct => &growth,
                 YearOnYear::ChangePp => &change,
@@ -148,7 +148,7 @@ pub fn compute(current: &[Observation], rates: &[PartsRate], p: &Pipeline) -> Ve
                 met: met(o.value, o.target, ind.direction, &completion),
                 completion_claim_ok: check(o.claimed_completion, &completion),
                 growth_claim_ok: check(o.claimed_growth, year_on_year),
-                rate_matches_parts: crate::rates::find(rates, o.key, ind).and_then(|r| r.matches(p)),
+                rate_matches_parts: crate::rates::find(rates, o.key, ind).and_then(|r| r.matches(rule)),
                 completion,
                 growth,
                 change,

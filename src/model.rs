@@ -159,6 +159,24 @@ pub type Outcome = Result<Figure, NullReason>;
 
 /// The Parquet tables, by the name of their directory: writers and readers
 /// use these, so a name is spelled once.
+/// The files of an output directory besides the tables (README,
+/// "Output"): writers and readers use these names.
+pub mod file {
+    /// Its presence marks a directory as yearbook's outputs.
+    pub const MANIFEST: &str = "manifest.json";
+    pub const WORKBOOK: &str = "audit.xlsx";
+    pub const CLAIMS: &str = "claims.csv";
+    pub const QUARANTINE: &str = "quarantine.csv";
+    pub const WARNINGS: &str = "warnings.csv";
+    /// The folder of the people's CSVs, one folder per year inside.
+    pub const SUMMARY: &str = "summary";
+    pub const INDICATORS: &str = "indicators.csv";
+    pub const TOTALS: &str = "totals.csv";
+    pub const LEAGUE: &str = "league.csv";
+    /// The year's mismatched claims (`summary/<year>/claims.csv`).
+    pub const MISMATCHED_CLAIMS: &str = "claims.csv";
+}
+
 pub mod table {
     pub const OBSERVATIONS: &str = "observations";
     pub const METRICS: &str = "metrics";

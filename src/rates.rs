@@ -10,10 +10,8 @@
 //! The agency's own `observations` and `metrics` stay what it sent; these
 //! rows are the `rates` table. Pure: nothing here reads or writes files.
 
-use rustc_hash::FxHashMap;
-
-use crate::config::{Aggregation, Indicator, IndicatorId, Pipeline};
-use crate::decimal::{Decimal, Ratio};
+use crate::config::{Aggregation, Indicator, Rules};
+use crate::decimal::{Decimal, Ratio, Rounding};
 use crate::ingest::number::{self, Cell};
 use crate::model::{Figure, Key, NullReason, Observation, Origin, Outcome, row_of};
 
@@ -69,10 +67,18 @@ impl PartsRate {
 
     /// Whether the sent rate is the recomputed one at the sent precision
     /// (`None`: derived, or nothing computed).
-    pub fn matches(&self, p: &Pipeline) -> Option<bool> {
+    pub fn matches(&self, rule: Rounding) -> Option<bool> {
         let sent = self.sent?;
-        Some(self.figure.as_ref().ok()?.matches_claim(sent.value, p.rounding))
+        Some(self.figure.as_ref().ok()?.matches_claim(sent.value, rule))
     }
+}
+
+/// A rate from its parts: numerator / denominator × 100, exactly. The one
+/// definition for an agency's rate recomputed from what it sent
+/// (this module) and a parent's ratio total from summed parts
+/// (`crate::aggregate`).
+pub fn rate(numerator: Decimal, denominator: Decimal) -> Result<Ratio, NullReason> {
+    Ratio::new(numerator, denominator).ok_or(NullReason::DenominatorZero)?.times(100).ok_or(NullReason::Overflow)
 }
 
 /// The decimals a cell was typed with, as the number grammar reads them
@@ -84,39 +90,23 @@ fn typed_decimals(raw: &str) -> Option<u8> {
     }
 }
 
-/// For each indicator, the ratio rates it is the numerator of, with their
-/// denominators.
-fn rates_by_numerator(p: &Pipeline) -> FxHashMap<IndicatorId, Vec<(IndicatorId, IndicatorId)>> {
-    let mut by = FxHashMap::<IndicatorId, Vec<_>>::default();
-    for (id, ind) in p.catalog.iter() {
-        if let (Aggregation::Ratio, Some(n), Some(d)) = (ind.aggregation, ind.numerator, ind.denominator) {
-            by.entry(n).or_default().push((id, d));
-        }
-    }
-    by
-}
-
 /// Every rate of `current` (sorted by key) whose numerator and denominator
 /// the same agency sent with values that year, sorted by the rate's key.
-pub fn from_parts(current: &[Observation], p: &Pipeline) -> Vec<PartsRate> {
-    let by_numerator = rates_by_numerator(p);
-    if by_numerator.is_empty() {
+pub fn from_parts(current: &[Observation], rules: Rules<'_>) -> Vec<PartsRate> {
+    if !rules.catalog.has_ratios() {
         return Vec::new();
     }
     let find = |key: Key| row_of(current, key);
     let mut rates = Vec::new();
     for n in current {
-        let (Some(ratios), Some(num)) = (by_numerator.get(&n.key.indicator), n.value) else { continue };
-        for &(rate, den_id) in ratios {
+        let Some(num) = n.value else { continue };
+        for &(rate_id, den_id) in rules.catalog.ratios_with_numerator(n.key.indicator) {
             let Some((d, den)) = find(Key { indicator: den_id, ..n.key }).and_then(|d| Some((d, d.value?))) else {
                 continue;
             };
-            let key = Key { indicator: rate, ..n.key };
-            let decimals = p.precision(rate).change;
-            let figure = Ratio::new(num, den)
-                .ok_or(NullReason::DenominatorZero)
-                .and_then(|r| r.times(100).ok_or(NullReason::Overflow))
-                .and_then(|r| Figure::of(r, decimals, p.rounding));
+            let key = Key { indicator: rate_id, ..n.key };
+            let decimals = rules.rounding.of(rate_id).change;
+            let figure = rate(num, den).and_then(|r| Figure::of(r, decimals, rules.rounding.rule));
             // A rate is sent in its base unit (%): its value holds the
             // decimals it was typed with.
             let sent = find(key).and_then(|o| {

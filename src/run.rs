@@ -1,16 +1,21 @@
 //! The batch, one way: ingest → normalize → spill → (per bucket of
-//! agencies) merge → metrics → aggregate → export.
+//! agencies) supersede, rates, metrics, claims, league counts → export,
+//! then the totals and the league → export, and the manifest last.
 //!
 //! Phase 1 reads and normalizes the files in parallel, one task per file,
 //! and spills the accepted observations into buckets by agency range. Phase
-//! 2 takes the buckets in order, a few at a time in parallel, and hands each
-//! one's rows to the totals and to the writers, which append row groups.
-//! Memory holds a few buckets, the totals and one open row group per year
-//! and table, never the whole input. Everything is written into a staging
-//! directory that replaces the output directory only when complete.
+//! 2 takes the buckets in order, a few at a time in parallel, computes each
+//! one's figures (`crate::bucket`) and hands them to the writers, which
+//! append row groups, and to the totals. Memory holds a few buckets, the
+//! totals and one open row group per year and table, never the whole
+//! input. Everything is written into a staging directory that replaces the
+//! output directory only when complete.
+//!
+//! This module moves data between the stages, reads the pipeline's own
+//! files for their hashes and asks the clock it is given for the times.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use indicatif::ProgressBar;
@@ -18,20 +23,19 @@ use rayon::prelude::*;
 use tracing::info;
 
 use crate::aggregate::Aggregator;
+use crate::bucket::{self, BucketFigures};
+use crate::claims::ClaimOutcomes;
 use crate::config::Pipeline;
-use crate::config::YearOnYear;
 use crate::error::Error;
-use crate::export::claims::ClaimCounts;
-use crate::export::manifest::{Counts, IndicatorDecimals, InputFile, Manifest, RoundingInfo};
-use crate::export::{self, BucketOutput, Exporter, MANIFEST, Staging};
+use crate::export::manifest::{InputFile, Manifest, RunRecord};
+use crate::export::tables::Tables;
+use crate::export::{self, BucketOutput, Exporter, Staging};
 use crate::ingest::{self, SourceFile, Stamp, Submission, sha256_hex};
-use crate::metrics;
+use crate::league;
 use crate::model::Key;
 use crate::normalize::{self, FileReport};
-use crate::rates;
 use crate::reject::Issue;
 use crate::spill::Spill;
-use crate::supersede::{self, Merged};
 
 /// A generous lower bound on the bytes of a submission row, to estimate
 /// the number of rows from the input's size before reading it.
@@ -59,7 +63,7 @@ impl StageTimes {
 struct Ingested {
     files: Vec<FileReport>,
     /// Each file's path and what it looked like when read.
-    stamps: Vec<(std::path::PathBuf, Stamp)>,
+    stamps: Vec<(PathBuf, Stamp)>,
     rejected: Vec<Issue>,
     warnings: Vec<Issue>,
     quarantined_keys: Vec<Key>,
@@ -67,11 +71,12 @@ struct Ingested {
 
 fn ingest(p: &Pipeline, files: Vec<SourceFile>, spill: &Spill, progress: &ProgressBar) -> Result<Ingested, Error> {
     progress.set_length(files.len() as u64);
+    let checks = p.row_checks();
     let per_file: Vec<_> = files
         .into_par_iter()
         .map(|f| {
-            let sub = Submission::read(f, p.encoding)?;
-            let n = normalize::file(&sub, p);
+            let sub = Submission::read(f, p.reading.encoding)?;
+            let n = normalize::file(&sub, checks);
             spill.write(&n.observations)?;
             progress.inc(1);
             Ok(((n.report, (sub.file.path.clone(), sub.stamp.clone())), n.rejected, n.warnings, n.quarantined_keys))
@@ -97,54 +102,88 @@ fn ingest(p: &Pipeline, files: Vec<SourceFile>, spill: &Spill, progress: &Progre
 
 /// Runs the whole pipeline and writes its outputs; returns the manifest.
 pub fn run(p: &Pipeline, progress: &ProgressBar) -> Result<Manifest, Error> {
-    run_observed(p, progress, &|_| {})
+    run_with(p, progress, &SystemTime::now, &|_| {})
 }
 
-/// [`run`], calling `stage_done` with each stage's name as it finishes
-/// (for callers that report progress or test what happens between stages).
-pub fn run_observed(p: &Pipeline, progress: &ProgressBar, stage_done: &dyn Fn(&str)) -> Result<Manifest, Error> {
-    let started = SystemTime::now();
+/// [`run`] with the clock the manifest's times come from, calling
+/// `stage_done` with each stage's name as it finishes (for callers that
+/// report progress or test what happens between stages).
+pub fn run_with(
+    p: &Pipeline,
+    progress: &ProgressBar,
+    clock: &dyn Fn() -> SystemTime,
+    stage_done: &dyn Fn(&str),
+) -> Result<Manifest, Error> {
+    let started = clock();
     let mut stages = StageTimes(BTreeMap::new(), Instant::now());
-    let files = ingest::discover(&p.submissions)?;
+    let pipeline = input_file(&p.paths.pipeline)?;
+    let schemas = p.paths.schemas().into_iter().map(input_file).collect::<Result<_, _>>()?;
+    let files = ingest::discover(&p.paths.submissions)?;
     let bytes: u64 = files.iter().filter_map(|f| f.path.metadata().ok()).map(|m| m.len()).sum();
-    let buckets =
-        (bytes / MIN_ROW_BYTES / p.bucket_rows as u64 + 1).max(MIN_BUCKETS).min(p.register.len() as u64) as usize;
-    info!(files = files.len(), bytes, buckets, dir = %p.submissions.display(), "submissions found");
+    let buckets = (bytes / MIN_ROW_BYTES / p.output.bucket_rows as u64 + 1)
+        .max(MIN_BUCKETS)
+        .min(p.register.len() as u64) as usize;
+    info!(files = files.len(), bytes, buckets, dir = %p.paths.submissions.display(), "submissions found");
 
-    let staging = Staging::create(&p.out)?;
-    let spill = Spill::create(&staging.dir.join(".spill"), buckets, p.register.len())?;
+    let staging = Staging::create(&p.paths.out)?;
+    let paths = staging.paths();
+    let spill = Spill::create(&paths.spill(), buckets, p.register.len())?;
     let mut ing = ingest(p, files, &spill, progress)?;
     stages.lap("ingest_normalize", stage_done);
 
-    let mut exporter = Exporter::new(&staging.dir, p, &ing.files);
-    let mut totals = Aggregator::new(p);
+    let tables = Tables {
+        catalog: &p.catalog,
+        register: &p.register,
+        files: &ing.files,
+        scales: p.rounding.column_scales,
+        rule: p.rounding.rule,
+    };
+    let opts =
+        export::parquet::WriteOptions { row_group_rows: p.output.row_group_rows, zstd_level: p.output.zstd_level };
+    let mut exporter = Exporter::new(paths.clone(), tables, opts);
+    let mut totals = Aggregator::new(p.rules(), &p.register);
     totals.quarantined(&ing.quarantined_keys);
-    let absorbed = phase2(p, &spill, &mut exporter, &mut totals, ing.files.len())?;
+    let merged = phase2(p, &spill, &mut exporter, &mut totals, ing.files.len())?;
     spill.remove()?;
     stages.lap("merge_metrics_write", stage_done);
     let totals = totals.finish();
+    let scale = p.rounding.column_scales.completion;
+    let league = league::rank(merged.league, scale, p.rounding.rule)?;
     stages.lap("aggregate", stage_done);
-    let claims = exporter.claim_counts();
-    let outputs = exporter.finish(&totals, &ing.rejected, &ing.warnings)?;
+    let outputs = exporter.finish(&totals, &league, &ing.rejected, &ing.warnings)?;
     stages.lap("export", stage_done);
 
-    for (report, n) in ing.files.iter_mut().zip(absorbed.superseded_by_file) {
+    for (report, n) in ing.files.iter_mut().zip(merged.superseded_by_file) {
         report.superseded = n;
     }
-    let tally = Tally { observations: absorbed.observations, totals: totals.len() as u64, claims };
-    let mut manifest = manifest(p, &ing, tally, outputs, started, stages.0)?;
-    let observations = absorbed.observations;
-    if p.workbook_max_rows > 0 && observations <= p.workbook_max_rows {
+    let observations = merged.observations;
+    let mut manifest = Manifest::new(RunRecord {
+        started,
+        finished: clock(),
+        pipeline,
+        schemas,
+        input_dir: &p.paths.submissions,
+        catalog: &p.catalog,
+        rounding: &p.rounding,
+        files: ing.files,
+        rejected: &ing.rejected,
+        warnings: ing.warnings.len() as u64,
+        observations,
+        totals: totals.len() as u64,
+        claims: merged.claims,
+        outputs,
+        stage_ms: stages.0,
+    });
+    let max = p.output.workbook_max_rows;
+    if max > 0 && observations <= max {
         let t = Instant::now();
-        manifest.outputs.push(workbook(&staging.dir, &manifest)?);
+        manifest.outputs.push(export::write_workbook(&paths, &manifest)?);
         manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
         manifest.stage_ms.insert("workbook".to_owned(), t.elapsed().as_millis() as u64);
     } else {
-        info!(observations, max = p.workbook_max_rows, "no audit workbook: too many rows for a spreadsheet");
+        info!(observations, max, "no audit workbook: too many rows for a spreadsheet");
     }
-    let text = serde_json::to_string_pretty(&manifest).expect("a manifest always serializes");
-    let path = staging.dir.join(MANIFEST);
-    export::durable::write(&path, (text + "\n").as_bytes()).map_err(|source| Error::Io { path, source })?;
+    export::write_manifest(&paths, &manifest)?;
     // The outputs are published only if every input still holds what was
     // read: else they would describe files that no longer exist.
     for (path, stamp) in &ing.stamps {
@@ -154,39 +193,49 @@ pub fn run_observed(p: &Pipeline, progress: &ProgressBar, stage_done: &dyn Fn(&s
     Ok(manifest)
 }
 
-/// What phase 2 counted as it absorbed the buckets.
-struct Absorbed {
+/// What phase 2 gathered across the buckets, beside what it wrote.
+struct Phase2 {
     observations: u64,
     superseded_by_file: Vec<u64>,
+    claims: ClaimOutcomes,
+    /// Each bucket's league counts, in bucket order.
+    league: Vec<polars::prelude::DataFrame>,
 }
 
-/// Phase 2: the buckets, `window` at a time in parallel (merge, metrics,
-/// Parquet parts, encoded CSV rows), while one thread of its own takes each
-/// finished bucket, in bucket order, into the totals and the files every
-/// bucket appends to. That sequential part overlaps the next buckets'
-/// work instead of leaving the other cores idle; the channel holds at most
-/// `window` finished buckets (one made the producer wait and was slower),
-/// so memory stays bounded by a few buckets.
+/// Phase 2: the buckets, `window` at a time in parallel (compute, then
+/// Parquet parts and encoded CSV rows), while one thread of its own takes
+/// each finished bucket, in bucket order, into the totals and the files
+/// every bucket appends to. That sequential part overlaps the next
+/// buckets' work instead of leaving the other cores idle; the channel holds
+/// at most `window` finished buckets (one made the producer wait and was
+/// slower), so memory stays bounded by a few buckets.
 fn phase2(
     p: &Pipeline,
     spill: &Spill,
     exporter: &mut Exporter<'_>,
     totals: &mut Aggregator<'_>,
     files: usize,
-) -> Result<Absorbed, Error> {
+) -> Result<Phase2, Error> {
     let window = rayon::current_num_threads().max(1);
     let ids: Vec<usize> = (0..spill.buckets()).collect();
     let writer = exporter.bucket_writer();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(Merged, BucketOutput)>(window);
-    let mut absorbed = Absorbed { observations: 0, superseded_by_file: vec![0; files] };
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(BucketFigures, BucketOutput)>(window);
+    let mut gathered = Phase2 {
+        observations: 0,
+        superseded_by_file: vec![0; files],
+        claims: ClaimOutcomes::default(),
+        league: Vec::new(),
+    };
     std::thread::scope(|s| {
         let consumer = s.spawn(|| -> Result<(), Error> {
-            for (merged, written) in rx {
-                totals.add(&merged.current);
+            for (figures, written) in rx {
+                totals.add(&figures.current);
                 exporter.absorb(written)?;
-                absorbed.observations += merged.current.len() as u64;
-                for o in &merged.superseded {
-                    absorbed.superseded_by_file[o.observation.origin.file.0 as usize] += 1;
+                gathered.observations += figures.current.len() as u64;
+                gathered.claims.add(figures.claim_outcomes);
+                gathered.league.push(figures.league);
+                for o in &figures.superseded {
+                    gathered.superseded_by_file[o.observation.origin.file.0 as usize] += 1;
                 }
             }
             Ok(())
@@ -196,12 +245,9 @@ fn phase2(
                 let done: Vec<_> = chunk
                     .par_iter()
                     .map(|&b| {
-                        let mut merged = supersede::merge(spill.read(b)?);
-                        let rates = rates::from_parts(&merged.current, p);
-                        let mut metrics = metrics::compute(&merged.current, &rates, p);
-                        // Leaves `merged.current` in year order.
-                        let written = writer.write(b, &mut merged.current, &mut metrics, &rates, &merged.superseded)?;
-                        Ok((merged, written))
+                        let figures = bucket::compute(spill.read(b)?, p.rules(), &p.units)?;
+                        let written = writer.write(b, &figures)?;
+                        Ok((figures, written))
                     })
                     .collect::<Result<_, Error>>()?;
                 for d in done {
@@ -218,94 +264,10 @@ fn phase2(
         let consumed = consumer.join().expect("the absorbing thread does not panic");
         produced.and(consumed)
     })?;
-    Ok(absorbed)
-}
-
-/// Writes `audit.xlsx` from the Parquet just written into `dir`.
-fn workbook(dir: &Path, manifest: &Manifest) -> Result<export::OutputFile, Error> {
-    let view = serde_json::to_value(manifest).and_then(serde_json::from_value).expect("a manifest reads back");
-    let outputs = crate::outputs::Outputs { dir: dir.to_owned(), manifest: view };
-    let path = dir.join(export::WORKBOOK);
-    export::workbook::write(&outputs, &path)?;
-    export::durable::sync_path(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
-    let bytes = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
-    Ok(export::OutputFile {
-        path: export::WORKBOOK.to_owned(),
-        sha256: sha256_hex(&bytes),
-        bytes: bytes.len() as u64,
-        rows: manifest.counts.observations,
-    })
+    Ok(gathered)
 }
 
 fn input_file(path: &Path) -> Result<InputFile, Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
     Ok(InputFile { path: path.display().to_string(), sha256: sha256_hex(&bytes), bytes: bytes.len() as u64 })
-}
-
-/// What phase 2 counted, for the manifest.
-struct Tally {
-    observations: u64,
-    totals: u64,
-    claims: ClaimCounts,
-}
-
-fn manifest(
-    p: &Pipeline,
-    ing: &Ingested,
-    tally: Tally,
-    outputs: Vec<export::OutputFile>,
-    started: SystemTime,
-    stage_ms: BTreeMap<String, u64>,
-) -> Result<Manifest, Error> {
-    let mut codes = BTreeMap::new();
-    for i in &ing.rejected {
-        *codes.entry(i.code.as_str().to_owned()).or_insert(0) += 1;
-    }
-    let sum = |f: fn(&FileReport) -> u64| ing.files.iter().map(f).sum();
-    let finished = SystemTime::now();
-    let nanos = started.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let stamp = humantime::format_rfc3339_seconds(started).to_string().replace([':', '-'], "");
-    Ok(Manifest {
-        tool: env!("CARGO_PKG_NAME").to_owned(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        run_id: format!("{stamp}-{:08x}", (nanos as u64 ^ u64::from(std::process::id())) as u32),
-        started_at: humantime::format_rfc3339_millis(started).to_string(),
-        finished_at: humantime::format_rfc3339_millis(finished).to_string(),
-        pipeline: input_file(&p.path)?,
-        schemas: [&p.catalog_path, &p.agencies_path, &p.units_path, &p.layouts_path]
-            .into_iter()
-            .map(|path| input_file(path))
-            .collect::<Result<_, _>>()?,
-        input_dir: p.submissions.display().to_string(),
-        rounding: RoundingInfo {
-            rule: p.rounding.name().to_owned(),
-            completion_decimals: p.max_precision().completion,
-            growth_decimals: p.max_precision().growth,
-            change_decimals: "the rate's catalog decimals".to_owned(),
-            indicators: p
-                .catalog
-                .iter()
-                .map(|(id, ind)| {
-                    let d = p.precision(id);
-                    let change = (ind.kind.year_on_year() == YearOnYear::ChangePp).then_some(d.change);
-                    (ind.code.clone(), IndicatorDecimals { completion: d.completion, growth: d.growth, change })
-                })
-                .collect(),
-        },
-        counts: Counts {
-            files: ing.files.len() as u64,
-            rows_read: sum(|f| f.rows_read),
-            accepted: sum(|f| f.accepted),
-            quarantined: sum(|f| f.quarantined),
-            superseded: sum(|f| f.superseded),
-            observations: tally.observations,
-            totals: tally.totals,
-            warnings: ing.warnings.len() as u64,
-            quarantine_codes: codes,
-            claims: tally.claims,
-        },
-        inputs: ing.files.clone(),
-        outputs,
-        stage_ms,
-    })
 }

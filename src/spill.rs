@@ -9,9 +9,10 @@
 //! the largest bucket rather than by the input.
 //!
 //! The encoding is private to one run: fixed-width fields and
-//! length-prefixed strings, written by many threads in chunks, read back
-//! and sorted by (key, file, line), which makes the order independent of
-//! thread scheduling.
+//! length-prefixed strings, written by many threads in chunks and read
+//! back in the order they landed, which depends on thread scheduling:
+//! `crate::bucket` sorts them (`crate::supersede::sort`) before anything
+//! else.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Write};
@@ -100,7 +101,7 @@ impl Spill {
         Ok(())
     }
 
-    /// The observations of one bucket, sorted by key, then file and line.
+    /// The observations of one bucket, in no particular order.
     pub fn read(&self, bucket: usize) -> Result<Vec<Observation>, SpillError> {
         let path = self.path(bucket);
         let err = |source| SpillError { path: path.clone(), source };
@@ -112,7 +113,6 @@ impl Spill {
         while !rest.is_empty() {
             out.push(decode(&mut rest).ok_or_else(|| err(std::io::ErrorKind::InvalidData.into()))?);
         }
-        crate::supersede::sort(&mut out);
         Ok(out)
     }
 
@@ -231,7 +231,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn observations_come_back_as_written_in_key_order() {
+    fn observations_come_back_as_written_in_their_bucket() {
         let obs = |agency, year, note: Option<&str>| Observation {
             key: Key { agency: AgencyId(agency), indicator: IndicatorId(3), year },
             value: Some(Decimal::new(-376_200_000_000, 6)),
@@ -249,7 +249,7 @@ mod tests {
         let spill = Spill::create(dir.path(), 2, 4).unwrap();
         let written = [obs(3, 2021, Some("备注")), obs(0, 2022, None), obs(0, 2021, None)];
         spill.write(&written).unwrap();
-        assert_eq!(spill.read(0).unwrap(), [written[2].clone(), written[1].clone()]);
+        assert_eq!(spill.read(0).unwrap(), [written[1].clone(), written[2].clone()]);
         assert_eq!(spill.read(1).unwrap(), [written[0].clone()]);
         spill.remove().unwrap();
         assert!(!dir.path().exists() || std::fs::read_dir(dir.path()).unwrap().next().is_none());

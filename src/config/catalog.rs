@@ -165,6 +165,9 @@ struct CatalogRow {
 pub struct Catalog {
     indicators: Vec<Indicator>,
     by_code: FxHashMap<String, IndicatorId>,
+    /// By indicator id: the ratio rates it is the numerator of, each with
+    /// its denominator.
+    ratios_by_numerator: Vec<Vec<(IndicatorId, IndicatorId)>>,
 }
 
 /// Reads a column holding one of an enum's names, the error naming the
@@ -263,7 +266,16 @@ impl Catalog {
         if indicators.is_empty() && errors.is_empty() {
             errors.push(ConfigError::new(path, None, "the catalog has no indicator"));
         }
-        if errors.is_empty() { Ok(Catalog { indicators, by_code }) } else { Err(ConfigErrors(errors)) }
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        let mut ratios_by_numerator = vec![Vec::new(); indicators.len()];
+        for (i, ind) in indicators.iter().enumerate() {
+            if let (Aggregation::Ratio, Some(n), Some(d)) = (ind.aggregation, ind.numerator, ind.denominator) {
+                ratios_by_numerator[n.0 as usize].push((IndicatorId(i as u32), d));
+            }
+        }
+        Ok(Catalog { indicators, by_code, ratios_by_numerator })
     }
 
     pub fn get(&self, code: &str) -> Option<IndicatorId> {
@@ -272,6 +284,17 @@ impl Catalog {
 
     pub fn indicator(&self, id: IndicatorId) -> &Indicator {
         &self.indicators[id.0 as usize]
+    }
+
+    /// The ratio rates `numerator` is the numerator of, each with its
+    /// denominator.
+    pub fn ratios_with_numerator(&self, numerator: IndicatorId) -> &[(IndicatorId, IndicatorId)] {
+        &self.ratios_by_numerator[numerator.0 as usize]
+    }
+
+    /// Whether any indicator is a ratio of two others.
+    pub fn has_ratios(&self) -> bool {
+        self.ratios_by_numerator.iter().any(|r| !r.is_empty())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (IndicatorId, &Indicator)> {

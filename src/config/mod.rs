@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 pub use catalog::{Aggregation, Catalog, Direction, Indicator, IndicatorId, Kind, YearOnYear};
 pub use layouts::{Field, Layout, Layouts};
-pub use pipeline::{Pipeline, PipelineFile, Precision};
+pub use pipeline::{OutputSettings, Pipeline, PipelineFile, Precision, Reading, RoundingRules, RowChecks, Rules};
 pub use register::{Agency, AgencyId, Register};
 pub use units::Units;
 

@@ -216,31 +216,76 @@ pub struct Overrides {
     pub out: Option<PathBuf>,
 }
 
-/// The resolved pipeline: everything a run needs, checked.
+/// The resolved pipeline: everything a run needs, checked, in the parts
+/// the stages take (each stage gets the parts it uses, not the whole).
 #[derive(Debug, Clone)]
 pub struct Pipeline {
-    pub path: PathBuf,
-    pub submissions: PathBuf,
-    pub out: PathBuf,
-    pub catalog_path: PathBuf,
-    pub agencies_path: PathBuf,
-    pub units_path: PathBuf,
-    pub layouts_path: PathBuf,
+    /// Where the pipeline file, the inputs, the schemas and the outputs are.
+    pub paths: Paths,
     pub catalog: Catalog,
     pub register: Register,
     pub units: Units,
     pub layouts: Layouts,
+    pub reading: Reading,
+    /// The years a submission may report.
+    pub years: std::ops::RangeInclusive<i32>,
+    pub rounding: RoundingRules,
+    pub output: OutputSettings,
+}
+
+/// The files a run reads and the directory it writes, resolved.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub pipeline: PathBuf,
+    pub submissions: PathBuf,
+    pub out: PathBuf,
+    pub catalog: PathBuf,
+    pub agencies: PathBuf,
+    pub units: PathBuf,
+    pub layouts: PathBuf,
+}
+
+impl Paths {
+    /// The schema files, in the manifest's order.
+    pub fn schemas(&self) -> [&Path; 4] {
+        [&self.catalog, &self.agencies, &self.units, &self.layouts]
+    }
+}
+
+/// How the submissions' bytes are read.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading {
     pub encoding: EncodingChoice,
+    /// A layout every file must have, or `None` to tell each by its header.
     pub layout: Option<Layout>,
     pub delimiter: u8,
-    pub rounding: Rounding,
-    pub first_year: i32,
-    pub last_year: i32,
+}
+
+/// How each printed percentage is rounded: one rule, decimals per
+/// indicator.
+#[derive(Debug, Clone)]
+pub struct RoundingRules {
+    pub rule: Rounding,
+    /// By indicator id.
+    precision: Vec<Precision>,
+    /// The largest decimals of each kind of percentage over the catalog:
+    /// the scale of its Parquet column.
+    pub column_scales: Precision,
+}
+
+impl RoundingRules {
+    pub fn of(&self, id: IndicatorId) -> Precision {
+        self.precision[id.0 as usize]
+    }
+}
+
+/// How the outputs are written.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputSettings {
     pub row_group_rows: usize,
     pub zstd_level: i32,
     pub bucket_rows: usize,
     pub workbook_max_rows: u64,
-    precision: Vec<Precision>,
 }
 
 /// Decimals above this would not fit a percentage beside its integer digits
@@ -338,31 +383,47 @@ impl PipelineFile {
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
+        let column_scales = column_scales(&catalog, &precision);
         Ok(Pipeline {
-            path: path.to_owned(),
-            submissions,
-            out,
-            catalog_path,
-            agencies_path,
-            units_path,
-            layouts_path,
+            paths: Paths {
+                pipeline: path.to_owned(),
+                submissions,
+                out,
+                catalog: catalog_path,
+                agencies: agencies_path,
+                units: units_path,
+                layouts: layouts_path,
+            },
             catalog,
             register,
             units,
             layouts,
-            encoding: self.inputs.encoding,
-            layout: self.inputs.layout.pinned(),
-            delimiter: self.inputs.delimiter as u8,
-            rounding: r.rule,
-            first_year: self.checks.first_year,
-            last_year: self.checks.last_year,
-            row_group_rows: self.output.row_group_rows,
-            zstd_level: self.output.zstd_level,
-            bucket_rows: self.output.bucket_rows,
-            workbook_max_rows: self.output.workbook_max_rows,
-            precision,
+            reading: Reading {
+                encoding: self.inputs.encoding,
+                layout: self.inputs.layout.pinned(),
+                delimiter: self.inputs.delimiter as u8,
+            },
+            years: self.checks.first_year..=self.checks.last_year,
+            rounding: RoundingRules { rule: r.rule, precision, column_scales },
+            output: OutputSettings {
+                row_group_rows: self.output.row_group_rows,
+                zstd_level: self.output.zstd_level,
+                bucket_rows: self.output.bucket_rows,
+                workbook_max_rows: self.output.workbook_max_rows,
+            },
         })
     }
+}
+
+/// The largest decimals of each printed percentage over the catalog. Only
+/// indicators whose year-on-year figure is a change in points (rates) have
+/// one.
+fn column_scales(catalog: &Catalog, precision: &[Precision]) -> Precision {
+    let all = || catalog.iter().map(|(id, ind)| (precision[id.0 as usize], ind.kind));
+    let max = |f: fn(&Precision) -> u8| all().map(|(p, _)| f(&p)).max().unwrap_or(0);
+    let points = |k: &Kind| k.year_on_year() == YearOnYear::ChangePp;
+    let change = all().filter(|(_, k)| points(k)).map(|(p, _)| p.change).max().unwrap_or(0);
+    Precision { completion: max(|p| p.completion), growth: max(|p| p.growth), change }
 }
 
 /// `p` relative to the folder of the pipeline file at `pipeline`.
@@ -388,24 +449,46 @@ fn clean(path: &Path) -> PathBuf {
     if out.is_empty() { PathBuf::from(".") } else { out.iter().collect() }
 }
 
+/// What a row's figures are computed with: the catalog's indicators and
+/// the rounding rules. The compute stages (metrics, rates, claims, totals)
+/// take this, not the whole pipeline.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    pub catalog: &'a Catalog,
+    pub rounding: &'a RoundingRules,
+}
+
+/// What reading and checking one submission looks up: the layouts and
+/// how to read the bytes, and every table a row's fields are checked
+/// against.
+#[derive(Debug, Clone, Copy)]
+pub struct RowChecks<'a> {
+    pub reading: Reading,
+    pub layouts: &'a Layouts,
+    pub catalog: &'a Catalog,
+    pub register: &'a Register,
+    pub units: &'a Units,
+    pub years: &'a std::ops::RangeInclusive<i32>,
+}
+
 impl Pipeline {
+    pub fn row_checks(&self) -> RowChecks<'_> {
+        RowChecks {
+            reading: self.reading,
+            layouts: &self.layouts,
+            catalog: &self.catalog,
+            register: &self.register,
+            units: &self.units,
+            years: &self.years,
+        }
+    }
+
+    pub fn rules(&self) -> Rules<'_> {
+        Rules { catalog: &self.catalog, rounding: &self.rounding }
+    }
+
     /// Loads and compiles the pipeline file at `path`.
     pub fn load(path: &Path, overrides: Overrides) -> Result<Pipeline, ConfigErrors> {
         PipelineFile::load(path)?.compile(path, overrides)
-    }
-
-    pub fn precision(&self, id: IndicatorId) -> Precision {
-        self.precision[id.0 as usize]
-    }
-
-    /// The largest decimals of each printed percentage over the catalog:
-    /// the scale of its Parquet column. Only indicators whose year-on-year
-    /// figure is a change in points (rates) have one.
-    pub fn max_precision(&self) -> Precision {
-        let all = || self.catalog.iter().map(|(id, ind)| (self.precision(id), ind.kind));
-        let max = |f: fn(&Precision) -> u8| all().map(|(p, _)| f(&p)).max().unwrap_or(0);
-        let points = |k: &Kind| k.year_on_year() == YearOnYear::ChangePp;
-        let change = all().filter(|(_, k)| points(k)).map(|(p, _)| p.change).max().unwrap_or(0);
-        Precision { completion: max(|p| p.completion), growth: max(|p| p.growth), change }
     }
 }

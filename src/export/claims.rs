@@ -4,12 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use super::csv_out::{IN_MEMORY, buffer, text};
 use super::tables::Tables;
 use crate::claims::ClaimCheck;
-use crate::model::Observation;
 
 pub const CLAIMS_HEADER: [&str; 15] = [
     "year",
@@ -43,28 +40,6 @@ pub const SUMMARY_HEADER: [&str; 11] = [
     "行号",
 ];
 
-/// Claims per outcome, for the manifest and the run's last line.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct ClaimCounts {
-    pub checked: u64,
-    pub matched: u64,
-    pub mismatched: u64,
-    /// Mismatches with a diagnosis.
-    pub diagnosed: u64,
-    /// Claims with nothing computed to compare with.
-    pub not_comparable: u64,
-}
-
-impl ClaimCounts {
-    pub fn add(&mut self, o: ClaimCounts) {
-        self.checked += o.checked;
-        self.matched += o.matched;
-        self.mismatched += o.mismatched;
-        self.diagnosed += o.diagnosed;
-        self.not_comparable += o.not_comparable;
-    }
-}
-
 /// One bucket's claims, encoded.
 #[derive(Default)]
 pub struct Encoded {
@@ -72,41 +47,28 @@ pub struct Encoded {
     pub all_rows: u64,
     /// Mismatches per year.
     pub mismatches: BTreeMap<i32, (Vec<u8>, u64)>,
-    pub counts: ClaimCounts,
 }
 
-/// Encodes `checks` (as [`crate::claims::check`] returned them for
-/// `current`).
-pub fn encode(t: &Tables<'_>, current: &[Observation], checks: &[ClaimCheck]) -> Encoded {
-    let p = t.pipeline;
+/// Encodes `checks` in their order.
+pub fn encode(t: &Tables<'_>, checks: &[ClaimCheck]) -> Encoded {
     let mut all = buffer();
     let mut per_year: BTreeMap<i32, (csv::Writer<Vec<u8>>, u64)> = BTreeMap::new();
-    let mut counts = ClaimCounts::default();
     // Number buffers reused for every row.
     let (mut year_buf, mut line_buf, mut decimals_buf) =
         (itoa::Buffer::new(), itoa::Buffer::new(), itoa::Buffer::new());
     for c in checks {
-        let o = &current[c.row];
-        let ag = p.register.agency(o.key.agency);
-        let ind = p.catalog.indicator(o.key.indicator);
+        let (key, origin) = (c.key, c.origin);
+        let ag = t.register.agency(key.agency);
+        let ind = t.catalog.indicator(key.indicator);
         let claim = c.against.claim();
         let computed = c.computed.as_ref().map(|d| d.text()).unwrap_or_default();
         let claimed = c.claimed.text();
         let null_reason = c.computed.as_ref().err().map(|r| r.as_str()).unwrap_or_default();
         let (cause, detail) = c.diagnosis.as_ref().map_or(("", ""), |d| (d.cause.as_str(), d.detail.as_str()));
-        let source = text(t.source_file(&o.origin));
-        let line = line_buf.format(o.origin.line);
-        counts.checked += 1;
-        match c.matches {
-            Some(true) => counts.matched += 1,
-            Some(false) => {
-                counts.mismatched += 1;
-                counts.diagnosed += u64::from(c.diagnosis.is_some());
-            }
-            None => counts.not_comparable += 1,
-        }
+        let source = text(t.source_file(&origin));
+        let line = line_buf.format(origin.line);
         all.write_record([
-            year_buf.format(o.key.year),
+            year_buf.format(key.year),
             &text(&ag.code),
             &text(&ind.code),
             claim,
@@ -124,7 +86,7 @@ pub fn encode(t: &Tables<'_>, current: &[Observation], checks: &[ClaimCheck]) ->
         ])
         .expect(IN_MEMORY);
         if c.matches == Some(false) {
-            let (w, n) = per_year.entry(o.key.year).or_insert_with(|| (buffer(), 0));
+            let (w, n) = per_year.entry(key.year).or_insert_with(|| (buffer(), 0));
             *n += 1;
             w.write_record([
                 text(&ag.code).as_ref(),
@@ -146,6 +108,5 @@ pub fn encode(t: &Tables<'_>, current: &[Observation], checks: &[ClaimCheck]) ->
         all: all.into_inner().expect(IN_MEMORY),
         all_rows: checks.len() as u64,
         mismatches: per_year.into_iter().map(|(y, (w, n))| (y, (w.into_inner().expect(IN_MEMORY), n))).collect(),
-        counts,
     }
 }

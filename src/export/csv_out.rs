@@ -16,22 +16,40 @@ pub struct CsvError {
     pub source: std::io::Error,
 }
 
-/// A CSV file being written.
-pub struct CsvFile {
+/// A CSV file being written, into a file or any other sink `W`.
+pub struct CsvFile<W: Write = File> {
+    /// Where errors say the file is.
     path: PathBuf,
     /// Taken only for the moment of an [`CsvFile::append`].
-    writer: Option<csv::Writer<BufWriter<Hashed<File>>>>,
+    writer: Option<csv::Writer<BufWriter<Hashed<W>>>>,
     rows: u64,
 }
 
-impl CsvFile {
+impl CsvFile<File> {
     /// Creates `path` (and its directory), writing the BOM and the header.
     pub fn create(path: &Path, header: &[&str]) -> Result<CsvFile, CsvError> {
         let err = |source| CsvError { path: path.to_owned(), source };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        let mut out = BufWriter::new(Hashed::new(File::create(path).map_err(err)?));
+        CsvFile::new(path, File::create(path).map_err(err)?, header)
+    }
+
+    /// Flushes, syncs and closes; returns what was written.
+    pub fn finish(self) -> Result<Written, CsvError> {
+        let (path, rows) = (self.path.clone(), self.rows);
+        let (file, sha256, bytes) = self.close()?;
+        super::durable::sync_file(&file).map_err(|source| CsvError { path: path.clone(), source })?;
+        Ok(Written { path, rows, sha256, bytes })
+    }
+}
+
+impl<W: Write> CsvFile<W> {
+    /// Writes the BOM and the header into `sink`; `path` is what errors
+    /// name.
+    pub fn new(path: &Path, sink: W, header: &[&str]) -> Result<CsvFile<W>, CsvError> {
+        let err = |source| CsvError { path: path.to_owned(), source };
+        let mut out = BufWriter::new(Hashed::new(sink));
         out.write_all(b"\xEF\xBB\xBF").map_err(err)?;
         let mut writer = dialect().from_writer(out);
         writer.write_record(header).map_err(|e| err(e.into()))?;
@@ -64,15 +82,14 @@ impl CsvFile {
         Ok(())
     }
 
-    /// Flushes and closes; returns what was written.
-    pub fn finish(self) -> Result<Written, CsvError> {
+    /// Flushes; returns the sink, the SHA-256 and the size of what was
+    /// written.
+    pub fn close(self) -> Result<(W, String, u64), CsvError> {
         let path = self.path;
         let writer = self.writer.expect("a CsvFile always has its writer between calls");
         let buffered = writer.into_inner().map_err(|e| CsvError { path: path.clone(), source: e.into_error() })?;
         let hashed = buffered.into_inner().map_err(|e| CsvError { path: path.clone(), source: e.into_error() })?;
-        let (file, sha256, bytes) = hashed.finish();
-        super::durable::sync_file(&file).map_err(|source| CsvError { path: path.clone(), source })?;
-        Ok(Written { path, rows: self.rows, sha256, bytes })
+        Ok(hashed.finish())
     }
 }
 

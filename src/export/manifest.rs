@@ -1,11 +1,17 @@
 //! `manifest.json`: what a run read and wrote, with hashes, so a run can be
-//! checked and reproduced. The only output that holds times.
+//! checked and reproduced. The only output that holds times, which come
+//! from the clock the run is given.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::SystemTime;
 
 use serde::Serialize;
 
+use crate::claims::ClaimOutcomes;
+use crate::config::{Catalog, RoundingRules, YearOnYear};
 use crate::normalize::FileReport;
+use crate::reject::Issue;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OutputFile {
@@ -23,8 +29,9 @@ pub struct InputFile {
     pub bytes: u64,
 }
 
+/// What a run read, kept and quarantined, in rows.
 #[derive(Debug, Clone, Serialize)]
-pub struct Counts {
+pub struct RunCounts {
     pub files: u64,
     pub rows_read: u64,
     pub accepted: u64,
@@ -35,7 +42,7 @@ pub struct Counts {
     pub warnings: u64,
     /// Quarantine entries per error code.
     pub quarantine_codes: BTreeMap<String, u64>,
-    pub claims: super::claims::ClaimCounts,
+    pub claims: ClaimOutcomes,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -68,10 +75,83 @@ pub struct Manifest {
     pub schemas: Vec<InputFile>,
     pub input_dir: String,
     pub rounding: RoundingInfo,
-    pub counts: Counts,
+    pub counts: RunCounts,
     /// Every submission: rows_read = accepted + quarantined.
     pub inputs: Vec<FileReport>,
     pub outputs: Vec<super::OutputFile>,
     /// Wall time of each stage, in milliseconds.
     pub stage_ms: BTreeMap<String, u64>,
+}
+
+/// What a run gathers for its manifest.
+pub struct RunRecord<'a> {
+    pub started: SystemTime,
+    pub finished: SystemTime,
+    pub pipeline: InputFile,
+    pub schemas: Vec<InputFile>,
+    pub input_dir: &'a Path,
+    pub catalog: &'a Catalog,
+    pub rounding: &'a RoundingRules,
+    /// Every submission's report, in file order.
+    pub files: Vec<FileReport>,
+    pub rejected: &'a [Issue],
+    pub warnings: u64,
+    pub observations: u64,
+    pub totals: u64,
+    pub claims: ClaimOutcomes,
+    pub outputs: Vec<OutputFile>,
+    pub stage_ms: BTreeMap<String, u64>,
+}
+
+impl Manifest {
+    pub fn new(r: RunRecord<'_>) -> Manifest {
+        let mut codes = BTreeMap::new();
+        for i in r.rejected {
+            *codes.entry(i.code.as_str().to_owned()).or_insert(0) += 1;
+        }
+        let sum = |f: fn(&FileReport) -> u64| r.files.iter().map(f).sum();
+        let nanos = r.started.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let stamp = humantime::format_rfc3339_seconds(r.started).to_string().replace([':', '-'], "");
+        let scales = r.rounding.column_scales;
+        Manifest {
+            tool: env!("CARGO_PKG_NAME").to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            run_id: format!("{stamp}-{:08x}", (nanos as u64 ^ u64::from(std::process::id())) as u32),
+            started_at: humantime::format_rfc3339_millis(r.started).to_string(),
+            finished_at: humantime::format_rfc3339_millis(r.finished).to_string(),
+            pipeline: r.pipeline,
+            schemas: r.schemas,
+            input_dir: r.input_dir.display().to_string(),
+            rounding: RoundingInfo {
+                rule: r.rounding.rule.name().to_owned(),
+                completion_decimals: scales.completion,
+                growth_decimals: scales.growth,
+                change_decimals: "the rate's catalog decimals".to_owned(),
+                indicators: r
+                    .catalog
+                    .iter()
+                    .map(|(id, ind)| {
+                        let d = r.rounding.of(id);
+                        let change = (ind.kind.year_on_year() == YearOnYear::ChangePp).then_some(d.change);
+                        (ind.code.clone(), IndicatorDecimals { completion: d.completion, growth: d.growth, change })
+                    })
+                    .collect(),
+            },
+            counts: RunCounts {
+                files: r.files.len() as u64,
+                rows_read: sum(|f| f.rows_read),
+                accepted: sum(|f| f.accepted),
+                quarantined: sum(|f| f.quarantined),
+                superseded: sum(|f| f.superseded),
+                observations: r.observations,
+                totals: r.totals,
+                warnings: r.warnings,
+                quarantine_codes: codes,
+                claims: r.claims,
+            },
+            inputs: r.files,
+            outputs: r.outputs,
+            stage_ms: r.stage_ms,
+        }
+    }
 }

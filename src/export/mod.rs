@@ -1,9 +1,11 @@
-//! Export: writes the outputs (the only stage that does; `spill` keeps its
-//! temporary buckets inside the same staging directory and removes them).
-//! Everything goes to a staging directory beside the output directory; only
-//! when every file is complete and synced does it take the output
-//! directory's place, in one rename, so the output directory always holds
-//! one whole run.
+//! Export: formats a run's computed figures and writes them, the manifest
+//! last. Nothing here computes a figure: a bucket's come in as
+//! [`BucketFigures`], the totals and the league as plain values. Paths are
+//! made by [`OutDir`], in a staging directory that takes the output
+//! directory's place only when every file is complete and synced
+//! ([`Staging`]), so the output directory always holds one whole run.
+//! (`spill` keeps its temporary buckets inside the same staging directory
+//! and removes them before the swap.)
 
 pub mod claims;
 pub mod csv_out;
@@ -16,20 +18,19 @@ pub mod summary;
 pub mod tables;
 pub mod workbook;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::aggregate::Total;
-use crate::config::Pipeline;
+use crate::bucket::BucketFigures;
+use crate::league::LeagueRow;
 use crate::metrics::Metric;
-use crate::model::table;
-use crate::model::{Observation, Superseded};
-use crate::normalize::FileReport;
+use crate::model::{Observation, Superseded, file, table};
 use crate::rates::PartsRate;
 use crate::reject::Issue;
 
 use hashed::Written;
 pub use manifest::{Manifest, OutputFile};
-pub use staging::Staging;
+pub use staging::{OutDir, Staging};
 use tables::Tables;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,8 +39,6 @@ pub enum ExportError {
     Parquet(#[from] parquet::ParquetError),
     #[error(transparent)]
     Csv(#[from] csv_out::CsvError),
-    #[error(transparent)]
-    Summary(#[from] summary::SummaryError),
 
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
@@ -47,47 +46,33 @@ pub enum ExportError {
     Refused { path: PathBuf, reason: String },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
+fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
     move |source| ExportError::Io { path: path.to_owned(), source }
 }
 
-/// What one bucket wrote: its Parquet parts, and the summary rows and
-/// league counts the [`Exporter`] appends in bucket order.
+/// What one bucket wrote: its Parquet parts, and the people's rows the
+/// [`Exporter`] appends in bucket order.
 pub struct BucketOutput {
     files: Vec<Written>,
     indicators: Vec<(i32, Vec<u8>, u64)>,
-    league: Option<polars::prelude::DataFrame>,
     claims: claims::Encoded,
 }
 
 /// Writes one bucket's outputs; many run at once, one per bucket.
 #[derive(Clone)]
 pub struct BucketWriter<'a> {
-    dir: PathBuf,
+    paths: OutDir,
     tables: Tables<'a>,
     opts: parquet::WriteOptions,
 }
 
 impl BucketWriter<'_> {
-    /// Writes bucket `part`: `current` sorted by key, `metrics` in the same
-    /// order, its `rates` recomputed from their parts and `superseded`
-    /// sorted by key. Each table gets one part file per year, rows ordered
-    /// by agency, then indicator. Leaves `current` and `metrics` in that
-    /// order (see [`year_order`]).
-    pub fn write(
-        &self,
-        part: usize,
-        current: &mut [Observation],
-        metrics: &mut [Metric],
-        rates: &[PartsRate],
-        superseded: &[Superseded],
-    ) -> Result<BucketOutput, ExportError> {
+    /// Writes bucket `part`. Each table gets one part file per year, rows
+    /// ordered by agency, then indicator.
+    pub fn write(&self, part: usize, f: &BucketFigures) -> Result<BucketOutput, ExportError> {
         let t = self.tables;
-        let checks = crate::claims::check(current, metrics, rates, t.pipeline);
-        let claims = claims::encode(&t, current, &checks);
-        let mut out = BucketOutput { files: Vec::new(), indicators: Vec::new(), league: None, claims };
-        year_order(current, metrics);
-        let rows: Vec<(&Observation, &Metric)> = current.iter().zip(metrics.iter()).collect();
+        let mut out = BucketOutput { files: Vec::new(), indicators: Vec::new(), claims: claims::encode(&t, &f.claims) };
+        let rows: Vec<(&Observation, &Metric)> = f.current.iter().zip(&f.metrics).collect();
         for year_rows in rows.chunk_by(|a, b| a.0.key.year == b.0.key.year) {
             let year = year_rows[0].0.key.year;
             let n = year_rows.len() as u64;
@@ -99,63 +84,23 @@ impl BucketWriter<'_> {
                 (table::METRICS, t.metrics(year_rows, &common)?),
             ];
             for (table, batch) in tables {
-                let path = parquet::part_path(&self.dir, table, year, part);
-                out.files.push(parquet::write_file(&path, &batch, self.opts)?);
+                out.files.push(parquet::write_file(&self.paths.part(table, year, part), &batch, self.opts)?);
             }
-            let bytes = summary::indicator_rows(&t, year_rows);
-            out.indicators.push((year, bytes, n));
+            out.indicators.push((year, summary::indicator_rows(&t, year_rows), n));
         }
-        if !current.is_empty() {
-            out.league = Some(summary::league_counts(&t, current, metrics).map_err(summary::SummaryError::Polars)?);
-        }
-        let mut by_year: Vec<&PartsRate> = rates.iter().collect();
+        let mut by_year: Vec<&PartsRate> = f.rates.iter().collect();
         by_year.sort_by_key(|r| (r.key.year, r.key.agency, r.key.indicator));
         for year_rows in by_year.chunk_by(|a, b| a.key.year == b.key.year) {
-            let path = parquet::part_path(&self.dir, table::RATES, year_rows[0].key.year, part);
+            let path = self.paths.part(table::RATES, year_rows[0].key.year, part);
             out.files.push(parquet::write_file(&path, &t.rates(year_rows)?, self.opts)?);
         }
-        let mut history: Vec<&Superseded> = superseded.iter().collect();
+        let mut history: Vec<&Superseded> = f.superseded.iter().collect();
         history.sort_by_key(|s| (s.observation.key.year, s.observation.key.agency, s.observation.key.indicator));
         for year_rows in history.chunk_by(|a, b| a.observation.key.year == b.observation.key.year) {
-            let path = parquet::part_path(&self.dir, table::SUPERSEDED, year_rows[0].observation.key.year, part);
+            let path = self.paths.part(table::SUPERSEDED, year_rows[0].observation.key.year, part);
             out.files.push(parquet::write_file(&path, &t.superseded(year_rows)?, self.opts)?);
         }
         Ok(out)
-    }
-}
-
-/// Moves observations and their metrics, sorted by key, into the order of
-/// the output files: by year, then agency, then indicator. Each table's
-/// columns are built one after the other, a pass over the rows each; over
-/// rows of one year side by side those passes read memory in sequence,
-/// where reading every tenth row of a bucket sorted by key missed the
-/// cache on nearly every row (m: 4.77 s → 4.36 s, medians of five runs
-/// each, alternated).
-fn year_order(current: &mut [Observation], metrics: &mut [Metric]) {
-    let mut order: Vec<usize> = (0..current.len()).collect();
-    order.sort_unstable_by_key(|&i| {
-        let k = current[i].key;
-        (k.year, k.agency, k.indicator)
-    });
-    permute(current, &order);
-    permute(metrics, &order);
-}
-
-/// Reorders `v` in place so that `v[k]` becomes the element that was at
-/// `order[k]` (`order` a permutation of `0..v.len()`), one swap per move.
-fn permute<T>(v: &mut [T], order: &[usize]) {
-    let mut placed = vec![false; v.len()];
-    for start in 0..v.len() {
-        let mut k = start;
-        while !placed[k] {
-            placed[k] = true;
-            let from = order[k];
-            if from == start {
-                break;
-            }
-            v.swap(k, from);
-            k = from;
-        }
     }
 }
 
@@ -163,32 +108,29 @@ fn permute<T>(v: &mut [T], order: &[usize]) {
 /// (in bucket order), then the totals, the issues and the summaries at
 /// [`Exporter::finish`].
 pub struct Exporter<'a> {
-    dir: PathBuf,
+    paths: OutDir,
     tables: Tables<'a>,
     opts: parquet::WriteOptions,
     written: Vec<Written>,
     summary: summary::Summary,
     claims: Option<csv_out::CsvFile>,
-    claim_counts: claims::ClaimCounts,
 }
 
 impl<'a> Exporter<'a> {
-    pub fn new(dir: &Path, p: &'a Pipeline, files: &'a [FileReport]) -> Self {
-        let opts = parquet::WriteOptions { row_group_rows: p.row_group_rows, zstd_level: p.zstd_level };
+    pub fn new(paths: OutDir, tables: Tables<'a>, opts: parquet::WriteOptions) -> Self {
         Exporter {
-            dir: dir.to_owned(),
-            tables: Tables::new(p, files),
+            summary: summary::Summary::new(paths.clone()),
+            paths,
+            tables,
             opts,
             written: Vec::new(),
-            summary: summary::Summary::new(dir),
             claims: None,
-            claim_counts: claims::ClaimCounts::default(),
         }
     }
 
     /// The writer that bucket tasks use.
     pub fn bucket_writer(&self) -> BucketWriter<'a> {
-        BucketWriter { dir: self.dir.clone(), tables: self.tables, opts: self.opts }
+        BucketWriter { paths: self.paths.clone(), tables: self.tables, opts: self.opts }
     }
 
     /// Takes in what one bucket wrote; buckets must come in order.
@@ -197,11 +139,7 @@ impl<'a> Exporter<'a> {
         for (year, bytes, rows) in out.indicators {
             self.summary.append_indicators(year, &bytes, rows)?;
         }
-        if let Some(league) = out.league {
-            self.summary.add_league(league);
-        }
         let c = out.claims;
-        self.claim_counts.add(c.counts);
         self.claims_file()?.append(&c.all, c.all_rows)?;
         for (year, (bytes, rows)) in c.mismatches {
             self.summary.append_claims(year, &bytes, rows)?;
@@ -211,49 +149,45 @@ impl<'a> Exporter<'a> {
 
     fn claims_file(&mut self) -> Result<&mut csv_out::CsvFile, ExportError> {
         if self.claims.is_none() {
-            self.claims = Some(csv_out::CsvFile::create(&self.dir.join("claims.csv"), &claims::CLAIMS_HEADER)?);
+            let path = self.paths.file(file::CLAIMS);
+            self.claims = Some(csv_out::CsvFile::create(&path, &claims::CLAIMS_HEADER)?);
         }
         Ok(self.claims.as_mut().expect("created above"))
     }
 
-    /// The claims checked so far.
-    pub fn claim_counts(&self) -> claims::ClaimCounts {
-        self.claim_counts
-    }
-
-    /// Writes the totals, the quarantine, the warnings and the summaries,
-    /// closes every file and returns them (paths relative to the output
-    /// directory, sorted) with their hashes.
+    /// Writes the totals, the league, the quarantine, the warnings and the
+    /// summaries, closes every file and returns them (paths relative to the
+    /// output directory, sorted) with their hashes.
     pub fn finish(
         mut self,
         totals: &[Total],
+        league: &[(i32, Vec<LeagueRow>)],
         rejected: &[Issue],
         warnings: &[Issue],
     ) -> Result<Vec<OutputFile>, ExportError> {
         self.claims_file()?;
         let t = self.tables;
-        let dir = self.dir;
+        let paths = self.paths;
         let mut written = self.written;
         written.push(self.claims.take().expect("created above").finish()?);
 
         let mut by_year: Vec<&Total> = totals.iter().collect();
         by_year.sort_by_key(|t| (t.key.year, t.key.agency, t.key.indicator));
         for rows in by_year.chunk_by(|a, b| a.key.year == b.key.year) {
-            let path = parquet::part_path(&dir, table::TOTALS, rows[0].key.year, 0);
+            let path = paths.part(table::TOTALS, rows[0].key.year, 0);
             written.push(parquet::write_file(&path, &t.totals(rows)?, self.opts)?);
         }
 
-        written.push(write_issues(&dir.join("quarantine.csv"), &t, rejected)?);
-        written.push(write_issues(&dir.join("warnings.csv"), &t, warnings)?);
-        written.extend(self.summary.finish(&t, &by_year)?);
+        for (name, issues) in [(file::QUARANTINE, rejected), (file::WARNINGS, warnings)] {
+            let mut f = csv_out::CsvFile::create(&paths.file(name), &ISSUE_HEADER)?;
+            issue_rows(&mut f, &t, issues)?;
+            written.push(f.finish()?);
+        }
+        written.extend(self.summary.finish(&t, &by_year, league)?);
 
         let mut outputs: Vec<OutputFile> = written
             .into_iter()
-            .map(|w| {
-                let rel = w.path.strip_prefix(&dir).unwrap_or(&w.path);
-                let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-                OutputFile { path: rel, sha256: w.sha256, bytes: w.bytes, rows: w.rows }
-            })
+            .map(|w| OutputFile { path: paths.relative(&w.path), sha256: w.sha256, bytes: w.bytes, rows: w.rows })
             .collect();
         outputs.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(outputs)
@@ -262,10 +196,13 @@ impl<'a> Exporter<'a> {
 
 const ISSUE_HEADER: [&str; 8] = ["file", "line", "byte", "field", "raw", "code", "message_zh", "message_en"];
 
-/// `quarantine.csv` or `warnings.csv`: one row per issue, in file and line
-/// order.
-fn write_issues(path: &Path, t: &Tables<'_>, issues: &[Issue]) -> Result<Written, ExportError> {
-    let mut f = csv_out::CsvFile::create(path, &ISSUE_HEADER)?;
+/// The rows of `quarantine.csv` or `warnings.csv`: one per issue, in file
+/// and line order.
+fn issue_rows<W: std::io::Write>(
+    f: &mut csv_out::CsvFile<W>,
+    t: &Tables<'_>,
+    issues: &[Issue],
+) -> Result<(), csv_out::CsvError> {
     for i in issues {
         f.row([
             csv_out::text(&t.files[i.file.0 as usize].path).as_ref(),
@@ -278,27 +215,29 @@ fn write_issues(path: &Path, t: &Tables<'_>, issues: &[Issue]) -> Result<Written
             &csv_out::text(&i.message_en()),
         ])?;
     }
-    Ok(f.finish()?)
+    Ok(())
 }
 
-/// The audit workbook's file name.
-pub const WORKBOOK: &str = "audit.xlsx";
+/// Writes `audit.xlsx` from the Parquet already written into `paths` and
+/// the run's manifest.
+pub fn write_workbook(paths: &OutDir, manifest: &Manifest) -> Result<OutputFile, crate::error::Error> {
+    let view = serde_json::to_value(manifest).and_then(serde_json::from_value).expect("a manifest reads back");
+    let outputs = crate::readback::Outputs { dir: paths.root().to_owned(), manifest: view };
+    let path = paths.file(file::WORKBOOK);
+    workbook::write(&outputs, &path)?;
+    durable::sync_path(&path).map_err(io(&path)).map_err(crate::error::Error::from)?;
+    let bytes = std::fs::read(&path).map_err(io(&path))?;
+    Ok(OutputFile {
+        path: file::WORKBOOK.to_owned(),
+        sha256: crate::ingest::sha256_hex(&bytes),
+        bytes: bytes.len() as u64,
+        rows: manifest.counts.observations,
+    })
+}
 
-/// The file whose presence marks a directory as yearbook's outputs.
-pub const MANIFEST: &str = "manifest.json";
-
-#[cfg(test)]
-mod tests {
-    use super::permute;
-
-    #[test]
-    fn permute_moves_each_element_where_the_order_says() {
-        let orders: [&[usize]; 4] = [&[2, 0, 1], &[0, 1, 2, 3], &[3, 2, 1, 0], &[1, 0, 3, 4, 2]];
-        for order in orders {
-            let mut v: Vec<char> = ('a'..).take(order.len()).collect();
-            let want: Vec<char> = order.iter().map(|&i| v[i]).collect();
-            permute(&mut v, order);
-            assert_eq!(v, want, "{order:?}");
-        }
-    }
+/// Writes `manifest.json`, the last file of a run.
+pub fn write_manifest(paths: &OutDir, manifest: &Manifest) -> Result<(), ExportError> {
+    let text = serde_json::to_string_pretty(manifest).expect("a manifest always serializes");
+    let path = paths.file(file::MANIFEST);
+    durable::write(&path, (text + "\n").as_bytes()).map_err(io(&path))
 }

@@ -12,7 +12,7 @@
 //! write identical files.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -132,19 +132,25 @@ pub fn batch(table: &'static str, cols: Vec<Result<Col, ParquetError>>) -> Resul
     RecordBatch::try_new(schema, arrays).map_err(|source| ParquetError::Arrow { table, source })
 }
 
-/// Writes one Parquet file of one batch, as row groups of at most
-/// `row_group_rows` rows.
+/// Encodes one batch as a Parquet file into `out`, as row groups of at
+/// most `row_group_rows` rows; returns `out` after the footer.
+pub fn encode<W: Write + Send>(
+    out: W,
+    batch: &RecordBatch,
+    opts: WriteOptions,
+) -> Result<W, parquet::errors::ParquetError> {
+    let mut writer = ArrowWriter::try_new(out, batch.schema(), Some(properties(&batch.schema(), opts)?))?;
+    writer.write(batch)?;
+    writer.into_inner()
+}
+
+/// Writes one Parquet file of one batch at `path` (see [`encode`]), synced.
 pub fn write_file(path: &Path, batch: &RecordBatch, opts: WriteOptions) -> Result<Written, ParquetError> {
     let dir = path.parent().expect("a part file is inside its partition");
     std::fs::create_dir_all(dir).map_err(|source| ParquetError::Io { path: dir.to_owned(), source })?;
     let file = File::create(path).map_err(|source| ParquetError::Io { path: path.to_owned(), source })?;
-    let file = Hashed::new(BufWriter::new(file));
     let pq = |source| ParquetError::Parquet { path: path.to_owned(), source };
-    let props = properties(&batch.schema(), opts).map_err(pq)?;
-    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(pq)?;
-    writer.write(batch).map_err(pq)?;
-    // Writes the footer and hands back the file.
-    let (file, sha256, bytes) = writer.into_inner().map_err(pq)?.finish();
+    let (file, sha256, bytes) = encode(Hashed::new(BufWriter::new(file)), batch, opts).map_err(pq)?.finish();
     let io = |source| ParquetError::Io { path: path.to_owned(), source };
     let file = file.into_inner().map_err(|e| io(e.into_error()))?;
     super::durable::sync_file(&file).map_err(io)?;
@@ -179,10 +185,4 @@ fn properties(schema: &Schema, opts: WriteOptions) -> Result<WriterProperties, p
         }
     }
     Ok(b.build())
-}
-
-/// The path of part `part` of `table` for `year`:
-/// `table/year=2021/part-00003.parquet`.
-pub fn part_path(dir: &Path, table: &str, year: i32, part: usize) -> PathBuf {
-    dir.join(table).join(format!("year={year}")).join(format!("part-{part:05}.parquet"))
 }

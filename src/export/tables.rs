@@ -5,7 +5,8 @@ use arrow::array::RecordBatch;
 
 use super::parquet::{Col, ParquetError, batch, boolean, decimal, int64, text, text_list};
 use crate::aggregate::Total;
-use crate::config::{AgencyId, IndicatorId, Pipeline, Precision};
+use crate::config::{AgencyId, Catalog, IndicatorId, Precision, Register};
+use crate::decimal::Rounding;
 use crate::decimal::{BASE_SCALE, Decimal, UNROUNDED_SCALE};
 use crate::metrics::Metric;
 use crate::model::{NullReason, Observation, Origin, Outcome, Superseded};
@@ -42,22 +43,22 @@ pub struct Common {
     source_line: Col,
 }
 
-/// What the tables look codes, names and sources up in.
+/// What the tables and the people's CSVs look codes, names and sources
+/// up in.
 #[derive(Clone, Copy)]
 pub struct Tables<'a> {
-    pub pipeline: &'a Pipeline,
+    pub catalog: &'a Catalog,
+    pub register: &'a Register,
     pub files: &'a [FileReport],
     /// Column scales of the printed percentages.
     pub scales: Precision,
+    /// The rounding rule, named in every metrics row.
+    pub rule: Rounding,
 }
 
 impl<'a> Tables<'a> {
-    pub fn new(pipeline: &'a Pipeline, files: &'a [FileReport]) -> Self {
-        Tables { pipeline, files, scales: pipeline.max_precision() }
-    }
-
     fn agency(&self, a: AgencyId) -> &'a str {
-        &self.pipeline.register.agency(a).code
+        &self.register.agency(a).code
     }
 
     pub fn source_file(&self, origin: &Origin) -> &'a str {
@@ -72,7 +73,7 @@ impl<'a> Tables<'a> {
     /// The columns that observations and metrics both carry, built once
     /// for both tables.
     pub fn common(&self, rows: &[&Observation]) -> Result<Common, ParquetError> {
-        let ind = |o: &Observation| self.pipeline.catalog.indicator(o.key.indicator);
+        let ind = |o: &Observation| self.catalog.indicator(o.key.indicator);
         Ok(Common {
             agency: text(col::AGENCY, rows.iter().map(|o| Some(self.agency(o.key.agency)))),
             indicator: text(col::INDICATOR, rows.iter().map(|o| Some(ind(o).code.as_str()))),
@@ -93,11 +94,10 @@ impl<'a> Tables<'a> {
 
     /// Columns of observations and of their superseded history.
     fn observation_cols(&self, rows: &[&Observation], c: &Common) -> Cols {
-        let p = self.pipeline;
-        let ind = |o: &Observation| p.catalog.indicator(o.key.indicator);
+        let ind = |o: &Observation| self.catalog.indicator(o.key.indicator);
         vec![
             Ok(c.agency.clone()),
-            Ok(text(col::AGENCY_NAME, rows.iter().map(|o| Some(p.register.agency(o.key.agency).name_zh.as_str())))),
+            Ok(text(col::AGENCY_NAME, rows.iter().map(|o| Some(self.register.agency(o.key.agency).name_zh.as_str())))),
             Ok(c.indicator.clone()),
             Ok(text(col::INDICATOR_NAME, rows.iter().map(|o| Some(ind(o).name_zh.as_str())))),
             Ok(c.kind.clone()),
@@ -141,7 +141,7 @@ impl<'a> Tables<'a> {
 
     /// `rows` in the order of the `common` columns.
     pub fn metrics(&self, rows: &[(&Observation, &Metric)], c: &Common) -> Result<RecordBatch, ParquetError> {
-        let (p, scales) = (self.pipeline, self.scales);
+        let (p, scales) = (self, self.scales);
         let ind = |o: &Observation| p.catalog.indicator(o.key.indicator);
         let cols = vec![
             Ok(c.agency.clone()),
@@ -167,7 +167,7 @@ impl<'a> Tables<'a> {
             Ok(c.claimed_growth.clone()),
             Ok(boolean(col::CLAIMED_GROWTH_MATCHES, rows.iter().map(|(_, m)| m.growth_claim_ok))),
             Ok(boolean(col::RATE_MATCHES_PARTS, rows.iter().map(|(_, m)| m.rate_matches_parts))),
-            Ok(text(col::ROUNDING, rows.iter().map(|_| Some(p.rounding.name())))),
+            Ok(text(col::ROUNDING, rows.iter().map(|_| Some(p.rule.name())))),
             Ok(c.source_file.clone()),
             Ok(c.source_line.clone()),
         ];
@@ -176,7 +176,7 @@ impl<'a> Tables<'a> {
 
     /// Rates recomputed from their parts, one year's, sorted by key.
     pub fn rates(&self, rows: &[&PartsRate]) -> Result<RecordBatch, ParquetError> {
-        let (p, scales) = (self.pipeline, self.scales);
+        let (p, scales) = (self, self.scales);
         let ind = |r: &PartsRate| p.catalog.indicator(r.key.indicator);
         let part = |id: Option<IndicatorId>| id.map(|id| p.catalog.indicator(id).code.as_str());
         let sent = |r: &PartsRate| r.sent.map(|s| s.origin);
@@ -193,7 +193,7 @@ impl<'a> Tables<'a> {
             decimal(col::SENT, BASE_SCALE, rows.iter().map(|r| r.sent.map(|s| s.value))),
             Ok(int64(col::SENT_DECIMALS, rows.iter().map(|r| r.sent.map(|s| s.value.scale().into())))),
             Ok(boolean(col::DERIVED, rows.iter().map(|r| Some(r.derived())))),
-            Ok(boolean(col::MATCHES, rows.iter().map(|r| r.matches(p)))),
+            Ok(boolean(col::MATCHES, rows.iter().map(|r| r.matches(p.rule)))),
             Ok(text(col::NUMERATOR_SOURCE_FILE, rows.iter().map(|r| Some(self.source_file(&r.numerator.origin))))),
             Ok(int64(col::NUMERATOR_SOURCE_LINE, rows.iter().map(|r| Some(r.numerator.origin.line as i64)))),
             Ok(text(col::DENOMINATOR_SOURCE_FILE, rows.iter().map(|r| Some(self.source_file(&r.denominator.origin))))),
@@ -205,7 +205,7 @@ impl<'a> Tables<'a> {
     }
 
     pub fn totals(&self, rows: &[&Total]) -> Result<RecordBatch, ParquetError> {
-        let (p, scales) = (self.pipeline, self.scales);
+        let (p, scales) = (self, self.scales);
         let ind = |t: &Total| p.catalog.indicator(t.key.indicator);
         let part = |id: Option<IndicatorId>| id.map(|id| p.catalog.indicator(id).code.as_str());
         let cols = vec![

@@ -21,7 +21,7 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Formula, Workbook, W
 
 use crate::decimal::{Decimal, Rounding};
 use crate::model::{col, table};
-use crate::outputs::{Outputs, ReadError};
+use crate::readback::{Outputs, ReadError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkbookError {

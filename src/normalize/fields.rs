@@ -39,11 +39,11 @@ pub fn year(text: &str) -> Result<i32, Problem> {
 }
 
 /// A year within the pipeline's `[checks]` range.
-pub fn year_in_range(year: i32, first: i32, last: i32) -> Result<i32, Problem> {
-    if (first..=last).contains(&year) {
+pub fn year_in_range(year: i32, years: &std::ops::RangeInclusive<i32>) -> Result<i32, Problem> {
+    if years.contains(&year) {
         Ok(year)
     } else {
-        Err(Problem::new(Code::YearOutOfRange, format!("{year} is not in {first}..={last}")))
+        Err(Problem::new(Code::YearOutOfRange, format!("{year} is not in {}..={}", years.start(), years.end())))
     }
 }
 
@@ -177,8 +177,8 @@ mod tests {
         for bad in ["21", "2021年", "２０２１", "20210", ""] {
             assert_eq!(year(bad).unwrap_err().code, Code::BadYear, "{bad:?}");
         }
-        assert_eq!(year_in_range(2021, 1949, 2100), Ok(2021));
-        assert_eq!(year_in_range(1900, 1949, 2100).unwrap_err().detail, "1900 is not in 1949..=2100");
+        assert_eq!(year_in_range(2021, &(1949..=2100)), Ok(2021));
+        assert_eq!(year_in_range(1900, &(1949..=2100)).unwrap_err().detail, "1900 is not in 1949..=2100");
     }
 
     #[test]

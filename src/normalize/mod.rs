@@ -21,7 +21,7 @@ use std::collections::hash_map::Entry;
 
 use serde::Serialize;
 
-use crate::config::{Field, Layout, Pipeline};
+use crate::config::{Field, Layout, RowChecks};
 use crate::decimal::Decimal;
 use crate::ingest::number::trim_cell;
 use crate::ingest::{Encoding, HeaderMap, Item, MAX_RECORD_BYTES, Parsed, Record, Submission, Unclosed};
@@ -71,7 +71,7 @@ pub struct Normalized {
 }
 
 /// Normalizes every record of one submission.
-pub fn file(sub: &Submission, p: &Pipeline) -> Normalized {
+pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
     let mut out = Normalized {
         report: FileReport {
             path: sub.file.rel.clone(),
@@ -96,7 +96,7 @@ pub fn file(sub: &Submission, p: &Pipeline) -> Normalized {
     };
     let mut dups = Duplicates::default();
     let file = sub.file.id;
-    let reading = sub.parse(&p.layouts, p.layout, p.delimiter, |item| match item {
+    let reading = sub.parse(p.layouts, p.reading.layout, p.reading.delimiter, |item| match item {
         Item::Blank { line, byte } => {
             out.report.blank_rows += 1;
             out.warnings.push(Issue::at(file, line, byte, Code::BlankRow));
@@ -180,7 +180,7 @@ enum Seen {
 
 /// Reads the records of one file against its header into observations.
 struct RowReader<'a> {
-    p: &'a Pipeline,
+    p: RowChecks<'a>,
     file: FileId,
     header: &'a HeaderMap,
 }
@@ -349,7 +349,7 @@ impl RowReader<'_> {
         // Each field by its rule (`fields`); every problem is reported, in
         // the order of the fields it depends on.
         let (agency_col, agency_text) = cell(Field::Agency).expect("agency is required");
-        let agency = checks.take(agency_col, &agency_text, fields::agency(&agency_text, &p.register));
+        let agency = checks.take(agency_col, &agency_text, fields::agency(&agency_text, p.register));
 
         let (year_col, year_text) = match &c.year {
             YearCell::Cell(col, text) => (*col, text.to_string()),
@@ -359,16 +359,15 @@ impl RowReader<'_> {
             YearCell::Header(y) => Some(*y),
             YearCell::Cell(_, text) => checks.take(year_col, text, fields::year(text)),
         };
-        let year =
-            year.and_then(|y| checks.take(year_col, &year_text, fields::year_in_range(y, p.first_year, p.last_year)));
+        let year = year.and_then(|y| checks.take(year_col, &year_text, fields::year_in_range(y, p.years)));
 
         let (ind_col, ind_text) = cell(Field::Indicator).expect("indicator is required");
-        let indicator = checks.take(ind_col, &ind_text, fields::indicator(&ind_text, &p.catalog));
+        let indicator = checks.take(ind_col, &ind_text, fields::indicator(&ind_text, p.catalog));
         let ind = indicator.map(|id| p.catalog.indicator(id));
 
         let (unit_col, unit_text) = cell(Field::Unit).expect("unit is required");
         let unit = trim_cell(&unit_text);
-        let power = ind.and_then(|ind| checks.take(unit_col, &unit_text, fields::unit_power(unit, ind, &p.units)));
+        let power = ind.and_then(|ind| checks.take(unit_col, &unit_text, fields::unit_power(unit, ind, p.units)));
         let percent = fields::percent_allowed(unit, ind);
 
         let note = cell(Field::Note).and_then(|(_, t)| fields::note(&t));

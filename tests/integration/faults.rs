@@ -227,7 +227,7 @@ fn an_input_changed_during_the_run_is_refused() {
         },
     )
     .unwrap();
-    p.workbook_max_rows = 0;
+    p.output.workbook_max_rows = 0;
     let bar = indicatif::ProgressBar::hidden();
     // After every file was read, an agency overwrites one.
     let edit = |stage: &str| {
@@ -236,7 +236,7 @@ fn an_input_changed_during_the_run_is_refused() {
             std::fs::write(&victim, text).unwrap();
         }
     };
-    let err = yearbook::run::run_observed(&p, &bar, &edit).unwrap_err().to_string();
+    let err = yearbook::run::run_with(&p, &bar, &std::time::SystemTime::now, &edit).unwrap_err().to_string();
     assert!(err.contains("TJ-MZ-EMP-URBAN-NEW.csv: the file changed while the run read it"), "{err}");
     assert!(!s.out().exists(), "nothing was published");
     // Unchanged inputs publish.

@@ -325,7 +325,7 @@ mod every_line_accounted_for {
             }
             let file = SourceFile { id: FileId(0), path: PathBuf::from("p.csv"), rel: "p.csv".to_owned() };
             let sub = Submission::from_bytes(file, text.clone().into_bytes(), EncodingChoice::Auto);
-            let n = normalize::file(&sub, pipeline());
+            let n = normalize::file(&sub, pipeline().row_checks());
             let r = &n.report;
             prop_assert_eq!(r.lines, lines, "{:?}", text);
             prop_assert_eq!(r.blank_rows, blank, "{:?}", text);

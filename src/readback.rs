@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::config::Kind;
 use crate::decimal::{Decimal, Rounding};
-use crate::export::MANIFEST;
+use crate::model::file::MANIFEST;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
