@@ -1,13 +1,17 @@
 //! `yearbook audit`: a second, deliberately plain implementation of every
 //! figure, checked value by value against what the run printed.
 //!
-//! It shares nothing with the pipeline's arithmetic: it reads the
-//! observations back from Parquet and the catalog and register from the
-//! files the manifest names (their hashes checked first), computes with
-//! arbitrary-precision rationals (`num-rational`, not the pipeline's
-//! `i128`/`i256` decimals), rounds with its own few lines, and holds at
-//! most two years of observations at a time. Then it checks every SHA-256
-//! in the manifest against the files on disk.
+//! It shares none of the pipeline's rules or arithmetic: it reads the
+//! observations back from Parquet (through `crate::readback`, which turns
+//! a Decimal128 cell into a mantissa and a scale, and nothing more) and the
+//! catalog and register from the files the manifest names (their hashes
+//! checked first), with CSV parsing of its own; it decides which kind gets
+//! which figure, computes with arbitrary-precision rationals
+//! (`num-rational`, not the pipeline's `i128`/`i256` decimals) and rounds
+//! with its own few lines; only the rounding rule's name is read into the
+//! pipeline's `Rounding` enum. It holds at most two years of observations
+//! at a time. Then it checks every SHA-256 in the manifest against the
+//! files on disk.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -286,9 +290,16 @@ fn hashes(out: &Outputs, input: Option<&Path>, r: &mut Report) {
 struct Obs {
     value: Option<Q>,
     target: Option<Q>,
-    claimed_completion: Option<Decimal>,
-    claimed_growth: Option<Decimal>,
+    claimed_completion: Option<Claim>,
+    claimed_growth: Option<Claim>,
     /// Decimals the value was typed with.
+    decimals: u8,
+}
+
+/// A printed figure an agency claimed, at the decimals it printed.
+#[derive(Debug, Clone)]
+struct Claim {
+    value: Q,
     decimals: u8,
 }
 
@@ -308,20 +319,23 @@ fn read_year(out: &Outputs, year: i32, r: &mut Report) -> Result<Year, ReadError
     let mut rows = Year::new();
     let mut dups = Vec::new();
     out.scan(table::OBSERVATIONS, Some(year), |_, b| {
-        let (agency, indicator) = (b.text(col::AGENCY)?, b.text(col::INDICATOR)?);
-        let (value, target, raw) = (b.decimal(col::VALUE)?, b.decimal(col::TARGET)?, b.text(col::VALUE_RAW)?);
+        let (agency, indicator) =
+            (b.present(col::AGENCY, b.text(col::AGENCY)?), b.present(col::INDICATOR, b.text(col::INDICATOR)?));
+        let (value, target) = (b.decimal(col::VALUE)?, b.decimal(col::TARGET)?);
+        let raw = b.present(col::VALUE_RAW, b.text(col::VALUE_RAW)?);
         let (cc, cg) = (b.decimal(col::CLAIMED_COMPLETION)?, b.decimal(col::CLAIMED_GROWTH)?);
         let (ccd, cgd) = (b.int(col::CLAIMED_COMPLETION_DECIMALS)?, b.int(col::CLAIMED_GROWTH_DECIMALS)?);
         // A claim is compared at the precision it was printed with.
         let claim = |d: Option<Decimal>, decimals: Option<i64>| {
-            let decimals = u8::try_from(decimals?).ok()?;
-            d?.round(decimals, Rounding::HalfUp).filter(|r| q(*r) == q(d.expect("checked above")))
+            let (value, decimals) = (q(d?), u8::try_from(decimals?).ok()?);
+            // Its digits past `decimals` must be zeros.
+            (round(&value, decimals, Rounding::HalfUp) == value).then_some(Claim { value, decimals })
         };
         for i in 0..b.len() {
-            let key = (agency(i).unwrap_or_default().to_owned(), indicator(i).unwrap_or_default().to_owned());
+            let key = (agency(i)?.to_owned(), indicator(i)?.to_owned());
             let obs = Obs {
                 value: value(i).map(q),
-                decimals: typed_decimals(raw(i).unwrap_or_default()),
+                decimals: typed_decimals(raw(i)?),
                 target: target(i).map(q),
                 claimed_completion: claim(cc(i), ccd(i)),
                 claimed_growth: claim(cg(i), cgd(i)),
@@ -381,9 +395,9 @@ fn met(value: Option<&Q>, target: Option<&Q>, direction: &str, completion: &Fig)
     }
 }
 
-fn claim_ok(claim: Option<Decimal>, fig: &Fig, rule: Rounding) -> Option<bool> {
-    let claim = claim?;
-    Some(round(fig.as_ref().ok()?, claim.scale(), rule) == q(claim))
+fn claim_ok(claim: &Option<Claim>, fig: &Fig, rule: Rounding) -> Option<bool> {
+    let claim = claim.as_ref()?;
+    Some(round(fig.as_ref().ok()?, claim.decimals, rule) == claim.value)
 }
 
 /// Compares one printed column with the recomputed value.
@@ -453,9 +467,10 @@ fn check_metrics(
     let rule = out.manifest.rounding.rule;
     let mut seen = BTreeSet::new();
     out.scan(table::METRICS, Some(year), |_, b| {
-        let (agency, indicator) = (b.text(col::AGENCY)?, b.text(col::INDICATOR)?);
+        let (agency, indicator) =
+            (b.present(col::AGENCY, b.text(col::AGENCY)?), b.present(col::INDICATOR, b.text(col::INDICATOR)?));
         for i in 0..b.len() {
-            let key = (agency(i).unwrap_or_default().to_owned(), indicator(i).unwrap_or_default().to_owned());
+            let key = (agency(i)?.to_owned(), indicator(i)?.to_owned());
             let what = format!("metrics {year} {} {}", key.0, key.1);
             r.count("metric rows recomputed");
             let (Some(o), Some(ind), Some(dec)) =
@@ -478,8 +493,8 @@ fn check_metrics(
             row.boolean(col::MET, met(o.value.as_ref(), o.target.as_ref(), &ind.direction, &c))?;
             row.figure(col::GROWTH_PCT, &g, dec.growth, rule)?;
             row.figure(col::CHANGE_PP, &ch, dec.change.unwrap_or(0), rule)?;
-            row.boolean(col::CLAIMED_COMPLETION_MATCHES, claim_ok(o.claimed_completion, &c, rule))?;
-            row.boolean(col::CLAIMED_GROWTH_MATCHES, claim_ok(o.claimed_growth, if rate { &ch } else { &g }, rule))?;
+            row.boolean(col::CLAIMED_COMPLETION_MATCHES, claim_ok(&o.claimed_completion, &c, rule))?;
+            row.boolean(col::CLAIMED_GROWTH_MATCHES, claim_ok(&o.claimed_growth, if rate { &ch } else { &g }, rule))?;
             let from_parts = parts_rate(s, this, &key).map(|(fig, _, _)| fig);
             let sent = o.value.as_ref().map(|v| (v, o.decimals));
             row.boolean(col::RATE_MATCHES_PARTS, rate_matches(from_parts.as_ref(), sent, rule))?;
@@ -523,10 +538,11 @@ fn check_rates(out: &Outputs, s: &Schemas, year: i32, this: &Year, r: &mut Repor
     }
     let mut seen = BTreeSet::new();
     out.scan(table::RATES, Some(year), |_, b| {
-        let (agency, indicator) = (b.text(col::AGENCY)?, b.text(col::INDICATOR)?);
+        let (agency, indicator) =
+            (b.present(col::AGENCY, b.text(col::AGENCY)?), b.present(col::INDICATOR, b.text(col::INDICATOR)?));
         let decimals = b.int(col::SENT_DECIMALS)?;
         for i in 0..b.len() {
-            let key = (agency(i).unwrap_or_default().to_owned(), indicator(i).unwrap_or_default().to_owned());
+            let key = (agency(i)?.to_owned(), indicator(i)?.to_owned());
             let what = format!("rates {year} {} {}", key.0, key.1);
             r.count("rate rows recomputed");
             let (Some((fig, n, d)), Some(dec)) =
@@ -626,10 +642,11 @@ fn check_totals(
     let rule = out.manifest.rounding.rule;
     let mut seen = BTreeSet::new();
     out.scan(table::TOTALS, Some(year), |_, b| {
-        let (agency, indicator) = (b.text(col::AGENCY)?, b.text(col::INDICATOR)?);
+        let (agency, indicator) =
+            (b.present(col::AGENCY, b.text(col::AGENCY)?), b.present(col::INDICATOR, b.text(col::INDICATOR)?));
         let (contributors, missing) = (b.text_list(col::CONTRIBUTORS)?, b.text_list(col::MISSING)?);
         for i in 0..b.len() {
-            let key = (agency(i).unwrap_or_default().to_owned(), indicator(i).unwrap_or_default().to_owned());
+            let key = (agency(i)?.to_owned(), indicator(i)?.to_owned());
             let what = format!("totals {year} {} {}", key.0, key.1);
             r.count("total rows recomputed");
             let (Some(ind), Some(dec)) = (s.indicators.get(&key.1), out.manifest.rounding.indicators.get(&key.1))

@@ -11,9 +11,11 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::config::{Kind, YearOnYear};
+use crate::config::{Aggregation, Direction, Kind, YearOnYear};
 use crate::decimal::{Decimal, Ratio, Rounding};
-use crate::model::{col, table};
+use crate::metrics::{self, Operand};
+use crate::model::{NullReason, col, table};
+use crate::rates;
 use crate::readback::{Outputs, ReadError};
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,15 @@ impl Which {
             Which::Growth => "growth",
             Which::Change => "change",
             Which::Rate => "rate",
+        }
+    }
+
+    fn null_reason_column(self) -> &'static str {
+        match self {
+            Which::Completion => col::COMPLETION_NULL_REASON,
+            Which::Growth => col::GROWTH_NULL_REASON,
+            Which::Change => col::CHANGE_NULL_REASON,
+            Which::Rate => col::RATE_FROM_PARTS_NULL_REASON,
         }
     }
 
@@ -225,8 +236,10 @@ fn observations(out: &Outputs, year: i32, keep: impl Fn(&str, &str) -> bool) -> 
 struct Printed {
     kind: Option<Kind>,
     unit: String,
-    direction: String,
-    aggregation: String,
+    /// An agency's row has its indicator's; a total's is looked up in a
+    /// contributor's (the totals table has no such column).
+    direction: Option<Direction>,
+    aggregation: Option<Aggregation>,
     value: Option<Decimal>,
     target: Option<Decimal>,
     previous: Option<Decimal>,
@@ -235,7 +248,7 @@ struct Printed {
     numerator_indicator: Option<String>,
     denominator_indicator: Option<String>,
     pct: [Option<Decimal>; 3],
-    reasons: [Option<String>; 3],
+    reasons: [Option<NullReason>; 3],
     claimed: [Option<Decimal>; 2],
     claim_ok: [Option<bool>; 2],
     contributors: Vec<String>,
@@ -259,18 +272,18 @@ fn printed_row(
             return Ok(());
         };
         let mut p = Printed {
-            kind: b.kind(col::KIND)?(i)?,
+            kind: b.named(col::KIND)?(i)?,
             unit: b.present(col::UNIT, b.text(col::UNIT)?)(i)?.to_owned(),
             ..Printed::default()
         };
         for (k, w) in WHICH.iter().enumerate() {
             p.pct[k] = b.decimal(w.column())?(i);
-            p.reasons[k] = b.text(&format!("{}_null_reason", w.name()))?(i).map(str::to_owned);
+            p.reasons[k] = b.named(w.null_reason_column())?(i)?;
         }
         p.target = b.decimal(col::TARGET)?(i);
         p.previous = b.decimal(col::PREVIOUS)?(i);
         if totals {
-            p.aggregation = b.present(col::AGGREGATION, b.text(col::AGGREGATION)?)(i)?.to_owned();
+            p.aggregation = Some(b.named_present(col::AGGREGATION)?(i)?);
             p.value = b.decimal(col::VALUE_UNROUNDED)?(i);
             p.numerator = b.decimal(col::NUMERATOR)?(i);
             p.denominator = b.decimal(col::DENOMINATOR)?(i);
@@ -279,7 +292,7 @@ fn printed_row(
             p.contributors = b.text_list(col::CONTRIBUTORS)?(i).into_iter().map(str::to_owned).collect();
             p.missing = b.text_list(col::MISSING)?(i).into_iter().map(str::to_owned).collect();
         } else {
-            p.direction = b.present(col::DIRECTION, b.text(col::DIRECTION)?)(i)?.to_owned();
+            p.direction = Some(b.named_present(col::DIRECTION)?(i)?);
             p.value = b.decimal(col::ACTUAL)?(i);
             p.claimed = [b.decimal(col::CLAIMED_COMPLETION)?(i), b.decimal(col::CLAIMED_GROWTH)?(i)];
             p.claim_ok = [b.boolean(col::CLAIMED_COMPLETION_MATCHES)?(i), b.boolean(col::CLAIMED_GROWTH_MATCHES)?(i)];
@@ -308,69 +321,65 @@ fn show(d: Option<Decimal>) -> String {
     d.map_or_else(|| "∅".to_owned(), |d| d.trimmed().to_string())
 }
 
-/// The exact figure and its computation, from the inputs.
+/// The exact figure and its computation, from the inputs, by the
+/// pipeline's own rules (`crate::metrics`, `crate::rates`).
 fn figure(
     which: Which,
     p: &Printed,
     previous: Option<Decimal>,
     prev_parts: Option<(Decimal, Decimal)>,
+    decimals: u8,
+    rule: Rounding,
 ) -> Option<(Ratio, String)> {
-    let hundred = 100;
+    let previous_or = previous.ok_or(NullReason::NoPrevious);
     match which {
         // From the `rates` table: see `rate_derivation`.
         Which::Rate => None,
         Which::Completion => {
-            let (a, t) = (p.value?, p.target?);
-            if p.direction == "down" {
-                Some((Ratio::new(t, a)?.times(hundred)?, format!("{} / {} × 100", show(Some(t)), show(Some(a)))))
-            } else {
-                Some((Ratio::new(a, t)?.times(hundred)?, format!("{} / {} × 100", show(Some(a)), show(Some(t)))))
-            }
+            let direction = p.direction?;
+            let (num, den) = metrics::completion_quotient(direction)?;
+            let pick = |o| match o {
+                Operand::Actual => p.value,
+                Operand::Target => p.target,
+            };
+            let f = metrics::completion(p.value, p.target, direction, decimals, rule).ok()?;
+            Some((f.exact, format!("{} / {} × 100", show(pick(num)), show(pick(den)))))
         }
         Which::Growth => {
-            let (a, b) = (p.value?, previous?);
-            Some((
-                Ratio::new(a.checked_sub(b)?, b)?.times(hundred)?,
-                format!("({} − {}) / {} × 100", show(Some(a)), show(Some(b)), show(Some(b))),
-            ))
+            let f = metrics::growth(p.value, previous_or, p.kind?, decimals, rule).ok()?;
+            let (a, b) = (show(p.value), show(previous));
+            Some((f.exact, format!("({a} − {b}) / {b} × 100")))
         }
         Which::Change => match (p.numerator, p.denominator, prev_parts) {
             (Some(n), Some(d), Some((pn, pd))) => {
-                let r = Ratio::new(n, d)?.times(hundred)?.checked_sub(Ratio::new(pn, pd)?.times(hundred)?)?;
-                Some((
-                    r,
-                    format!(
-                        "{} / {} × 100 − {} / {} × 100",
-                        show(Some(n)),
-                        show(Some(d)),
-                        show(Some(pn)),
-                        show(Some(pd))
-                    ),
-                ))
+                let diff = rates::rate(n, d).ok()?.checked_sub(rates::rate(pn, pd).ok()?)?;
+                let f = metrics::change_of(diff, decimals, rule).ok()?;
+                let (n, d, pn, pd) = (show(Some(n)), show(Some(d)), show(Some(pn)), show(Some(pd)));
+                Some((f.exact, format!("{n} / {d} × 100 − {pn} / {pd} × 100")))
             }
             _ => {
-                let (a, b) = (p.value?, previous?);
-                Some((
-                    Ratio::new(a.checked_sub(b)?, Decimal::new(1, 0))?,
-                    format!("{} − {}", show(Some(a)), show(Some(b))),
-                ))
+                let f = metrics::change(p.value, previous_or, p.kind?, decimals, rule).ok()?;
+                Some((f.exact, format!("{} − {}", show(p.value), show(previous))))
             }
         },
     }
 }
 
 fn formula(which: Which, p: &Printed, total: bool) -> String {
-    let value = if total && p.aggregation == "ratio" {
+    let ratio = p.aggregation == Some(Aggregation::Ratio);
+    let value = if total && ratio {
         "Σ numerator / Σ denominator × 100"
     } else if total {
         "Σ value"
     } else {
         "actual"
     };
+    let target = if total { "Σ target" } else { "target" };
     match which {
-        Which::Completion if total => format!("{value} / Σ target × 100"),
-        Which::Completion if p.direction == "down" => format!("target / {value} × 100 (a smaller value is better)"),
-        Which::Completion => format!("{value} / target × 100"),
+        Which::Completion => match p.direction.and_then(metrics::completion_quotient) {
+            Some((Operand::Target, _)) => format!("{target} / {value} × 100 (a smaller value is better)"),
+            _ => format!("{value} / {target} × 100"),
+        },
         Which::Growth => format!("({value} − previous year's) / previous year's × 100"),
         Which::Change => format!("{value} − previous year's (percentage points)"),
         Which::Rate => "numerator / denominator × 100".to_owned(),
@@ -430,9 +439,10 @@ fn rate_derivation(
         .collect();
     let rounding = &out.manifest.rounding;
     let decimals = rounding.indicators.get(indicator).and_then(|d| d.change).unwrap_or(0);
-    let exact = num.and_then(|n| n.value).zip(den.and_then(|d| d.value)).and_then(|(n, d)| {
-        Some((Ratio::new(n, d)?.times(100)?, format!("{} / {} × 100", show(Some(n)), show(Some(d)))))
-    });
+    let exact = num
+        .and_then(|n| n.value)
+        .zip(den.and_then(|d| d.value))
+        .and_then(|(n, d)| Some((rates::rate(n, d).ok()?, format!("{} / {} × 100", show(Some(n)), show(Some(d))))));
     let note = r.derived.then(|| "derived: the agency sent no figure for the rate, only its parts".to_owned());
     Ok(Derivation {
         metric: Which::Rate.name(),
@@ -512,7 +522,7 @@ fn explain_figures(
         Some(_) => None,
         None => printed_row(out, table::TOTALS, agency, indicator, year)?,
     };
-    let (p, is_total) = match (own, total) {
+    let (mut p, is_total) = match (own, total) {
         (Some(p), _) => (p, false),
         (None, Some(p)) => (p, true),
         (None, None) => {
@@ -524,6 +534,10 @@ fn explain_figures(
             });
         }
     };
+    if is_total && let Some(first) = p.contributors.first() {
+        p.direction = printed_row(out, table::METRICS, first, indicator, year)?.and_then(|m| m.direction);
+    }
+    let ratio = p.aggregation == Some(Aggregation::Ratio);
     let rounding = &out.manifest.rounding;
     let decimals = rounding.indicators.get(indicator).copied();
     let rate = p.kind.is_some_and(|k| k.year_on_year() == YearOnYear::ChangePp);
@@ -532,9 +546,7 @@ fn explain_figures(
             let why = match w {
                 Which::Growth if rate => Some("a rate has a change in percentage points instead"),
                 Which::Change if !rate => Some("only rates have a change in percentage points"),
-                Which::Completion if is_total && p.aggregation == "ratio" => {
-                    Some("targets of rates are not aggregated")
-                }
+                Which::Completion if is_total && ratio => Some("targets of rates are not aggregated"),
                 _ => None,
             };
             if let Some(why) = why {
@@ -550,7 +562,7 @@ fn explain_figures(
         None => WHICH
             .into_iter()
             .filter(|w| if rate { *w != Which::Growth } else { *w != Which::Change })
-            .filter(|w| !(is_total && p.aggregation == "ratio" && *w == Which::Completion))
+            .filter(|w| !(is_total && ratio && *w == Which::Completion))
             .collect(),
     };
 
@@ -598,17 +610,14 @@ fn explain_figures(
             Which::Change | Which::Rate => d.change.unwrap_or(0),
         });
         let mut inputs = Vec::new();
-        let total_input = |role: &str, v: Option<Decimal>, y: i32| Input {
+        // `own_unit`: false for numerators and denominators, which are in
+        // their own indicators' units.
+        let total_input = |role: &str, v: Option<Decimal>, y: i32, own_unit: bool| Input {
             role: role.to_owned(),
             agency: agency.to_owned(),
             year: y,
             value: v.map(|v| v.trimmed().to_string()),
-            // Numerators and denominators are in their own indicators' units.
-            unit: if role.contains("numerator") || role.contains("denominator") {
-                String::new()
-            } else {
-                p.unit.clone()
-            },
+            unit: if own_unit { p.unit.clone() } else { String::new() },
             raw: None,
             unit_sent: None,
             conversion: None,
@@ -624,22 +633,23 @@ fn explain_figures(
                 inputs.extend(before.as_ref().map(|o| o.input("previous", false)));
             }
             (true, Which::Completion) => {
-                inputs.push(total_input("Σ value", p.value, year));
-                inputs.push(total_input("Σ target", p.target, year));
+                inputs.push(total_input("Σ value", p.value, year, true));
+                inputs.push(total_input("Σ target", p.target, year, true));
             }
             (true, _) => {
-                if p.aggregation == "ratio" {
-                    inputs.push(total_input("Σ numerator", p.numerator, year));
-                    inputs.push(total_input("Σ denominator", p.denominator, year));
-                    inputs.push(total_input("previous Σ numerator", prev_parts.map(|x| x.0), year - 1));
-                    inputs.push(total_input("previous Σ denominator", prev_parts.map(|x| x.1), year - 1));
+                if ratio {
+                    inputs.push(total_input("Σ numerator", p.numerator, year, false));
+                    inputs.push(total_input("Σ denominator", p.denominator, year, false));
+                    inputs.push(total_input("previous Σ numerator", prev_parts.map(|x| x.0), year - 1, false));
+                    inputs.push(total_input("previous Σ denominator", prev_parts.map(|x| x.1), year - 1, false));
                 } else {
-                    inputs.push(total_input("Σ value", p.value, year));
-                    inputs.push(total_input("previous Σ value", previous, year - 1));
+                    inputs.push(total_input("Σ value", p.value, year, true));
+                    inputs.push(total_input("previous Σ value", previous, year - 1, true));
                 }
             }
         }
-        let computed = if p.reasons[k].is_some() { None } else { figure(w, &p, previous, prev_parts) };
+        let rule = rounding.rule;
+        let computed = if p.reasons[k].is_some() { None } else { figure(w, &p, previous, prev_parts, decimals, rule) };
         let claim = match w {
             Which::Completion => 0,
             _ => 1,
@@ -656,7 +666,7 @@ fn explain_figures(
             decimals,
             rounded: computed.as_ref().and_then(|(r, _)| r.round(decimals, rule)).map(|d| d.to_string()),
             printed: p.pct[k].and_then(|d| d.round(decimals, rule)).map(|d| d.to_string()),
-            null_reason: p.reasons[k].clone(),
+            null_reason: p.reasons[k].map(|r| r.as_str().to_owned()),
             claimed: p.claimed[claim].map(|d| d.trimmed().to_string()),
             claim_matches: p.claim_ok[claim],
             note: None,

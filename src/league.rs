@@ -120,3 +120,53 @@ pub fn rank(frames: Vec<DataFrame>, scale: u8, rule: Rounding) -> Result<Vec<(i3
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One bucket's counts as [`counts`] groups them.
+    fn frame(rows: &[(i32, u32, u32, Option<i128>, u32)]) -> DataFrame {
+        df![
+            "year" => rows.iter().map(|r| r.0).collect::<Vec<i32>>(),
+            "agency" => rows.iter().map(|r| r.1).collect::<Vec<u32>>(),
+            "n_indicators" => rows.iter().map(|r| r.2).collect::<Vec<u32>>(),
+            "n_with_target" => rows.iter().map(|r| r.2).collect::<Vec<u32>>(),
+            "n_met" => rows.iter().map(|r| r.2 / 2).collect::<Vec<u32>>(),
+            "completion_sum" => rows.iter().map(|r| r.3).collect::<Vec<Option<i128>>>(),
+            "n_completion" => rows.iter().map(|r| r.4).collect::<Vec<u32>>(),
+        ]
+        .unwrap()
+    }
+
+    #[test]
+    fn agencies_rank_by_mean_completion_ties_share_a_rank_and_none_come_last() {
+        // At completion scale 1: 107.5 and 110.0 → 108.75; 107.5 alone;
+        // 215.0 over two → 107.5 again; one without any completion.
+        let frames = vec![
+            frame(&[(2021, 0, 2, Some(2175), 2), (2021, 1, 1, Some(1075), 1)]),
+            frame(&[(2021, 2, 3, None, 0), (2021, 3, 2, Some(2150), 2), (2022, 0, 1, Some(999), 1)]),
+        ];
+        let years = rank(frames, 1, Rounding::HalfUp).unwrap();
+        assert_eq!(years.len(), 2);
+        let (year, rows) = &years[0];
+        assert_eq!(*year, 2021);
+        let shown: Vec<(usize, u32, Option<String>)> =
+            rows.iter().map(|r| (r.rank, r.agency.0, r.mean_completion.map(|d| d.to_string()))).collect();
+        assert_eq!(
+            shown,
+            [
+                (1, 0, Some("108.75".to_owned())),
+                (2, 1, Some("107.50".to_owned())),
+                (2, 3, Some("107.50".to_owned())),
+                (4, 2, None),
+            ]
+        );
+        assert_eq!(years[1].1[0].mean_completion.map(|d| d.to_string()), Some("99.90".to_owned()));
+    }
+
+    #[test]
+    fn no_buckets_no_league() {
+        assert!(rank(Vec::new(), 1, Rounding::HalfUp).unwrap().is_empty());
+    }
+}

@@ -19,6 +19,24 @@ use crate::decimal::{Decimal, Ratio, Rounding};
 use crate::model::{Figure, NullReason, Observation, Outcome};
 use crate::rates::PartsRate;
 
+/// One of the two figures completion is computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operand {
+    Actual,
+    Target,
+}
+
+/// What completion divides by what: `up` actual / target, `down` target /
+/// actual (a smaller value is better), `none`: no completion. The
+/// workbook's formulas and `explain` take the order from here.
+pub fn completion_quotient(direction: Direction) -> Option<(Operand, Operand)> {
+    match direction {
+        Direction::Up => Some((Operand::Actual, Operand::Target)),
+        Direction::Down => Some((Operand::Target, Operand::Actual)),
+        Direction::None => None,
+    }
+}
+
 /// Target completion in percent.
 pub fn completion(
     actual: Option<Decimal>,
@@ -29,11 +47,16 @@ pub fn completion(
 ) -> Outcome {
     let actual = actual.ok_or(NullReason::ValueMissing)?;
     let target = target.ok_or(NullReason::NoTarget)?;
-    let ratio = match direction {
-        Direction::None => return Err(NullReason::NoDirection),
-        Direction::Up => Ratio::new(actual, target).ok_or(NullReason::TargetZero)?,
-        Direction::Down => Ratio::new(target, actual).ok_or(NullReason::ActualZero)?,
+    let (num, den) = completion_quotient(direction).ok_or(NullReason::NoDirection)?;
+    let pick = |o| match o {
+        Operand::Actual => actual,
+        Operand::Target => target,
     };
+    let zero = match den {
+        Operand::Actual => NullReason::ActualZero,
+        Operand::Target => NullReason::TargetZero,
+    };
+    let ratio = Ratio::new(pick(num), pick(den)).ok_or(zero)?;
     Figure::of(ratio.times(100).ok_or(NullReason::Overflow)?, decimals, rule)
 }
 
@@ -155,4 +178,42 @@ pub fn compute(current: &[Observation], rates: &[PartsRate], rules: Rules<'_>) -
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn completion_divides_as_the_direction_says() {
+        // SUBMISSIONS.md: 37.62万 new urban jobs against a target of 35万.
+        let up = completion(Some(d("376200")), Some(d("350000")), Direction::Up, 1, Rounding::HalfUp).unwrap();
+        assert_eq!(up.rounded.to_string(), "107.5");
+        let down = completion(Some(d("190")), Some(d("200")), Direction::Down, 1, Rounding::HalfUp).unwrap();
+        assert_eq!(down.rounded.to_string(), "105.3");
+        assert_eq!(completion_quotient(Direction::Down), Some((Operand::Target, Operand::Actual)));
+        let none = completion(Some(d("1")), Some(d("1")), Direction::None, 1, Rounding::HalfUp);
+        assert_eq!(none.unwrap_err(), NullReason::NoDirection);
+        let zero = completion(Some(d("0")), Some(d("5")), Direction::Down, 1, Rounding::HalfUp);
+        assert_eq!(zero.unwrap_err(), NullReason::ActualZero);
+    }
+
+    #[test]
+    fn growth_in_percent_and_change_in_points_by_kind() {
+        // 37.62万 after 37.09万: +1.43 %.
+        let g = growth(Some(d("376200")), Ok(d("370900")), Kind::Count, 2, Rounding::HalfUp).unwrap();
+        assert_eq!(g.rounded.to_string(), "1.43");
+        let rate = growth(Some(d("97.2")), Ok(d("95.3")), Kind::Rate, 2, Rounding::HalfUp);
+        assert_eq!(rate.unwrap_err(), NullReason::RateUsesChange);
+        let c = change(Some(d("97.2")), Ok(d("95.3")), Kind::Rate, 1, Rounding::HalfUp).unwrap();
+        assert_eq!(c.rounded.to_string(), "1.9");
+        assert_eq!(
+            change(Some(d("2")), Ok(d("1")), Kind::Count, 1, Rounding::HalfUp).unwrap_err(),
+            NullReason::NotARate
+        );
+    }
 }

@@ -97,6 +97,23 @@ pub enum NullReason {
 }
 
 impl NullReason {
+    pub const ALL: &'static [NullReason] = &[
+        NullReason::ValueMissing,
+        NullReason::NoTarget,
+        NullReason::TargetZero,
+        NullReason::ActualZero,
+        NullReason::NoDirection,
+        NullReason::NoPrevious,
+        NullReason::PreviousMissing,
+        NullReason::PreviousZero,
+        NullReason::RateUsesChange,
+        NullReason::NotARate,
+        NullReason::RatioTargetNotAggregated,
+        NullReason::PartialTargets,
+        NullReason::DenominatorZero,
+        NullReason::Overflow,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             NullReason::ValueMissing => "value_missing",
@@ -114,6 +131,18 @@ impl NullReason {
             NullReason::DenominatorZero => "denominator_zero",
             NullReason::Overflow => "overflow",
         }
+    }
+
+    /// The reason a name (`no_target`) stands for, as outputs write it.
+    pub fn from_name(name: &str) -> Option<NullReason> {
+        Self::ALL.iter().copied().find(|r| r.as_str() == name)
+    }
+
+    /// Whether the figure does not apply to the indicator's kind at all (a
+    /// rate has no growth in %, a count no change in points): nothing a
+    /// reader needs told about, unlike a missing target or a zero.
+    pub fn by_kind(self) -> bool {
+        matches!(self, NullReason::RateUsesChange | NullReason::NotARate)
     }
 }
 

@@ -11,8 +11,9 @@ use arrow::datatypes::{DataType, Decimal128Type, Int64Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::Deserialize;
 
-use crate::config::Kind;
+use crate::config::{Aggregation, Direction, Kind};
 use crate::decimal::{Decimal, Rounding};
+use crate::model::NullReason;
 use crate::model::file::MANIFEST;
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +116,31 @@ impl Outputs {
     }
 }
 
+/// An enum the outputs write by name.
+pub trait Named: Sized + 'static {
+    /// What a column of it holds, for errors.
+    const WHAT: &'static str;
+    fn from_name(name: &str) -> Option<Self>;
+}
+
+macro_rules! named {
+    ($($t:ty => $what:literal),*) => {$(
+        impl Named for $t {
+            const WHAT: &'static str = $what;
+            fn from_name(name: &str) -> Option<Self> {
+                <$t>::from_name(name)
+            }
+        }
+    )*};
+}
+
+named! {
+    Kind => "a kind of the catalog",
+    Direction => "a direction of the catalog",
+    Aggregation => "an aggregation of the catalog",
+    NullReason => "a null reason"
+}
+
 /// One record batch of a table, with typed access to its columns.
 pub struct Batch<'b> {
     batch: &'b RecordBatch,
@@ -168,19 +194,37 @@ impl<'b> Batch<'b> {
         }
     }
 
-    /// A column of catalog kinds (`rate`) as [`Kind`]; a value that is no
-    /// kind is an error, never taken for another.
-    pub fn kind(&self, name: &str) -> Result<impl Fn(usize) -> Result<Option<Kind>, ReadError> + 'b, ReadError> {
+    /// A column of names (`rate`, `down`, `no_target`) as the enum `T` they
+    /// stand for; a value that is none of them is an error, never taken for
+    /// another.
+    pub fn named<T: Named>(
+        &self,
+        name: &str,
+    ) -> Result<impl Fn(usize) -> Result<Option<T>, ReadError> + 'b, ReadError> {
         let text = self.text(name)?;
         let (path, column) = (self.path.to_owned(), name.to_owned());
         Ok(move |i| match text(i) {
             None => Ok(None),
-            Some(v) => Kind::from_name(v).map(Some).ok_or_else(|| ReadError::Value {
+            Some(v) => T::from_name(v).map(Some).ok_or_else(|| ReadError::Value {
                 path: path.clone(),
                 column: column.clone(),
                 value: v.to_owned(),
-                expected: "a kind of the catalog",
+                expected: T::WHAT,
             }),
+        })
+    }
+
+    /// [`Batch::named`] for a column the writer never leaves empty: a null
+    /// is an error too.
+    pub fn named_present<T: Named>(
+        &self,
+        name: &str,
+    ) -> Result<impl Fn(usize) -> Result<T, ReadError> + 'b, ReadError> {
+        let get = self.named::<T>(name)?;
+        let null = self.present(name, |_| None::<T>);
+        Ok(move |i| match get(i)? {
+            Some(v) => Ok(v),
+            None => null(i),
         })
     }
 
@@ -248,5 +292,25 @@ mod tests {
         let unit = b.present(col::UNIT, b.text(col::UNIT).unwrap());
         assert_eq!(unit(0).unwrap(), "人");
         assert!(unit(1).is_err());
+    }
+
+    #[test]
+    fn names_read_back_as_their_enums_and_anything_else_is_an_error() {
+        let schema = Schema::new(vec![Field::new("direction", DataType::Utf8, true)]);
+        let dirs: StringArray = vec![Some("down"), None, Some("Down")].into_iter().collect();
+        let batch = RecordBatch::try_new(Arc::new(schema), vec![Arc::new(dirs)]).unwrap();
+        let b = Batch { batch: &batch, path: Path::new("metrics/year=2021/part-00000.parquet") };
+        let direction = b.named::<Direction>(col::DIRECTION).unwrap();
+        assert_eq!(direction(0).unwrap(), Some(Direction::Down));
+        assert_eq!(direction(1).unwrap(), None);
+        assert_eq!(
+            direction(2).unwrap_err().to_string(),
+            "metrics/year=2021/part-00000.parquet: column `direction` holds `Down`, \
+             which is not a direction of the catalog"
+        );
+        assert!(b.named::<NullReason>("completion_null_reason").is_err(), "no such column");
+        for r in NullReason::ALL {
+            assert_eq!(NullReason::from_name(r.as_str()), Some(*r));
+        }
     }
 }

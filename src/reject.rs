@@ -84,26 +84,41 @@ pub struct Issue {
     /// The cell's text as sent.
     pub raw: String,
     pub code: Code,
-    /// Specifics (English, with the values involved).
-    pub detail: String,
+    pub detail: Detail,
+}
+
+/// An issue's specifics, with the values involved, in English and in
+/// Chinese: `message_en` and `message_zh` each carry their own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Detail {
+    pub en: String,
+    pub zh: String,
+}
+
+impl Detail {
+    pub fn new(en: impl Into<String>, zh: impl Into<String>) -> Detail {
+        Detail { en: en.into(), zh: zh.into() }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.en.is_empty() && self.zh.is_empty()
+    }
 }
 
 impl Issue {
     /// An issue with `code` at a line and byte of `file`, no field, raw
     /// text or detail (yet).
     pub fn at(file: FileId, line: u64, byte: u64, code: Code) -> Issue {
-        Issue { file, line, byte, field: String::new(), raw: String::new(), code, detail: String::new() }
+        Issue { file, line, byte, field: String::new(), raw: String::new(), code, detail: Detail::default() }
     }
 
     pub fn message_en(&self) -> String {
-        if self.detail.is_empty() { self.code.en().to_owned() } else { format!("{}: {}", self.code.en(), self.detail) }
+        let d = &self.detail.en;
+        if d.is_empty() { self.code.en().to_owned() } else { format!("{}: {d}", self.code.en()) }
     }
 
     pub fn message_zh(&self) -> String {
-        if self.detail.is_empty() {
-            self.code.zh().to_owned()
-        } else {
-            format!("{}（{}）", self.code.zh(), self.detail)
-        }
+        let d = &self.detail.zh;
+        if d.is_empty() { self.code.zh().to_owned() } else { format!("{}（{d}）", self.code.zh()) }
     }
 }

@@ -64,8 +64,16 @@ pub enum Aggregation {
 macro_rules! display_as_serde_name {
     ($($t:ty => { $($variant:ident = $name:literal),* $(,)? })*) => {$(
         impl $t {
+            pub const ALL: &'static [$t] = &[$(Self::$variant),*];
+
+            /// The name the catalog and the outputs write.
             pub fn name(self) -> &'static str {
                 match self { $(Self::$variant => $name),* }
+            }
+
+            /// The value a name stands for; only the exact name.
+            pub fn from_name(name: &str) -> Option<$t> {
+                Self::ALL.iter().copied().find(|v| v.name() == name)
             }
         }
         impl fmt::Display for $t {
@@ -95,13 +103,6 @@ impl Kind {
             Kind::Rate => YearOnYear::ChangePp,
             Kind::Count | Kind::Amount | Kind::Average | Kind::Level | Kind::Cumulative => YearOnYear::GrowthPct,
         }
-    }
-
-    /// The kind a name (`rate`) stands for, as outputs write it.
-    pub fn from_name(name: &str) -> Option<Kind> {
-        [Kind::Count, Kind::Amount, Kind::Rate, Kind::Average, Kind::Level, Kind::Cumulative]
-            .into_iter()
-            .find(|k| k.name() == name)
     }
 
     /// The smallest value an indicator of this kind can take where the

@@ -16,7 +16,7 @@ use crate::decimal::{Decimal, DecimalText};
 use crate::league::LeagueRow;
 use crate::metrics::Metric;
 use crate::model::file;
-use crate::model::{NullReason, Observation, Outcome};
+use crate::model::{Observation, Outcome};
 
 fn num(d: Option<Decimal>) -> DecimalText {
     d.map(|d| d.text().trimmed()).unwrap_or_default()
@@ -37,11 +37,10 @@ fn yes_no(b: Option<bool>) -> &'static str {
 /// Why a printed percentage is empty, for the 说明 column, written into
 /// `out` (cleared first).
 fn reasons(out: &mut String, parts: &[(&str, &Outcome)]) {
-    let skip = [NullReason::RateUsesChange, NullReason::NotARate];
     out.clear();
     for (name, o) in parts {
         if let Err(r) = o
-            && !skip.contains(r)
+            && !r.by_kind()
         {
             if !out.is_empty() {
                 out.push_str("; ");

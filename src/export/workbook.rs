@@ -19,9 +19,11 @@ use std::path::Path;
 
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Formula, Workbook, Worksheet, XlsxError};
 
+use crate::config::{Aggregation, Direction, Kind};
 use crate::decimal::{Decimal, Rounding};
-use crate::model::{col, table};
-use crate::readback::{Outputs, ReadError};
+use crate::metrics::{self, Operand};
+use crate::model::{NullReason, col, table};
+use crate::readback::{Decimals, Outputs, ReadError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkbookError {
@@ -29,59 +31,91 @@ pub enum WorkbookError {
     Read(#[from] ReadError),
     #[error("audit workbook: {0}")]
     Xlsx(#[from] XlsxError),
+    #[error("audit workbook: the manifest gives no decimals for indicator `{0}`")]
+    NoDecimals(String),
 }
 
 /// Rows of a sheet (Excel's limit).
 const SHEET_ROWS: usize = 1_048_576;
 
-/// The year sheet's columns, in order.
-const YEAR_HEADER: [&str; 22] = [
-    "agency",
-    "indicator",
-    "indicator_name",
-    "kind",
-    "direction",
-    "actual",
-    "target",
-    "previous",
-    "completion_pct",
-    "growth_pct",
-    "change_pp",
-    "yearbook_completion_pct",
-    "yearbook_growth_pct",
-    "yearbook_change_pp",
-    "unit",
-    "unit_sent",
-    "value_raw",
-    "target_raw",
-    "source_file",
-    "source_line",
-    "previous_source",
-    "why_empty",
-];
-// Column letters of the inputs and formulas above.
-const ACTUAL: &str = "F";
-const TARGET: &str = "G";
-const PREVIOUS: &str = "H";
+/// A sheet's columns in order: each column's header, index and letter come
+/// from this one list, so a formula's reference and the cell it refers to
+/// cannot drift apart. (At most 26 columns: one letter each.)
+macro_rules! columns {
+    ($name:ident { $($variant:ident = $header:literal),* $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum $name { $($variant),* }
 
-const TOTALS_HEADER: [&str; 17] = [
-    "year",
-    "agency",
-    "indicator",
-    "row",
-    "value",
-    "target",
-    "numerator",
-    "denominator",
-    "previous",
-    "completion_pct",
-    "growth_pct",
-    "change_pp",
-    "yearbook_value",
-    "yearbook_completion_pct",
-    "yearbook_growth_pct",
-    "yearbook_change_pp",
-    "why_empty",
+        impl $name {
+            const HEADER: &'static [&'static str] = &[$($header),*];
+
+            fn at(self) -> u16 {
+                self as u16
+            }
+
+            fn letter(self) -> char {
+                (b'A' + self as u8) as char
+            }
+
+            /// This column's cell in 1-based spreadsheet row `row`.
+            fn cell(self, row: u32) -> String {
+                format!("{}{row}", self.letter())
+            }
+        }
+    };
+}
+
+columns!(Y {
+    Agency = "agency",
+    Indicator = "indicator",
+    IndicatorName = "indicator_name",
+    Kind = "kind",
+    Direction = "direction",
+    Actual = "actual",
+    Target = "target",
+    Previous = "previous",
+    Completion = "completion_pct",
+    Growth = "growth_pct",
+    Change = "change_pp",
+    PrintedCompletion = "yearbook_completion_pct",
+    PrintedGrowth = "yearbook_growth_pct",
+    PrintedChange = "yearbook_change_pp",
+    Unit = "unit",
+    UnitSent = "unit_sent",
+    ValueRaw = "value_raw",
+    TargetRaw = "target_raw",
+    SourceFile = "source_file",
+    SourceLine = "source_line",
+    PreviousSource = "previous_source",
+    WhyEmpty = "why_empty",
+});
+
+columns!(T {
+    Year = "year",
+    Agency = "agency",
+    Indicator = "indicator",
+    Row = "row",
+    Value = "value",
+    Target = "target",
+    Numerator = "numerator",
+    Denominator = "denominator",
+    Previous = "previous",
+    Completion = "completion_pct",
+    Growth = "growth_pct",
+    Change = "change_pp",
+    PrintedValue = "yearbook_value",
+    PrintedCompletion = "yearbook_completion_pct",
+    PrintedGrowth = "yearbook_growth_pct",
+    PrintedChange = "yearbook_change_pp",
+    WhyEmpty = "why_empty",
+});
+
+/// The three percentages, each with its formula's column, its printed
+/// twin's, and its null reason's column in the metrics and totals tables.
+const PERCENTAGES: [(Y, Y, &str, &str); 3] = [
+    (Y::Completion, Y::PrintedCompletion, col::COMPLETION_PCT, col::COMPLETION_NULL_REASON),
+    (Y::Growth, Y::PrintedGrowth, col::GROWTH_PCT, col::GROWTH_NULL_REASON),
+    (Y::Change, Y::PrintedChange, col::CHANGE_PP, col::CHANGE_NULL_REASON),
 ];
 
 /// A spreadsheet formula rounding `x` to `d` decimals by `rule`.
@@ -100,6 +134,13 @@ fn number(d: Decimal) -> f64 {
     d.to_string().parse().unwrap_or(f64::NAN)
 }
 
+/// The decimals of an indicator's three percentages (completion, growth,
+/// change), as the manifest lists them.
+fn decimals_of(decimals: &BTreeMap<String, Decimals>, indicator: &str) -> Result<[u8; 3], WorkbookError> {
+    let d = decimals.get(indicator).ok_or_else(|| WorkbookError::NoDecimals(indicator.to_owned()))?;
+    Ok([d.completion, d.growth, d.change.unwrap_or(0)])
+}
+
 /// One observation's provenance, by (agency, indicator).
 #[derive(Default, Clone)]
 struct Prov {
@@ -114,20 +155,20 @@ struct Prov {
 fn provenance(out: &Outputs, year: i32) -> Result<BTreeMap<(String, String), Prov>, ReadError> {
     let mut m = BTreeMap::new();
     out.scan(table::OBSERVATIONS, Some(year), |_, b| {
-        let (a, ind, name) = (b.text(col::AGENCY)?, b.text(col::INDICATOR)?, b.text(col::INDICATOR_NAME)?);
-        let (unit_sent, vr, tr) = (b.text(col::UNIT_SENT)?, b.text(col::VALUE_RAW)?, b.text(col::TARGET_RAW)?);
-        let (file, line) = (b.text(col::SOURCE_FILE)?, b.int(col::SOURCE_LINE)?);
-        let s = |x: Option<&str>| x.unwrap_or_default().to_owned();
+        let text = |name| Ok::<_, ReadError>(b.present(name, b.text(name)?));
+        let (a, ind, name) = (text(col::AGENCY)?, text(col::INDICATOR)?, text(col::INDICATOR_NAME)?);
+        let (unit_sent, vr, tr) = (text(col::UNIT_SENT)?, text(col::VALUE_RAW)?, b.text(col::TARGET_RAW)?);
+        let (file, line) = (text(col::SOURCE_FILE)?, b.present(col::SOURCE_LINE, b.int(col::SOURCE_LINE)?));
         for i in 0..b.len() {
             m.insert(
-                (s(a(i)), s(ind(i))),
+                (a(i)?.to_owned(), ind(i)?.to_owned()),
                 Prov {
-                    name: s(name(i)),
-                    unit_sent: s(unit_sent(i)),
-                    value_raw: s(vr(i)),
-                    target_raw: s(tr(i)),
-                    file: s(file(i)),
-                    line: line(i).unwrap_or(0),
+                    name: name(i)?.to_owned(),
+                    unit_sent: unit_sent(i)?.to_owned(),
+                    value_raw: vr(i)?.to_owned(),
+                    target_raw: tr(i).unwrap_or_default().to_owned(),
+                    file: file(i)?.to_owned(),
+                    line: line(i)?,
                 },
             );
         }
@@ -136,8 +177,8 @@ fn provenance(out: &Outputs, year: i32) -> Result<BTreeMap<(String, String), Pro
     Ok(m)
 }
 
-fn sheet_ref(year: i32, col: &str, row: u32) -> String {
-    format!("'{year}'!{col}{}", row + 1)
+fn sheet_ref(year: i32, column: Y, row: u32) -> String {
+    format!("'{year}'!{}", column.cell(row + 1))
 }
 
 /// Writes `text` or, when it is empty, leaves the cell blank.
@@ -152,6 +193,83 @@ fn opt_number(ws: &mut Worksheet, row: u32, col: u16, d: Option<Decimal>) -> Res
     if let Some(d) = d {
         ws.write_number(row, col, number(d))?;
     }
+    Ok(())
+}
+
+/// The null reasons worth telling a reader (not those of a figure that does
+/// not apply to the kind), each after its column's name where given, as
+/// `why_empty` lists them.
+fn why_empty(reasons: impl IntoIterator<Item = (Option<&'static str>, Option<NullReason>)>) -> String {
+    let told: Vec<String> = reasons
+        .into_iter()
+        .filter_map(|(name, r)| {
+            let r = r.filter(|r| !r.by_kind())?.as_str();
+            Some(name.map_or_else(|| r.to_owned(), |n| format!("{n}: {r}")))
+        })
+        .collect();
+    told.join("; ")
+}
+
+/// One metrics row as a year sheet shows it.
+struct MetricRow<'a> {
+    agency: &'a str,
+    indicator: &'a str,
+    kind: Kind,
+    direction: Direction,
+    unit: &'a str,
+    actual: Option<Decimal>,
+    target: Option<Decimal>,
+    previous: Option<Decimal>,
+    printed: [Option<Decimal>; 3],
+    why: [Option<NullReason>; 3],
+}
+
+/// Writes row `r` of a year sheet: the inputs, a formula for each
+/// percentage yearbook computed (completion's quotient in the order
+/// `metrics::completion_quotient` gives for the direction), the printed
+/// figures and the provenance.
+fn metric_row(
+    ws: &mut Worksheet,
+    r: u32,
+    m: &MetricRow<'_>,
+    (p, prev): (&Prov, &Prov),
+    decimals: [u8; 3],
+    rule: Rounding,
+) -> Result<(), XlsxError> {
+    let row = r + 1;
+    let (f, h) = (Y::Actual.cell(row), Y::Previous.cell(row));
+    let operand = |o| match o {
+        Operand::Actual => Y::Actual.cell(row),
+        Operand::Target => Y::Target.cell(row),
+    };
+    let completion =
+        metrics::completion_quotient(m.direction).map(|(n, d)| format!("{}/{}*100", operand(n), operand(d)));
+    let formulas = [completion, Some(format!("({f}-{h})/{h}*100")), Some(format!("{f}-{h}"))];
+    ws.write_string(r, Y::Agency.at(), m.agency)?;
+    ws.write_string(r, Y::Indicator.at(), m.indicator)?;
+    text(ws, r, Y::IndicatorName.at(), &p.name)?;
+    text(ws, r, Y::Kind.at(), m.kind.name())?;
+    text(ws, r, Y::Direction.at(), m.direction.name())?;
+    opt_number(ws, r, Y::Actual.at(), m.actual)?;
+    opt_number(ws, r, Y::Target.at(), m.target)?;
+    opt_number(ws, r, Y::Previous.at(), m.previous)?;
+    for (k, (formula_col, printed_col, ..)) in PERCENTAGES.iter().enumerate() {
+        if let (None, Some(x)) = (m.why[k], &formulas[k]) {
+            ws.write_formula(r, formula_col.at(), Formula::new(format!("={}", round_formula(x, decimals[k], rule))))?;
+        }
+        opt_number(ws, r, printed_col.at(), m.printed[k])?;
+    }
+    text(ws, r, Y::Unit.at(), m.unit)?;
+    text(ws, r, Y::UnitSent.at(), &p.unit_sent)?;
+    text(ws, r, Y::ValueRaw.at(), &p.value_raw)?;
+    text(ws, r, Y::TargetRaw.at(), &p.target_raw)?;
+    text(ws, r, Y::SourceFile.at(), &p.file)?;
+    ws.write_number(r, Y::SourceLine.at(), p.line as f64)?;
+    if !prev.file.is_empty() {
+        ws.write_string(r, Y::PreviousSource.at(), format!("{}:{} ({})", prev.file, prev.line, prev.value_raw))?;
+    }
+    let named = PERCENTAGES.iter().zip(m.why).map(|((c, ..), w)| (Some(Y::HEADER[c.at() as usize]), w));
+    text(ws, r, Y::WhyEmpty.at(), &why_empty(named))?;
     Ok(())
 }
 
@@ -176,89 +294,54 @@ pub fn write(out: &Outputs, path: &Path) -> Result<(), WorkbookError> {
         let prov = provenance(out, year)?;
         let ws = wb.add_worksheet();
         ws.set_name(year.to_string())?;
-        for (c, h) in YEAR_HEADER.iter().enumerate() {
+        for (c, h) in Y::HEADER.iter().enumerate() {
             ws.write_string_with_format(0, c as u16, *h, &bold)?;
         }
         ws.set_freeze_panes(1, 2)?;
         let mut r = 1u32;
-        let mut failed = None;
+        // The scan's callback can only return a read error: anything else
+        // is kept here and returned after it.
+        let mut failed: Option<WorkbookError> = None;
         out.scan(table::METRICS, Some(year), |_, b| {
-            let (agency, indicator, kind, direction, unit) = (
-                b.text(col::AGENCY)?,
-                b.text(col::INDICATOR)?,
-                b.text(col::KIND)?,
-                b.text(col::DIRECTION)?,
-                b.text(col::UNIT)?,
-            );
+            let text = |name| Ok::<_, ReadError>(b.present(name, b.text(name)?));
+            let (agency, indicator, unit) = (text(col::AGENCY)?, text(col::INDICATOR)?, text(col::UNIT)?);
+            let (kind, direction) = (b.named_present::<Kind>(col::KIND)?, b.named_present(col::DIRECTION)?);
             let (actual, target, previous) =
                 (b.decimal(col::ACTUAL)?, b.decimal(col::TARGET)?, b.decimal(col::PREVIOUS)?);
-            let pcts = [b.decimal(col::COMPLETION_PCT)?, b.decimal(col::GROWTH_PCT)?, b.decimal(col::CHANGE_PP)?];
-            let why = [
-                b.text(col::COMPLETION_NULL_REASON)?,
-                b.text(col::GROWTH_NULL_REASON)?,
-                b.text(col::CHANGE_NULL_REASON)?,
-            ];
+            let [(.., p0, w0), (.., p1, w1), (.., p2, w2)] = PERCENTAGES;
+            let printed = [b.decimal(p0)?, b.decimal(p1)?, b.decimal(p2)?];
+            let why = [b.named::<NullReason>(w0)?, b.named(w1)?, b.named(w2)?];
             for i in 0..b.len() {
-                let (a, ind) = (agency(i).unwrap_or_default().to_owned(), indicator(i).unwrap_or_default().to_owned());
-                let p = prov.get(&(a.clone(), ind.clone())).cloned().unwrap_or_default();
-                let prev = before.get(&(a.clone(), ind.clone())).unwrap_or(&no_prov);
-                let d = decimals.get(&ind).copied();
-                let (dc, dg, dch) = d.map_or((0, 0, 0), |d| (d.completion, d.growth, d.change.unwrap_or(0)));
-                let row = r + 1;
-                let (f, t, h) = (format!("{ACTUAL}{row}"), format!("{TARGET}{row}"), format!("{PREVIOUS}{row}"));
-                let completion =
-                    if direction(i) == Some("down") { format!("{t}/{f}*100") } else { format!("{f}/{t}*100") };
-                let formulas = [
-                    round_formula(&completion, dc, rule),
-                    round_formula(&format!("({f}-{h})/{h}*100"), dg, rule),
-                    round_formula(&format!("{f}-{h}"), dch, rule),
-                ];
-                let res = (|| -> Result<(), XlsxError> {
+                let (a, ind) = (agency(i)?, indicator(i)?);
+                let key = (a.to_owned(), ind.to_owned());
+                let m = MetricRow {
+                    agency: a,
+                    indicator: ind,
+                    kind: kind(i)?,
+                    direction: direction(i)?,
+                    unit: unit(i)?,
+                    actual: actual(i),
+                    target: target(i),
+                    previous: previous(i),
+                    printed: [printed[0](i), printed[1](i), printed[2](i)],
+                    why: [why[0](i)?, why[1](i)?, why[2](i)?],
+                };
+                let p = prov.get(&key).cloned().unwrap_or_default();
+                let prev = before.get(&key).unwrap_or(&no_prov);
+                let res = decimals_of(decimals, ind).and_then(|d| {
                     let ws = wb.worksheet_from_name(&year.to_string())?;
-                    ws.write_string(r, 0, &a)?;
-                    ws.write_string(r, 1, &ind)?;
-                    text(ws, r, 2, &p.name)?;
-                    text(ws, r, 3, kind(i).unwrap_or_default())?;
-                    text(ws, r, 4, direction(i).unwrap_or_default())?;
-                    opt_number(ws, r, 5, actual(i))?;
-                    opt_number(ws, r, 6, target(i))?;
-                    opt_number(ws, r, 7, previous(i))?;
-                    let mut empty = Vec::new();
-                    for k in 0..3 {
-                        match why[k](i) {
-                            None => {
-                                ws.write_formula(r, 8 + k as u16, Formula::new(format!("={}", formulas[k])))?;
-                            }
-                            Some(reason) => {
-                                if !matches!(reason, "rate_uses_change_pp" | "not_a_rate") {
-                                    empty.push(format!("{}: {reason}", YEAR_HEADER[8 + k]));
-                                }
-                            }
-                        }
-                        opt_number(ws, r, 11 + k as u16, pcts[k](i))?;
-                    }
-                    text(ws, r, 14, unit(i).unwrap_or_default())?;
-                    text(ws, r, 15, &p.unit_sent)?;
-                    text(ws, r, 16, &p.value_raw)?;
-                    text(ws, r, 17, &p.target_raw)?;
-                    text(ws, r, 18, &p.file)?;
-                    ws.write_number(r, 19, p.line as f64)?;
-                    if !prev.file.is_empty() {
-                        ws.write_string(r, 20, format!("{}:{} ({})", prev.file, prev.line, prev.value_raw))?;
-                    }
-                    text(ws, r, 21, &empty.join("; "))?;
-                    Ok(())
-                })();
+                    Ok(metric_row(ws, r, &m, (&p, prev), d, rule)?)
+                });
                 if let Err(e) = res {
                     failed.get_or_insert(e);
                 }
-                rows.insert((year, a, ind), r);
+                rows.insert((year, key.0, key.1), r);
                 r += 1;
             }
             Ok(())
         })?;
         if let Some(e) = failed {
-            return Err(e.into());
+            return Err(e);
         }
         before = prov;
     }
@@ -270,7 +353,8 @@ pub fn write(out: &Outputs, path: &Path) -> Result<(), WorkbookError> {
 
 /// The `totals` sheet: per total, its contributors' rows referring to the
 /// year sheets, then the total's row with the sums and percentages as
-/// formulas over them.
+/// formulas over them: Σ for a sum, Σ numerator / Σ denominator × 100 for
+/// a ratio (as `crate::aggregate` computes them).
 fn totals_sheet(
     out: &Outputs,
     wb: &mut Workbook,
@@ -282,64 +366,66 @@ fn totals_sheet(
     let bold = Format::new().set_bold();
     let ws = wb.add_worksheet();
     ws.set_name("totals")?;
-    for (c, h) in TOTALS_HEADER.iter().enumerate() {
+    for (c, h) in T::HEADER.iter().enumerate() {
         ws.write_string_with_format(0, c as u16, *h, &bold)?;
     }
     ws.set_freeze_panes(1, 0)?;
     // (year, parent, indicator) → the total's row here.
     let mut total_rows: BTreeMap<(i32, String, String), u32> = BTreeMap::new();
     let mut r = 1u32;
-    let mut failed = None;
+    let mut failed: Option<WorkbookError> = None;
     let mut truncated = false;
     for &year in years {
         out.scan(table::TOTALS, Some(year), |_, b| {
-            let (agency, indicator, aggregation) =
-                (b.text(col::AGENCY)?, b.text(col::INDICATOR)?, b.text(col::AGGREGATION)?);
+            let present = |name| Ok::<_, ReadError>(b.present(name, b.text(name)?));
+            let (agency, indicator) = (present(col::AGENCY)?, present(col::INDICATOR)?);
+            let aggregation = b.named_present::<Aggregation>(col::AGGREGATION)?;
             let (num_ind, den_ind) = (b.text(col::NUMERATOR_INDICATOR)?, b.text(col::DENOMINATOR_INDICATOR)?);
             let (contributors, value) = (b.text_list(col::CONTRIBUTORS)?, b.decimal(col::VALUE)?);
-            let pcts = [b.decimal(col::COMPLETION_PCT)?, b.decimal(col::GROWTH_PCT)?, b.decimal(col::CHANGE_PP)?];
-            let why = [
-                b.text(col::COMPLETION_NULL_REASON)?,
-                b.text(col::GROWTH_NULL_REASON)?,
-                b.text(col::CHANGE_NULL_REASON)?,
-            ];
+            let [(.., p0, w0), (.., p1, w1), (.., p2, w2)] = PERCENTAGES;
+            let printed = [b.decimal(p0)?, b.decimal(p1)?, b.decimal(p2)?];
+            let why = [b.named::<NullReason>(w0)?, b.named(w1)?, b.named(w2)?];
             let target_ok = b.decimal(col::TARGET)?;
             for i in 0..b.len() {
-                let (a, ind) = (agency(i).unwrap_or_default().to_owned(), indicator(i).unwrap_or_default().to_owned());
-                let ratio = aggregation(i) == Some("ratio");
-                let d = decimals.get(&ind).copied();
-                let (dc, dg, dch) = d.map_or((0, 0, 0), |d| (d.completion, d.growth, d.change.unwrap_or(0)));
+                let (a, ind) = (agency(i)?.to_owned(), indicator(i)?.to_owned());
+                let ratio = aggregation(i)? == Aggregation::Ratio;
+                let why = [why[0](i)?, why[1](i)?, why[2](i)?];
                 // A sheet holds 1 048 576 rows: past that, one row says where
                 // the rest is.
                 if r as usize + contributors(i).len() + 2 > SHEET_ROWS {
                     if !truncated {
                         let note = "… more totals than a sheet holds: yearbook explain shows any of them";
                         if let Err(e) = wb.worksheet_from_name("totals").and_then(|ws| ws.write_string(r, 0, note)) {
-                            failed.get_or_insert(e);
+                            failed.get_or_insert(e.into());
                         }
                         truncated = true;
                     }
                     continue;
                 }
                 let first = r;
-                let res = (|| -> Result<(), XlsxError> {
+                let res = (|| -> Result<(), WorkbookError> {
+                    let [dc, dg, dch] = decimals_of(decimals, &ind)?;
                     // Contributor rows: references into the year sheet.
                     for c in contributors(i) {
                         ws_row_label(wb, r, year, c, &ind, "agency")?;
                         let ws = wb.worksheet_from_name("totals")?;
+                        let refer = |ws: &mut Worksheet, at: T, row: u32, column: Y| {
+                            ws.write_formula(r, at.at(), Formula::new(format!("={}", sheet_ref(year, column, row))))
+                                .map(|_| ())
+                        };
                         if ratio {
                             let (n, d) = (num_ind(i).unwrap_or_default(), den_ind(i).unwrap_or_default());
                             if let (Some(&nr), Some(&dr)) = (
                                 rows.get(&(year, c.to_owned(), n.to_owned())),
                                 rows.get(&(year, c.to_owned(), d.to_owned())),
                             ) {
-                                ws.write_formula(r, 6, Formula::new(format!("={}", sheet_ref(year, ACTUAL, nr))))?;
-                                ws.write_formula(r, 7, Formula::new(format!("={}", sheet_ref(year, ACTUAL, dr))))?;
+                                refer(ws, T::Numerator, nr, Y::Actual)?;
+                                refer(ws, T::Denominator, dr, Y::Actual)?;
                             }
                         } else if let Some(&sr) = rows.get(&(year, c.to_owned(), ind.clone())) {
-                            ws.write_formula(r, 4, Formula::new(format!("={}", sheet_ref(year, ACTUAL, sr))))?;
+                            refer(ws, T::Value, sr, Y::Actual)?;
                             if target_ok(i).is_some() {
-                                ws.write_formula(r, 5, Formula::new(format!("={}", sheet_ref(year, TARGET, sr))))?;
+                                refer(ws, T::Target, sr, Y::Target)?;
                             }
                         }
                         r += 1;
@@ -347,67 +433,52 @@ fn totals_sheet(
                     ws_row_label(wb, r, year, &a, &ind, "total")?;
                     let ws = wb.worksheet_from_name("totals")?;
                     let tr = r + 1;
-                    let range = |col: &str| {
-                        if r > first { format!("SUM({col}{}:{col}{})", first + 1, r) } else { "0".to_owned() }
+                    let range = |c: T| {
+                        if r > first { format!("SUM({}:{})", c.cell(first + 1), c.cell(r)) } else { "0".to_owned() }
                     };
+                    let mut formula =
+                        |at: T, x: String| ws.write_formula(r, at.at(), Formula::new(format!("={x}"))).map(|_| ());
                     let prev = total_rows.get(&(year - 1, a.clone(), ind.clone())).map(|&p| p + 1);
                     if ratio {
-                        ws.write_formula(r, 6, Formula::new(format!("={}", range("G"))))?;
-                        ws.write_formula(r, 7, Formula::new(format!("={}", range("H"))))?;
+                        let (n, d, pv) = (T::Numerator.cell(tr), T::Denominator.cell(tr), T::Previous.cell(tr));
+                        formula(T::Numerator, range(T::Numerator))?;
+                        formula(T::Denominator, range(T::Denominator))?;
                         if value(i).is_some() {
-                            ws.write_formula(
-                                r,
-                                4,
-                                Formula::new(format!("={}", round_formula(&format!("G{tr}/H{tr}*100"), dch, rule))),
-                            )?;
+                            formula(T::Value, round_formula(&format!("{n}/{d}*100"), dch, rule))?;
                         }
                         if let Some(p) = prev {
-                            ws.write_formula(r, 8, Formula::new(format!("=G{p}/H{p}*100")))?;
+                            formula(T::Previous, format!("{}/{}*100", T::Numerator.cell(p), T::Denominator.cell(p)))?;
                         }
-                        if why[2](i).is_none() {
-                            let x = format!("G{tr}/H{tr}*100-I{tr}");
-                            ws.write_formula(r, 11, Formula::new(format!("={}", round_formula(&x, dch, rule))))?;
+                        if why[2].is_none() {
+                            formula(T::Change, round_formula(&format!("{n}/{d}*100-{pv}"), dch, rule))?;
                         }
                     } else {
+                        let (v, t, pv) = (T::Value.cell(tr), T::Target.cell(tr), T::Previous.cell(tr));
                         if value(i).is_some() {
-                            ws.write_formula(r, 4, Formula::new(format!("={}", range("E"))))?;
+                            formula(T::Value, range(T::Value))?;
                         }
                         if target_ok(i).is_some() {
-                            ws.write_formula(r, 5, Formula::new(format!("={}", range("F"))))?;
+                            formula(T::Target, range(T::Target))?;
                         }
                         if let Some(p) = prev {
-                            ws.write_formula(r, 8, Formula::new(format!("=E{p}")))?;
+                            formula(T::Previous, T::Value.cell(p))?;
                         }
-                        if why[0](i).is_none() {
-                            ws.write_formula(
-                                r,
-                                9,
-                                Formula::new(format!("={}", round_formula(&format!("E{tr}/F{tr}*100"), dc, rule))),
-                            )?;
+                        if why[0].is_none() {
+                            formula(T::Completion, round_formula(&format!("{v}/{t}*100"), dc, rule))?;
                         }
-                        if why[1](i).is_none() {
-                            let x = format!("(E{tr}-I{tr})/I{tr}*100");
-                            ws.write_formula(r, 10, Formula::new(format!("={}", round_formula(&x, dg, rule))))?;
+                        if why[1].is_none() {
+                            formula(T::Growth, round_formula(&format!("({v}-{pv})/{pv}*100"), dg, rule))?;
                         }
-                        if why[2](i).is_none() {
-                            ws.write_formula(
-                                r,
-                                11,
-                                Formula::new(format!("={}", round_formula(&format!("E{tr}-I{tr}"), dch, rule))),
-                            )?;
+                        if why[2].is_none() {
+                            formula(T::Change, round_formula(&format!("{v}-{pv}"), dch, rule))?;
                         }
                     }
-                    opt_number(ws, r, 12, value(i))?;
-                    for (k, p) in pcts.iter().enumerate() {
-                        opt_number(ws, r, 13 + k as u16, p(i))?;
+                    opt_number(ws, r, T::PrintedValue.at(), value(i))?;
+                    let printed_cols = [T::PrintedCompletion, T::PrintedGrowth, T::PrintedChange];
+                    for (at, p) in printed_cols.into_iter().zip(&printed) {
+                        opt_number(ws, r, at.at(), p(i))?;
                     }
-                    let empty: Vec<String> = why
-                        .iter()
-                        .filter_map(|w| w(i))
-                        .filter(|w| !matches!(*w, "rate_uses_change_pp" | "not_a_rate"))
-                        .map(str::to_owned)
-                        .collect();
-                    text(ws, r, 16, &empty.join("; "))?;
+                    text(ws, r, T::WhyEmpty.at(), &why_empty(why.map(|w| (None, w))))?;
                     Ok(())
                 })();
                 if let Err(e) = res {
@@ -420,7 +491,7 @@ fn totals_sheet(
         })?;
     }
     match failed {
-        Some(e) => Err(e.into()),
+        Some(e) => Err(e),
         None => Ok(()),
     }
 }
@@ -434,9 +505,9 @@ fn ws_row_label(
     what: &str,
 ) -> Result<(), XlsxError> {
     let ws = wb.worksheet_from_name("totals")?;
-    ws.write_number(r, 0, f64::from(year))?;
-    ws.write_string(r, 1, agency)?;
-    ws.write_string(r, 2, indicator)?;
-    ws.write_string(r, 3, what)?;
+    ws.write_number(r, T::Year.at(), f64::from(year))?;
+    ws.write_string(r, T::Agency.at(), agency)?;
+    ws.write_string(r, T::Indicator.at(), indicator)?;
+    ws.write_string(r, T::Row.at(), what)?;
     Ok(())
 }

@@ -74,17 +74,55 @@ impl Encoding {
 
 /// Why a file cannot be read as text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{reason} at offset {offset} (line {line})")]
+#[error("{} at offset {offset} (line {line})", reason.en())]
 pub struct EncodingError {
     pub offset: u64,
     pub line: u64,
-    pub reason: &'static str,
+    pub reason: Undecodable,
     /// What the file's text most likely is, to show its rows.
     pub read_as: ReadAs,
 }
 
+/// What is wrong with a file's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undecodable {
+    /// The encoding was pinned to UTF-8.
+    Utf8,
+    /// The encoding was pinned to GB18030.
+    Gb18030,
+    /// Neither UTF-8 nor GB18030 decodes it.
+    Either,
+    Utf16,
+}
+
+impl Undecodable {
+    pub fn en(self) -> &'static str {
+        match self {
+            Undecodable::Utf8 => "invalid UTF-8",
+            Undecodable::Gb18030 => "invalid GB18030",
+            Undecodable::Either => "undecodable byte",
+            Undecodable::Utf16 => "UTF-16 text: save the file as UTF-8 or GB18030 (CSV UTF-8 in Excel)",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Undecodable::Utf8 => "UTF-8 编码无效",
+            Undecodable::Gb18030 => "GB18030 编码无效",
+            Undecodable::Either => "无法解码的字节",
+            Undecodable::Utf16 => "UTF-16 编码：请另存为 UTF-8 或 GB18030（Excel 中的“CSV UTF-8”）",
+        }
+    }
+}
+
 impl EncodingError {
-    fn at(bytes: &[u8], offset: usize, reason: &'static str, read_as: ReadAs) -> Self {
+    /// What to tell a reader, in both languages.
+    pub fn detail(&self) -> crate::reject::Detail {
+        let zh = format!("{}，位于第 {} 字节（第 {} 行）", self.reason.zh(), self.offset, self.line);
+        crate::reject::Detail::new(self.to_string(), zh)
+    }
+
+    fn at(bytes: &[u8], offset: usize, reason: Undecodable, read_as: ReadAs) -> Self {
         let line = bytes[..offset].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
         EncodingError { offset: offset as u64, line, reason, read_as }
     }
@@ -174,8 +212,7 @@ fn utf16(bytes: &[u8]) -> Option<bool> {
 /// Tells the encoding of a whole file.
 pub fn detect(bytes: &[u8], choice: EncodingChoice) -> Result<Encoding, EncodingError> {
     if let Some(little_endian) = utf16(bytes) {
-        let reason = "UTF-16 text: save the file as UTF-8 or GB18030 (CSV UTF-8 in Excel)";
-        return Err(EncodingError::at(bytes, 0, reason, ReadAs::Utf16 { little_endian }));
+        return Err(EncodingError::at(bytes, 0, Undecodable::Utf16, ReadAs::Utf16 { little_endian }));
     }
     let has_bom = bytes.starts_with(BOM);
     let utf8 = || -> Result<Encoding, EncodingError> {
@@ -185,7 +222,7 @@ pub fn detect(bytes: &[u8], choice: EncodingChoice) -> Result<Encoding, Encoding
             Err(e) => {
                 let offset = e.valid_up_to() + if has_bom { BOM.len() } else { 0 };
                 let read_as = ReadAs::Escaped(if has_bom { Encoding::Utf8Bom } else { Encoding::Utf8 });
-                Err(EncodingError::at(bytes, offset, "invalid UTF-8", read_as))
+                Err(EncodingError::at(bytes, offset, Undecodable::Utf8, read_as))
             }
         }
     };
@@ -198,7 +235,7 @@ pub fn detect(bytes: &[u8], choice: EncodingChoice) -> Result<Encoding, Encoding
                 // Report the later of the two: the bytes up to it decode in
                 // one of the encodings, so it is the nearer to the damage,
                 // and that encoding is the one to show the file in.
-                reason: "undecodable byte",
+                reason: Undecodable::Either,
                 ..if gb_err.offset >= utf8_err.offset { gb_err } else { utf8_err }
             })
         }),
@@ -217,7 +254,7 @@ fn check_gb18030(bytes: &[u8]) -> Result<(), EncodingError> {
             DecoderResult::OutputFull => continue,
             DecoderResult::Malformed(bad, extra) => {
                 let offset = read_total - usize::from(bad) - usize::from(extra);
-                return Err(EncodingError::at(bytes, offset, "invalid GB18030", ReadAs::Escaped(Encoding::Gb18030)));
+                return Err(EncodingError::at(bytes, offset, Undecodable::Gb18030, ReadAs::Escaped(Encoding::Gb18030)));
             }
         }
     }

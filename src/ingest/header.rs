@@ -2,7 +2,7 @@
 //! which columns are years (wide layout), and which layout the file has.
 
 use crate::config::{Field, Layout, Layouts};
-use crate::reject::Code;
+use crate::reject::{Code, Detail};
 
 /// What one header cell names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,7 @@ impl HeaderMap {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderError {
     pub code: Code,
-    pub detail: String,
+    pub detail: Detail,
 }
 
 /// Resolves a header row. Unknown columns are returned (as indexes) for
@@ -51,17 +51,23 @@ pub fn resolve(
     layouts: &Layouts,
     pinned: Option<Layout>,
 ) -> Result<(HeaderMap, Vec<usize>), HeaderError> {
-    let fail = |code, detail: String| Err(HeaderError { code, detail });
+    let fail = |code, detail: Detail| Err(HeaderError { code, detail });
     let mut columns = Vec::with_capacity(names.len());
     let mut index = [None; Field::ALL.len()];
     for (i, name) in names.iter().enumerate() {
         if name.trim_matches([' ', '\t', '\u{3000}', '\u{feff}']).is_empty() {
-            return fail(Code::BlankHeader, format!("column {} has no name", i + 1));
+            return fail(
+                Code::BlankHeader,
+                Detail::new(format!("column {} has no name", i + 1), format!("第 {} 列没有列名", i + 1)),
+            );
         }
         let column = match (layouts.field(name), layouts.year_column(name)) {
             (Some(field), _) => {
                 if let Some(first) = index[field as usize] {
-                    let detail = format!("`{}` and `{name}` both name `{}`", names[first], field.name());
+                    let detail = Detail::new(
+                        format!("`{}` and `{name}` both name `{}`", names[first], field.name()),
+                        format!("`{}` 与 `{name}` 都表示 `{}`", names[first], field.name()),
+                    );
                     return fail(Code::DuplicateHeader, detail);
                 }
                 index[field as usize] = Some(i);
@@ -69,7 +75,10 @@ pub fn resolve(
             }
             (None, Some(year)) => {
                 if columns.contains(&Column::Year(year)) {
-                    return fail(Code::DuplicateHeader, format!("year {year} appears twice"));
+                    return fail(
+                        Code::DuplicateHeader,
+                        Detail::new(format!("year {year} appears twice"), format!("年度 {year} 出现两次")),
+                    );
                 }
                 Column::Year(year)
             }
@@ -84,19 +93,38 @@ pub fn resolve(
         (None, true, false) => Layout::Long,
         (None, false, true) => Layout::Wide,
         (None, true, true) => {
-            return fail(Code::LayoutUnknown, "the header has both a year column and columns named by years".into());
+            return fail(
+                Code::LayoutUnknown,
+                Detail::new(
+                    "the header has both a year column and columns named by years",
+                    "表头既有年度列，又有以年度命名的列",
+                ),
+            );
         }
         (None, false, false) => {
-            return fail(Code::LayoutUnknown, "the header has neither a year column nor columns named by years".into());
+            return fail(
+                Code::LayoutUnknown,
+                Detail::new(
+                    "the header has neither a year column nor columns named by years",
+                    "表头既无年度列，也无以年度命名的列",
+                ),
+            );
         }
     };
     let (required, optional) = layouts.spec(layout);
     let missing: Vec<&str> = required.iter().filter(|f| index[**f as usize].is_none()).map(|f| f.name()).collect();
     if !missing.is_empty() {
-        return fail(Code::MissingColumn, format!("{} layout needs {}", layout.name(), missing.join(", ")));
+        let (what, missing) = (layout.name(), missing.join(", "));
+        return fail(
+            Code::MissingColumn,
+            Detail::new(format!("{what} layout needs {missing}"), format!("{what} 格式需要 {missing} 列")),
+        );
     }
     if layout == Layout::Wide && !has_year_columns {
-        return fail(Code::MissingColumn, "wide layout needs at least one year column".into());
+        return fail(
+            Code::MissingColumn,
+            Detail::new("wide layout needs at least one year column", "宽表至少需要一个年度列"),
+        );
     }
     // A field the layout does not use (a `value` column in a wide file) is
     // as good as unknown: say so rather than read it.

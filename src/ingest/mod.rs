@@ -22,7 +22,7 @@ use quotes::Cut;
 use crate::config::pipeline::EncodingChoice;
 use crate::config::{Layout, Layouts};
 use crate::model::FileId;
-use crate::reject::Code;
+use crate::reject::{Code, Detail};
 
 /// The longest record (header or row) a submission may hold, in bytes: a
 /// long 备注 fits many times over; anything longer is not a row of figures
@@ -200,7 +200,10 @@ impl Submission {
         let first = text.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(text.len());
         let first_len = text[first..].iter().position(|&b| b == b'\n').unwrap_or(text.len() - first);
         if first_len > MAX_RECORD_BYTES && matches!(decode, Decode::Strict(_)) {
-            let detail = format!("the first line is {first_len} bytes; at most {MAX_RECORD_BYTES}");
+            let detail = Detail::new(
+                format!("the first line is {first_len} bytes; at most {MAX_RECORD_BYTES}"),
+                format!("第一行 {first_len} 字节，上限 {MAX_RECORD_BYTES} 字节"),
+            );
             header = Some(Parsed::Refused(HeaderError { code: Code::LineTooLong, detail }));
             lines.blank_until(text, first, &mut offsets, &mut visit);
             header_line = lines.next;
@@ -272,8 +275,10 @@ impl Submission {
                 Some(parsed) => visit(Item::Unclosed(parsed, bad)),
                 None => {
                     header_line = line;
-                    let detail =
-                        format!("a quote opens at line {quote_line}, byte {} and never closes", bad.quote_byte);
+                    let detail = Detail::new(
+                        format!("a quote opens at line {quote_line}, byte {} and never closes", bad.quote_byte),
+                        format!("第 {quote_line} 行第 {} 字节处的引号没有闭合", bad.quote_byte),
+                    );
                     header = Some(Parsed::Refused(HeaderError { code: Code::UnclosedQuote, detail }));
                 }
             }
@@ -295,10 +300,13 @@ fn read_header(
     pinned: Option<Layout>,
 ) -> Parsed {
     match encoding {
-        Err(e) => Parsed::Refused(HeaderError { code: Code::Encoding, detail: e.to_string() }),
+        Err(e) => Parsed::Refused(HeaderError { code: Code::Encoding, detail: e.detail() }),
         Ok(_) if rec.too_long().is_some() => {
             let (_, len) = rec.too_long().expect("checked");
-            let detail = format!("the header is {len} bytes in {} cells; at most {MAX_RECORD_BYTES}", rec.len());
+            let detail = Detail::new(
+                format!("the header is {len} bytes in {} cells; at most {MAX_RECORD_BYTES}", rec.len()),
+                format!("表头 {len} 字节、{} 个单元格，上限 {MAX_RECORD_BYTES} 字节", rec.len()),
+            );
             Parsed::Refused(HeaderError { code: Code::LineTooLong, detail })
         }
         Ok(_) => match rec.control() {
@@ -475,8 +483,9 @@ pub struct Control {
 }
 
 impl Control {
-    pub fn describe(&self) -> String {
-        format!("{} at byte {}", escape_control(self.char), self.byte)
+    pub fn describe(&self) -> Detail {
+        let c = escape_control(self.char);
+        Detail::new(format!("{c} at byte {}", self.byte), format!("第 {} 字节处为 {c}", self.byte))
     }
 }
 

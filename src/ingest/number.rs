@@ -54,6 +54,27 @@ pub enum NumberError {
     TooManyDecimals,
 }
 
+impl NumberError {
+    /// The reason in Chinese, with the same specifics.
+    pub fn zh(&self) -> String {
+        match self {
+            NumberError::InvalidCharacter(c) => format!("数字中不能出现字符 `{c}`"),
+            NumberError::PercentNotAllowed => "只有计量单位为 % 时才能带百分号".to_owned(),
+            NumberError::SeveralDecimalPoints => "小数点不止一个".to_owned(),
+            NumberError::NoIntegerDigits => "小数点前没有数字".to_owned(),
+            NumberError::NoFractionDigits => "小数点后没有数字".to_owned(),
+            NumberError::BadGrouping => "千分位分隔符应每三位一组".to_owned(),
+            NumberError::MisplacedSign => "负号只能在最前面出现一次".to_owned(),
+            NumberError::TooManyIntegerDigits => format!("整数部分超过 {MAX_INT_DIGITS} 位"),
+            NumberError::TooManyDecimals => format!("小数超过 {MAX_FRACTION_DIGITS} 位"),
+        }
+    }
+
+    pub fn detail(&self) -> crate::reject::Detail {
+        crate::reject::Detail::new(self.to_string(), self.zh())
+    }
+}
+
 /// Trims the white space people leave around cells: ASCII space, tab and
 /// the ideographic space U+3000.
 pub fn trim_cell(text: &str) -> &str {

@@ -9,31 +9,36 @@ use crate::config::units::UnitError;
 use crate::config::{AgencyId, Indicator, IndicatorId, Kind, Register, Units};
 use crate::decimal::{BASE_SCALE, Decimal};
 use crate::ingest::number::{self, Cell, NumberError, trim_cell};
-use crate::reject::Code;
+use crate::reject::{Code, Detail};
 
 /// Why a cell cannot be taken: the code and the specifics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub code: Code,
-    pub detail: String,
+    pub detail: Detail,
 }
 
 impl Problem {
-    fn new(code: Code, detail: impl Into<String>) -> Problem {
-        Problem { code, detail: detail.into() }
+    fn new(code: Code, detail: Detail) -> Problem {
+        Problem { code, detail }
+    }
+
+    /// A problem its code says all of.
+    fn bare(code: Code) -> Problem {
+        Problem { code, detail: Detail::default() }
     }
 }
 
 /// An agency code of the register.
 pub fn agency(text: &str, register: &Register) -> Result<AgencyId, Problem> {
-    register.get(trim_cell(text)).ok_or_else(|| Problem::new(Code::UnknownAgency, ""))
+    register.get(trim_cell(text)).ok_or_else(|| Problem::bare(Code::UnknownAgency))
 }
 
 /// A year of four digits.
 pub fn year(text: &str) -> Result<i32, Problem> {
     let t = trim_cell(text);
     if t.len() != 4 || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Problem::new(Code::BadYear, ""));
+        return Err(Problem::bare(Code::BadYear));
     }
     Ok(t.parse().expect("four ASCII digits"))
 }
@@ -43,13 +48,19 @@ pub fn year_in_range(year: i32, years: &std::ops::RangeInclusive<i32>) -> Result
     if years.contains(&year) {
         Ok(year)
     } else {
-        Err(Problem::new(Code::YearOutOfRange, format!("{year} is not in {}..={}", years.start(), years.end())))
+        Err(Problem::new(
+            Code::YearOutOfRange,
+            Detail::new(
+                format!("{year} is not in {}..={}", years.start(), years.end()),
+                format!("{year} 不在 {}..={} 之内", years.start(), years.end()),
+            ),
+        ))
     }
 }
 
 /// An indicator code of the catalog.
 pub fn indicator(text: &str, catalog: &crate::config::Catalog) -> Result<IndicatorId, Problem> {
-    catalog.get(trim_cell(text)).ok_or_else(|| Problem::new(Code::UnknownIndicator, ""))
+    catalog.get(trim_cell(text)).ok_or_else(|| Problem::bare(Code::UnknownIndicator))
 }
 
 /// The power of ten from the unit sent (trimmed) to the indicator's base
@@ -57,12 +68,22 @@ pub fn indicator(text: &str, catalog: &crate::config::Catalog) -> Result<Indicat
 pub fn unit_power(unit: &str, ind: &Indicator, units: &Units) -> Result<u32, Problem> {
     units.power(unit, &ind.base_unit).map_err(|e| match e {
         UnitError::Unknown { .. } => {
-            Problem::new(Code::UnknownUnit, format!("{} is counted in {}", ind.code, ind.base_unit))
+            let (code, base) = (&ind.code, &ind.base_unit);
+            Problem::new(
+                Code::UnknownUnit,
+                Detail::new(format!("{code} is counted in {base}"), format!("{code} 的计量单位是 {base}")),
+            )
         }
-        UnitError::Mismatch { unit_base, .. } => Problem::new(
-            Code::UnitMismatch,
-            format!("`{unit}` measures {unit_base}; {} is counted in {}", ind.code, ind.base_unit),
-        ),
+        UnitError::Mismatch { unit_base, .. } => {
+            let (code, base) = (&ind.code, &ind.base_unit);
+            Problem::new(
+                Code::UnitMismatch,
+                Detail::new(
+                    format!("`{unit}` measures {unit_base}; {code} is counted in {base}"),
+                    format!("`{unit}` 计量的是 {unit_base}；{code} 的计量单位是 {base}"),
+                ),
+            )
+        }
     })
 }
 
@@ -92,8 +113,8 @@ pub fn value(text: &str, percent: bool, has_note: bool) -> Result<Option<Decimal
     match number::parse_cell(text, percent) {
         Ok(Cell::Number(v)) => Ok(Some(v)),
         Ok(Cell::Missing) if has_note => Ok(None),
-        Ok(Cell::Missing) => Err(Problem::new(Code::MissingWithoutNote, "")),
-        Err(e) => Err(Problem::new(number_code(&e, Code::BadNumber), e.to_string())),
+        Ok(Cell::Missing) => Err(Problem::bare(Code::MissingWithoutNote)),
+        Err(e) => Err(Problem::new(number_code(&e, Code::BadNumber), e.detail())),
     }
 }
 
@@ -102,13 +123,13 @@ pub fn target(text: &str, percent: bool) -> Result<Option<Decimal>, Problem> {
     match number::parse_cell(text, percent) {
         Ok(Cell::Number(v)) => Ok(Some(v)),
         Ok(Cell::Missing) => Ok(None),
-        Err(e) => Err(Problem::new(number_code(&e, Code::BadTarget), e.to_string())),
+        Err(e) => Err(Problem::new(number_code(&e, Code::BadTarget), e.detail())),
     }
 }
 
 /// A figure in the base unit, which must fit its Decimal128(38) column.
 pub fn to_base(v: Decimal, power: u32) -> Result<Decimal, Problem> {
-    v.checked_mul_pow10(power).and_then(|v| v.in_column(BASE_SCALE)).ok_or_else(|| Problem::new(Code::OutOfRange, ""))
+    v.checked_mul_pow10(power).and_then(|v| v.in_column(BASE_SCALE)).ok_or_else(|| Problem::bare(Code::OutOfRange))
 }
 
 /// A figure no smaller than the indicator's minimum (a negative head count
@@ -116,7 +137,11 @@ pub fn to_base(v: Decimal, power: u32) -> Result<Decimal, Problem> {
 pub fn at_least_min(v: Decimal, ind: &Indicator) -> Result<Decimal, Problem> {
     match ind.min {
         Some(min) if v < min => {
-            Err(Problem::new(Code::BelowMinimum, format!("{} is at least {}", ind.code, min.trimmed())))
+            let (code, min) = (&ind.code, min.trimmed());
+            Err(Problem::new(
+                Code::BelowMinimum,
+                Detail::new(format!("{code} is at least {min}"), format!("{code} 不小于 {min}")),
+            ))
         }
         _ => Ok(v),
     }
@@ -128,7 +153,7 @@ pub fn claim(text: &str) -> Result<Option<Decimal>, Problem> {
     match number::parse_cell(text, true) {
         Ok(Cell::Number(v)) => Ok(Some(v)),
         Ok(Cell::Missing) => Ok(None),
-        Err(e) => Err(Problem::new(Code::BadClaim, e.to_string())),
+        Err(e) => Err(Problem::new(Code::BadClaim, e.detail())),
     }
 }
 
@@ -136,14 +161,19 @@ pub fn claim(text: &str) -> Result<Option<Decimal>, Problem> {
 /// from the year before) but rare enough to be worth a look: a warning.
 pub fn rate_above_100(value: Option<Decimal>, ind: &Indicator) -> Option<Problem> {
     (ind.kind == Kind::Rate && value.is_some_and(|v| v > Decimal::new(100, 0)))
-        .then(|| Problem::new(Code::RateAbove100, ""))
+        .then(|| Problem::bare(Code::RateAbove100))
 }
 
 /// An indicator name that is neither of the catalog's: a warning.
 pub fn name_matches(name: &str, ind: &Indicator) -> Option<Problem> {
     let name = trim_cell(name);
-    (!name.is_empty() && name != ind.name_zh && name != ind.name_en)
-        .then(|| Problem::new(Code::NameMismatch, format!("the catalog calls {} `{}`", ind.code, ind.name_zh)))
+    (!name.is_empty() && name != ind.name_zh && name != ind.name_en).then(|| {
+        let (code, zh) = (&ind.code, &ind.name_zh);
+        Problem::new(
+            Code::NameMismatch,
+            Detail::new(format!("the catalog calls {code} `{zh}`"), format!("指标目录中 {code} 的名称为“{zh}”")),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -178,7 +208,7 @@ mod tests {
             assert_eq!(year(bad).unwrap_err().code, Code::BadYear, "{bad:?}");
         }
         assert_eq!(year_in_range(2021, &(1949..=2100)), Ok(2021));
-        assert_eq!(year_in_range(1900, &(1949..=2100)).unwrap_err().detail, "1900 is not in 1949..=2100");
+        assert_eq!(year_in_range(1900, &(1949..=2100)).unwrap_err().detail.en, "1900 is not in 1949..=2100");
     }
 
     #[test]
@@ -203,7 +233,7 @@ mod tests {
         let ind = head_count();
         assert_eq!(at_least_min(d("0"), &ind), Ok(d("0")));
         let below = at_least_min(d("-35"), &ind).unwrap_err();
-        assert_eq!((below.code, below.detail.as_str()), (Code::BelowMinimum, "EMP-URBAN-NEW is at least 0"));
+        assert_eq!((below.code, below.detail.en.as_str()), (Code::BelowMinimum, "EMP-URBAN-NEW is at least 0"));
         assert!(percent_allowed("%", Some(&ind)));
         assert!(!percent_allowed("人", Some(&ind)));
     }
@@ -223,5 +253,52 @@ mod tests {
             Some(Code::RateAbove100)
         );
         assert_eq!(rate_above_100(Some(d("101.3")), &ind), None);
+    }
+
+    /// English words in `zh` outside backquotes, codes and the catalog's
+    /// quoted names: what a Chinese reader would have to translate.
+    fn english_words(zh: &str) -> Vec<&str> {
+        let mut outside = String::new();
+        for (i, part) in zh.split('`').enumerate() {
+            if i % 2 == 0 {
+                outside.push_str(part);
+                outside.push(' ');
+            }
+        }
+        let words: Vec<String> =
+            outside.split(|c: char| !c.is_ascii_lowercase()).filter(|w| w.len() >= 3).map(str::to_owned).collect();
+        zh.split(' ').filter(|w| words.iter().any(|x| w.contains(x.as_str()))).collect()
+    }
+
+    #[test]
+    fn every_problem_speaks_chinese_in_its_chinese_detail() {
+        let ind = head_count();
+        let units =
+            crate::config::Units::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/units.toml"))
+                .unwrap();
+        let problems = [
+            year_in_range(1900, &(1949..=2100)).unwrap_err(),
+            value("千余", false, false).unwrap_err(),
+            value("12..5", false, false).unwrap_err(),
+            value("1,23", false, false).unwrap_err(),
+            value("5-", false, false).unwrap_err(),
+            value("99%", false, false).unwrap_err(),
+            value(".5", false, false).unwrap_err(),
+            value(&"1".repeat(33), false, false).unwrap_err(),
+            target("0.1234567", false).unwrap_err(),
+            claim("约107").unwrap_err(),
+            at_least_min(d("-35"), &ind).unwrap_err(),
+            unit_power("名", &ind, &units).unwrap_err(),
+            unit_power("元", &ind, &units).unwrap_err(),
+            name_matches("城镇新增就业人数", &ind).unwrap(),
+        ];
+        assert_eq!(
+            english_words("数值（more than one decimal point）"),
+            ["数值（more", "than", "one", "decimal", "point）"]
+        );
+        for p in problems {
+            assert!(!p.detail.zh.is_empty() && !p.detail.en.is_empty(), "{p:?}");
+            assert_eq!(english_words(&p.detail.zh), Vec::<&str>::new(), "{p:?}");
+        }
     }
 }

@@ -26,7 +26,7 @@ use crate::decimal::Decimal;
 use crate::ingest::number::trim_cell;
 use crate::ingest::{Encoding, HeaderMap, Item, MAX_RECORD_BYTES, Parsed, Record, Submission, Unclosed};
 use crate::model::{FileId, Key, Observation, Origin};
-use crate::reject::{Code, Issue};
+use crate::reject::{Code, Detail, Issue};
 
 pub mod fields;
 
@@ -128,9 +128,13 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
     });
     out.report.lines = reading.lines;
     let header_line = reading.header_line;
-    match reading.header {
-        None => out.report.refused = Some("empty: no header row".to_owned()),
-        Some(Parsed::Refused(e)) => out.report.refused = Some(format!("{}: {}", e.code.as_str(), e.detail)),
+    // Why every row of the file was quarantined, if it was.
+    let refusal = match reading.header {
+        None => Some(Detail::new("empty: no header row", "空文件：没有表头")),
+        Some(Parsed::Refused(e)) => Some(Detail::new(
+            format!("{}: {}", e.code.as_str(), e.detail.en),
+            format!("{}（{}）", e.code.zh(), e.detail.zh),
+        )),
         Some(Parsed::Read { header, unknown_columns }) => {
             out.report.layout = Some(header.layout);
             out.warnings.extend(unknown_columns.iter().map(|&i| Issue {
@@ -139,12 +143,14 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
                 ..Issue::at(file, header_line, 0, Code::UnknownColumn)
             }));
             out.report.header = header.names;
+            None
         }
-    }
+    };
+    out.report.refused = refusal.as_ref().map(|d| d.en.clone());
     // A file that holds no row is said so, with why if it was refused: it
     // has nothing in the quarantine to show for itself.
     if out.report.records == 0 {
-        let detail = out.report.refused.clone().unwrap_or_default();
+        let detail = refusal.unwrap_or_default();
         out.warnings.push(Issue { detail, ..Issue::at(file, header_line.max(1), 0, Code::NoRows) });
     }
     // The header's warnings were known only once the file was read: every
@@ -219,9 +225,10 @@ impl RowReader<'_> {
 
     /// A record whose quote never closes: its cells cannot be told apart.
     fn unclosed(&self, bad: Unclosed, out: &mut Normalized) {
-        let detail = format!(
-            "the quote at line {}, byte {} never closes; the lines after line {} are read as rows",
-            bad.quote_line, bad.quote_byte, bad.quote_line
+        let (line, byte) = (bad.quote_line, bad.quote_byte);
+        let detail = Detail::new(
+            format!("the quote at line {line}, byte {byte} never closes; the lines after line {line} are read as rows"),
+            format!("第 {line} 行第 {byte} 字节处的引号没有闭合；第 {line} 行之后的各行按新行读取"),
         );
         let template = Issue { raw: bad.text, detail, ..Issue::at(self.file, bad.line, bad.byte, Code::UnclosedQuote) };
         self.refuse_record(template, out);
@@ -232,7 +239,10 @@ impl RowReader<'_> {
         // never copied.
         if let Some((i, len)) = rec.too_long() {
             let field = self.header.names.get(i).cloned().unwrap_or_default();
-            let detail = format!("the record is {len} bytes; at most {MAX_RECORD_BYTES}");
+            let detail = Detail::new(
+                format!("the record is {len} bytes; at most {MAX_RECORD_BYTES}"),
+                format!("该行 {len} 字节，上限 {MAX_RECORD_BYTES} 字节"),
+            );
             self.refuse_record(issue(self.file, rec, field, rec.text(), Code::LineTooLong, detail), out);
             return;
         }
@@ -249,7 +259,7 @@ impl RowReader<'_> {
         }
         if rec.is_blank() {
             out.report.blank_rows += 1;
-            out.warnings.push(issue(self.file, rec, String::new(), String::new(), Code::BlankRow, String::new()));
+            out.warnings.push(issue(self.file, rec, String::new(), String::new(), Code::BlankRow, Detail::default()));
             return;
         }
         let cells: Vec<Cells<'_>> = match self.header.layout {
@@ -267,7 +277,11 @@ impl RowReader<'_> {
         };
         out.report.rows_read += cells.len() as u64;
         if rec.len() != self.header.names.len() {
-            let detail = format!("{} cells, the header has {}", rec.len(), self.header.names.len());
+            let (n, header) = (rec.len(), self.header.names.len());
+            let detail = Detail::new(
+                format!("{n} cells, the header has {header}"),
+                format!("该行 {n} 个单元格，表头 {header} 列"),
+            );
             let code = if rec.len() > self.header.names.len() { Code::ExtraCells } else { Code::MissingCells };
             for _ in &cells {
                 out.report.quarantined += 1;
@@ -301,12 +315,13 @@ impl RowReader<'_> {
                 out.quarantined_keys.push(key);
                 match *o.get() {
                     Seen::Accepted(i) if out.observations[i].same_figures(&obs) => {
-                        let detail = format!("same as line {}", out.observations[i].origin.line);
+                        let line = out.observations[i].origin.line;
+                        let detail = Detail::new(format!("same as line {line}"), format!("与第 {line} 行相同"));
                         out.rejected.push(issue(self.file, rec, field, raw, Code::DuplicateIdentical, detail));
                     }
                     Seen::Accepted(i) => {
                         let first = &out.observations[i];
-                        let detail = format!("line {} and line {} differ", first.origin.line, rec.line);
+                        let detail = differ(first.origin.line, rec.line);
                         let first_rec_field = self.header.names[first.origin.column as usize].clone();
                         out.rejected.push(Issue {
                             file: self.file,
@@ -324,7 +339,7 @@ impl RowReader<'_> {
                         o.insert(Seen::Conflicted(first.origin.line));
                     }
                     Seen::Conflicted(first_line) => {
-                        let detail = format!("line {first_line} and line {} differ", rec.line);
+                        let detail = differ(first_line, rec.line);
                         out.rejected.push(issue(self.file, rec, field, raw, Code::DuplicateConflict, detail));
                     }
                 }
@@ -466,6 +481,11 @@ impl Problems<'_, '_> {
     }
 }
 
-fn issue(file: FileId, rec: &Record<'_>, field: String, raw: String, code: Code, detail: String) -> Issue {
+/// Two rows of one key whose figures differ.
+fn differ(first: u64, then: u64) -> Detail {
+    Detail::new(format!("line {first} and line {then} differ"), format!("第 {first} 行与第 {then} 行数值不一致"))
+}
+
+fn issue(file: FileId, rec: &Record<'_>, field: String, raw: String, code: Code, detail: Detail) -> Issue {
     Issue { file, line: rec.line, byte: rec.byte, field, raw, code, detail }
 }

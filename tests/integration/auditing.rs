@@ -267,3 +267,29 @@ fn explain_total_reaches_a_parent_that_sent_its_own_figure() {
     assert_eq!(total["contributors"][0]["agency"], "TJ-D01-HRSS");
     assert_eq!(total["contributors"][0]["inputs"][0]["value"], "30");
 }
+
+#[test]
+fn explain_of_a_total_where_less_is_better_divides_target_by_value_as_the_run_did() {
+    // Disputes accepted, made an indicator where fewer is better: the
+    // city's completion is Σ target / Σ value × 100 = 200 / 190 × 100.
+    let rows = format!(
+        "{EN_HEADER}TJ-HRSS,2021,DISPUTE-ACCEPTED,,90,件,100,,,\nTJ-JUS,2021,DISPUTE-ACCEPTED,,100,件,100,,,\n"
+    );
+    let s = Scratch::new(&[("a.csv", rows.as_bytes())]);
+    let catalog = std::fs::read_to_string(crate::util::repo().join("schemas/catalog.csv")).unwrap();
+    let catalog = catalog.replace("件,count,none,sum", "件,count,down,sum");
+    let path = s.dir.path().join("catalog.csv");
+    std::fs::write(&path, catalog).unwrap();
+    let (i, o) = (s.input(), s.out());
+    let (i, o) = (i.to_str().unwrap(), o.to_str().unwrap());
+    let run = yearbook(&["run", "-q", "--input", i, "--catalog", path.to_str().unwrap(), "--out", o]);
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let e = yearbook(&["explain", "TJ", "DISPUTE-ACCEPTED", "2021", "--metric", "completion", "--json", "--out", o]);
+    assert_eq!(e.status.code(), Some(0), "{}", String::from_utf8_lossy(&e.stderr));
+    let e: serde_json::Value = serde_json::from_slice(&e.stdout).unwrap();
+    let d = &e["derivations"][0];
+    assert_eq!(d["formula"], "Σ target / Σ value × 100 (a smaller value is better)");
+    assert_eq!(d["computation"], "200 / 190 × 100");
+    assert_eq!(d["printed"], "105.3");
+    assert_eq!(d["rounded"], d["printed"]);
+}

@@ -43,6 +43,7 @@ fn an_unclosed_quote_quarantines_its_row_and_the_rows_after_it_are_read_again() 
         "the row as sent, up to its line's end"
     );
     assert!(q[1][7].contains(&format!("the quote at line 3, byte {quote} never closes")), "{}", q[1][7]);
+    assert!(q[1][6].contains(&format!("第 3 行第 {quote} 字节处的引号没有闭合")), "{}", q[1][6]);
     assert_eq!((e[1].0.as_str(), e[1].4.as_str()), ("5", "bad_number"));
     let obs = parquet_rows(&s.out(), "observations");
     let lines: Vec<&str> = obs[1..].iter().map(|r| cell(&obs, r, "source_line")).collect();
@@ -88,6 +89,7 @@ fn a_control_character_quarantines_its_row_and_never_reaches_an_output() {
     assert_eq!((e[0].0.as_str(), e[0].2.as_str(), e[0].4.as_str()), ("2", "note", "control_character"));
     assert_eq!(e[0].3, "公开\\x00报告", "the cell, its control escaped");
     assert!(q[1][7].contains(&format!("\\x00 at byte {nul}")), "{}", q[1][7]);
+    assert!(q[1][6].contains(&format!("第 {nul} 字节处为 \\x00")), "{}", q[1][6]);
     assert_eq!((e[1].0.as_str(), e[1].2.as_str(), e[1].3.as_str()), ("3", "agency", "TJ-HRSS\\x07"));
     assert_eq!(counts(&m, 0), [4, 3, 1, 2, 0]);
     for (path, bytes) in files_under(&s.out()) {
@@ -164,6 +166,7 @@ fn a_twenty_digit_head_count_is_stored_exactly_and_past_the_limits_numbers_have_
     );
     assert!(q[1][7].contains("more than 32 integer digits"), "{}", q[1][7]);
     assert!(q[2][7].contains("more than 6 decimals"), "{}", q[2][7]);
+    assert!(q[1][6].contains("整数部分超过 32 位") && q[2][6].contains("小数超过 6 位"), "{q:?}");
 }
 
 #[test]
