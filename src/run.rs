@@ -202,6 +202,32 @@ struct Phase2 {
     league: Vec<polars::prelude::DataFrame>,
 }
 
+/// What the absorbing thread takes of a bucket once it is written: only
+/// what the totals and the counts need, so that a finished bucket waiting
+/// in the channel holds no metrics, claims or history (they made the peak
+/// RSS at m 15 % larger).
+struct Absorbed {
+    current: Vec<crate::model::Observation>,
+    superseded_by_file: Vec<(usize, u64)>,
+    claim_outcomes: ClaimOutcomes,
+    league: polars::prelude::DataFrame,
+}
+
+impl Absorbed {
+    fn of(f: BucketFigures) -> Absorbed {
+        let mut by_file = std::collections::BTreeMap::<usize, u64>::new();
+        for s in &f.superseded {
+            *by_file.entry(s.observation.origin.file.0 as usize).or_default() += 1;
+        }
+        Absorbed {
+            current: f.current,
+            superseded_by_file: by_file.into_iter().collect(),
+            claim_outcomes: f.claim_outcomes,
+            league: f.league,
+        }
+    }
+}
+
 /// Phase 2: the buckets, `window` at a time in parallel (compute, then
 /// Parquet parts and encoded CSV rows), while one thread of its own takes
 /// each finished bucket, in bucket order, into the totals and the files
@@ -219,7 +245,7 @@ fn phase2(
     let window = rayon::current_num_threads().max(1);
     let ids: Vec<usize> = (0..spill.buckets()).collect();
     let writer = exporter.bucket_writer();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(BucketFigures, BucketOutput)>(window);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Absorbed, BucketOutput)>(window);
     let mut gathered = Phase2 {
         observations: 0,
         superseded_by_file: vec![0; files],
@@ -234,8 +260,8 @@ fn phase2(
                 gathered.observations += figures.current.len() as u64;
                 gathered.claims.add(figures.claim_outcomes);
                 gathered.league.push(figures.league);
-                for o in &figures.superseded {
-                    gathered.superseded_by_file[o.observation.origin.file.0 as usize] += 1;
+                for (file, n) in figures.superseded_by_file {
+                    gathered.superseded_by_file[file] += n;
                 }
             }
             Ok(())
@@ -247,7 +273,7 @@ fn phase2(
                     .map(|&b| {
                         let figures = bucket::compute(spill.read(b)?, p.rules(), &p.units)?;
                         let written = writer.write(b, &figures)?;
-                        Ok((figures, written))
+                        Ok((Absorbed::of(figures), written))
                     })
                     .collect::<Result<_, Error>>()?;
                 for d in done {
