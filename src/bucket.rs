@@ -86,7 +86,67 @@ fn permute<T>(v: &mut [T], order: &[usize]) {
 
 #[cfg(test)]
 mod tests {
-    use super::permute;
+    use super::*;
+    use crate::config::Pipeline;
+    use crate::decimal::Decimal;
+    use crate::model::{FileId, Key, Origin};
+
+    fn pipeline() -> Pipeline {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/nightly.toml");
+        Pipeline::load(&path, Default::default()).unwrap()
+    }
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    /// A row of 城镇新增就业 as TJ-HRSS sends it, in 万人 (power 4).
+    fn sent(p: &Pipeline, year: i32, value: &str, target: Option<&str>, file: u32) -> Observation {
+        let key = Key {
+            agency: p.register.get("TJ-HRSS").unwrap(),
+            indicator: p.catalog.get("EMP-URBAN-NEW").unwrap(),
+            year,
+        };
+        Observation {
+            key,
+            value: Some(d(value).checked_mul_pow10(4).unwrap()),
+            target: target.map(|t| d(t).checked_mul_pow10(4).unwrap()),
+            claimed_completion: (year == 2021).then(|| d("107.5")),
+            claimed_growth: (year == 2021).then(|| d("1.43")),
+            unit: "万人".into(),
+            power: 4,
+            note: None,
+            value_raw: value.into(),
+            target_raw: target.map(Into::into),
+            origin: Origin { file: FileId(file), line: 2, byte: 60, column: 4 },
+        }
+    }
+
+    #[test]
+    fn the_seed_s_worked_example_through_the_pure_core() {
+        // SUBMISSIONS.md: 城镇新增就业 37.62万 against a target of 35万 is
+        // 107.5 % of the target; after 37.09万 in 2020, a growth of 1.43 %.
+        // A first 2021 row, from an earlier file, is superseded.
+        let p = pipeline();
+        let rows = vec![
+            sent(&p, 2021, "37.62", Some("35"), 2),
+            sent(&p, 2020, "37.09", None, 0),
+            sent(&p, 2021, "36", Some("35"), 1),
+        ];
+        let f = compute(rows, p.rules(), &p.units).unwrap();
+        let years: Vec<i32> = f.current.iter().map(|o| o.key.year).collect();
+        assert_eq!(years, [2020, 2021]);
+        let m = &f.metrics[1];
+        assert_eq!(m.completion.as_ref().unwrap().rounded.to_string(), "107.5");
+        assert_eq!(m.growth.as_ref().unwrap().rounded.to_string(), "1.43");
+        assert_eq!(m.met, Some(true));
+        assert_eq!((m.completion_claim_ok, m.growth_claim_ok), (Some(true), Some(true)));
+        assert_eq!(f.superseded.len(), 1);
+        assert_eq!((f.superseded[0].observation.origin.file, f.superseded[0].by.file), (FileId(1), FileId(2)));
+        assert_eq!(f.claims.len(), 2);
+        assert_eq!(f.claim_outcomes.matched, 2);
+        assert_eq!(f.league.height(), 2, "one league group per year");
+    }
 
     #[test]
     fn permute_moves_each_element_where_the_order_says() {

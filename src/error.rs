@@ -20,8 +20,6 @@ pub enum Error {
     #[error(transparent)]
     Read(#[from] crate::readback::ReadError),
     #[error(transparent)]
-    Workbook(#[from] crate::export::workbook::WorkbookError),
-    #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),
     #[error(transparent)]
     Explain(#[from] crate::explain::ExplainError),

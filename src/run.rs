@@ -194,7 +194,7 @@ pub fn run_with(
 }
 
 /// What phase 2 gathered across the buckets, beside what it wrote.
-struct Phase2 {
+struct Gathered {
     observations: u64,
     superseded_by_file: Vec<u64>,
     claims: ClaimOutcomes,
@@ -202,24 +202,24 @@ struct Phase2 {
     league: Vec<polars::prelude::DataFrame>,
 }
 
-/// What the absorbing thread takes of a bucket once it is written: only
+/// A finished bucket as the absorbing thread takes it once it is written: only
 /// what the totals and the counts need, so that a finished bucket waiting
 /// in the channel holds no metrics, claims or history (they made the peak
 /// RSS at m 15 % larger).
-struct Absorbed {
+struct Finished {
     current: Vec<crate::model::Observation>,
     superseded_by_file: Vec<(usize, u64)>,
     claim_outcomes: ClaimOutcomes,
     league: polars::prelude::DataFrame,
 }
 
-impl Absorbed {
-    fn of(f: BucketFigures) -> Absorbed {
+impl Finished {
+    fn of(f: BucketFigures) -> Finished {
         let mut by_file = std::collections::BTreeMap::<usize, u64>::new();
         for s in &f.superseded {
             *by_file.entry(s.observation.origin.file.0 as usize).or_default() += 1;
         }
-        Absorbed {
+        Finished {
             current: f.current,
             superseded_by_file: by_file.into_iter().collect(),
             claim_outcomes: f.claim_outcomes,
@@ -241,12 +241,12 @@ fn phase2(
     exporter: &mut Exporter<'_>,
     totals: &mut Aggregator<'_>,
     files: usize,
-) -> Result<Phase2, Error> {
+) -> Result<Gathered, Error> {
     let window = rayon::current_num_threads().max(1);
     let ids: Vec<usize> = (0..spill.buckets()).collect();
     let writer = exporter.bucket_writer();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(Absorbed, BucketOutput)>(window);
-    let mut gathered = Phase2 {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Finished, BucketOutput)>(window);
+    let mut gathered = Gathered {
         observations: 0,
         superseded_by_file: vec![0; files],
         claims: ClaimOutcomes::default(),
@@ -273,7 +273,7 @@ fn phase2(
                     .map(|&b| {
                         let figures = bucket::compute(spill.read(b)?, p.rules(), &p.units)?;
                         let written = writer.write(b, &figures)?;
-                        Ok((Absorbed::of(figures), written))
+                        Ok((Finished::of(figures), written))
                     })
                     .collect::<Result<_, Error>>()?;
                 for d in done {

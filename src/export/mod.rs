@@ -40,6 +40,8 @@ pub enum ExportError {
     #[error(transparent)]
     Csv(#[from] csv_out::CsvError),
 
+    #[error(transparent)]
+    Workbook(#[from] workbook::WorkbookError),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{}: {reason}", path.display())]
@@ -220,12 +222,12 @@ fn issue_rows<W: std::io::Write>(
 
 /// Writes `audit.xlsx` from the Parquet already written into `paths` and
 /// the run's manifest.
-pub fn write_workbook(paths: &OutDir, manifest: &Manifest) -> Result<OutputFile, crate::error::Error> {
+pub fn write_workbook(paths: &OutDir, manifest: &Manifest) -> Result<OutputFile, ExportError> {
     let view = serde_json::to_value(manifest).and_then(serde_json::from_value).expect("a manifest reads back");
     let outputs = crate::readback::Outputs { dir: paths.root().to_owned(), manifest: view };
     let path = paths.file(file::WORKBOOK);
     workbook::write(&outputs, &path)?;
-    durable::sync_path(&path).map_err(io(&path)).map_err(crate::error::Error::from)?;
+    durable::sync_path(&path).map_err(io(&path))?;
     let bytes = std::fs::read(&path).map_err(io(&path))?;
     Ok(OutputFile {
         path: file::WORKBOOK.to_owned(),

@@ -58,3 +58,22 @@ fn file_order_working_directory_and_threads_do_not_change_a_byte() {
     }
     assert!(fa.len() > 20);
 }
+
+#[test]
+fn the_manifest_s_times_come_from_the_clock_the_run_is_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = yearbook::config::Pipeline::load(
+        &repo().join("pipelines/nightly.toml"),
+        yearbook::config::pipeline::Overrides { out: Some(tmp.path().join("out")), ..Default::default() },
+    )
+    .unwrap();
+    let fixed = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    let m = yearbook::run::run_with(&p, &indicatif::ProgressBar::hidden(), &|| fixed, &|_| {}).unwrap();
+    assert_eq!(
+        (m.started_at.as_str(), m.finished_at.as_str()),
+        ("2023-11-14T22:13:20.000Z", "2023-11-14T22:13:20.000Z")
+    );
+    assert!(m.run_id.starts_with("20231114T221320Z-"), "{}", m.run_id);
+    let written = std::fs::read_to_string(tmp.path().join("out/manifest.json")).unwrap();
+    assert!(written.contains("\"started_at\": \"2023-11-14T22:13:20.000Z\""), "{written}");
+}
