@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use rustc_hash::FxHashMap;
 
 use crate::config::{AgencyId, Aggregation, IndicatorId, Register, Rules};
-use crate::decimal::{Decimal, Ratio, UNROUNDED_SCALE};
+use crate::decimal::{BASE_SCALE, Decimal, Ratio};
 use crate::metrics;
 use crate::model::{Key, NullReason, Observation, Outcome};
 use crate::rates;
@@ -56,13 +56,13 @@ struct RunningTotal {
 }
 
 /// Adds `v` to a sum, which must stay exact and fit the totals' widest
-/// column: `value_unrounded`, at [`UNROUNDED_SCALE`].
+/// column: `value_unrounded`, at [`BASE_SCALE`].
 fn add(slot: &mut Option<Decimal>, v: Decimal, overflow: &mut bool) {
     let sum = match slot {
         None => Some(v),
         Some(s) => s.checked_add(v),
     };
-    match sum.filter(|s| s.in_column(UNROUNDED_SCALE).is_some()) {
+    match sum.filter(|s| s.in_column(BASE_SCALE).is_some()) {
         Some(sum) => *slot = Some(sum),
         None => *overflow = true,
     }
@@ -176,7 +176,7 @@ impl<'p> Aggregator<'p> {
                 Aggregation::Ratio => acc.sum.zip(acc.den).and_then(|(n, d)| rates::rate(n, d).ok()),
                 _ => acc.sum.and_then(|s| Ratio::new(s, one)),
             };
-            let fits = |r: &Ratio| r.round(UNROUNDED_SCALE, p.rounding.rule).and_then(|d| d.in_column(UNROUNDED_SCALE));
+            let fits = |r: &Ratio| r.round(BASE_SCALE, p.rounding.rule).and_then(|d| d.in_column(BASE_SCALE));
             match r {
                 Some(r) if !acc.overflow && fits(&r).is_some() => {
                     exact.insert(*k, r);
@@ -225,11 +225,11 @@ impl<'p> Aggregator<'p> {
                         total.numerator = acc.sum;
                         total.denominator = acc.den;
                         total.value = this.and_then(|r| r.round(dec.change, rule));
-                        total.value_unrounded = this.and_then(|r| r.round(UNROUNDED_SCALE, rule));
+                        total.value_unrounded = this.and_then(|r| r.round(BASE_SCALE, rule));
                         total.target = Err(NullReason::RatioTargetNotAggregated);
                         total.completion = Err(NullReason::RatioTargetNotAggregated);
                         total.previous = match prev {
-                            Some(r) => r.round(UNROUNDED_SCALE, rule).ok_or(NullReason::Overflow),
+                            Some(r) => r.round(BASE_SCALE, rule).ok_or(NullReason::Overflow),
                             None => Err(NullReason::NoPrevious),
                         };
                         total.growth = Err(NullReason::RateUsesChange);
@@ -251,7 +251,7 @@ impl<'p> Aggregator<'p> {
                             (None, _) => Err(NullReason::NoTarget),
                         };
                         total.previous = prev
-                            .map(|r| r.round(UNROUNDED_SCALE, rule).expect("a sum is exact"))
+                            .map(|r| r.round(BASE_SCALE, rule).expect("a sum is exact"))
                             .ok_or(NullReason::NoPrevious);
                         total.completion = match total.target {
                             Ok(t) => metrics::completion(acc.sum, Some(t), ind.direction, dec.completion, rule),

@@ -99,6 +99,13 @@ fn round(x: &Q, decimals: u8, rule: Rounding) -> Q {
 
 /// Whether `x`, rounded to `decimals`, fits a `Decimal128(38)` column: a
 /// figure that does not is null with reason `overflow` in the outputs.
+/// Decimals of the percentages' unrounded columns.
+const PERCENT_DECIMALS: u8 = 12;
+
+/// Decimals of the value columns (values, sums and a total's previous
+/// value), whose 38 digits leave 18 before the point.
+const VALUE_DECIMALS: u8 = 20;
+
 fn fits(x: &Q, decimals: u8, rule: Rounding) -> bool {
     let mantissa = round(x, decimals, rule) * Q::from_integer(pow10(decimals));
     mantissa.abs() < Q::from_integer(pow10(38))
@@ -421,9 +428,9 @@ impl Row<'_, '_> {
 
     /// A printed percentage, its unrounded twin and its null reason.
     fn figure(&mut self, column: &str, fig: &Fig, decimals: u8, rule: Rounding) -> Result<(), ReadError> {
-        let fig = &fig.clone().and_then(|x| if fits(&x, 12, rule) { Ok(x) } else { Err("overflow") });
+        let fig = &fig.clone().and_then(|x| if fits(&x, PERCENT_DECIMALS, rule) { Ok(x) } else { Err("overflow") });
         self.decimal(column, fig.as_ref().ok().map(|x| round(x, decimals, rule)))?;
-        self.decimal(&format!("{column}_unrounded"), fig.as_ref().ok().map(|x| round(x, 12, rule)))?;
+        self.decimal(&format!("{column}_unrounded"), fig.as_ref().ok().map(|x| round(x, PERCENT_DECIMALS, rule)))?;
         let metric = column.trim_end_matches("_pct").trim_end_matches("_pp");
         self.text(&format!("{metric}_null_reason"), fig.as_ref().err().copied())
     }
@@ -624,10 +631,10 @@ fn total_value(t: &Total, ratio: bool) -> Option<Q> {
     if ratio { pct(&t.sum, &t.den, "").ok() } else { Some(t.sum.clone()) }
 }
 
-/// Whether a total is too large for the totals' unrounded columns (12
-/// decimals): its sums, its target or its rate.
+/// Whether a total is too large for the totals' value columns: its sums,
+/// its target or its rate.
 fn overflows(t: &Total, ratio: bool, rule: Rounding) -> bool {
-    let big = |x: &Q| !fits(x, 12, rule);
+    let big = |x: &Q| !fits(x, VALUE_DECIMALS, rule);
     big(&t.sum) || big(&t.den) || t.target.as_ref().is_some_and(big) || total_value(t, ratio).is_some_and(|v| big(&v))
 }
 
@@ -698,11 +705,11 @@ fn check_totals(
             } else if ratio {
                 let cd = dec.change.unwrap_or(0);
                 row.decimal(col::VALUE, value.as_ref().map(|v| round(v, cd, rule)))?;
-                row.decimal(col::VALUE_UNROUNDED, value.as_ref().map(|v| round(v, 12, rule)))?;
+                row.decimal(col::VALUE_UNROUNDED, value.as_ref().map(|v| round(v, VALUE_DECIMALS, rule)))?;
                 row.decimal(col::NUMERATOR, t.map(|t| t.sum.clone()))?;
                 row.decimal(col::DENOMINATOR, t.map(|t| t.den.clone()))?;
                 row.decimal(col::TARGET, None)?;
-                row.decimal(col::PREVIOUS, previous.as_ref().ok().map(|p| round(p, 12, rule)))?;
+                row.decimal(col::PREVIOUS, previous.as_ref().ok().map(|p| round(p, VALUE_DECIMALS, rule)))?;
                 row.figure(col::COMPLETION_PCT, &Err("ratio_target_not_aggregated"), dec.completion, rule)?;
                 row.figure(col::GROWTH_PCT, &Err("rate_uses_change_pp"), dec.growth, rule)?;
                 let ch = match (&value, &previous) {

@@ -17,10 +17,14 @@ use std::fmt;
 use arrow::datatypes::i256;
 use serde::{Deserialize, Serialize};
 
-/// Scale of every value in a base unit: the input grammar allows at most six
-/// decimals and unit prefixes only multiply, so six decimals hold every
-/// accepted value exactly.
-pub const BASE_SCALE: u8 = 6;
+/// Scale of every value column (values, targets, claims, sums): 20
+/// decimals, which leaves 18 integer digits in a `Decimal128(38)`. The input
+/// grammar accepts at most that many of each (`crate::ingest::number`) and
+/// unit prefixes only multiply, so the columns hold every accepted value
+/// exactly, per-capita figures with 19 decimals included. In memory a value
+/// keeps the scale it was typed with, which keeps the arithmetic on most
+/// figures in 128 bits.
+pub const BASE_SCALE: u8 = 20;
 
 /// Scale of the unrounded twin of every computed percentage: enough for the
 /// twelve decimals an auditor compares against (107.485714285714).

@@ -19,7 +19,7 @@ use crate::decimal::{BASE_SCALE, Decimal, MAX_PRECISION};
 pub const MISSING_TOKENS: [&str; 7] = ["", "-", "—", "/", "无", "NA", "N/A"];
 
 /// Integer digits a value may have: a `Decimal128(38)` column at
-/// [`BASE_SCALE`] holds 32.
+/// [`BASE_SCALE`] holds 18.
 pub const MAX_INT_DIGITS: usize = (MAX_PRECISION - BASE_SCALE) as usize;
 /// Decimals a value may have: the value columns' scale.
 pub const MAX_FRACTION_DIGITS: usize = BASE_SCALE as usize;
@@ -243,7 +243,7 @@ mod tests {
             "1..2",
             "1,000",
             &"1".repeat(MAX_INT_DIGITS + 1),
-            "1.1234567",
+            "1.123456789012345678901",
             "--1",
             "1-",
             "１",
@@ -259,13 +259,17 @@ mod tests {
         assert_eq!(to_ascii('５'), Some('5'));
         assert_eq!(to_ascii('千'), None);
         assert_eq!(ok("1234567890.123456", false), "1234567890.123456");
-        // A 20-digit head count is a number.
-        assert_eq!(ok("12345678901234567890", false), "12345678901234567890");
-        assert_eq!(ok("12,345,678,901,234,567,890", false), "12345678901234567890");
-        assert_eq!(ok(&"9".repeat(32), false), "9".repeat(32));
-        assert!(matches!(parse_cell(&"1".repeat(33), false), Err(NumberError::TooManyIntegerDigits)));
-        let grouped = format!("1{}", ",000".repeat(11));
+        // An 18-digit figure and a per-capita one with 19 decimals are
+        // numbers, kept exactly.
+        assert_eq!(ok("123456789012345678", false), "123456789012345678");
+        assert_eq!(ok("123,456,789,012,345,678", false), "123456789012345678");
+        assert_eq!(ok("0.0001234567890123456", false), "0.0001234567890123456");
+        assert_eq!(ok("1234567.8901234567", false), "1234567.8901234567");
+        assert_eq!(ok(&"9".repeat(18), false), "9".repeat(18));
+        assert!(matches!(parse_cell(&"1".repeat(19), false), Err(NumberError::TooManyIntegerDigits)));
+        let grouped = format!("1{}", ",000".repeat(6));
         assert!(matches!(parse_cell(&grouped, false), Err(NumberError::TooManyIntegerDigits)));
-        assert!(matches!(parse_cell("0.1234567", false), Err(NumberError::TooManyDecimals)));
+        let decimals = format!("0.{}", "1".repeat(21));
+        assert!(matches!(parse_cell(&decimals, false), Err(NumberError::TooManyDecimals)));
     }
 }

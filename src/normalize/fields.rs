@@ -127,9 +127,20 @@ pub fn target(text: &str, percent: bool) -> Result<Option<Decimal>, Problem> {
     }
 }
 
-/// A figure in the base unit, which must fit its Decimal128(38) column.
+/// A figure in the base unit, at the scale it was typed with, which must
+/// fit its Decimal128(38) column at [`BASE_SCALE`].
 pub fn to_base(v: Decimal, power: u32) -> Result<Decimal, Problem> {
-    v.checked_mul_pow10(power).and_then(|v| v.in_column(BASE_SCALE)).ok_or_else(|| Problem::bare(Code::OutOfRange))
+    let base = v.checked_mul_pow10(power).filter(|v| v.in_column(BASE_SCALE).is_some());
+    base.ok_or_else(|| {
+        let most = crate::ingest::number::MAX_INT_DIGITS;
+        Problem::new(
+            Code::OutOfRange,
+            Detail::new(
+                format!("in the base unit it has more than {most} integer digits"),
+                format!("换算为基本单位后整数部分超过 {most} 位"),
+            ),
+        )
+    })
 }
 
 /// A figure no smaller than the indicator's minimum (a negative head count
@@ -219,8 +230,9 @@ mod tests {
         assert_eq!(value("千余", false, false).unwrap_err().code, Code::BadNumber);
         assert_eq!(value("99%", false, false).unwrap_err().code, Code::BadNumber);
         assert_eq!(value("99%", true, false), Ok(Some(d("99"))));
-        assert_eq!(value(&"1".repeat(33), false, false).unwrap_err().code, Code::TooManyDigits);
-        assert_eq!(target("0.1234567", false).unwrap_err().code, Code::TooManyDecimals);
+        assert_eq!(value(&"1".repeat(19), false, false).unwrap_err().code, Code::TooManyDigits);
+        assert_eq!(target(&format!("0.{}", "1".repeat(21)), false).unwrap_err().code, Code::TooManyDecimals);
+        assert_eq!(value("1234567.8901234567", false, false), Ok(Some(d("1234567.8901234567"))));
         assert_eq!(target("约35", false).unwrap_err().code, Code::BadTarget);
         assert_eq!(target("", false), Ok(None));
     }
@@ -230,6 +242,9 @@ mod tests {
         // 37.62 万人 = 376200 人 (SUBMISSIONS.md "Units").
         assert_eq!(to_base(d("37.62"), 4).map(|v| v.trimmed()), Ok(d("376200")));
         assert_eq!(to_base(d("1"), 40).unwrap_err().code, Code::OutOfRange);
+        // 亿 carries 17 integer digits to 25, past the column's 18.
+        assert_eq!(to_base(d("12345678901234567"), 8).unwrap_err().code, Code::OutOfRange);
+        assert_eq!(to_base(d("1.5"), 4).map(|v| v.scale()), Ok(1), "a value keeps the scale it was typed with");
         let ind = head_count();
         assert_eq!(at_least_min(d("0"), &ind), Ok(d("0")));
         let below = at_least_min(d("-35"), &ind).unwrap_err();
@@ -284,8 +299,9 @@ mod tests {
             value("5-", false, false).unwrap_err(),
             value("99%", false, false).unwrap_err(),
             value(".5", false, false).unwrap_err(),
-            value(&"1".repeat(33), false, false).unwrap_err(),
-            target("0.1234567", false).unwrap_err(),
+            value(&"1".repeat(19), false, false).unwrap_err(),
+            target(&format!("0.{}", "1".repeat(21)), false).unwrap_err(),
+            to_base(d("1"), 18).unwrap_err(),
             claim("约107").unwrap_err(),
             at_least_min(d("-35"), &ind).unwrap_err(),
             unit_power("名", &ind, &units).unwrap_err(),

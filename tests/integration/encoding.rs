@@ -51,7 +51,14 @@ fn every_encoding_through_the_pipeline() {
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
     let obs = parquet_rows(&s.out(), "observations");
     let values: Vec<(&str, &str)> = obs[1..].iter().map(|r| (r[0].as_str(), r[6].as_str())).collect();
-    assert_eq!(values, [("2019", "376200.000000"), ("2020", "376200.000000"), ("2021", "376200.000000")]);
+    assert_eq!(
+        values,
+        [
+            ("2019", "376200.00000000000000000000"),
+            ("2020", "376200.00000000000000000000"),
+            ("2021", "376200.00000000000000000000")
+        ]
+    );
     let q = csv_rows(&s.out().join("quarantine.csv"));
     assert_eq!(q.len(), 2);
     assert_eq!(&q[1][..2], ["d.csv", "2"]);

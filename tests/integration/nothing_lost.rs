@@ -145,46 +145,59 @@ fn a_cell_that_begins_with_a_line_feed_is_guarded_in_people_s_csv() {
 }
 
 #[test]
-fn a_twenty_digit_head_count_is_stored_exactly_and_past_the_limits_numbers_have_their_own_codes() {
+fn eighteen_digits_and_nineteen_decimals_are_stored_exactly_and_past_the_limits_numbers_have_their_own_codes() {
     let text = format!(
-        "{EN_HEADER}TJ-HRSS,2021,INS-PENSION,,12345678901234567890,人,,,,\n\
-         TJ-HRSS,2021,INS-INJURY,,123456789012345678901234567890123,人,,,,\n\
-         TJ-HRSS,2021,INS-UNEMP,,1.1234567,人,,,,\n\
-         TJ-HRSS,2021,SSC-HOLDERS,,99999999999999999999999999999,万人,,,,\n"
+        "{EN_HEADER}TJ-HRSS,2021,INS-PENSION,,123456789012345678,人,,,,\n\
+         TJ-HRSS,2021,INS-INJURY,,1234567890123456789,人,,,,\n\
+         TJ-HRSS,2021,INS-UNEMP,,1.{twenty_one},人,,,,\n\
+         TJ-HRSS,2021,SSC-HOLDERS,,99999999999999999,万人,,,,\n\
+         TJ-HRSS,2021,TALENT-AGE,,1234567.8901234567890123456,岁,,,,\n\
+         TJ-HRSS,2021,EMP-URBAN-NEW,,0.1234567890123456789,万人,,,,\n",
+        twenty_one = "1".repeat(21)
     );
     let (s, q, _) = run(&[("a.csv", text.as_bytes())]);
     let obs = parquet_rows(&s.out(), "observations");
-    assert_eq!(cell(&obs, &obs[1], "value"), "12345678901234567890.000000");
+    assert_eq!(
+        cell(&obs, find(&obs, &[("indicator", "INS-PENSION")]), "value"),
+        "123456789012345678.00000000000000000000"
+    );
+    // 0.1234567890123456789 万人: 19 decimals as typed, 15 in 人, exactly.
+    let emp = find(&obs, &[("indicator", "EMP-URBAN-NEW")]);
+    assert_eq!(cell(&obs, emp, "value"), "1234.56789012345678900000");
+    let age = find(&obs, &[("indicator", "TALENT-AGE")]);
+    assert_eq!(cell(&obs, age, "value"), "1234567.89012345678901234560");
     let e: Vec<(String, String)> = entries(&q).into_iter().map(|e| (e.0, e.4)).collect();
     assert_eq!(
         e,
         [
             ("3".into(), "too_many_digits".into()),
             ("4".into(), "too_many_decimals".into()),
-            ("5".into(), "out_of_range".into())
+            ("5".into(), "out_of_range".into()),
         ]
     );
-    assert!(q[1][7].contains("more than 32 integer digits"), "{}", q[1][7]);
-    assert!(q[2][7].contains("more than 6 decimals"), "{}", q[2][7]);
-    assert!(q[1][6].contains("整数部分超过 32 位") && q[2][6].contains("小数超过 6 位"), "{q:?}");
+    assert!(q[1][7].contains("more than 18 integer digits"), "{}", q[1][7]);
+    assert!(q[2][7].contains("more than 20 decimals"), "{}", q[2][7]);
+    assert!(q[1][6].contains("整数部分超过 18 位") && q[2][6].contains("小数超过 20 位"), "{q:?}");
+    assert!(q[3][7].contains("more than 18 integer digits"), "{}", q[3][7]);
 }
 
 #[test]
 fn a_value_too_large_for_a_total_gives_a_null_total_not_a_failed_run() {
-    // 10^29 fits the value column (6 decimals) but a total's unrounded
-    // column holds 12.
-    let big = format!("1{}", "0".repeat(29));
-    let text =
-        format!("{EN_HEADER}TJ-D01-HRSS,2021,INS-PENSION,,{big},人,,,,\nTJ-D02-HRSS,2021,INS-PENSION,,5,人,,,,\n");
+    // 9×10^17 fits the value column, but two of them are past its 18
+    // integer digits.
+    let big = format!("9{}", "0".repeat(17));
+    let text = format!(
+        "{EN_HEADER}TJ-D01-HRSS,2021,INS-PENSION,,{big},人,,,,\nTJ-D13-HRSS,2021,INS-PENSION,,{big},人,,,,\nTJ-D02-HRSS,2021,INS-PENSION,,5,人,,,,\n"
+    );
     let (s, q, _) = run(&[("a.csv", text.as_bytes())]);
     assert_eq!(q.len(), 1, "nothing quarantined");
     let obs = parquet_rows(&s.out(), "observations");
-    assert_eq!(cell(&obs, find(&obs, &[("agency", "TJ-D01-HRSS")]), "value"), format!("{big}.000000"));
+    assert_eq!(cell(&obs, find(&obs, &[("agency", "TJ-D01-HRSS")]), "value"), format!("{big}.{}", "0".repeat(20)));
     let t = parquet_rows(&s.out(), "totals");
     let city = find(&t, &[("agency", "TJ"), ("indicator", "INS-PENSION")]);
     assert_eq!((cell(&t, city, "value"), cell(&t, city, "growth_null_reason")), ("", "overflow"));
     let d02 = find(&t, &[("agency", "TJ-D02"), ("indicator", "INS-PENSION")]);
-    assert_eq!(cell(&t, d02, "value"), "5.000000");
+    assert_eq!(cell(&t, d02, "value"), format!("5.{}", "0".repeat(20)));
     // The auditor's own arithmetic knows the column's limit too.
     let audit = crate::util::yearbook(&["audit", "--out", s.out().to_str().unwrap()]);
     assert_eq!(audit.status.code(), Some(0), "{}", String::from_utf8_lossy(&audit.stdout));

@@ -43,7 +43,7 @@ const REJECTED: &[(&str, bool, NumberError)] = &[
     ("1e3",      false, NumberError::InvalidCharacter('e')),
     ("1 000",    false, NumberError::InvalidCharacter(' ')),
     ("123456789012345678901234567890123", false, NumberError::TooManyIntegerDigits),
-    ("1.1234567", false, NumberError::TooManyDecimals),
+    ("1.123456789012345678901", false, NumberError::TooManyDecimals),
     ("一百",     false, NumberError::InvalidCharacter('一')),
 ];
 

@@ -21,7 +21,7 @@ fn wide_layout_becomes_long_observations() {
     )]);
     let obs = parquet_rows(&s.out(), "observations");
     let row = find(&obs, &[("year", "2021"), ("indicator", "INFO-DISCLOSED")]);
-    assert_eq!(cell(&obs, row, "value"), "163.000000");
+    assert_eq!(cell(&obs, row, "value"), "163.00000000000000000000");
     assert_eq!(cell(&obs, row, "source_field"), "2021");
     assert_eq!(cell(&obs, row, "source_line"), "2");
     assert_eq!(obs.len() - 1, 3);
@@ -43,9 +43,9 @@ fn a_later_file_supersedes_and_the_old_row_is_history() {
     let (s, q) = run(&[("2022-01/a.csv", &a), ("2022-03/b.csv", &b)]);
     assert_eq!(q.len(), 1);
     let obs = parquet_rows(&s.out(), "observations");
-    assert_eq!(cell(&obs, &obs[1], "value"), "217.000000");
+    assert_eq!(cell(&obs, &obs[1], "value"), "217.00000000000000000000");
     let sup = parquet_rows(&s.out(), "superseded");
-    assert_eq!(cell(&sup, &sup[1], "value"), "210.000000");
+    assert_eq!(cell(&sup, &sup[1], "value"), "210.00000000000000000000");
     assert_eq!(cell(&sup, &sup[1], "source_file"), "2022-01/a.csv");
     assert_eq!(cell(&sup, &sup[1], "superseded_by_file"), "2022-03/b.csv");
 }
@@ -102,12 +102,12 @@ fn ratio_totals_come_from_summed_parts_not_averaged_rates() {
     let (s, _) = run(&[("a.csv", &csv)]);
     let t = parquet_rows(&s.out(), "totals");
     let city = find(&t, &[("agency", "TJ"), ("indicator", "DISPUTE-CLOSE-RATE")]);
-    assert_eq!(cell(&t, city, "value"), "82.700000");
-    assert_eq!(cell(&t, city, "value_unrounded"), "82.727272727273");
-    assert_eq!(cell(&t, city, "numerator"), "91.000000");
+    assert_eq!(cell(&t, city, "value"), "82.70000000000000000000");
+    assert_eq!(cell(&t, city, "value_unrounded"), "82.72727272727272727273");
+    assert_eq!(cell(&t, city, "numerator"), "91.00000000000000000000");
     assert_eq!(cell(&t, city, "n_agencies"), "2");
     let district = find(&t, &[("agency", "TJ-D02"), ("indicator", "DISPUTE-CLOSE-RATE")]);
-    assert_eq!(cell(&t, district, "value"), "10.000000");
+    assert_eq!(cell(&t, district, "value"), "10.00000000000000000000");
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn a_quarantined_row_shows_its_agency_as_missing_from_the_total() {
     assert_eq!(codes(&q), [("3".into(), "value".into(), "bad_number".into())]);
     let t = parquet_rows(&s.out(), "totals");
     let city = find(&t, &[("agency", "TJ"), ("indicator", "EMP-URBAN-NEW")]);
-    assert_eq!(cell(&t, city, "value"), "100.000000");
+    assert_eq!(cell(&t, city, "value"), "100.00000000000000000000");
     assert_eq!(cell(&t, city, "contributors"), "[TJ-D01-HRSS]");
     assert_eq!(cell(&t, city, "missing"), "[TJ-D02-HRSS]");
     let district = find(&t, &[("agency", "TJ-D02"), ("indicator", "EMP-URBAN-NEW")]);

@@ -74,11 +74,11 @@ fn sample_run_reproduces_the_seed_report() {
     let hrss = |ind: &str| find(&m, &[("year", "2021"), ("agency", "TJ-HRSS"), ("indicator", ind)]).clone();
 
     let emp = hrss("EMP-URBAN-NEW");
-    assert_eq!(cell(&m, &emp, "actual"), "376200.000000");
-    assert_eq!(cell(&m, &emp, "target"), "350000.000000");
+    assert_eq!(cell(&m, &emp, "actual"), "376200.00000000000000000000");
+    assert_eq!(cell(&m, &emp, "target"), "350000.00000000000000000000");
     assert_eq!(cell(&m, &emp, "completion_pct"), "107.5");
     assert_eq!(cell(&m, &emp, "completion_pct_unrounded"), "107.485714285714");
-    assert_eq!(cell(&m, &emp, "previous"), "370900.000000");
+    assert_eq!(cell(&m, &emp, "previous"), "370900.00000000000000000000");
     assert_eq!(cell(&m, &emp, "growth_pct"), "1.43");
     assert_eq!(cell(&m, &emp, "claimed_completion_matches"), "true");
     assert_eq!(cell(&m, &emp, "claimed_growth_matches"), "true");
@@ -88,7 +88,7 @@ fn sample_run_reproduces_the_seed_report() {
     assert_eq!(cell(&m, &hrss("WAGE-MIN-HOUR"), "growth_pct"), "8.65");
 
     let rate = hrss("DISPUTE-CLOSE-RATE");
-    assert_eq!(cell(&m, &rate, "actual"), "97.200000");
+    assert_eq!(cell(&m, &rate, "actual"), "97.20000000000000000000");
     assert_eq!(cell(&m, &rate, "growth_pct"), "");
     assert_eq!(cell(&m, &rate, "growth_null_reason"), "rate_uses_change_pp");
     assert_eq!(cell(&m, &rate, "change_pp"), "1.9");
