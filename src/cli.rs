@@ -240,9 +240,15 @@ fn validate(args: ValidateArgs) -> Result<ExitCode, Error> {
     let mut rejected = 0;
     for (n, path) in args.files.iter().enumerate() {
         let rel = path.display().to_string();
-        let file = SourceFile { id: FileId(n as u32), path: path.clone(), rel: rel.clone() };
+        // Sources match paths relative to the submissions directory.
+        let under = path.strip_prefix(&p.paths.submissions).ok().and_then(|r| r.to_str()).map(str::to_owned);
+        let source = p.sources.matching(under.as_deref().unwrap_or(&rel)).map_err(|(a, b)| {
+            let msg = format!("`{rel}` matches two sources, `{}` and `{}`", a.name, b.name);
+            crate::ingest::IngestError::TwoSources(vec![msg])
+        })?;
+        let file = SourceFile { id: FileId(n as u32), path: path.clone(), rel: rel.clone(), source };
         let sub = Submission::read(file, p.reading.encoding)?;
-        let out = normalize::file(&sub, p.row_checks());
+        let out = normalize::file(&sub, p.row_checks(source));
         for i in &out.rejected {
             print_issue(&rel, "error", i);
         }

@@ -71,10 +71,10 @@ struct Ingested {
 
 fn ingest(p: &Pipeline, files: Vec<SourceFile>, spill: &Spill, progress: &ProgressBar) -> Result<Ingested, Error> {
     progress.set_length(files.len() as u64);
-    let checks = p.row_checks();
     let per_file: Vec<_> = files
         .into_par_iter()
         .map(|f| {
+            let checks = p.row_checks(f.source);
             let sub = Submission::read(f, p.reading.encoding)?;
             let n = normalize::file(&sub, checks);
             spill.write(&n.observations)?;
@@ -118,7 +118,7 @@ pub fn run_with(
     let mut stages = StageTimes(BTreeMap::new(), Instant::now());
     let pipeline = input_file(&p.paths.pipeline)?;
     let schemas = p.paths.schemas().into_iter().map(input_file).collect::<Result<_, _>>()?;
-    let files = ingest::discover(&p.paths.submissions)?;
+    let files = ingest::discover(&p.paths.submissions, &p.sources)?;
     let bytes: u64 = files.iter().filter_map(|f| f.path.metadata().ok()).map(|m| m.len()).sum();
     let buckets = (bytes / MIN_ROW_BYTES / p.output.bucket_rows as u64 + 1)
         .max(MIN_BUCKETS)

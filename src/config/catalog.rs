@@ -169,6 +169,8 @@ pub struct Catalog {
     /// By indicator id: the ratio rates it is the numerator of, each with
     /// its denominator.
     ratios_by_numerator: Vec<Vec<(IndicatorId, IndicatorId)>>,
+    /// Normalized Chinese and English names that name one indicator.
+    by_name: FxHashMap<String, IndicatorId>,
 }
 
 /// Reads a column holding one of an enum's names, the error naming the
@@ -276,11 +278,22 @@ impl Catalog {
                 ratios_by_numerator[n.0 as usize].push((IndicatorId(i as u32), d));
             }
         }
-        Ok(Catalog { indicators, by_code, ratios_by_numerator })
+        let names = indicators.iter().enumerate().flat_map(|(i, ind)| {
+            let id = IndicatorId(i as u32);
+            [(ind.name_zh.as_str(), id), (ind.name_en.as_str(), id)]
+        });
+        let by_name = super::sources::name_index(names);
+        Ok(Catalog { indicators, by_code, by_name, ratios_by_numerator })
     }
 
     pub fn get(&self, code: &str) -> Option<IndicatorId> {
         self.by_code.get(code).copied()
+    }
+
+    /// The indicator a name (Chinese or English, any case) names, where
+    /// only one indicator has it.
+    pub fn by_name(&self, name: &str) -> Option<IndicatorId> {
+        self.by_name.get(&super::sources::normalize(name)).copied()
     }
 
     pub fn indicator(&self, id: IndicatorId) -> &Indicator {

@@ -16,6 +16,9 @@ use super::{ConfigError, ConfigErrors, load_toml};
 #[serde(rename_all = "snake_case")]
 pub enum Field {
     Agency,
+    /// The agency's name, where a file writes one beside its code: not
+    /// read, but not unknown either.
+    AgencyName,
     Year,
     Indicator,
     IndicatorName,
@@ -28,8 +31,9 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 10] = [
+    pub const ALL: [Field; 11] = [
         Field::Agency,
+        Field::AgencyName,
         Field::Year,
         Field::Indicator,
         Field::IndicatorName,
@@ -44,6 +48,7 @@ impl Field {
     pub fn name(self) -> &'static str {
         match self {
             Field::Agency => "agency",
+            Field::AgencyName => "agency_name",
             Field::Year => "year",
             Field::Indicator => "indicator",
             Field::IndicatorName => "indicator_name",
@@ -64,6 +69,9 @@ pub enum Layout {
     Long,
     /// One row per (agency, indicator), one column per year.
     Wide,
+    /// One row per agency and year, one column per indicator (a source's
+    /// layout only: never told from a header).
+    Indicators,
 }
 
 impl Layout {
@@ -71,9 +79,19 @@ impl Layout {
         match self {
             Layout::Long => "long",
             Layout::Wide => "wide",
+            Layout::Indicators => "indicators",
         }
     }
+
+    pub fn from_name(name: &str) -> Option<Layout> {
+        [Layout::Long, Layout::Wide, Layout::Indicators].into_iter().find(|l| l.name() == name)
+    }
 }
+
+/// The fields of the indicators-as-columns layout: every other column is
+/// an indicator.
+const INDICATORS_REQUIRED: [Field; 2] = [Field::Agency, Field::Year];
+const INDICATORS_OPTIONAL: [Field; 2] = [Field::AgencyName, Field::Note];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -169,6 +187,7 @@ impl Layouts {
         match layout {
             Layout::Long => (&self.long.required, &self.long.optional),
             Layout::Wide => (&self.wide.required, &self.wide.optional),
+            Layout::Indicators => (&INDICATORS_REQUIRED, &INDICATORS_OPTIONAL),
         }
     }
 }
@@ -176,5 +195,5 @@ impl Layouts {
 /// Header names match case-insensitively, ignoring surrounding white space
 /// (and a BOM a spreadsheet may leave on the first cell).
 fn normalize_header(h: &str) -> String {
-    h.trim_start_matches('\u{feff}').trim_matches([' ', '\t', '\u{3000}']).to_lowercase()
+    super::sources::normalize(h)
 }

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod layouts;
 pub mod pipeline;
 pub mod register;
+pub mod sources;
 pub mod table;
 pub mod units;
 
@@ -19,6 +20,7 @@ pub use catalog::{Aggregation, Catalog, Direction, Indicator, IndicatorId, Kind,
 pub use layouts::{Field, Layout, Layouts};
 pub use pipeline::{OutputSettings, Pipeline, PipelineFile, Precision, Reading, RoundingRules, RowChecks, Rules};
 pub use register::{Agency, AgencyId, Register};
+pub use sources::{Source, SourceId, Sources};
 pub use units::Units;
 
 /// One error in a configuration file.

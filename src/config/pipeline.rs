@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::{
-    Catalog, ConfigError, ConfigErrors, IndicatorId, Kind, Layout, Layouts, Register, Units, YearOnYear, load_toml,
+    Catalog, ConfigError, ConfigErrors, IndicatorId, Kind, Layout, Layouts, Register, Source, SourceId, Sources, Units,
+    YearOnYear, load_toml,
 };
 use crate::decimal::Rounding;
 
@@ -26,6 +27,9 @@ pub struct PipelineFile {
     pub rounding: RoundingSection,
     #[serde(default)]
     pub checks: ChecksSection,
+    /// How to read files that do not follow the contract's layouts.
+    #[serde(default)]
+    pub sources: Vec<super::sources::SourceEntry>,
     /// The file's text, for the lines of errors found in `compile`.
     #[serde(skip)]
     text: String,
@@ -226,6 +230,7 @@ pub struct Pipeline {
     pub register: Register,
     pub units: Units,
     pub layouts: Layouts,
+    pub sources: Sources,
     pub reading: Reading,
     /// The years a submission may report.
     pub years: std::ops::RangeInclusive<i32>,
@@ -356,6 +361,8 @@ impl PipelineFile {
         let (Some(catalog), Some(register), Some(units), Some(layouts)) = (catalog, register, units, layouts) else {
             return Err(ConfigErrors(errors));
         };
+        let look = super::sources::Lookups { catalog: &catalog, register: &register, units: &units };
+        let sources = super::sources::compile(&self.sources, path, &self.text, &look, &mut errors);
 
         let precision: Vec<Precision> = catalog
             .iter()
@@ -398,6 +405,7 @@ impl PipelineFile {
             register,
             units,
             layouts,
+            sources,
             reading: Reading {
                 encoding: self.inputs.encoding,
                 layout: self.inputs.layout.pinned(),
@@ -465,6 +473,8 @@ pub struct Rules<'a> {
 pub struct RowChecks<'a> {
     pub reading: Reading,
     pub layouts: &'a Layouts,
+    /// The source that reads the file, if one does.
+    pub source: Option<&'a Source>,
     pub catalog: &'a Catalog,
     pub register: &'a Register,
     pub units: &'a Units,
@@ -472,10 +482,12 @@ pub struct RowChecks<'a> {
 }
 
 impl Pipeline {
-    pub fn row_checks(&self) -> RowChecks<'_> {
+    /// The checks of a file that `source` reads (or none).
+    pub fn row_checks(&self, source: Option<SourceId>) -> RowChecks<'_> {
         RowChecks {
             reading: self.reading,
             layouts: &self.layouts,
+            source: source.map(|s| self.sources.get(s)),
             catalog: &self.catalog,
             register: &self.register,
             units: &self.units,

@@ -36,6 +36,8 @@ struct RegisterRow {
 pub struct Register {
     agencies: Vec<Agency>,
     by_code: FxHashMap<String, AgencyId>,
+    /// Normalized Chinese and English names that name one agency.
+    by_name: FxHashMap<String, AgencyId>,
     root: AgencyId,
 }
 
@@ -117,13 +119,26 @@ impl Register {
             }
         };
         match root {
-            Some(root) if errors.is_empty() => Ok(Register { agencies, by_code, root }),
+            Some(root) if errors.is_empty() => {
+                let names = agencies.iter().enumerate().flat_map(|(i, a)| {
+                    let id = AgencyId(i as u32);
+                    [(a.name_zh.as_str(), id), (a.name_en.as_str(), id)]
+                });
+                let by_name = super::sources::name_index(names);
+                Ok(Register { agencies, by_code, by_name, root })
+            }
             _ => Err(ConfigErrors(errors)),
         }
     }
 
     pub fn get(&self, code: &str) -> Option<AgencyId> {
         self.by_code.get(code).copied()
+    }
+
+    /// The agency a name (Chinese or English, any case) names, where only
+    /// one agency has it.
+    pub fn by_name(&self, name: &str) -> Option<AgencyId> {
+        self.by_name.get(&super::sources::normalize(name)).copied()
     }
 
     pub fn agency(&self, id: AgencyId) -> &Agency {

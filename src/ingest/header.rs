@@ -1,7 +1,11 @@
 //! From a header row to a [`HeaderMap`]: which column holds which field,
-//! which columns are years (wide layout), and which layout the file has.
+//! which columns are years (wide layout) or indicators (indicators as
+//! columns, a source's layout), and which layout the file has. A source
+//! (`crate::config::sources`) maps its own header names first; the
+//! layouts' aliases decide the rest.
 
-use crate::config::{Field, Layout, Layouts};
+use crate::config::sources::{Mapped, Source};
+use crate::config::{Catalog, Field, IndicatorId, Layout, Layouts};
 use crate::reject::{Code, Detail};
 
 /// What one header cell names.
@@ -9,16 +13,31 @@ use crate::reject::{Code, Detail};
 pub enum Column {
     Field(Field),
     Year(i32),
+    /// An indicator column: index into [`HeaderMap::indicators`].
+    Indicator(usize),
+    /// A column the source says to leave unread.
+    Ignored,
     Unknown,
+}
+
+/// An indicator column of a file with indicators as columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndicatorColumn {
+    /// `None`: the header names no indicator of the catalog; its cells are
+    /// quarantined, never dropped.
+    pub id: Option<IndicatorId>,
+    /// The unit the header writes (`出生人口(万人)`), as the source maps it.
+    pub unit: Option<String>,
 }
 
 /// The resolved header of one file.
 #[derive(Debug, Clone)]
 pub struct HeaderMap {
     pub layout: Layout,
-    /// The header cells as written.
+    /// The header cells as written (a two-row header's joined).
     pub names: Vec<String>,
     pub columns: Vec<Column>,
+    pub indicators: Vec<IndicatorColumn>,
     index: [Option<usize>; Field::ALL.len()],
 }
 
@@ -35,6 +54,58 @@ impl HeaderMap {
             _ => None,
         })
     }
+
+    /// The indicator columns of a file with indicators as columns.
+    pub fn indicator_columns(&self) -> impl Iterator<Item = (usize, &IndicatorColumn)> + '_ {
+        self.columns.iter().enumerate().filter_map(|(i, c)| match c {
+            Column::Indicator(k) => Some((i, &self.indicators[*k])),
+            _ => None,
+        })
+    }
+}
+
+/// What a header is read against.
+#[derive(Clone, Copy)]
+pub struct HeaderRules<'a> {
+    pub layouts: &'a Layouts,
+    /// A layout every file must have (the pipeline's `layout`).
+    pub pinned: Option<Layout>,
+    /// The source that reads the file, if one does.
+    pub source: Option<&'a Source>,
+    /// For indicator columns' names.
+    pub catalog: &'a Catalog,
+}
+
+/// A header name and the unit written after it in brackets:
+/// `出生人口(万人)`, `GDP (current US$)`, `地区生产总值（亿元）`.
+pub fn name_and_unit(header: &str) -> (&str, Option<&str>) {
+    let h = header.trim_matches([' ', '\t', '\u{3000}']);
+    for (open, close) in [('(', ')'), ('（', '）'), ('[', ']')] {
+        if let Some(body) = h.strip_suffix(close)
+            && let Some(at) = body.rfind(open)
+        {
+            let unit = body[at + open.len_utf8()..].trim();
+            let name = body[..at].trim_end_matches([' ', '\u{3000}', ',', '，']);
+            if !unit.is_empty() {
+                return (name, Some(unit));
+            }
+        }
+    }
+    (h, None)
+}
+
+/// The indicator and unit an indicator column's header names.
+fn indicator_column(header: &str, source: Option<&Source>, catalog: &Catalog) -> IndicatorColumn {
+    let (name, unit) = name_and_unit(header);
+    let look = |text: &str| {
+        source.and_then(|s| s.indicator(text)).or_else(|| catalog.get(text.trim())).or_else(|| catalog.by_name(text))
+    };
+    // A two-row header's name is the group's and the column's
+    // (`人口指标 出生人口`): the column's alone names the indicator too.
+    let last = name.rsplit(' ').next().unwrap_or(name);
+    let id = look(header).or_else(|| [name, last].into_iter().filter(|n| !n.is_empty()).find_map(look));
+    let unit = unit.map(|u| source.map_or(u, |s| s.unit(u)).to_owned());
+    IndicatorColumn { id, unit }
 }
 
 /// A header that cannot be used: every row of the file is quarantined.
@@ -46,22 +117,34 @@ pub struct HeaderError {
 
 /// Resolves a header row. Unknown columns are returned (as indexes) for
 /// warnings; they do not stop the file.
-pub fn resolve(
-    names: Vec<String>,
-    layouts: &Layouts,
-    pinned: Option<Layout>,
-) -> Result<(HeaderMap, Vec<usize>), HeaderError> {
+pub fn resolve(names: Vec<String>, rules: &HeaderRules<'_>) -> Result<(HeaderMap, Vec<usize>), HeaderError> {
     let fail = |code, detail: Detail| Err(HeaderError { code, detail });
+    let (layouts, source) = (rules.layouts, rules.source);
+    let pinned = source.and_then(|s| s.layout).or(rules.pinned);
     let mut columns = Vec::with_capacity(names.len());
     let mut index = [None; Field::ALL.len()];
     for (i, name) in names.iter().enumerate() {
-        if name.trim_matches([' ', '\t', '\u{3000}', '\u{feff}']).is_empty() {
+        let blank = name.trim_matches([' ', '\t', '\u{3000}', '\u{feff}']).is_empty();
+        // A spreadsheet's export leaves columns without a name: a source's
+        // file says so per column (warned as unknown), a contract file is
+        // refused.
+        if blank && source.is_none() {
             return fail(
                 Code::BlankHeader,
                 Detail::new(format!("column {} has no name", i + 1), format!("第 {} 列没有列名", i + 1)),
             );
         }
-        let column = match (layouts.field(name), layouts.year_column(name)) {
+        let mapped = source.map_or(Mapped::Unmapped, |s| s.column(name));
+        let field = match mapped {
+            Mapped::Field(f) => Some(f),
+            Mapped::Ignored => {
+                columns.push(Column::Ignored);
+                continue;
+            }
+            Mapped::Unmapped => layouts.field(name),
+        };
+        let year = if pinned == Some(Layout::Indicators) || blank { None } else { layouts.year_column(name) };
+        let column = match (field, year) {
             (Some(field), _) => {
                 if let Some(first) = index[field as usize] {
                     let detail = Detail::new(
@@ -86,9 +169,14 @@ pub fn resolve(
         };
         columns.push(column);
     }
-    let has_year_field = index[Field::Year as usize].is_some();
+    // A source's file may leave a field to its constants, and the unit to
+    // its headers or the indicator's base unit.
+    let constants = source.map(|s| &s.constants);
+    let given = |f: Field| {
+        index[f as usize].is_some() || constants.is_some_and(|c| c.has(f)) || (f == Field::Unit && source.is_some())
+    };
     let has_year_columns = columns.iter().any(|c| matches!(c, Column::Year(_)));
-    let layout = match (pinned, has_year_field, has_year_columns) {
+    let layout = match (pinned, given(Field::Year), has_year_columns) {
         (Some(layout), _, _) => layout,
         (None, true, false) => Layout::Long,
         (None, false, true) => Layout::Wide,
@@ -112,7 +200,7 @@ pub fn resolve(
         }
     };
     let (required, optional) = layouts.spec(layout);
-    let missing: Vec<&str> = required.iter().filter(|f| index[**f as usize].is_none()).map(|f| f.name()).collect();
+    let missing: Vec<&str> = required.iter().filter(|f| !given(**f)).map(|f| f.name()).collect();
     if !missing.is_empty() {
         let (what, missing) = (layout.name(), missing.join(", "));
         return fail(
@@ -127,21 +215,51 @@ pub fn resolve(
         );
     }
     // A field the layout does not use (a `value` column in a wide file) is
-    // as good as unknown: say so rather than read it.
+    // as good as unknown: say so rather than read it. In a file with
+    // indicators as columns, every other named column is an indicator.
     let mut unknown = Vec::new();
+    let mut indicators = Vec::new();
     for (i, column) in columns.iter_mut().enumerate() {
         let used = match column {
             Column::Field(f) => required.contains(f) || optional.contains(f),
             Column::Year(_) => layout == Layout::Wide,
+            Column::Ignored | Column::Indicator(_) => true,
             Column::Unknown => false,
         };
-        if !used {
-            if let Column::Field(f) = column {
-                index[*f as usize] = None;
-            }
+        if used {
+            continue;
+        }
+        if let Column::Field(f) = column {
+            index[*f as usize] = None;
+        }
+        if layout == Layout::Indicators && !names[i].trim().is_empty() {
+            indicators.push(indicator_column(&names[i], source, rules.catalog));
+            *column = Column::Indicator(indicators.len() - 1);
+        } else {
             *column = Column::Unknown;
             unknown.push(i);
         }
     }
-    Ok((HeaderMap { layout, names, columns, index }, unknown))
+    if layout == Layout::Indicators && indicators.is_empty() {
+        return fail(
+            Code::MissingColumn,
+            Detail::new("indicators layout needs at least one indicator column", "指标列格式至少需要一个指标列"),
+        );
+    }
+    Ok((HeaderMap { layout, names, columns, indicators, index }, unknown))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_and_unit;
+
+    #[test]
+    fn a_unit_in_brackets_after_the_name_is_the_unit() {
+        assert_eq!(name_and_unit("出生人口(万人)"), ("出生人口", Some("万人")));
+        assert_eq!(name_and_unit("地区生产总值（亿元）"), ("地区生产总值", Some("亿元")));
+        assert_eq!(name_and_unit("GDP (current US$)"), ("GDP", Some("current US$")));
+        assert_eq!(name_and_unit(" 城镇新增就业 "), ("城镇新增就业", None));
+        assert_eq!(name_and_unit("（万人）"), ("", Some("万人")));
+        assert_eq!(name_and_unit("()"), ("()", None));
+    }
 }

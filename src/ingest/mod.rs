@@ -16,11 +16,11 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use encoding::{Encoding, EncodingError, ReadAs};
-pub use header::{Column, HeaderError, HeaderMap};
+pub use header::{Column, HeaderError, HeaderMap, HeaderRules, IndicatorColumn};
 use quotes::Cut;
 
 use crate::config::pipeline::EncodingChoice;
-use crate::config::{Layout, Layouts};
+use crate::config::{SourceId, Sources};
 use crate::model::FileId;
 use crate::reject::{Code, Detail};
 
@@ -48,6 +48,8 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// Path relative to the input directory, `/`-separated.
     pub rel: String,
+    /// The pipeline's source that says how to read it, if one does.
+    pub source: Option<SourceId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +60,8 @@ pub enum IngestError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("{}: file name is not valid UTF-8", path.display())]
     Name { path: PathBuf },
+    #[error("configuration: {}", .0.join("; "))]
+    TwoSources(Vec<String>),
     #[error("{}: the file changed while the run read it (was {was}, now {now}); refusing to publish outputs from it", path.display())]
     Changed { path: PathBuf, was: String, now: String },
 }
@@ -97,21 +101,31 @@ impl Stamp {
 }
 
 /// Every `*.csv` file under `dir` (recursively, skipping hidden entries),
-/// numbered in the order files supersede each other in
-/// (`crate::supersede`).
-pub fn discover(dir: &Path) -> Result<Vec<SourceFile>, IngestError> {
+/// with the source that reads it, numbered in the order files supersede
+/// each other in (`crate::supersede`). A file two sources match is an
+/// error naming both (every such file at once).
+pub fn discover(dir: &Path, sources: &Sources) -> Result<Vec<SourceFile>, IngestError> {
     let found = crate::dirs::visible_files(dir).map_err(|source| IngestError::List { path: dir.to_owned(), source })?;
     let mut csv = Vec::new();
+    let mut conflicts = Vec::new();
     for (rel, entry) in found {
         // The relative path is the file's name in every output.
         if entry.path.strip_prefix(dir).ok().and_then(Path::to_str).is_none() {
             return Err(IngestError::Name { path: entry.path });
         }
-        if rel.to_ascii_lowercase().ends_with(".csv") {
-            csv.push((rel, entry.path));
+        if !rel.to_ascii_lowercase().ends_with(".csv") {
+            continue;
+        }
+        match sources.matching(&rel) {
+            Ok(source) => csv.push((rel, (entry.path, source))),
+            Err((a, b)) => conflicts.push(format!("`{rel}` matches two sources, `{}` and `{}`", a.name, b.name)),
         }
     }
-    Ok(crate::supersede::in_file_order(csv).map(|(id, rel, path)| SourceFile { id, path, rel }).collect())
+    if !conflicts.is_empty() {
+        return Err(IngestError::TwoSources(conflicts));
+    }
+    let numbered = crate::supersede::in_file_order(csv);
+    Ok(numbered.map(|(id, rel, (path, source))| SourceFile { id, path, rel, source }).collect())
 }
 
 /// One submission file, read and checked at the file level.
@@ -176,18 +190,20 @@ impl Submission {
 
     /// Reads the header and hands every physical line after it to `visit`,
     /// in file order, as a record, a record with an unclosed quote or a
-    /// blank line; returns what the header said (`None`: the file has no
-    /// header row) and how many lines the file has. Every line is accounted
-    /// for: `lines` = header lines + the lines of every record + blank
-    /// lines. The records of a file that cannot be used are still visited,
-    /// with the reason in `Parsed::Refused`, so each is quarantined.
-    pub fn parse(
-        &self,
-        layouts: &Layouts,
-        pinned: Option<Layout>,
-        delimiter: u8,
-        mut visit: impl FnMut(Item<'_>),
-    ) -> Reading {
+    /// blank line (and for a source's file, its title rows above the header
+    /// and its footnote rows after the data); returns what the header said
+    /// (`None`: the file has no header row) and how many lines the file
+    /// has. Every line is accounted for: `lines` = header lines + the lines
+    /// of every record, title and footnote row + blank lines. The records of
+    /// a file that cannot be used are still visited, with the reason in
+    /// `Parsed::Refused`, so each is quarantined.
+    pub fn parse(&self, rules: &HeaderRules<'_>, delimiter: u8, mut visit: impl FnMut(Item<'_>)) -> Reading {
+        let source = rules.source;
+        let header_row = source.and_then(|s| s.header_row).unwrap_or(0);
+        let two_rows = source.is_some_and(|s| s.header_rows == 2);
+        let footnotes: &[String] = source.map_or(&[], |s| &s.footnotes);
+        let mut top: Option<Vec<String>> = None;
+        let mut in_footnotes = false;
         let (text, decode, mut offsets) = self.text();
         let text = text.as_ref();
         let mut lines = Lines { total: physical_lines(text), next: 1, next_byte: 0 };
@@ -247,10 +263,38 @@ impl Submission {
                 let last_line = first_line + end.line() - 1 - u64::from(text[after - 1] == b'\n');
                 lines.covered(text, last_line, after - 1);
                 match &header {
+                    Some(_) if in_footnotes || rec.starts_with_any(footnotes) => {
+                        in_footnotes = true;
+                        visit(Item::Footnote(rec));
+                    }
                     Some(parsed) => visit(Item::Record(parsed, rec)),
-                    None => {
+                    None if line < header_row => visit(Item::Title(rec)),
+                    None if two_rows && top.is_none() => {
                         header_line = line;
-                        header = Some(read_header(&rec, &self.encoding, layouts, pinned));
+                        match header_names(&rec, &self.encoding) {
+                            Ok(names) => top = Some(names),
+                            Err(e) => header = Some(Parsed::Refused(e)),
+                        }
+                    }
+                    None => {
+                        if top.is_none() {
+                            header_line = line;
+                        }
+                        header = Some(match header_names(&rec, &self.encoding) {
+                            Ok(names) => {
+                                let names = match top.take() {
+                                    Some(above) => join_header_rows(&above, &names),
+                                    None => names,
+                                };
+                                match header::resolve(names, rules) {
+                                    Ok((map, unknown)) => {
+                                        Parsed::Read { header: Box::new(map), unknown_columns: unknown }
+                                    }
+                                    Err(e) => Parsed::Refused(e),
+                                }
+                            }
+                            Err(e) => Parsed::Refused(e),
+                        });
                     }
                 }
             }
@@ -272,6 +316,7 @@ impl Submission {
             };
             lines.covered(text, quote_line, c.end - 1);
             match &header {
+                Some(_) if in_footnotes => visit(Item::FootnoteUnclosed(bad)),
                 Some(parsed) => visit(Item::Unclosed(parsed, bad)),
                 None => {
                     header_line = line;
@@ -291,35 +336,49 @@ impl Submission {
     }
 }
 
-/// The header record read into a [`HeaderMap`], or why the file cannot be
-/// used.
-fn read_header(
-    rec: &Record<'_>,
-    encoding: &Result<Encoding, EncodingError>,
-    layouts: &Layouts,
-    pinned: Option<Layout>,
-) -> Parsed {
+/// The names of a header record, or why the file cannot be used.
+fn header_names(rec: &Record<'_>, encoding: &Result<Encoding, EncodingError>) -> Result<Vec<String>, HeaderError> {
     match encoding {
-        Err(e) => Parsed::Refused(HeaderError { code: Code::Encoding, detail: e.detail() }),
+        Err(e) => Err(HeaderError { code: Code::Encoding, detail: e.detail() }),
         Ok(_) if rec.too_long().is_some() => {
             let (_, len) = rec.too_long().expect("checked");
             let detail = Detail::new(
                 format!("the header is {len} bytes in {} cells; at most {MAX_RECORD_BYTES}", rec.len()),
                 format!("表头 {len} 字节、{} 个单元格，上限 {MAX_RECORD_BYTES} 字节", rec.len()),
             );
-            Parsed::Refused(HeaderError { code: Code::LineTooLong, detail })
+            Err(HeaderError { code: Code::LineTooLong, detail })
         }
         Ok(_) => match rec.control() {
-            Some(c) => Parsed::Refused(HeaderError { code: Code::ControlCharacter, detail: c.describe() }),
-            None => {
-                let names = (0..rec.len()).map(|i| rec.cell(i).into_owned()).collect();
-                match header::resolve(names, layouts, pinned) {
-                    Ok((map, unknown)) => Parsed::Read { header: Box::new(map), unknown_columns: unknown },
-                    Err(e) => Parsed::Refused(e),
-                }
-            }
+            Some(c) => Err(HeaderError { code: Code::ControlCharacter, detail: c.describe() }),
+            None => Ok((0..rec.len()).map(|i| rec.cell(i).into_owned()).collect()),
         },
     }
+}
+
+/// The names of a header spanning two rows: each column's two cells
+/// joined by a space; a name in the upper row stands over the columns to
+/// its right whose upper cell is empty (a merged cell, as a spreadsheet
+/// saves it), as far as their lower cells are named.
+pub fn join_header_rows(upper: &[String], lower: &[String]) -> Vec<String> {
+    let trim = |s: &str| s.trim_matches([' ', '\t', '\u{3000}', '\u{feff}']).to_owned();
+    let mut carried = String::new();
+    (0..upper.len().max(lower.len()))
+        .map(|i| {
+            let (up, down) =
+                (upper.get(i).map_or(String::new(), |s| trim(s)), lower.get(i).map_or(String::new(), |s| trim(s)));
+            if !up.is_empty() {
+                carried = up.clone();
+            } else if down.is_empty() {
+                carried.clear();
+            }
+            let up = if up.is_empty() { carried.clone() } else { up };
+            match (up.is_empty(), down.is_empty()) {
+                (true, _) => down,
+                (false, true) => up,
+                (false, false) => format!("{up} {down}"),
+            }
+        })
+        .collect()
 }
 
 /// Lines in `text`: each LF ends one, and text after the last LF is one more.
@@ -381,9 +440,15 @@ pub enum Parsed {
     Refused(HeaderError),
 }
 
-/// One piece of a file after its header, in file order.
+/// One piece of a file, in file order.
 pub enum Item<'r> {
     Record(&'r Parsed, Record<'r>),
+    /// A row above a source's header (a table's title).
+    Title(Record<'r>),
+    /// A row at or after the first footnote of a source's file (`注：…`).
+    Footnote(Record<'r>),
+    /// A footnote row whose quote never closes.
+    FootnoteUnclosed(Unclosed),
     /// A record in which a quote opens and never closes before the end of
     /// the file, cut at the end of the quote's line.
     Unclosed(&'r Parsed, Unclosed),
@@ -554,6 +619,19 @@ impl<'r> Record<'r> {
         // first such cell is the first in the record as sent.
         let offset = memchr::memmem::find(self.span, &self.decode.encoding().encode_char(char)).unwrap_or(0);
         Some(Control { byte: self.byte + offset as u64, char, cell })
+    }
+
+    /// Whether the record's first non-empty cell starts with one of
+    /// `markers` (a footnote: `注：…`, `资料来源：…`).
+    pub fn starts_with_any(&self, markers: &[String]) -> bool {
+        if markers.is_empty() {
+            return false;
+        }
+        let first = (0..self.len()).map(|i| self.cell(i)).find(|c| !number::trim_cell(c).is_empty());
+        first.is_some_and(|c| {
+            let c = number::trim_cell(&c);
+            markers.iter().any(|m| c.starts_with(m.as_str()))
+        })
     }
 
     /// Whether every cell is empty or white space.

@@ -6,7 +6,7 @@
 use compact_str::CompactString;
 
 use crate::config::units::UnitError;
-use crate::config::{AgencyId, Indicator, IndicatorId, Kind, Register, Units};
+use crate::config::{AgencyId, Indicator, IndicatorId, Kind, Register, Source, Units};
 use crate::decimal::{BASE_SCALE, Decimal};
 use crate::ingest::number::{self, Cell, NumberError, trim_cell};
 use crate::reject::{Code, Detail};
@@ -56,6 +56,28 @@ pub fn year_in_range(year: i32, years: &std::ops::RangeInclusive<i32>) -> Result
             ),
         ))
     }
+}
+
+/// An agency a source's file names: through the source's value map, by
+/// code, or by a name of the register (`和平区人社局`).
+pub fn agency_named(text: &str, register: &Register, source: &Source) -> Result<AgencyId, Problem> {
+    let t = trim_cell(text);
+    source
+        .agency(t)
+        .or_else(|| register.get(t))
+        .or_else(|| register.by_name(t))
+        .ok_or_else(|| Problem::bare(Code::UnknownAgency))
+}
+
+/// An indicator a source's file names: through the source's value map, by
+/// code, or by a name of the catalog (`出生人口`).
+pub fn indicator_named(text: &str, catalog: &crate::config::Catalog, source: &Source) -> Result<IndicatorId, Problem> {
+    let t = trim_cell(text);
+    source
+        .indicator(t)
+        .or_else(|| catalog.get(t))
+        .or_else(|| catalog.by_name(t))
+        .ok_or_else(|| Problem::bare(Code::UnknownIndicator))
 }
 
 /// An indicator code of the catalog.
@@ -108,7 +130,8 @@ fn number_code(e: &NumberError, otherwise: Code) -> Code {
     }
 }
 
-/// The value as typed (`None`: missing, which a note must explain).
+/// The value as typed (`None`: missing, which a note must explain, unless
+/// the source says the cell means "not available").
 pub fn value(text: &str, percent: bool, has_note: bool) -> Result<Option<Decimal>, Problem> {
     match number::parse_cell(text, percent) {
         Ok(Cell::Number(v)) => Ok(Some(v)),

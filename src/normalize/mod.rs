@@ -24,7 +24,9 @@ use serde::Serialize;
 use crate::config::{Field, Layout, RowChecks};
 use crate::decimal::Decimal;
 use crate::ingest::number::trim_cell;
-use crate::ingest::{Encoding, HeaderMap, Item, MAX_RECORD_BYTES, Parsed, Record, Submission, Unclosed};
+use crate::ingest::{
+    Encoding, HeaderMap, HeaderRules, IndicatorColumn, Item, MAX_RECORD_BYTES, Parsed, Record, Submission, Unclosed,
+};
 use crate::model::{FileId, Key, Observation, Origin};
 use crate::reject::{Code, Detail, Issue};
 
@@ -38,6 +40,9 @@ pub struct FileReport {
     pub sha256: String,
     pub bytes: u64,
     pub encoding: Option<Encoding>,
+    /// The pipeline's source that read the file (its glob), if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     pub layout: Option<Layout>,
     /// Why every row of the file was quarantined, if it was.
     pub refused: Option<String>,
@@ -50,6 +55,10 @@ pub struct FileReport {
     pub records: u64,
     /// Empty lines, and rows whose cells are all empty.
     pub blank_rows: u64,
+    /// A source's rows above the header (a table's title) and from its
+    /// first footnote on: neither data nor lost.
+    pub title_rows: u64,
+    pub footnote_rows: u64,
     /// Observations the records held (one per record in a long file, one
     /// per year cell in a wide one).
     pub rows_read: u64,
@@ -78,12 +87,15 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
             sha256: sub.sha256.clone(),
             bytes: sub.bytes.len() as u64,
             encoding: sub.encoding.as_ref().ok().copied(),
+            source: p.source.map(|s| s.name.clone()),
             layout: None,
             refused: None,
             header: Vec::new(),
             lines: 0,
             records: 0,
             blank_rows: 0,
+            title_rows: 0,
+            footnote_rows: 0,
             rows_read: 0,
             accepted: 0,
             quarantined: 0,
@@ -96,7 +108,10 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
     };
     let mut dups = Duplicates::default();
     let file = sub.file.id;
-    let reading = sub.parse(p.layouts, p.reading.layout, p.reading.delimiter, |item| match item {
+    let rules = HeaderRules { layouts: p.layouts, pinned: p.reading.layout, source: p.source, catalog: p.catalog };
+    let reading = sub.parse(&rules, p.reading.delimiter, |item| match item {
+        Item::Title(_) => out.report.title_rows += 1,
+        Item::Footnote(_) | Item::FootnoteUnclosed(_) => out.report.footnote_rows += 1,
         Item::Blank { line, byte } => {
             out.report.blank_rows += 1;
             out.warnings.push(Issue::at(file, line, byte, Code::BlankRow));
@@ -191,9 +206,11 @@ struct RowReader<'a> {
     header: &'a HeaderMap,
 }
 
-/// The cells one observation is read from.
+/// The cells one observation is read from: the year and the indicator
+/// from a cell, from the header or from the source's constants.
 struct Cells<'r> {
     year: YearCell<'r>,
+    indicator: IndicatorCell<'r>,
     value: (usize, Cow<'r, str>),
 }
 
@@ -202,6 +219,17 @@ enum YearCell<'r> {
     Cell(usize, Cow<'r, str>),
     /// Wide layout: the year column's header.
     Header(i32),
+    /// The source's constant.
+    Constant(i32),
+}
+
+enum IndicatorCell<'r> {
+    /// Long and wide layouts: the indicator column's cell.
+    Cell(usize, Cow<'r, str>),
+    /// Indicators as columns: the value's column, by its header.
+    Column,
+    /// The source's constant.
+    Constant(crate::config::IndicatorId),
 }
 
 impl RowReader<'_> {
@@ -211,6 +239,59 @@ impl RowReader<'_> {
         match self.header.layout {
             Layout::Long => 1,
             Layout::Wide => self.header.years().count(),
+            Layout::Indicators => self.header.indicator_columns().count(),
+        }
+    }
+
+    /// Where a record's observations take their cells from.
+    fn cells<'r>(&self, rec: &Record<'r>) -> Vec<Cells<'r>> {
+        let h = self.header;
+        let constants = self.p.source.map(|s| &s.constants);
+        let year_constant = constants.and_then(|c| c.year);
+        let year_of = |rec: &Record<'r>| match (h.column(Field::Year), year_constant) {
+            (Some(col), _) => YearCell::Cell(col, rec.cell(col)),
+            (None, Some(y)) => YearCell::Constant(y),
+            (None, None) => unreachable!("a header without year column or constant is refused"),
+        };
+        let indicator_of = |rec: &Record<'r>| match (h.column(Field::Indicator), constants.and_then(|c| c.indicator)) {
+            (Some(col), _) => IndicatorCell::Cell(col, rec.cell(col)),
+            (None, Some(id)) => IndicatorCell::Constant(id),
+            (None, None) => unreachable!("a header without indicator column or constant is refused"),
+        };
+        match h.layout {
+            Layout::Long => {
+                let value = h.column(Field::Value);
+                vec![Cells {
+                    year: year_of(rec),
+                    indicator: indicator_of(rec),
+                    value: value.map_or((usize::MAX, Cow::Borrowed("")), |i| (i, rec.cell(i))),
+                }]
+            }
+            Layout::Wide => h
+                .years()
+                .map(|(i, y)| Cells {
+                    year: YearCell::Header(y),
+                    indicator: indicator_of(rec),
+                    value: (i, rec.cell(i)),
+                })
+                .collect(),
+            Layout::Indicators => h
+                .indicator_columns()
+                .map(|(i, _)| Cells { year: year_of(rec), indicator: IndicatorCell::Column, value: (i, rec.cell(i)) })
+                .collect(),
+        }
+    }
+
+    /// Whether the record's cells line up with the header: exactly, in a
+    /// contract file; in a source's file missing cells at the end are
+    /// empty and extra ones must be (spreadsheets save ragged rows).
+    fn cell_count_problem(&self, rec: &Record<'_>) -> Option<Code> {
+        let (n, header) = (rec.len(), self.header.names.len());
+        match (n.cmp(&header), self.p.source.is_some()) {
+            (std::cmp::Ordering::Equal, _) | (std::cmp::Ordering::Less, true) => None,
+            (std::cmp::Ordering::Greater, true) if (header..n).all(|i| trim_cell(&rec.cell(i)).is_empty()) => None,
+            (std::cmp::Ordering::Greater, _) => Some(Code::ExtraCells),
+            (std::cmp::Ordering::Less, false) => Some(Code::MissingCells),
         }
     }
 
@@ -262,27 +343,14 @@ impl RowReader<'_> {
             out.warnings.push(issue(self.file, rec, String::new(), String::new(), Code::BlankRow, Detail::default()));
             return;
         }
-        let cells: Vec<Cells<'_>> = match self.header.layout {
-            Layout::Long => {
-                let year = self.header.column(Field::Year).expect("long layout has a year column");
-                let value = self.header.column(Field::Value);
-                vec![Cells {
-                    year: YearCell::Cell(year, rec.cell(year)),
-                    value: value.map_or((usize::MAX, Cow::Borrowed("")), |i| (i, rec.cell(i))),
-                }]
-            }
-            Layout::Wide => {
-                self.header.years().map(|(i, y)| Cells { year: YearCell::Header(y), value: (i, rec.cell(i)) }).collect()
-            }
-        };
+        let cells = self.cells(rec);
         out.report.rows_read += cells.len() as u64;
-        if rec.len() != self.header.names.len() {
+        if let Some(code) = self.cell_count_problem(rec) {
             let (n, header) = (rec.len(), self.header.names.len());
             let detail = Detail::new(
                 format!("{n} cells, the header has {header}"),
                 format!("该行 {n} 个单元格，表头 {header} 列"),
             );
-            let code = if rec.len() > self.header.names.len() { Code::ExtraCells } else { Code::MissingCells };
             for _ in &cells {
                 out.report.quarantined += 1;
                 out.rejected.push(issue(self.file, rec, String::new(), rec.text(), code, detail.clone()));
@@ -361,33 +429,86 @@ impl RowReader<'_> {
         let cell = |f: Field| h.column(f).map(|i| (i, rec.cell(i)));
         let mut checks = Problems { file: self.file, rec, names: &h.names, issues: Vec::new() };
 
+        let source = p.source;
+        let constants = source.map(|s| &s.constants);
+        let (value_col, value_text) = &c.value;
+
         // Each field by its rule (`fields`); every problem is reported, in
-        // the order of the fields it depends on.
-        let (agency_col, agency_text) = cell(Field::Agency).expect("agency is required");
-        let agency = checks.take(agency_col, &agency_text, fields::agency(&agency_text, p.register));
+        // the order of the fields it depends on. A source's file may name
+        // agencies and indicators (value map, register and catalog names)
+        // and leave fields to its constants.
+        let agency = match (cell(Field::Agency), constants.and_then(|c| c.agency)) {
+            (Some((col, text)), _) => {
+                let found = match source {
+                    Some(s) => fields::agency_named(&text, p.register, s),
+                    None => fields::agency(&text, p.register),
+                };
+                checks.take(col, &text, found)
+            }
+            (None, constant) => Some(constant.expect("a header without agency column or constant is refused")),
+        };
 
         let (year_col, year_text) = match &c.year {
             YearCell::Cell(col, text) => (*col, text.to_string()),
-            YearCell::Header(y) => (c.value.0, y.to_string()),
+            YearCell::Header(y) | YearCell::Constant(y) => (*value_col, y.to_string()),
         };
         let year = match &c.year {
-            YearCell::Header(y) => Some(*y),
+            YearCell::Header(y) | YearCell::Constant(y) => Some(*y),
             YearCell::Cell(_, text) => checks.take(year_col, text, fields::year(text)),
         };
         let year = year.and_then(|y| checks.take(year_col, &year_text, fields::year_in_range(y, p.years)));
 
-        let (ind_col, ind_text) = cell(Field::Indicator).expect("indicator is required");
-        let indicator = checks.take(ind_col, &ind_text, fields::indicator(&ind_text, p.catalog));
+        // An indicator column's header says which indicator, and may say
+        // the unit.
+        let column = match c.indicator {
+            IndicatorCell::Column => match h.columns[*value_col] {
+                crate::ingest::Column::Indicator(k) => Some(&h.indicators[k]),
+                _ => None,
+            },
+            _ => None,
+        };
+        let indicator = match &c.indicator {
+            IndicatorCell::Cell(col, text) => {
+                let found = match source {
+                    Some(s) => fields::indicator_named(text, p.catalog, s),
+                    None => fields::indicator(text, p.catalog),
+                };
+                checks.take(*col, text, found)
+            }
+            IndicatorCell::Constant(id) => Some(*id),
+            IndicatorCell::Column => {
+                let IndicatorColumn { id, .. } = column.expect("an indicator column");
+                let unknown = Err(fields::Problem { code: Code::UnknownIndicator, detail: Detail::default() });
+                let header_name = h.names[*value_col].clone();
+                checks.take(*value_col, &header_name, id.ok_or(()).or(unknown))
+            }
+        };
         let ind = indicator.map(|id| p.catalog.indicator(id));
 
-        let (unit_col, unit_text) = cell(Field::Unit).expect("unit is required");
-        let unit = trim_cell(&unit_text);
+        // The unit: the unit column's cell, the indicator column's header,
+        // the source's constant, or the indicator's own base unit.
+        let unit_cell = cell(Field::Unit);
+        let (unit_col, unit_text): (usize, String) = match (&unit_cell, column.and_then(|c| c.unit.as_ref())) {
+            (Some((col, text)), _) => (*col, text.to_string()),
+            (None, Some(written)) => (*value_col, written.clone()),
+            (None, None) => match (constants.and_then(|c| c.unit.clone()), ind) {
+                (Some(u), _) => (*value_col, u),
+                (None, Some(ind)) => (*value_col, ind.base_unit.clone()),
+                (None, None) => (*value_col, String::new()),
+            },
+        };
+        let unit = source.map_or(trim_cell(&unit_text), |s| s.unit(trim_cell(&unit_text)));
         let power = ind.and_then(|ind| checks.take(unit_col, &unit_text, fields::unit_power(unit, ind, p.units)));
         let percent = fields::percent_allowed(unit, ind);
 
         let note = cell(Field::Note).and_then(|(_, t)| fields::note(&t));
-        let (value_col, value_text) = &c.value;
-        let value = checks.take(*value_col, value_text, fields::value(value_text, percent, note.is_some()));
+        // A source's "not available" is a missing value that needs no note.
+        let not_available = source.is_some_and(|s| s.not_available(value_text));
+        let value = if not_available {
+            Some(None)
+        } else {
+            checks.take(*value_col, value_text, fields::value(value_text, percent, note.is_some()))
+        };
         let target_cell = cell(Field::Target);
         let target = match &target_cell {
             None => Some(None),

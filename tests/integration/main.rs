@@ -28,6 +28,8 @@ mod provenance;
 mod rates_from_parts;
 /// Submissions that exercise one rule each: layouts, duplicates, supersede.
 mod rules;
+/// Files in other shapes, read by the pipeline's sources.
+mod sources;
 /// The audit workbook recalculated by LibreOffice.
 mod workbook;
 /// SUBMISSIONS.md "Worked examples from the seed report".

@@ -1,0 +1,179 @@
+//! Sources: files in shapes the contract does not have, read by a
+//! `[[sources]]` entry of the pipeline instead of a conversion script.
+
+use crate::util::{Scratch, cell, csv_rows, find, parquet_rows, pipeline_text, yearbook};
+
+/// The bundled pipeline with `entry` appended.
+fn with_source(s: &Scratch, entry: &str) -> std::path::PathBuf {
+    let path = s.dir.path().join("pipeline.toml");
+    std::fs::write(&path, format!("{}\n{entry}", pipeline_text(&[]))).unwrap();
+    path
+}
+
+fn run(s: &Scratch, pipeline: &std::path::Path) -> std::process::Output {
+    let (i, o) = (s.input(), s.out());
+    yearbook(&[
+        "run",
+        "-q",
+        "--pipeline",
+        pipeline.to_str().unwrap(),
+        "--input",
+        i.to_str().unwrap(),
+        "--out",
+        o.to_str().unwrap(),
+    ])
+}
+
+fn manifest(s: &Scratch) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(s.out().join("manifest.json")).unwrap()).unwrap()
+}
+
+const PEOPLE: &str = "\
+全市人力资源主要指标
+单位,年份,城镇新增就业(万人),Average age of attracted talents (岁),某某指标(个),说明
+市人社,2018,35.2,33.1234567890123456789,7,
+天津市司法局,2018,..,..,8,
+市人社,2017,34.9,—,9,数据待核实
+注：..表示暂缺。
+,,,,,
+资料来源：各单位。
+";
+
+const PEOPLE_SOURCE: &str = r#"
+[[sources]]
+files = "stats/*.csv"
+layout = "indicators"
+header_row = 2
+not_available = [".."]
+[sources.columns]
+"单位" = "agency"
+[sources.values.agency]
+"市人社" = "TJ-HRSS"
+"#;
+
+#[test]
+fn indicators_as_columns_are_read_with_units_from_the_header_and_nothing_is_lost() {
+    let s = Scratch::new(&[("stats/people.csv", PEOPLE.as_bytes())]);
+    let o = run(&s, &with_source(&s, PEOPLE_SOURCE));
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = manifest(&s);
+    let f = &m["inputs"][0];
+    assert_eq!((f["source"].as_str(), f["layout"].as_str()), (Some("stats/*.csv"), Some("indicators")));
+    // 8 lines: a title, the header, 3 records and 3 footnote rows (the
+    // empty row after the first footnote is one of them).
+    assert_eq!([&f["lines"], &f["title_rows"], &f["records"], &f["footnote_rows"], &f["blank_rows"]], [8, 1, 3, 3, 0]);
+    // Three indicator columns a record: 9 observations read.
+    assert_eq!((&f["rows_read"], &f["accepted"], &f["quarantined"]), (&9.into(), &6.into(), &3.into()));
+
+    let obs = parquet_rows(&s.out(), "observations");
+    // 35.2 万人 from the header's unit; the agency by the source's map.
+    let emp = find(&obs, &[("agency", "TJ-HRSS"), ("indicator", "EMP-URBAN-NEW"), ("year", "2018")]);
+    assert_eq!(cell(&obs, emp, "value"), format!("352000.{}", "0".repeat(20)));
+    assert_eq!((cell(&obs, emp, "unit_sent"), cell(&obs, emp, "source_line")), ("万人", "3"));
+    assert_eq!(cell(&obs, emp, "source_field"), "城镇新增就业(万人)");
+    // An English catalog name, 19 decimals kept exactly.
+    let age = find(&obs, &[("agency", "TJ-HRSS"), ("indicator", "TALENT-AGE"), ("year", "2018")]);
+    assert_eq!(cell(&obs, age, "value"), "33.12345678901234567890");
+    // `..` means not available here: missing, no note needed. The agency
+    // by the register's Chinese name.
+    let jus = find(&obs, &[("agency", "TJ-JUS"), ("indicator", "EMP-URBAN-NEW")]);
+    assert_eq!((cell(&obs, jus, "value"), cell(&obs, jus, "value_raw"), cell(&obs, jus, "note")), ("", "..", ""));
+    // `—` is missing too, and its row has a note.
+    let noted = find(&obs, &[("agency", "TJ-HRSS"), ("indicator", "TALENT-AGE"), ("year", "2017")]);
+    assert_eq!(cell(&obs, noted, "note"), "数据待核实");
+
+    // A column that names no indicator: each of its cells is quarantined,
+    // none dropped.
+    let q = csv_rows(&s.out().join("quarantine.csv"));
+    let got: Vec<(&str, &str, &str, &str)> =
+        q[1..].iter().map(|r| (r[1].as_str(), r[3].as_str(), r[4].as_str(), r[5].as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            ("3", "某某指标(个)", "某某指标(个)", "unknown_indicator"),
+            ("4", "某某指标(个)", "某某指标(个)", "unknown_indicator"),
+            ("5", "某某指标(个)", "某某指标(个)", "unknown_indicator"),
+        ]
+    );
+
+    // explain cites the original file, line and column.
+    let e = yearbook(&["explain", "TJ-HRSS", "EMP-URBAN-NEW", "2018", "--json", "--out", s.out().to_str().unwrap()]);
+    let e: serde_json::Value = serde_json::from_slice(&e.stdout).unwrap();
+    let input = &e["derivations"][0]["inputs"][0];
+    assert_eq!(input["source"]["file"], "stats/people.csv");
+    assert_eq!((&input["source"]["line"], &input["source"]["field"]), (&3.into(), &"城镇新增就业(万人)".into()));
+    assert_eq!(input["conversion"], "35.2 万人 × 10^4 = 352000 人");
+}
+
+#[test]
+fn every_mistake_in_the_sources_is_reported_at_load_with_its_line() {
+    let s = Scratch::new(&[]);
+    let entry = r#"
+[[sources]]
+files = "a/*.csv"
+layout = "sideways"
+header_rows = 3
+[sources.columns]
+"地区" = "region"
+[sources.constants]
+indicator = "NO-SUCH"
+year = 21
+[sources.values.agency]
+"和平区" = "TJ-D99"
+"#;
+    let p = with_source(&s, entry);
+    let o = run(&s, &p);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let text = std::fs::read_to_string(&p).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let line_of = |needle: &str| lines.iter().rposition(|l| l.contains(needle)).unwrap() + 1;
+    for (needle, says) in [
+        ("\"sideways\"", "layout `sideways` is none of long, wide, indicators"),
+        ("header_rows = 3", "header_rows is 1 or 2"),
+        ("\"region\"", "columns: `region` is not a field"),
+        ("\"NO-SUCH\"", "indicator `NO-SUCH` is not in the catalog"),
+        ("year = 21", "year 21 is not a four-digit year"),
+        ("\"TJ-D99\"", "agency `TJ-D99` is not in the register"),
+    ] {
+        let want = format!("pipeline.toml:{}: source `a/*.csv`: {says}", line_of(needle));
+        assert!(err.contains(&want), "no `{want}` in:\n{err}");
+    }
+}
+
+#[test]
+fn a_file_two_sources_match_is_refused_naming_both() {
+    let s = Scratch::new(&[("stats/people.csv", PEOPLE.as_bytes())]);
+    let second = "\n[[sources]]\nfiles = \"stats/people.*\"\nlayout = \"long\"\n";
+    let o = run(&s, &with_source(&s, &format!("{PEOPLE_SOURCE}{second}")));
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("`stats/people.csv` matches two sources, `stats/*.csv` and `stats/people.*`"), "{err}");
+    assert!(!s.out().exists(), "nothing was written");
+}
+
+#[test]
+fn the_sample_s_imports_are_read_as_their_sources_say() {
+    let tmp = tempfile::tempdir().unwrap();
+    crate::util::run_sample(tmp.path());
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("manifest.json")).unwrap()).unwrap();
+    let inputs = m["inputs"].as_array().unwrap();
+    let by_path = |p: &str| inputs.iter().find(|f| f["path"] == p).unwrap();
+    let d = by_path("imports/districts-2016-2018.csv");
+    assert_eq!(
+        (&d["layout"], &d["title_rows"], &d["footnote_rows"], &d["accepted"]),
+        (&"indicators".into(), &1.into(), &2.into(), &36.into())
+    );
+    let w = by_path("imports/wages-wide.csv");
+    assert_eq!((&w["layout"], &w["title_rows"], &w["accepted"]), (&"wide".into(), &3.into(), &6.into()));
+    let l = by_path("imports/litigation-long-en.csv");
+    assert_eq!((&l["layout"], &l["accepted"]), (&"long".into(), &6.into()));
+    let obs = parquet_rows(tmp.path(), "observations");
+    // The two-row header's merged 劳动人事争议 over 受理数, through the value map.
+    let d01 = find(&obs, &[("agency", "TJ-D01-HRSS"), ("indicator", "DISPUTE-ACCEPTED"), ("year", "2016")]);
+    assert_eq!(cell(&obs, d01, "source_field"), "劳动人事争议 受理数（件）");
+    assert_eq!(cell(&obs, d01, "value_raw"), "1650");
+    let wage = find(&obs, &[("agency", "TJ-HRSS"), ("indicator", "WAGE-MIN-HOUR"), ("year", "2016")]);
+    assert_eq!((cell(&obs, wage, "unit_sent"), cell(&obs, wage, "source_line")), ("元", "6"));
+}
