@@ -247,7 +247,7 @@ fn validate(args: ValidateArgs) -> Result<ExitCode, Error> {
             crate::ingest::IngestError::TwoSources(vec![msg])
         })?;
         let file = SourceFile { id: FileId(n as u32), path: path.clone(), rel: rel.clone(), source };
-        let sub = Submission::read(file, p.reading.encoding)?;
+        let sub = Submission::read(file, p.reading.encoding, source.and_then(|s| p.sources.get(s).sheet.as_ref()))?;
         let out = normalize::file(&sub, p.row_checks(source));
         for i in &out.rejected {
             print_issue(&rel, "error", i);

@@ -70,9 +70,16 @@ impl Which {
 #[derive(Debug, Clone, Serialize)]
 pub struct Source {
     pub file: String,
+    /// The line of a CSV file, the row of a workbook's sheet.
     pub line: i64,
-    pub byte: i64,
+    /// A CSV file's byte offset (a sheet has none).
+    pub byte: Option<i64>,
     pub field: String,
+    /// A workbook's sheet and the value's cell (`C7`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cell: Option<String>,
     pub sha256: String,
 }
 
@@ -177,6 +184,7 @@ impl Obs {
             // The target sits in the same record, in its own column.
             source: Some(Source {
                 field: if target { String::new() } else { self.source.field.clone() },
+                cell: if target { None } else { self.source.cell.clone() },
                 ..self.source.clone()
             }),
         }
@@ -197,9 +205,10 @@ fn observations(out: &Outputs, year: i32, keep: impl Fn(&str, &str) -> bool) -> 
             text(col::SOURCE_FILE)?,
             text(col::SOURCE_SHA256)?,
             int(col::SOURCE_LINE)?,
-            int(col::SOURCE_BYTE)?,
+            b.int(col::SOURCE_BYTE)?,
             text(col::SOURCE_FIELD)?,
         );
+        let (sheet, cell) = (b.text(col::SOURCE_SHEET)?, b.text(col::SOURCE_CELL)?);
         let (agency, indicator) = (b.present(col::AGENCY, agency), b.present(col::INDICATOR, indicator));
         for i in 0..b.len() {
             let (a, ind) = (agency(i)?, indicator(i)?);
@@ -220,8 +229,10 @@ fn observations(out: &Outputs, year: i32, keep: impl Fn(&str, &str) -> bool) -> 
                 source: Source {
                     file: file(i)?.to_owned(),
                     line: line(i)?,
-                    byte: byte(i)?,
+                    byte: byte(i),
                     field: field(i)?.to_owned(),
+                    sheet: sheet(i).map(str::to_owned),
+                    cell: cell(i).map(str::to_owned),
                     sha256: sha(i)?.to_owned(),
                 },
             });
@@ -698,16 +709,15 @@ fn write_input(s: &mut String, i: &Input) {
     }
     s.push('\n');
     if let Some(src) = &i.source {
-        let _ = writeln!(
-            s,
-            "  {:<22} {} line {}, byte {}, {}, sha256 {}",
-            "",
-            src.file,
-            src.line,
-            src.byte,
-            if src.field.is_empty() { "its target column".to_owned() } else { format!("field {:?}", src.field) },
-            src.sha256
-        );
+        let field =
+            if src.field.is_empty() { "its target column".to_owned() } else { format!("field {:?}", src.field) };
+        let at = match (&src.sheet, &src.cell, src.byte) {
+            (Some(sheet), Some(cell), _) => format!("sheet {sheet:?}, cell {cell}"),
+            (Some(sheet), None, _) => format!("sheet {sheet:?}, row {}", src.line),
+            (None, _, Some(byte)) => format!("line {}, byte {byte}", src.line),
+            (None, _, None) => format!("line {}", src.line),
+        };
+        let _ = writeln!(s, "  {:<22} {} {at}, {field}, sha256 {}", "", src.file, src.sha256);
     }
 }
 

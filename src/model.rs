@@ -266,6 +266,8 @@ pub mod col {
     pub const SENT_DECIMALS: &str = "sent_decimals";
     pub const SOURCE_BYTE: &str = "source_byte";
     pub const SOURCE_FIELD: &str = "source_field";
+    pub const SOURCE_SHEET: &str = "source_sheet";
+    pub const SOURCE_CELL: &str = "source_cell";
     pub const SOURCE_FILE: &str = "source_file";
     pub const SOURCE_LINE: &str = "source_line";
     pub const SOURCE_SHA256: &str = "source_sha256";

@@ -45,6 +45,8 @@ codes! {
     LineTooLong = "line_too_long", "行内容过长", "a record is longer than a record can be";
     UnclosedQuote = "unclosed_quote", "引号未闭合（该行之后的各行按新行读取）", "a quote opens in this row and never closes; the lines after it are read as rows";
     ControlCharacter = "control_character", "单元格含控制字符（如 NUL）", "a cell holds a control character (such as NUL)";
+    UnreadableWorkbook = "unreadable_workbook", "工作簿无法读取，或找不到指定的工作表", "the workbook cannot be read, or has no such sheet";
+    FormulaWithoutValue = "formula_without_value", "公式单元格没有保存计算结果", "a formula cell has no saved value (the workbook was saved without computing it)";
     ExtraCells = "extra_cells", "单元格多于表头列数", "the row has more cells than the header";
     MissingCells = "missing_cells", "单元格少于表头列数", "the row has fewer cells than the header";
     UnknownAgency = "unknown_agency", "单位代码不在单位名录中", "agency code is not in the register";

@@ -75,7 +75,8 @@ fn ingest(p: &Pipeline, files: Vec<SourceFile>, spill: &Spill, progress: &Progre
         .into_par_iter()
         .map(|f| {
             let checks = p.row_checks(f.source);
-            let sub = Submission::read(f, p.reading.encoding)?;
+            let sheet = f.source.and_then(|s| p.sources.get(s).sheet.as_ref());
+            let sub = Submission::read(f, p.reading.encoding, sheet)?;
             let n = normalize::file(&sub, checks);
             spill.write(&n.observations)?;
             progress.inc(1);

@@ -209,7 +209,8 @@ fn issue_rows<W: std::io::Write>(
         f.row([
             csv_out::text(&t.files[i.file.0 as usize].path).as_ref(),
             &i.line.to_string(),
-            &i.byte.to_string(),
+            // A workbook's row has no byte offset: its line is the row.
+            &if t.files[i.file.0 as usize].sheet.is_some() { String::new() } else { i.byte.to_string() },
             &csv_out::text(&i.field),
             &csv_out::text(&i.raw),
             i.code.as_str(),

@@ -65,6 +65,17 @@ impl<'a> Tables<'a> {
         &self.files[origin.file.0 as usize].path
     }
 
+    /// A workbook's sheet the row was read from (`None`: a CSV file).
+    pub fn sheet(&self, origin: &Origin) -> Option<&'a str> {
+        self.files[origin.file.0 as usize].sheet.as_deref()
+    }
+
+    /// A workbook row's cell (`C7`): the value's column and the row.
+    fn cell(&self, origin: &Origin) -> Option<String> {
+        self.sheet(origin)?;
+        Some(format!("{}{}", crate::ingest::workbook::column_letters(origin.column), origin.line))
+    }
+
     fn source_field(&self, origin: &Origin) -> &'a str {
         let header = &self.files[origin.file.0 as usize].header;
         header.get(origin.column as usize).map_or("", String::as_str)
@@ -122,8 +133,16 @@ impl<'a> Tables<'a> {
                 rows.iter().map(|o| Some(self.files[o.origin.file.0 as usize].sha256.as_str())),
             )),
             Ok(c.source_line.clone()),
-            Ok(int64(col::SOURCE_BYTE, rows.iter().map(|o| Some(o.origin.byte as i64)))),
+            Ok(int64(
+                col::SOURCE_BYTE,
+                rows.iter().map(|o| self.sheet(&o.origin).is_none().then_some(o.origin.byte as i64)),
+            )),
             Ok(text(col::SOURCE_FIELD, rows.iter().map(|o| Some(self.source_field(&o.origin))))),
+            Ok(text(col::SOURCE_SHEET, rows.iter().map(|o| self.sheet(&o.origin)))),
+            Ok(text(
+                col::SOURCE_CELL,
+                rows.iter().map(|o| self.cell(&o.origin)).collect::<Vec<_>>().iter().map(|c| c.as_deref()),
+            )),
         ]
     }
 

@@ -76,27 +76,36 @@ pub struct HeaderRules<'a> {
     pub catalog: &'a Catalog,
 }
 
-/// A header name and the unit written after it in brackets:
-/// `出生人口(万人)`, `GDP (current US$)`, `地区生产总值（亿元）`.
-pub fn name_and_unit(header: &str) -> (&str, Option<&str>) {
+/// A header name and the unit written in brackets in it, the last such
+/// group: `出生人口(万人)`, `GDP (current US$)`, `地区生产总值（亿元）`, and in
+/// a two-row header the group's (`参保人数（万人） 基本养老保险`).
+pub fn name_and_unit(header: &str) -> (String, Option<&str>) {
     let h = header.trim_matches([' ', '\t', '\u{3000}']);
-    for (open, close) in [('(', ')'), ('（', '）'), ('[', ']')] {
-        if let Some(body) = h.strip_suffix(close)
-            && let Some(at) = body.rfind(open)
-        {
-            let unit = body[at + open.len_utf8()..].trim();
-            let name = body[..at].trim_end_matches([' ', '\u{3000}', ',', '，']);
+    let close = h.char_indices().rev().find(|(_, c)| matches!(c, ')' | '）' | ']'));
+    if let Some((end, c)) = close {
+        let open = match c {
+            ')' => '(',
+            '）' => '（',
+            _ => '[',
+        };
+        if let Some(start) = h[..end].rfind(open) {
+            let unit = h[start + open.len_utf8()..end].trim();
             if !unit.is_empty() {
+                let before = h[..start].trim_end_matches([' ', '\u{3000}', ',', '，']);
+                let after = h[end + c.len_utf8()..].trim();
+                let name =
+                    if after.is_empty() { before.to_owned() } else { format!("{before} {after}").trim().to_owned() };
                 return (name, Some(unit));
             }
         }
     }
-    (h, None)
+    (h.to_owned(), None)
 }
 
 /// The indicator and unit an indicator column's header names.
 fn indicator_column(header: &str, source: Option<&Source>, catalog: &Catalog) -> IndicatorColumn {
     let (name, unit) = name_and_unit(header);
+    let name = name.as_str();
     let look = |text: &str| {
         source.and_then(|s| s.indicator(text)).or_else(|| catalog.get(text.trim())).or_else(|| catalog.by_name(text))
     };
@@ -255,11 +264,17 @@ mod tests {
 
     #[test]
     fn a_unit_in_brackets_after_the_name_is_the_unit() {
-        assert_eq!(name_and_unit("出生人口(万人)"), ("出生人口", Some("万人")));
-        assert_eq!(name_and_unit("地区生产总值（亿元）"), ("地区生产总值", Some("亿元")));
-        assert_eq!(name_and_unit("GDP (current US$)"), ("GDP", Some("current US$")));
-        assert_eq!(name_and_unit(" 城镇新增就业 "), ("城镇新增就业", None));
-        assert_eq!(name_and_unit("（万人）"), ("", Some("万人")));
-        assert_eq!(name_and_unit("()"), ("()", None));
+        let split = |h: &str| {
+            let (name, unit) = name_and_unit(h);
+            (name, unit.map(str::to_owned))
+        };
+        let is = |name: &str, unit: Option<&str>| (name.to_owned(), unit.map(str::to_owned));
+        assert_eq!(split("出生人口(万人)"), is("出生人口", Some("万人")));
+        assert_eq!(split("地区生产总值（亿元）"), is("地区生产总值", Some("亿元")));
+        assert_eq!(split("GDP (current US$)"), is("GDP", Some("current US$")));
+        assert_eq!(split(" 城镇新增就业 "), is("城镇新增就业", None));
+        assert_eq!(split("（万人）"), is("", Some("万人")));
+        assert_eq!(split("()"), is("()", None));
+        assert_eq!(split("社会保险参保人数（万人） 基本养老保险"), is("社会保险参保人数 基本养老保险", Some("万人")));
     }
 }

@@ -9,6 +9,7 @@ pub mod encoding;
 pub mod header;
 pub mod number;
 pub mod quotes;
+pub mod workbook;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ pub use header::{Column, HeaderError, HeaderMap, HeaderRules, IndicatorColumn};
 use quotes::Cut;
 
 use crate::config::pipeline::EncodingChoice;
+use crate::config::sources::SheetChoice;
 use crate::config::{SourceId, Sources};
 use crate::model::FileId;
 use crate::reject::{Code, Detail};
@@ -100,7 +102,8 @@ impl Stamp {
     }
 }
 
-/// Every `*.csv` file under `dir` (recursively, skipping hidden entries),
+/// Every `*.csv` file and workbook under `dir` (recursively, skipping
+/// hidden entries),
 /// with the source that reads it, numbered in the order files supersede
 /// each other in (`crate::supersede`). A file two sources match is an
 /// error naming both (every such file at once).
@@ -113,7 +116,7 @@ pub fn discover(dir: &Path, sources: &Sources) -> Result<Vec<SourceFile>, Ingest
         if entry.path.strip_prefix(dir).ok().and_then(Path::to_str).is_none() {
             return Err(IngestError::Name { path: entry.path });
         }
-        if !rel.to_ascii_lowercase().ends_with(".csv") {
+        if !rel.to_ascii_lowercase().ends_with(".csv") && !workbook::is_workbook(&rel) {
             continue;
         }
         match sources.matching(&rel) {
@@ -135,10 +138,18 @@ pub struct Submission {
     pub sha256: String,
     pub encoding: Result<Encoding, EncodingError>,
     pub stamp: Stamp,
+    /// A workbook's sheet, as text, or why the workbook cannot be read.
+    pub sheet: Option<Result<workbook::SheetText, Detail>>,
 }
 
 impl Submission {
-    pub fn read(file: SourceFile, choice: EncodingChoice) -> Result<Submission, IngestError> {
+    /// Reads the file; a workbook's sheet is `sheet`'s (the first when
+    /// `None`).
+    pub fn read(
+        file: SourceFile,
+        choice: EncodingChoice,
+        sheet: Option<&SheetChoice>,
+    ) -> Result<Submission, IngestError> {
         let before = Stamp::of(&file.path)?;
         let bytes =
             std::fs::read(&file.path).map_err(|source| IngestError::Read { path: file.path.clone(), source })?;
@@ -149,7 +160,12 @@ impl Submission {
             let show = |(len, _): (u64, _)| format!("{len} bytes");
             return Err(IngestError::Changed { path: file.path.clone(), was: show(before), now: show(after) });
         }
+        let workbook = workbook::is_workbook(&file.rel);
         let mut sub = Submission::from_bytes(file, bytes, choice);
+        if workbook {
+            sub.sheet = Some(workbook::read(&sub.bytes, sheet));
+            sub.encoding = Ok(Encoding::Utf8);
+        }
         sub.stamp.len = before.0;
         sub.stamp.modified = before.1;
         Ok(sub)
@@ -159,12 +175,16 @@ impl Submission {
         let sha256 = sha256_hex(&bytes);
         let encoding = encoding::detect(&bytes, choice);
         let stamp = Stamp { len: bytes.len() as u64, modified: None, sha256: sha256.clone() };
-        Submission { file, bytes, sha256, encoding, stamp }
+        Submission { file, bytes, sha256, encoding, stamp, sheet: None }
     }
 
     /// The text the file's records are split on, how its cells decode, and
     /// how a position in it maps to a byte offset in the file as sent.
     fn text(&self) -> (Cow<'_, [u8]>, Decode, Offsets) {
+        if let Some(sheet) = &self.sheet {
+            let text = sheet.as_ref().map_or(&[][..], |s| s.text.as_slice());
+            return (Cow::Borrowed(text), Decode::Strict(Encoding::Utf8), Offsets::shift(0));
+        }
         match &self.encoding {
             Ok(enc) => (
                 Cow::Borrowed(&self.bytes[enc.body_offset()..]),
@@ -198,6 +218,52 @@ impl Submission {
     /// a file that cannot be used are still visited, with the reason in
     /// `Parsed::Refused`, so each is quarantined.
     pub fn parse(&self, rules: &HeaderRules<'_>, delimiter: u8, mut visit: impl FnMut(Item<'_>)) -> Reading {
+        // A workbook's sheet is text of our own making, comma-separated;
+        // its lines are mapped back to the sheet's rows, and it has no bytes
+        // to point at.
+        let rows = match &self.sheet {
+            Some(Err(detail)) => {
+                let e = HeaderError { code: Code::UnreadableWorkbook, detail: detail.clone() };
+                return Reading { header: Some(Parsed::Refused(e)), header_line: 0, lines: 0 };
+            }
+            Some(Ok(sheet)) => Some(sheet.rows.as_slice()),
+            None => None,
+        };
+        let delimiter = if rows.is_some() { b',' } else { delimiter };
+        let row_of = |line: u64| rows.and_then(|r| r.get(line.checked_sub(1)? as usize).copied()).unwrap_or(line);
+        let mut visit = |item: Item<'_>| {
+            if rows.is_none() {
+                return visit(item);
+            }
+            fn in_sheet(mut rec: Record<'_>, row: u64) -> Record<'_> {
+                (rec.line, rec.byte, rec.in_sheet) = (row, 0, true);
+                rec
+            }
+            visit(match item {
+                Item::Record(p, rec) => {
+                    let row = row_of(rec.line);
+                    Item::Record(p, in_sheet(rec, row))
+                }
+                Item::Title(rec) => {
+                    let row = row_of(rec.line);
+                    Item::Title(in_sheet(rec, row))
+                }
+                Item::Footnote(rec) => {
+                    let row = row_of(rec.line);
+                    Item::Footnote(in_sheet(rec, row))
+                }
+                Item::Blank { line, .. } => Item::Blank { line: row_of(line), byte: 0 },
+                Item::Unclosed(p, mut bad) => {
+                    (bad.line, bad.quote_line, bad.byte, bad.quote_byte) =
+                        (row_of(bad.line), row_of(bad.quote_line), 0, 0);
+                    Item::Unclosed(p, bad)
+                }
+                Item::FootnoteUnclosed(mut bad) => {
+                    (bad.line, bad.quote_line) = (row_of(bad.line), row_of(bad.quote_line));
+                    Item::FootnoteUnclosed(bad)
+                }
+            })
+        };
         let source = rules.source;
         let header_row = source.and_then(|s| s.header_row).unwrap_or(0);
         let two_rows = source.is_some_and(|s| s.header_rows == 2);
@@ -258,7 +324,14 @@ impl Submission {
                     break;
                 }
                 lines.blank_until(text, at, &mut offsets, &mut visit);
-                let rec = Record { line, byte: offsets.orig(text, at), raw: &raw, span: &text[at..after], decode };
+                let rec = Record {
+                    line,
+                    byte: offsets.orig(text, at),
+                    raw: &raw,
+                    span: &text[at..after],
+                    decode,
+                    in_sheet: false,
+                };
                 // The reader counts the LF it ended the record at, if it did.
                 let last_line = first_line + end.line() - 1 - u64::from(text[after - 1] == b'\n');
                 lines.covered(text, last_line, after - 1);
@@ -268,7 +341,7 @@ impl Submission {
                         visit(Item::Footnote(rec));
                     }
                     Some(parsed) => visit(Item::Record(parsed, rec)),
-                    None if line < header_row => visit(Item::Title(rec)),
+                    None if row_of(line) < header_row => visit(Item::Title(rec)),
                     None if two_rows && top.is_none() => {
                         header_line = line;
                         match header_names(&rec, &self.encoding) {
@@ -332,7 +405,8 @@ impl Submission {
             start = c.end;
         }
         lines.blank_until(text, text.len(), &mut offsets, &mut visit);
-        Reading { header, header_line, lines: lines.total }
+        let lines = rows.map_or(lines.total, |r| r.last().copied().unwrap_or(0));
+        Reading { header, header_line: row_of(header_line), lines }
     }
 }
 
@@ -535,13 +609,17 @@ pub struct Record<'r> {
     /// The record's bytes as they stand in the file (quotes and all).
     span: &'r [u8],
     decode: Decode,
+    /// A row of a workbook's sheet: `line` is the row, and `byte` means
+    /// nothing.
+    pub in_sheet: bool,
 }
 
 /// A control character in a record: where, and which.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Control {
-    /// Byte offset in the file.
-    pub byte: u64,
+    /// Byte offset in the file; `None` in a workbook's sheet, whose cell
+    /// says where.
+    pub byte: Option<u64>,
     pub char: char,
     /// The cell it is in.
     pub cell: usize,
@@ -550,7 +628,10 @@ pub struct Control {
 impl Control {
     pub fn describe(&self) -> Detail {
         let c = escape_control(self.char);
-        Detail::new(format!("{c} at byte {}", self.byte), format!("第 {} 字节处为 {c}", self.byte))
+        match self.byte {
+            Some(b) => Detail::new(format!("{c} at byte {b}"), format!("第 {b} 字节处为 {c}")),
+            None => Detail::new(format!("{c} in the cell"), format!("单元格中有 {c}")),
+        }
     }
 }
 
@@ -618,7 +699,7 @@ impl<'r> Record<'r> {
         // Cells come in file order, so the first such character of the
         // first such cell is the first in the record as sent.
         let offset = memchr::memmem::find(self.span, &self.decode.encoding().encode_char(char)).unwrap_or(0);
-        Some(Control { byte: self.byte + offset as u64, char, cell })
+        Some(Control { byte: (!self.in_sheet).then_some(self.byte + offset as u64), char, cell })
     }
 
     /// Whether the record's first non-empty cell starts with one of

@@ -130,6 +130,17 @@ fn number_code(e: &NumberError, otherwise: Code) -> Code {
     }
 }
 
+/// A workbook's cell that is not a formula saved without its value (the
+/// sheet's text writes one as `=` and the formula).
+pub fn computed(text: &str) -> Result<(), Problem> {
+    if text.starts_with('=') {
+        let f = text.chars().take(60).collect::<String>();
+        Err(Problem::new(Code::FormulaWithoutValue, Detail::new(format!("`{f}`"), format!("`{f}`"))))
+    } else {
+        Ok(())
+    }
+}
+
 /// The value as typed (`None`: missing, which a note must explain, unless
 /// the source says the cell means "not available").
 pub fn value(text: &str, percent: bool, has_note: bool) -> Result<Option<Decimal>, Problem> {

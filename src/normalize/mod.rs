@@ -40,6 +40,9 @@ pub struct FileReport {
     pub sha256: String,
     pub bytes: u64,
     pub encoding: Option<Encoding>,
+    /// A workbook's sheet that was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
     /// The pipeline's source that read the file (its glob), if one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -86,7 +89,8 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
             path: sub.file.rel.clone(),
             sha256: sub.sha256.clone(),
             bytes: sub.bytes.len() as u64,
-            encoding: sub.encoding.as_ref().ok().copied(),
+            encoding: if sub.sheet.is_some() { None } else { sub.encoding.as_ref().ok().copied() },
+            sheet: sub.sheet.as_ref().and_then(|s| s.as_ref().ok()).map(|s| s.sheet.clone()),
             source: p.source.map(|s| s.name.clone()),
             layout: None,
             refused: None,
@@ -108,6 +112,7 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
     };
     let mut dups = Duplicates::default();
     let file = sub.file.id;
+    let workbook = sub.sheet.is_some();
     let rules = HeaderRules { layouts: p.layouts, pinned: p.reading.layout, source: p.source, catalog: p.catalog };
     let reading = sub.parse(&rules, p.reading.delimiter, |item| match item {
         Item::Title(_) => out.report.title_rows += 1,
@@ -134,11 +139,11 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
         }
         Item::Record(Parsed::Read { header, .. }, rec) => {
             out.report.records += 1;
-            RowReader { p, file, header }.record(&rec, &mut out, &mut dups);
+            RowReader { p, file, header, workbook }.record(&rec, &mut out, &mut dups);
         }
         Item::Unclosed(Parsed::Read { header, .. }, bad) => {
             out.report.records += 1;
-            RowReader { p, file, header }.unclosed(bad, &mut out);
+            RowReader { p, file, header, workbook }.unclosed(bad, &mut out);
         }
     });
     out.report.lines = reading.lines;
@@ -204,6 +209,8 @@ struct RowReader<'a> {
     p: RowChecks<'a>,
     file: FileId,
     header: &'a HeaderMap,
+    /// The file is a workbook's sheet (a formula may lack its value).
+    workbook: bool,
 }
 
 /// The cells one observation is read from: the year and the indicator
@@ -504,15 +511,18 @@ impl RowReader<'_> {
         let note = cell(Field::Note).and_then(|(_, t)| fields::note(&t));
         // A source's "not available" is a missing value that needs no note.
         let not_available = source.is_some_and(|s| s.not_available(value_text));
+        // A workbook's formula saved without its value is no figure.
+        let computed = |text: &str| if self.workbook { fields::computed(text) } else { Ok(()) };
         let value = if not_available {
             Some(None)
         } else {
-            checks.take(*value_col, value_text, fields::value(value_text, percent, note.is_some()))
+            let read = computed(value_text).and_then(|()| fields::value(value_text, percent, note.is_some()));
+            checks.take(*value_col, value_text, read)
         };
         let target_cell = cell(Field::Target);
         let target = match &target_cell {
             None => Some(None),
-            Some((col, text)) => checks.take(*col, text, fields::target(text, percent)),
+            Some((col, text)) => checks.take(*col, text, computed(text).and_then(|()| fields::target(text, percent))),
         };
         // In the base unit, within the indicator's minimum.
         let (value, target) = match (value, target, power, ind) {

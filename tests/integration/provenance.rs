@@ -14,6 +14,12 @@ fn source_line_and_byte_point_at_the_record() {
     let mut crlf = 0;
     for row in &rows[1..] {
         let file = cell(&rows, row, "source_file");
+        // A workbook's row has its sheet and cell instead of a byte.
+        if !cell(&rows, row, "source_sheet").is_empty() {
+            let (at, line) = (cell(&rows, row, "source_cell"), cell(&rows, row, "source_line"));
+            assert!(at.ends_with(line) && cell(&rows, row, "source_byte").is_empty(), "{file}: {at} on row {line}");
+            continue;
+        }
         let bytes = std::fs::read(repo().join("sample_data").join(file)).unwrap();
         let line: usize = cell(&rows, row, "source_line").parse().unwrap();
         let byte: usize = cell(&rows, row, "source_byte").parse().unwrap();

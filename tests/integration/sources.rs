@@ -177,3 +177,53 @@ fn the_sample_s_imports_are_read_as_their_sources_say() {
     let wage = find(&obs, &[("agency", "TJ-HRSS"), ("indicator", "WAGE-MIN-HOUR"), ("year", "2016")]);
     assert_eq!((cell(&obs, wage, "unit_sent"), cell(&obs, wage, "source_line")), ("元", "6"));
 }
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(crate::util::repo().join("tests/fixtures").join(name)).unwrap()
+}
+
+#[test]
+fn a_workbook_s_cells_are_read_as_typed_and_a_formula_without_its_value_is_quarantined() {
+    let s = Scratch::new(&[("book/formula.xlsx", &fixture("formula.xlsx"))]);
+    let o = run(&s, &with_source(&s, ""));
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let f = &manifest(&s)["inputs"][0];
+    assert_eq!(
+        (&f["sheet"], &f["rows_read"], &f["accepted"], &f["quarantined"]),
+        (&"data".into(), &3.into(), &2.into(), &1.into())
+    );
+    // The formula has no saved value (the workbook was written by a
+    // program that does not compute). The quarantine shows the cell
+    // guarded against running as a formula in a spreadsheet, and no byte.
+    let q = csv_rows(&s.out().join("quarantine.csv"));
+    let got: Vec<(&str, &str, &str, &str, &str)> =
+        q[1..].iter().map(|r| (r[0].as_str(), r[1].as_str(), r[2].as_str(), r[4].as_str(), r[5].as_str())).collect();
+    assert_eq!(got, [("book/formula.xlsx", "4", "", "'=D2+D3", "formula_without_value")]);
+    let obs = parquet_rows(&s.out(), "observations");
+    // 0.1 + 0.2 is the double 0.30000000000000004: shown, and read, as 0.3.
+    let sum = find(&obs, &[("year", "2017")]);
+    assert_eq!((cell(&obs, sum, "value_raw"), cell(&obs, sum, "source_cell")), ("0.3", "D3"));
+    assert_eq!((cell(&obs, sum, "source_sheet"), cell(&obs, sum, "source_byte")), ("data", ""));
+
+    // The same sheet saved by LibreOffice (.ods), which computed the
+    // formula and kept its value.
+    let s = Scratch::new(&[("sheet/formula.ods", &fixture("formula.ods"))]);
+    let o = run(&s, &with_source(&s, ""));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let obs = parquet_rows(&s.out(), "observations");
+    assert_eq!(cell(&obs, find(&obs, &[("year", "2016")]), "value_raw"), "150.3");
+}
+
+#[test]
+fn a_sheet_the_workbook_does_not_have_refuses_the_file_and_says_which_it_has() {
+    let s = Scratch::new(&[("book/formula.xlsx", &fixture("formula.xlsx"))]);
+    let o = run(&s, &with_source(&s, "[[sources]]\nfiles = \"book/*.xlsx\"\nsheet = \"2021\"\n"));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = manifest(&s);
+    assert_eq!(m["inputs"][0]["refused"], "unreadable_workbook: no sheet `2021`: the workbook has `data`");
+    let w = csv_rows(&s.out().join("warnings.csv"));
+    assert_eq!(
+        (w[1][5].as_str(), w[1][6].as_str()),
+        ("no_rows", "文件没有数据行（工作簿无法读取，或找不到指定的工作表（找不到工作表 `2021`；工作簿中有 `data`））")
+    );
+}

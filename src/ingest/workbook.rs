@@ -1,0 +1,205 @@
+//! Workbook submissions (`.xlsx`, `.xlsm`, `.xls`, `.ods`, read with
+//! calamine): one sheet becomes the text the CSV reader splits, one line per
+//! row, so a workbook's rows go through the same header, title, footnote
+//! and field rules as a CSV file's. A map from each line of that text back
+//! to the sheet's row keeps the provenance the sheet's own: row and column,
+//! shown as a cell (`C7`).
+//!
+//! How a cell becomes text:
+//! - a number: a cell holds a binary double, and what the agency typed is
+//!   the shortest decimal that reads back as that double (`0.1`, not
+//!   `0.1000000000000000055511`); a spreadsheet shows at most 15
+//!   significant digits, so a double that needs more (the sum `0.1 + 0.2`
+//!   is `0.30000000000000004`) is taken at 15 (`0.3`);
+//! - text as it is, a boolean as `TRUE` or `FALSE`, an error as Excel
+//!   writes it (`#DIV/0!`, which no field reads as a number), a date as its
+//!   ISO form;
+//! - a formula with no value saved (a workbook written by a program that
+//!   does not compute) as `=` and the formula: never a number, and
+//!   quarantined as `formula_without_value`.
+
+use std::io::Cursor;
+
+use calamine::{Data, Range, Reader, open_workbook_auto_from_rs};
+
+use crate::config::sources::SheetChoice;
+use crate::reject::Detail;
+
+/// The file name endings read as workbooks.
+pub const EXTENSIONS: [&str; 4] = [".xlsx", ".xlsm", ".xls", ".ods"];
+
+/// Whether a file (by its relative path) is a workbook.
+pub fn is_workbook(rel: &str) -> bool {
+    let lower = rel.to_ascii_lowercase();
+    EXTENSIONS.iter().any(|e| lower.ends_with(e))
+}
+
+/// Writing CSV into memory cannot fail: the csv writer errs only on I/O.
+const IN_MEMORY: &str = "writing CSV into memory cannot fail";
+
+/// The most significant digits a spreadsheet shows of a number.
+const SHOWN_DIGITS: usize = 15;
+
+/// One sheet as text for the CSV reader.
+#[derive(Debug, Clone)]
+pub struct SheetText {
+    pub sheet: String,
+    /// UTF-8, one line per row (a cell holding a line break adds lines).
+    pub text: Vec<u8>,
+    /// Line of `text` (from 1) → row of the sheet (from 1).
+    pub rows: Vec<u64>,
+}
+
+/// Reads the sheet `choice` names (the first when none) of the workbook in
+/// `bytes`.
+pub fn read(bytes: &[u8], choice: Option<&SheetChoice>) -> Result<SheetText, Detail> {
+    let unreadable = |e: &dyn std::fmt::Display| {
+        Detail::new(format!("not a readable workbook: {e}"), format!("工作簿无法读取：{e}"))
+    };
+    let mut book = open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    let names = book.sheet_names();
+    let name = match choice {
+        None => names.first().cloned(),
+        Some(SheetChoice::Name(n)) => names.iter().find(|s| *s == n).cloned(),
+        Some(SheetChoice::Position(p)) => usize::try_from(*p).ok().and_then(|p| names.get(p.checked_sub(1)?)).cloned(),
+    };
+    let Some(name) = name else {
+        let want = match choice {
+            Some(SheetChoice::Name(n)) => format!("`{n}`"),
+            Some(SheetChoice::Position(p)) => format!("number {p}"),
+            None => "any".to_owned(),
+        };
+        let have = names.join("`, `");
+        return Err(Detail::new(
+            format!("no sheet {want}: the workbook has `{have}`"),
+            format!("找不到工作表 {want}；工作簿中有 `{have}`"),
+        ));
+    };
+    let values = book.worksheet_range(&name).map_err(|e| unreadable(&e))?;
+    // A workbook that keeps no formulas (or a reader that cannot give them)
+    // has none without a value either.
+    let formulas = book.worksheet_formula(&name).unwrap_or_default();
+    Ok(sheet_text(name, &values, &formulas))
+}
+
+fn sheet_text(sheet: String, values: &Range<Data>, formulas: &Range<String>) -> SheetText {
+    let (mut text, mut rows) = (Vec::new(), Vec::new());
+    let Some((last_row, last_col)) = values.end() else {
+        return SheetText { sheet, text, rows };
+    };
+    for row in 0..=last_row {
+        let cells: Vec<String> = (0..=last_col)
+            .map(|col| {
+                let value = values.get_value((row, col)).unwrap_or(&Data::Empty);
+                match (value, formulas.get_value((row, col))) {
+                    (Data::Empty, Some(f)) if !f.is_empty() => format!("={f}"),
+                    (v, _) => cell_text(v),
+                }
+            })
+            .collect();
+        // An empty row is an empty line, as in a CSV file.
+        let line = if cells.iter().all(String::is_empty) {
+            b"\n".to_vec()
+        } else {
+            let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+            w.write_record(&cells).expect(IN_MEMORY);
+            w.into_inner().expect(IN_MEMORY)
+        };
+        let lines = line.iter().filter(|&&b| b == b'\n').count();
+        rows.extend(std::iter::repeat_n(u64::from(row) + 1, lines));
+        text.extend_from_slice(&line);
+    }
+    SheetText { sheet, text, rows }
+}
+
+/// A cell's text, as the module's doc says.
+fn cell_text(d: &Data) -> String {
+    match d {
+        Data::Empty => String::new(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => number_text(*f),
+        Data::String(s) => s.clone(),
+        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_owned(),
+        Data::Error(e) => e.to_string(),
+        Data::DateTime(_) | Data::DateTimeIso(_) | Data::DurationIso(_) => d.to_string(),
+    }
+}
+
+/// The decimal a number cell holds: the shortest that reads back as the
+/// double, at most [`SHOWN_DIGITS`] significant digits.
+pub fn number_text(f: f64) -> String {
+    let shortest = f.to_string();
+    let significant =
+        shortest.trim_start_matches('-').bytes().filter(u8::is_ascii_digit).skip_while(|&b| b == b'0').count();
+    if significant <= SHOWN_DIGITS || !f.is_finite() {
+        return shortest;
+    }
+    // `d.dddddddddddddde±x` with 15 digits, written out plainly.
+    let sci = format!("{:.*e}", SHOWN_DIGITS - 1, f);
+    let (mantissa, exp) = sci.split_once('e').expect("scientific notation has an exponent");
+    let exp: i64 = exp.parse().expect("an exponent is an integer");
+    let negative = mantissa.starts_with('-');
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let point = 1 + exp;
+    let mut out = String::new();
+    if negative {
+        out.push('-');
+    }
+    if point <= 0 {
+        out.push_str("0.");
+        out.push_str(&"0".repeat(point.unsigned_abs() as usize));
+        out.push_str(&digits);
+    } else if point as usize >= digits.len() {
+        out.push_str(&digits);
+        out.push_str(&"0".repeat(point as usize - digits.len()));
+    } else {
+        out.push_str(&digits[..point as usize]);
+        out.push('.');
+        out.push_str(&digits[point as usize..]);
+    }
+    if out.contains('.') {
+        out = out.trim_end_matches('0').trim_end_matches('.').to_owned();
+    }
+    out
+}
+
+/// A column's letters as a spreadsheet names it (0 → `A`, 26 → `AA`).
+pub fn column_letters(col: u32) -> String {
+    let mut n = col + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        let rem = (n - 1) % 26;
+        out.push(b'A' + rem as u8);
+        n = (n - 1) / 26;
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ASCII letters")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_double_is_the_decimal_typed_up_to_fifteen_significant_digits() {
+        assert_eq!(number_text(0.1), "0.1");
+        assert_eq!(number_text(37.62), "37.62");
+        assert_eq!(number_text(376200.0), "376200");
+        assert_eq!(number_text(-3.5), "-3.5");
+        assert_eq!(number_text(0.1 + 0.2), "0.3");
+        assert_eq!(number_text(1234567.8901234567), "1234567.89012346");
+        assert_eq!(number_text("0.000123456789012345678".parse().unwrap()), "0.000123456789012346");
+        assert_eq!(number_text(2021.0), "2021");
+        assert_eq!(number_text(1e20), "100000000000000000000");
+    }
+
+    #[test]
+    fn columns_are_lettered_as_spreadsheets_do() {
+        assert_eq!(column_letters(0), "A");
+        assert_eq!(column_letters(2), "C");
+        assert_eq!(column_letters(25), "Z");
+        assert_eq!(column_letters(26), "AA");
+        assert_eq!(column_letters(701), "ZZ");
+        assert_eq!(column_letters(702), "AAA");
+    }
+}
