@@ -1,5 +1,6 @@
 //! Aggregate: totals for every parent in the register (each district, the
-//! city), per indicator and year.
+//! city) and every group (a region: `crate::config::register`), per
+//! indicator and year.
 //!
 //! A parent's total adds up the *leaf* agencies under it (those no agency
 //! names as parent), so a district that also sends its own consolidated
@@ -72,8 +73,8 @@ fn add(slot: &mut Option<Decimal>, v: Decimal, overflow: &mut bool) {
 /// holding whole agencies), then computes them in [`Aggregator::finish`].
 pub struct Aggregator<'p> {
     p: Rules<'p>,
-    /// Ancestors of each leaf agency; empty for parents, whose own figures
-    /// are not summed.
+    /// The totals each leaf agency counts in (its parents and groups);
+    /// empty for parents, whose own figures are not summed.
     ancestors: Vec<Vec<AgencyId>>,
     // Hash maps: every observation touches one accumulator per parent;
     // [`Aggregator::finish`] sorts once.
@@ -96,8 +97,7 @@ fn touch<'m>(
 
 impl<'p> Aggregator<'p> {
     pub fn new(p: Rules<'p>, reg: &Register) -> Self {
-        let ancestors =
-            reg.iter().map(|(id, a)| if a.has_children { Vec::new() } else { reg.ancestors(id).collect() }).collect();
+        let ancestors = reg.iter().map(|(id, a)| if a.has_children { Vec::new() } else { reg.totals_of(id) }).collect();
         Aggregator { p, ancestors, accs: FxHashMap::default(), reported: FxHashMap::default() }
     }
 

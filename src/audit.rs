@@ -145,6 +145,9 @@ struct AgencyRow {
     code: String,
     #[serde(default)]
     parent: String,
+    /// Groups (regions) beside the tree, which total their members' leaves.
+    #[serde(default)]
+    groups: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,7 +170,8 @@ fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>, AuditEr
 
 struct Schemas {
     indicators: BTreeMap<String, IndicatorRow>,
-    /// Each leaf agency (one no agency names as parent) with its ancestors.
+    /// Each leaf agency (one no agency names as parent) with its ancestors
+    /// and the groups it or an ancestor is in.
     leaves: BTreeMap<String, Vec<String>>,
 }
 
@@ -205,6 +209,14 @@ fn schemas(out: &Outputs) -> Result<Schemas, AuditError> {
             up.push(p.to_owned());
             at = p;
         }
+        let groups_of = |code: &str| rows.iter().find(|x| x.code == code).map_or("", |x| x.groups.as_str());
+        let mut groups: Vec<String> = std::iter::once(r.code.as_str())
+            .chain(up.iter().map(String::as_str))
+            .flat_map(|c| groups_of(c).split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .collect();
+        groups.sort();
+        groups.dedup();
+        up.extend(groups);
         leaves.insert(r.code.clone(), up);
     }
     Ok(Schemas { indicators, leaves })

@@ -1,5 +1,12 @@
 //! The agency register: code, names and parent, so that totals roll up the
-//! hierarchy (agency → district → city).
+//! hierarchy (agency → district → city), and groups that stand beside it.
+//!
+//! The register may have several roots (one city's tree, or countries side
+//! by side). A group (a region, an income group) is a row whose code other
+//! rows list in their optional `groups` column: its totals are computed
+//! from its members' leaves, like a parent's, but it has no parent, is in
+//! no tree, and its totals are never summed into anything. An agency needs
+//! a name in one language at least.
 
 use rustc_hash::FxHashMap;
 use std::path::Path;
@@ -9,6 +16,7 @@ use serde::Deserialize;
 use super::{ConfigError, ConfigErrors, table};
 
 const COLUMNS: [&str; 4] = ["code", "name_zh", "name_en", "parent"];
+const OPTIONAL: [&str; 1] = ["groups"];
 
 /// Index of an agency in the register, which is sorted by code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -22,6 +30,17 @@ pub struct Agency {
     pub parent: Option<AgencyId>,
     /// Whether some agency names this one as its parent.
     pub has_children: bool,
+    /// The groups this agency (and every agency under it) is a member of.
+    pub groups: Vec<AgencyId>,
+    /// Whether some agency lists this one as its group.
+    pub is_group: bool,
+}
+
+impl Agency {
+    /// The name people read: the Chinese one, else the English one.
+    pub fn name(&self) -> &str {
+        if self.name_zh.is_empty() { &self.name_en } else { &self.name_zh }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -30,6 +49,8 @@ struct RegisterRow {
     name_zh: String,
     name_en: String,
     parent: String,
+    #[serde(default)]
+    groups: String,
 }
 
 #[derive(Debug, Clone)]
@@ -38,55 +59,65 @@ pub struct Register {
     by_code: FxHashMap<String, AgencyId>,
     /// Normalized Chinese and English names that name one agency.
     by_name: FxHashMap<String, AgencyId>,
-    root: AgencyId,
 }
 
 impl Register {
     pub fn load(path: &Path) -> Result<Register, ConfigErrors> {
-        let (mut rows, mut errors) = table::read::<RegisterRow>(path, &COLUMNS, &[]);
+        let (mut rows, mut errors) = table::read::<RegisterRow>(path, &COLUMNS, &OPTIONAL);
         let by_code: FxHashMap<String, AgencyId> = table::index_by_code(path, &mut rows, |r| &r.code, &mut errors)
             .into_iter()
             .map(|(code, i)| (code, AgencyId(i)))
             .collect();
         let mut agencies: Vec<Agency> = Vec::with_capacity(rows.len());
-        let mut roots = Vec::new();
         for row in &rows {
             let r = &row.value;
-            if r.name_zh.is_empty() || r.name_en.is_empty() {
-                errors.push(ConfigError::new(
-                    path,
-                    Some(row.line),
-                    format!("`{}`: name_zh and name_en are required", r.code),
-                ));
+            let mut err = |msg: String| errors.push(ConfigError::new(path, Some(row.line), msg));
+            if r.name_zh.is_empty() && r.name_en.is_empty() {
+                err(format!("`{}`: a name is required (name_zh or name_en)", r.code));
             }
             let parent = if r.parent.is_empty() {
-                roots.push(r.code.clone());
                 None
             } else {
                 let id = by_code.get(&r.parent).copied();
                 if id.is_none() {
-                    errors.push(ConfigError::new(
-                        path,
-                        Some(row.line),
-                        format!("`{}`: parent `{}` is not in the register", r.code, r.parent),
-                    ));
+                    err(format!("`{}`: parent `{}` is not in the register", r.code, r.parent));
                 }
                 id
             };
+            let mut groups = Vec::new();
+            for g in r.groups.split_whitespace() {
+                match by_code.get(g) {
+                    Some(&id) if g != r.code => groups.push(id),
+                    Some(_) => err(format!("`{}`: an agency is not a group of its own", r.code)),
+                    None => err(format!("`{}`: group `{g}` is not in the register", r.code)),
+                }
+            }
             agencies.push(Agency {
                 code: r.code.clone(),
                 name_zh: r.name_zh.clone(),
                 name_en: r.name_en.clone(),
                 parent,
                 has_children: false,
+                groups,
+                is_group: false,
             });
         }
         for i in 0..agencies.len() {
             if let Some(p) = agencies[i].parent {
                 agencies[p.0 as usize].has_children = true;
             }
+            for g in agencies[i].groups.clone() {
+                agencies[g.0 as usize].is_group = true;
+            }
         }
-        // Every chain of parents must end at the root, without a cycle.
+        for (row, a) in rows.iter().zip(&agencies) {
+            // A group stands beside the trees: in none of them, in no group.
+            if a.is_group && (a.parent.is_some() || a.has_children || !a.groups.is_empty()) {
+                let msg = format!("`{}`: a group has no parent, no children and no groups of its own", a.code);
+                errors.push(ConfigError::new(path, Some(row.line), msg));
+            }
+        }
+        // Every chain of parents must end at a root, without a cycle.
         for (i, row) in rows.iter().enumerate() {
             let mut steps = 0;
             let mut at = agencies.get(i).and_then(|a| a.parent);
@@ -103,32 +134,18 @@ impl Register {
                 at = agencies[p.0 as usize].parent;
             }
         }
-        let root = match roots.as_slice() {
-            [one] => by_code.get(one).copied(),
-            [] => {
-                errors.push(ConfigError::new(path, None, "no root: exactly one agency must have an empty parent"));
-                None
-            }
-            many => {
-                errors.push(ConfigError::new(
-                    path,
-                    None,
-                    format!("several roots ({}): exactly one agency may have an empty parent", many.join(", ")),
-                ));
-                None
-            }
-        };
-        match root {
-            Some(root) if errors.is_empty() => {
-                let names = agencies.iter().enumerate().flat_map(|(i, a)| {
-                    let id = AgencyId(i as u32);
-                    [(a.name_zh.as_str(), id), (a.name_en.as_str(), id)]
-                });
-                let by_name = super::sources::name_index(names);
-                Ok(Register { agencies, by_code, by_name, root })
-            }
-            _ => Err(ConfigErrors(errors)),
+        if agencies.is_empty() && errors.is_empty() {
+            errors.push(ConfigError::new(path, None, "the register has no agency"));
         }
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        let names = agencies.iter().enumerate().flat_map(|(i, a)| {
+            let id = AgencyId(i as u32);
+            [(a.name_zh.as_str(), id), (a.name_en.as_str(), id)]
+        });
+        let by_name = super::sources::name_index(names);
+        Ok(Register { agencies, by_code, by_name })
     }
 
     pub fn get(&self, code: &str) -> Option<AgencyId> {
@@ -145,10 +162,6 @@ impl Register {
         &self.agencies[id.0 as usize]
     }
 
-    pub fn root(&self) -> AgencyId {
-        self.root
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = (AgencyId, &Agency)> {
         self.agencies.iter().enumerate().map(|(i, a)| (AgencyId(i as u32), a))
     }
@@ -161,8 +174,67 @@ impl Register {
         self.agencies.is_empty()
     }
 
-    /// The parents of `id`, nearest first, up to the root.
+    /// The parents of `id`, nearest first, up to its root.
     pub fn ancestors(&self, id: AgencyId) -> impl Iterator<Item = AgencyId> + '_ {
         std::iter::successors(self.agency(id).parent, |p| self.agency(*p).parent)
+    }
+
+    /// Every total an agency's figures count in: its parents up to its
+    /// root, then the groups it or any of its parents is a member of.
+    pub fn totals_of(&self, id: AgencyId) -> Vec<AgencyId> {
+        let mut out: Vec<AgencyId> = self.ancestors(id).collect();
+        let mut groups: Vec<AgencyId> =
+            std::iter::once(id).chain(self.ancestors(id)).flat_map(|a| self.agency(a).groups.iter().copied()).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        out.extend(groups);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Register, ConfigErrors> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agencies.csv");
+        std::fs::write(&path, text).unwrap();
+        Register::load(&path)
+    }
+
+    #[test]
+    fn several_roots_groups_beside_the_trees_and_one_name_is_enough() {
+        let r = load(
+            "code,name_zh,name_en,parent,groups\n\
+             CHN,中国,China,,ASIA UMIC\n\
+             CHN-TJ,天津,,CHN,\n\
+             JPN,,Japan,,ASIA\n\
+             ASIA,,East Asia,,\n\
+             UMIC,,Upper middle income,,\n",
+        )
+        .unwrap();
+        let id = |c: &str| r.get(c).unwrap();
+        assert_eq!(r.totals_of(id("CHN-TJ")), [id("CHN"), id("ASIA"), id("UMIC")]);
+        assert_eq!(r.totals_of(id("JPN")), [id("ASIA")]);
+        assert!(r.agency(id("ASIA")).is_group && !r.agency(id("CHN")).is_group);
+        assert_eq!(r.agency(id("JPN")).name(), "Japan");
+        assert_eq!(r.by_name("japan"), Some(id("JPN")));
+    }
+
+    #[test]
+    fn a_group_in_a_tree_or_an_unknown_group_is_an_error() {
+        let err = load(
+            "code,name_zh,name_en,parent,groups\n\
+             A,甲,,,B\n\
+             B,乙,,C,\n\
+             C,丙,,,NONE\n\
+             D,,,,\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(":3: `B`: a group has no parent"), "{err}");
+        assert!(err.contains(":4: `C`: group `NONE` is not in the register"), "{err}");
+        assert!(err.contains(":5: `D`: a name is required"), "{err}");
     }
 }

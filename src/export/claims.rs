@@ -90,7 +90,7 @@ pub fn encode(t: &Tables<'_>, checks: &[ClaimCheck]) -> Encoded {
             *n += 1;
             w.write_record([
                 text(&ag.code).as_ref(),
-                &text(&ag.name_zh),
+                &text(ag.name()),
                 &text(&ind.code),
                 &text(&ind.name_zh),
                 c.against.name_zh(),

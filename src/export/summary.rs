@@ -110,7 +110,7 @@ pub fn indicator_rows(t: &Tables<'_>, rows: &[(&Observation, &Metric)]) -> Vec<u
     for (o, m) in rows {
         let ag = agencies.entry(o.key.agency).or_insert_with(|| {
             let ag = t.register.agency(o.key.agency);
-            encode_cells(&[&ag.code, &ag.name_zh])
+            encode_cells(&[&ag.code, ag.name()])
         });
         out.encoded(ag);
         let ind = indicators.entry(o.key.indicator).or_insert_with(|| {
@@ -198,7 +198,7 @@ fn totals_rows<W: Write>(f: &mut CsvFile<W>, t: &Tables<'_>, totals: &[&Total]) 
         let missing: Vec<&str> = total.missing.iter().map(|&a| t.register.agency(a).code.as_str()).collect();
         f.row([
             text(&ag.code).as_ref(),
-            &text(&ag.name_zh),
+            &text(ag.name()),
             &text(&ind.code),
             &text(&ind.name_zh),
             &text(&ind.base_unit),
@@ -225,7 +225,7 @@ fn league_rows<W: Write>(f: &mut CsvFile<W>, t: &Tables<'_>, rows: &[LeagueRow])
         f.row([
             r.rank.to_string().as_str(),
             &text(&ag.code),
-            &text(&ag.name_zh),
+            &text(ag.name()),
             &r.indicators.to_string(),
             &r.with_target.to_string(),
             &r.met.to_string(),

@@ -108,7 +108,7 @@ impl<'a> Tables<'a> {
         let ind = |o: &Observation| self.catalog.indicator(o.key.indicator);
         vec![
             Ok(c.agency.clone()),
-            Ok(text(col::AGENCY_NAME, rows.iter().map(|o| Some(self.register.agency(o.key.agency).name_zh.as_str())))),
+            Ok(text(col::AGENCY_NAME, rows.iter().map(|o| Some(self.register.agency(o.key.agency).name())))),
             Ok(c.indicator.clone()),
             Ok(text(col::INDICATOR_NAME, rows.iter().map(|o| Some(ind(o).name_zh.as_str())))),
             Ok(c.kind.clone()),
@@ -229,7 +229,7 @@ impl<'a> Tables<'a> {
         let part = |id: Option<IndicatorId>| id.map(|id| p.catalog.indicator(id).code.as_str());
         let cols = vec![
             Ok(text(col::AGENCY, rows.iter().map(|t| Some(self.agency(t.key.agency))))),
-            Ok(text(col::AGENCY_NAME, rows.iter().map(|t| Some(p.register.agency(t.key.agency).name_zh.as_str())))),
+            Ok(text(col::AGENCY_NAME, rows.iter().map(|t| Some(p.register.agency(t.key.agency).name())))),
             Ok(text(col::INDICATOR, rows.iter().map(|t| Some(ind(t).code.as_str())))),
             Ok(text(col::KIND, rows.iter().map(|t| Some(ind(t).kind.name())))),
             Ok(text(col::AGGREGATION, rows.iter().map(|t| Some(t.aggregation.name())))),

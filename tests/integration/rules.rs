@@ -304,3 +304,50 @@ fn blank_rows_extra_and_missing_cells_are_told_apart() {
     let w = csv_rows(&s.out().join("warnings.csv"));
     assert_eq!(codes(&w), [("3".into(), "".into(), "blank_row".into())]);
 }
+
+#[test]
+fn groups_total_their_members_beside_several_roots_and_audit_agrees() {
+    let agencies = "code,name_zh,name_en,parent,groups\n\
+                    CHN,中国,China,,ASIA\n\
+                    CHN-TJ,天津,,CHN,\n\
+                    CHN-BJ,北京,,CHN,\n\
+                    JPN,,Japan,,ASIA\n\
+                    ASIA,,East Asia,,\n";
+    let rows = "CHN-TJ,2021,EMP-URBAN-NEW,,376200,人,,,,\nCHN-BJ,2021,EMP-URBAN-NEW,,261000,人,,,,\n\
+                JPN,2021,EMP-URBAN-NEW,,100000,人,,,,\nCHN-TJ,2020,EMP-URBAN-NEW,,370900,人,,,,\n";
+    let s = Scratch::new(&[("a.csv", format!("{EN_HEADER}{rows}").as_bytes())]);
+    let reg = s.dir.path().join("agencies.csv");
+    std::fs::write(&reg, agencies).unwrap();
+    let pipeline = s.dir.path().join("pipeline.toml");
+    std::fs::write(&pipeline, crate::util::pipeline_without_sources()).unwrap();
+    let (i, o) = (s.input(), s.out());
+    let args = [
+        "run",
+        "-q",
+        "--pipeline",
+        pipeline.to_str().unwrap(),
+        "--input",
+        i.to_str().unwrap(),
+        "--agencies",
+        reg.to_str().unwrap(),
+        "--out",
+        o.to_str().unwrap(),
+    ];
+    let run = crate::util::yearbook(&args);
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let t = parquet_rows(&s.out(), "totals");
+    let total = |agency: &str| {
+        let row = find(&t, &[("agency", agency), ("indicator", "EMP-URBAN-NEW"), ("year", "2021")]);
+        (cell(&t, row, "value").split('.').next().unwrap().to_owned(), cell(&t, row, "contributors").to_owned())
+    };
+    assert_eq!(total("CHN"), ("637200".to_owned(), "[CHN-BJ, CHN-TJ]".to_owned()));
+    // The group adds its members' leaves: China's bureaus and Japan.
+    assert_eq!(total("ASIA"), ("737200".to_owned(), "[CHN-BJ, CHN-TJ, JPN]".to_owned()));
+    // Two roots, and the group is summed into nothing.
+    assert_eq!(t[1..].iter().filter(|r| cell(&t, r, "year") == "2021").count(), 2);
+    // Japan has only an English name: it is the name shown.
+    let obs = parquet_rows(&s.out(), "observations");
+    assert_eq!(cell(&obs, find(&obs, &[("agency", "JPN")]), "agency_name"), "Japan");
+    let audit = crate::util::yearbook(&["audit", "--out", o.to_str().unwrap()]);
+    assert_eq!(audit.status.code(), Some(0), "{}", String::from_utf8_lossy(&audit.stdout));
+}

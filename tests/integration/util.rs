@@ -158,5 +158,13 @@ pub fn pipeline_text(edits: &[(&str, &str)]) -> String {
     text
 }
 
+/// The bundled pipeline without its sources (which name codes of the
+/// bundled register), for runs against a register of their own.
+pub fn pipeline_without_sources() -> String {
+    let text = pipeline_text(&[]);
+    let at = text.find("\n# Sources:").expect("the bundled pipeline has sources");
+    text[..at].to_owned()
+}
+
 pub const EN_HEADER: &str =
     "agency,year,indicator,indicator_name,value,unit,target,claimed_completion,claimed_growth,note\n";
