@@ -43,6 +43,22 @@ pub enum Command {
     /// Recompute every metric and total from a run's outputs and check
     /// every hash in its manifest.
     Audit(AuditArgs),
+    /// Print a draft `[[sources]]` entry for files in a shape of their own
+    /// (CSV or workbook): header, layout, fields, "not available" tokens,
+    /// and a `"?"` wherever it could not decide.
+    Describe(DescribeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// A workbook's sheet (default: the first).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Files to describe.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
 }
 
 /// The output directory of a run: `--out`, or the pipeline's.
@@ -138,6 +154,7 @@ pub fn execute(cli: Cli) -> ExitCode {
         Command::Validate(args) => validate(args),
         Command::Explain(args) => explain(args),
         Command::Audit(args) => audit(args),
+        Command::Describe(args) => describe(args),
     };
     match outcome {
         Ok(code) => code,
@@ -233,6 +250,36 @@ fn print_issue(path: &str, kind: &str, i: &Issue) {
         i.message_zh(),
         i.raw
     );
+}
+
+fn describe(args: DescribeArgs) -> Result<ExitCode, Error> {
+    let p = load(&args.pipeline, None, None)?;
+    let sheet = args.sheet.map(crate::config::sources::SheetChoice::Name);
+    for (n, path) in args.files.iter().enumerate() {
+        // A source's glob is a path under the submissions directory.
+        let rel = path
+            .canonicalize()
+            .ok()
+            .zip(p.paths.submissions.canonicalize().ok())
+            .and_then(|(file, dir)| Some(file.strip_prefix(dir).ok()?.to_str()?.to_owned()))
+            .unwrap_or_else(|| {
+                path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into())
+            });
+        let file = SourceFile { id: FileId(n as u32), path: path.clone(), rel: rel.clone(), source: None };
+        let sub = Submission::read(file, p.reading.encoding, sheet.as_ref())?;
+        let sheet_name = match &sub.sheet {
+            Some(Err(e)) => {
+                println!("# yearbook describe: {rel}: {}", e.en);
+                continue;
+            }
+            Some(Ok(s)) => Some(s.sheet.clone()),
+            None => None,
+        };
+        let rows = sub.rows(p.reading.delimiter);
+        print!("{}", crate::describe::describe(&rows, &rel, sheet_name.as_deref(), p.row_checks(None)));
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn validate(args: ValidateArgs) -> Result<ExitCode, Error> {

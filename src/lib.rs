@@ -17,6 +17,7 @@ pub mod claims;
 pub mod cli;
 pub mod config;
 pub mod decimal;
+pub mod describe;
 pub mod dirs;
 pub mod error;
 pub mod explain;

@@ -208,6 +208,40 @@ impl Submission {
         }
     }
 
+    /// Every record that is not blank, as text cells, with its line (a
+    /// sheet's row): what `describe` looks at, with no header or field
+    /// rules applied.
+    pub fn rows(&self, delimiter: u8) -> Vec<(u64, Vec<String>)> {
+        let sheet_rows = match &self.sheet {
+            Some(Err(_)) => return Vec::new(),
+            Some(Ok(sheet)) => Some(sheet.rows.as_slice()),
+            None => None,
+        };
+        let delimiter = if sheet_rows.is_some() { b',' } else { delimiter };
+        let (text, decode, _) = self.text();
+        let text = text.as_ref();
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text);
+        let (mut out, mut rec) = (Vec::new(), csv::ByteRecord::new());
+        while reader.read_byte_record(&mut rec).unwrap_or(false) {
+            let pos = rec.position().expect("records read from a reader have a position");
+            // As in `parse`: the line of the record's first cell, past the
+            // line breaks the reader starts a record at.
+            let (mut line, mut at) = (pos.line(), pos.byte() as usize);
+            while let Some(&b @ (b'\r' | b'\n')) = text.get(at) {
+                line += u64::from(b == b'\n');
+                at += 1;
+            }
+            let cells: Vec<String> = rec.iter().map(|c| decode.cell(c).into_owned()).collect();
+            if cells.iter().all(|c| number::trim_cell(c).is_empty()) {
+                continue;
+            }
+            let line = sheet_rows.and_then(|r| r.get(line.checked_sub(1)? as usize).copied()).unwrap_or(line);
+            out.push((line, cells));
+        }
+        out
+    }
+
     /// Reads the header and hands every physical line after it to `visit`,
     /// in file order, as a record, a record with an unclosed quote or a
     /// blank line (and for a source's file, its title rows above the header

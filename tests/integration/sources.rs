@@ -227,3 +227,39 @@ fn a_sheet_the_workbook_does_not_have_refuses_the_file_and_says_which_it_has() {
         ("no_rows", "文件没有数据行（工作簿无法读取，或找不到指定的工作表（找不到工作表 `2021`；工作簿中有 `data`））")
     );
 }
+
+/// `describe` on each shape of the sample's imports, its draft edited only
+/// where it says it could not decide (each `"?"`), then `run` with it.
+#[test]
+fn describe_drafts_a_source_each_sample_shape_runs_with() {
+    let cases: [(&str, &[&str], u64); 4] = [
+        ("imports/2021年各区社会保险参保情况.xlsx", &["INS-PENSION", "INS-INJURY", "INS-UNEMP"], 9),
+        ("imports/districts-2016-2018.csv", &["DISPUTE-ACCEPTED", "DISPUTE-CLOSED"], 36),
+        ("imports/litigation-long-en.csv", &["ADMIN-LITIGATION"], 6),
+        ("imports/wages-wide.csv", &[], 6),
+    ];
+    for (rel, answers, rows) in cases {
+        let bytes = std::fs::read(crate::util::repo().join("sample_data").join(rel)).unwrap();
+        let s = Scratch::new(&[(rel, &bytes)]);
+        let sample = format!("\"{}\"", crate::util::repo().join("sample_data").display());
+        let input = format!("\"{}\"", s.input().display());
+        let pipeline = s.dir.path().join("pipeline.toml");
+        std::fs::write(&pipeline, crate::util::pipeline_without_sources().replace(&sample, &input)).unwrap();
+        let p = pipeline.to_str().unwrap();
+        let d = yearbook(&["describe", "--pipeline", p, s.input().join(rel).to_str().unwrap()]);
+        assert_eq!(d.status.code(), Some(0), "{}", String::from_utf8_lossy(&d.stderr));
+        let mut draft = String::from_utf8(d.stdout).unwrap();
+        assert!(draft.contains(&format!("files = \"{rel}\"")), "{draft}");
+        assert_eq!(draft.matches("= \"?\"").count(), answers.len(), "{draft}");
+        for code in answers {
+            draft = draft.replacen("= \"?\"", &format!("= \"{code}\""), 1);
+        }
+        let text = std::fs::read_to_string(&pipeline).unwrap();
+        std::fs::write(&pipeline, format!("{text}\n{draft}")).unwrap();
+        let o = s.out();
+        let run = yearbook(&["run", "-q", "--pipeline", p, "--out", o.to_str().unwrap()]);
+        assert!(matches!(run.status.code(), Some(0 | 1)), "{rel}:\n{draft}\n{}", String::from_utf8_lossy(&run.stderr));
+        let f = &manifest(&s)["inputs"][0];
+        assert_eq!((&f["rows_read"], &f["accepted"]), (&rows.into(), &rows.into()), "{rel}:\n{draft}\n{f}");
+    }
+}
