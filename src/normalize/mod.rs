@@ -495,13 +495,13 @@ impl RowReader<'_> {
         // The unit: the unit column's cell, the indicator column's header,
         // the source's constant, or the indicator's own base unit.
         let unit_cell = cell(Field::Unit);
-        let (unit_col, unit_text): (usize, String) = match (&unit_cell, column.and_then(|c| c.unit.as_ref())) {
-            (Some((col, text)), _) => (*col, text.to_string()),
-            (None, Some(written)) => (*value_col, written.clone()),
-            (None, None) => match (constants.and_then(|c| c.unit.clone()), ind) {
+        let (unit_col, unit_text): (usize, &str) = match (&unit_cell, column.and_then(|c| c.unit.as_deref())) {
+            (Some((col, text)), _) => (*col, text),
+            (None, Some(written)) => (*value_col, written),
+            (None, None) => match (constants.and_then(|c| c.unit.as_deref()), ind) {
                 (Some(u), _) => (*value_col, u),
-                (None, Some(ind)) => (*value_col, ind.base_unit.clone()),
-                (None, None) => (*value_col, String::new()),
+                (None, Some(ind)) => (*value_col, ind.base_unit.as_str()),
+                (None, None) => (*value_col, ""),
             },
         };
         let unit = source.map_or(trim_cell(&unit_text), |s| s.unit(trim_cell(&unit_text)));

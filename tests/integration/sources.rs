@@ -176,6 +176,15 @@ fn the_sample_s_imports_are_read_as_their_sources_say() {
     assert_eq!(cell(&obs, d01, "value_raw"), "1650");
     let wage = find(&obs, &[("agency", "TJ-HRSS"), ("indicator", "WAGE-MIN-HOUR"), ("year", "2016")]);
     assert_eq!((cell(&obs, wage, "unit_sent"), cell(&obs, wage, "source_line")), ("元", "6"));
+    // A workbook's figure: explain cites the workbook, its sheet and cell.
+    let out = tmp.path().to_str().unwrap();
+    let e = yearbook(&["explain", "TJ-D13-HRSS", "INS-INJURY", "2021", "--metric", "growth", "--out", out]);
+    let text = String::from_utf8_lossy(&e.stdout);
+    assert!(
+        text.contains("imports/2021年各区社会保险参保情况.xlsx sheet \"2021年报表\", cell D7, field \"社会保险参保人数（万人） 工伤保险\""),
+        "{text}"
+    );
+    assert!(text.contains("typed \"90.125\" in 万人: 90.125 万人 × 10^4 = 901250 人"), "{text}");
 }
 
 fn fixture(name: &str) -> Vec<u8> {
