@@ -504,8 +504,8 @@ impl RowReader<'_> {
                 (None, None) => (*value_col, ""),
             },
         };
-        let unit = source.map_or(trim_cell(&unit_text), |s| s.unit(trim_cell(&unit_text)));
-        let power = ind.and_then(|ind| checks.take(unit_col, &unit_text, fields::unit_power(unit, ind, p.units)));
+        let unit = source.map_or(trim_cell(unit_text), |s| s.unit(trim_cell(unit_text)));
+        let power = ind.and_then(|ind| checks.take(unit_col, unit_text, fields::unit_power(unit, ind, p.units)));
         let percent = fields::percent_allowed(unit, ind);
 
         let note = cell(Field::Note).and_then(|(_, t)| fields::note(&t));
