@@ -30,7 +30,7 @@ bench scale="m" runs="5":
     here={{justfile_directory()}}
     cd ../shared/bench
     ./run_bench.sh --scale {{scale}} --runs {{runs}} --name yearbook --ok-exit 0,1 \
-        --cmd "$target/release/yearbook run -q --pipeline $here/pipelines/nightly.toml --input {in}/submissions --catalog {in}/catalog.csv --agencies {in}/agencies.csv --out {out}"
+        --cmd "$target/release/yearbook run -q --pipeline $here/pipelines/bench.toml --input {in}/submissions --catalog {in}/catalog.csv --agencies {in}/agencies.csv --out {out}"
 
 # Fuzz ingest + normalize with libFuzzer (nightly and `cargo install cargo-fuzz`).
 fuzz minutes="30":
