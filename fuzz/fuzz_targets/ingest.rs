@@ -25,7 +25,7 @@ fn pipeline() -> &'static Pipeline {
 fuzz_target!(|data: &[u8]| {
     let p = pipeline();
     let file = SourceFile { id: FileId(0), path: PathBuf::from("fuzz.csv"), rel: "fuzz.csv".to_owned(), source: None };
-    let sub = Submission::from_bytes(file, data.to_vec(), EncodingChoice::Auto);
+    let sub = Submission::from_bytes(file, data.to_vec(), EncodingChoice::Auto, None);
     let n = normalize::file(&sub, p.row_checks(None));
     let r = &n.report;
     assert_eq!(r.rows_read, r.accepted + r.quarantined, "read = accepted + quarantined");

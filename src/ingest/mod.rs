@@ -160,21 +160,27 @@ impl Submission {
             let show = |(len, _): (u64, _)| format!("{len} bytes");
             return Err(IngestError::Changed { path: file.path.clone(), was: show(before), now: show(after) });
         }
-        let workbook = workbook::is_workbook(&file.rel);
-        let mut sub = Submission::from_bytes(file, bytes, choice);
-        if workbook {
-            sub.sheet = Some(workbook::read(&sub.bytes, sheet));
-            sub.encoding = Ok(Encoding::Utf8);
-        }
+        let mut sub = Submission::from_bytes(file, bytes, choice, sheet);
         sub.stamp.len = before.0;
         sub.stamp.modified = before.1;
         Ok(sub)
     }
 
-    pub fn from_bytes(file: SourceFile, bytes: Vec<u8>, choice: EncodingChoice) -> Submission {
+    /// A file's bytes as read: a workbook (by its name) has its sheet
+    /// read, any other file its encoding told.
+    pub fn from_bytes(
+        file: SourceFile,
+        bytes: Vec<u8>,
+        choice: EncodingChoice,
+        sheet: Option<&SheetChoice>,
+    ) -> Submission {
         let sha256 = sha256_hex(&bytes);
-        let encoding = encoding::detect(&bytes, choice);
         let stamp = Stamp { len: bytes.len() as u64, modified: None, sha256: sha256.clone() };
+        if workbook::is_workbook(&file.rel) {
+            let sheet = Some(workbook::read(&bytes, sheet));
+            return Submission { file, bytes, sha256, encoding: Ok(Encoding::Utf8), stamp, sheet };
+        }
+        let encoding = encoding::detect(&bytes, choice);
         Submission { file, bytes, sha256, encoding, stamp, sheet: None }
     }
 

@@ -53,6 +53,16 @@ pub struct SheetText {
 /// Reads the sheet `choice` names (the first when none) of the workbook in
 /// `bytes`.
 pub fn read(bytes: &[u8], choice: Option<&SheetChoice>) -> Result<SheetText, Detail> {
+    // A workbook is a zip of XML, or an OLE file, each with its own ways to
+    // be broken; the reader is not ours, and a panic in it on one file must
+    // not stop the run: the file is refused like any unreadable workbook.
+    let read = std::panic::catch_unwind(|| read_sheet(bytes, choice));
+    read.unwrap_or_else(|_| {
+        Err(Detail::new("not a readable workbook: the reader failed on it", "工作簿无法读取：读取程序无法解析该文件"))
+    })
+}
+
+fn read_sheet(bytes: &[u8], choice: Option<&SheetChoice>) -> Result<SheetText, Detail> {
     let unreadable = |e: &dyn std::fmt::Display| {
         Detail::new(format!("not a readable workbook: {e}"), format!("工作簿无法读取：{e}"))
     };

@@ -340,7 +340,7 @@ mod every_line_accounted_for {
                 text = text.replace('\n', "\r\n");
             }
             let file = SourceFile { id: FileId(0), path: PathBuf::from("p.csv"), rel: "p.csv".to_owned(), source: None };
-            let sub = Submission::from_bytes(file, text.clone().into_bytes(), EncodingChoice::Auto);
+            let sub = Submission::from_bytes(file, text.clone().into_bytes(), EncodingChoice::Auto, None);
             let n = normalize::file(&sub, pipeline().row_checks(None));
             let r = &n.report;
             prop_assert_eq!(r.lines, lines, "{:?}", text);
