@@ -230,14 +230,7 @@ impl Submission {
             csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text);
         let (mut out, mut rec) = (Vec::new(), csv::ByteRecord::new());
         while reader.read_byte_record(&mut rec).unwrap_or(false) {
-            let pos = rec.position().expect("records read from a reader have a position");
-            // As in `parse`: the line of the record's first cell, past the
-            // line breaks the reader starts a record at.
-            let (mut line, mut at) = (pos.line(), pos.byte() as usize);
-            while let Some(&b @ (b'\r' | b'\n')) = text.get(at) {
-                line += u64::from(b == b'\n');
-                at += 1;
-            }
+            let (line, _) = record_start(text, &rec);
             let cells: Vec<String> = rec.iter().map(|c| decode.cell(c).into_owned()).collect();
             if cells.iter().all(|c| number::trim_cell(c).is_empty()) {
                 continue;
@@ -342,16 +335,7 @@ impl Submission {
             let mut cut = None;
             // The csv reader only fails on I/O, and reads from memory.
             while reader.read_byte_record(&mut raw).unwrap_or(false) {
-                let pos = raw.position().expect("records read from a reader have a position");
-                // The reader ends a record at a CR and starts the next one at
-                // the LF of the CRLF (and at any blank lines after it): step
-                // over them so the line and byte are those of the record's
-                // first cell.
-                let (mut line, mut at) = (pos.line(), pos.byte() as usize);
-                while let Some(&b @ (b'\r' | b'\n')) = segment.get(at) {
-                    line += u64::from(b == b'\n');
-                    at += 1;
-                }
+                let (line, at) = record_start(segment, &raw);
                 let end = reader.position();
                 let (line, at, after) = (first_line + line - 1, start + at, start + end.byte() as usize);
                 // A quote that never closes makes the reader take the rest of
@@ -493,6 +477,20 @@ pub fn join_header_rows(upper: &[String], lower: &[String]) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// The line (from 1) and byte of a record's first cell in the `text` the
+/// csv reader read it from. The reader ends a record at a CR and starts the
+/// next one at the LF of the CRLF (and at any blank lines after it): this
+/// steps over them.
+fn record_start(text: &[u8], rec: &csv::ByteRecord) -> (u64, usize) {
+    let pos = rec.position().expect("records read from a reader have a position");
+    let (mut line, mut at) = (pos.line(), pos.byte() as usize);
+    while let Some(&b @ (b'\r' | b'\n')) = text.get(at) {
+        line += u64::from(b == b'\n');
+        at += 1;
+    }
+    (line, at)
 }
 
 /// Lines in `text`: each LF ends one, and text after the last LF is one more.

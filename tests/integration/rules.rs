@@ -320,20 +320,7 @@ fn groups_total_their_members_beside_several_roots_and_audit_agrees() {
     std::fs::write(&reg, agencies).unwrap();
     let pipeline = s.dir.path().join("pipeline.toml");
     std::fs::write(&pipeline, crate::util::pipeline_without_sources()).unwrap();
-    let (i, o) = (s.input(), s.out());
-    let args = [
-        "run",
-        "-q",
-        "--pipeline",
-        pipeline.to_str().unwrap(),
-        "--input",
-        i.to_str().unwrap(),
-        "--agencies",
-        reg.to_str().unwrap(),
-        "--out",
-        o.to_str().unwrap(),
-    ];
-    let run = crate::util::yearbook(&args);
+    let run = crate::util::run_pipeline(&s, &pipeline, &["--agencies", reg.to_str().unwrap()]);
     assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
     let t = parquet_rows(&s.out(), "totals");
     let total = |agency: &str| {
@@ -348,6 +335,6 @@ fn groups_total_their_members_beside_several_roots_and_audit_agrees() {
     // Japan has only an English name: it is the name shown.
     let obs = parquet_rows(&s.out(), "observations");
     assert_eq!(cell(&obs, find(&obs, &[("agency", "JPN")]), "agency_name"), "Japan");
-    let audit = crate::util::yearbook(&["audit", "--out", o.to_str().unwrap()]);
+    let audit = crate::util::yearbook(&["audit", "--out", s.out().to_str().unwrap()]);
     assert_eq!(audit.status.code(), Some(0), "{}", String::from_utf8_lossy(&audit.stdout));
 }

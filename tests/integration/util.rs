@@ -158,6 +158,16 @@ pub fn pipeline_text(edits: &[(&str, &str)]) -> String {
     text
 }
 
+/// `yearbook run -q` with the pipeline file at `pipeline` on `s`'s input,
+/// and `extra` arguments.
+pub fn run_pipeline(s: &Scratch, pipeline: &Path, extra: &[&str]) -> Output {
+    let (i, o) = (s.input(), s.out());
+    let mut args = vec!["run", "-q", "--pipeline", pipeline.to_str().unwrap()];
+    args.extend(["--input", i.to_str().unwrap(), "--out", o.to_str().unwrap()]);
+    args.extend(extra);
+    yearbook(&args)
+}
+
 /// The bundled pipeline without its sources (which name codes of the
 /// bundled register), for runs against a register of their own.
 pub fn pipeline_without_sources() -> String {
