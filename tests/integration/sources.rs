@@ -11,17 +11,7 @@ fn with_source(s: &Scratch, entry: &str) -> std::path::PathBuf {
 }
 
 fn run(s: &Scratch, pipeline: &std::path::Path) -> std::process::Output {
-    let (i, o) = (s.input(), s.out());
-    yearbook(&[
-        "run",
-        "-q",
-        "--pipeline",
-        pipeline.to_str().unwrap(),
-        "--input",
-        i.to_str().unwrap(),
-        "--out",
-        o.to_str().unwrap(),
-    ])
+    crate::util::run_pipeline(s, pipeline, &[])
 }
 
 fn manifest(s: &Scratch) -> serde_json::Value {
