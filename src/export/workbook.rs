@@ -177,6 +177,24 @@ fn provenance(out: &Outputs, year: i32) -> Result<BTreeMap<(String, String), Pro
     Ok(m)
 }
 
+/// A formula that shows `result`, yearbook's own figure, until the
+/// spreadsheet recalculates it: a reader that does not compute (pandas,
+/// openpyxl, a file preview) sees the figure, not 0.
+fn formula(text: String, result: Option<Decimal>) -> Formula {
+    let f = Formula::new(format!("={text}"));
+    match result {
+        Some(d) => f.set_result(d.trimmed().to_string()),
+        None => f,
+    }
+}
+
+/// The number format that shows `decimals` decimals (`0.0`): a spreadsheet
+/// drops trailing zeros otherwise (`10.00` shows as `10`).
+fn decimals_format(decimals: u8) -> Format {
+    let pattern = if decimals == 0 { "0".to_owned() } else { format!("0.{}", "0".repeat(usize::from(decimals))) };
+    Format::new().set_num_format(pattern)
+}
+
 fn sheet_ref(year: i32, column: Y, row: u32) -> String {
     format!("'{year}'!{}", column.cell(row + 1))
 }
@@ -192,6 +210,14 @@ fn text(ws: &mut Worksheet, row: u32, col: u16, text: &str) -> Result<(), XlsxEr
 fn opt_number(ws: &mut Worksheet, row: u32, col: u16, d: Option<Decimal>) -> Result<(), XlsxError> {
     if let Some(d) = d {
         ws.write_number(row, col, number(d))?;
+    }
+    Ok(())
+}
+
+/// [`opt_number`] shown with `decimals` decimals.
+fn opt_figure(ws: &mut Worksheet, row: u32, col: u16, d: Option<Decimal>, decimals: u8) -> Result<(), XlsxError> {
+    if let Some(d) = d {
+        ws.write_number_with_format(row, col, number(d), &decimals_format(decimals))?;
     }
     Ok(())
 }
@@ -255,9 +281,10 @@ fn metric_row(
     opt_number(ws, r, Y::Previous.at(), m.previous)?;
     for (k, (formula_col, printed_col, ..)) in PERCENTAGES.iter().enumerate() {
         if let (None, Some(x)) = (m.why[k], &formulas[k]) {
-            ws.write_formula(r, formula_col.at(), Formula::new(format!("={}", round_formula(x, decimals[k], rule))))?;
+            let f = formula(round_formula(x, decimals[k], rule), m.printed[k]);
+            ws.write_formula_with_format(r, formula_col.at(), f, &decimals_format(decimals[k]))?;
         }
-        opt_number(ws, r, printed_col.at(), m.printed[k])?;
+        opt_figure(ws, r, printed_col.at(), m.printed[k], decimals[k])?;
     }
     text(ws, r, Y::Unit.at(), m.unit)?;
     text(ws, r, Y::UnitSent.at(), &p.unit_sent)?;
@@ -273,6 +300,9 @@ fn metric_row(
     Ok(())
 }
 
+/// (year, agency, indicator) → a year sheet's row, its actual and target.
+type Rows = BTreeMap<(i32, String, String), (u32, Option<Decimal>, Option<Decimal>)>;
+
 /// Writes the audit workbook of the run in `out` to `path`.
 pub fn write(out: &Outputs, path: &Path) -> Result<(), WorkbookError> {
     let rule = out.manifest.rounding.rule;
@@ -286,8 +316,9 @@ pub fn write(out: &Outputs, path: &Path) -> Result<(), WorkbookError> {
         y.dedup();
         y
     };
-    // (year, agency, indicator) → row of the year sheet.
-    let mut rows: BTreeMap<(i32, String, String), u32> = BTreeMap::new();
+    // (year, agency, indicator) → the row of the year sheet, its actual and
+    // its target.
+    let mut rows: Rows = BTreeMap::new();
     let mut before = BTreeMap::new();
     let no_prov = Prov::default();
     for &year in &years {
@@ -335,7 +366,7 @@ pub fn write(out: &Outputs, path: &Path) -> Result<(), WorkbookError> {
                 if let Err(e) = res {
                     failed.get_or_insert(e);
                 }
-                rows.insert((year, key.0, key.1), r);
+                rows.insert((year, key.0, key.1), (r, m.actual, m.target));
                 r += 1;
             }
             Ok(())
@@ -358,7 +389,7 @@ pub fn write(out: &Outputs, path: &Path) -> Result<(), WorkbookError> {
 fn totals_sheet(
     out: &Outputs,
     wb: &mut Workbook,
-    rows: &BTreeMap<(i32, String, String), u32>,
+    rows: &Rows,
     years: &[i32],
     rule: Rounding,
 ) -> Result<(), WorkbookError> {
@@ -386,6 +417,8 @@ fn totals_sheet(
             let printed = [b.decimal(p0)?, b.decimal(p1)?, b.decimal(p2)?];
             let why = [b.named::<NullReason>(w0)?, b.named(w1)?, b.named(w2)?];
             let target_ok = b.decimal(col::TARGET)?;
+            let (numerator, denominator) = (b.decimal(col::NUMERATOR)?, b.decimal(col::DENOMINATOR)?);
+            let previous = b.decimal(col::PREVIOUS)?;
             for i in 0..b.len() {
                 let (a, ind) = (agency(i)?.to_owned(), indicator(i)?.to_owned());
                 let ratio = aggregation(i)? == Aggregation::Ratio;
@@ -409,23 +442,22 @@ fn totals_sheet(
                     for c in contributors(i) {
                         ws_row_label(wb, r, year, c, &ind, "agency")?;
                         let ws = wb.worksheet_from_name("totals")?;
-                        let refer = |ws: &mut Worksheet, at: T, row: u32, column: Y| {
-                            ws.write_formula(r, at.at(), Formula::new(format!("={}", sheet_ref(year, column, row))))
-                                .map(|_| ())
+                        let refer = |ws: &mut Worksheet, at: T, row: u32, column: Y, shown: Option<Decimal>| {
+                            ws.write_formula(r, at.at(), formula(sheet_ref(year, column, row), shown)).map(|_| ())
                         };
                         if ratio {
                             let (n, d) = (num_ind(i).unwrap_or_default(), den_ind(i).unwrap_or_default());
-                            if let (Some(&nr), Some(&dr)) = (
+                            if let (Some(&(nr, nv, _)), Some(&(dr, dv, _))) = (
                                 rows.get(&(year, c.to_owned(), n.to_owned())),
                                 rows.get(&(year, c.to_owned(), d.to_owned())),
                             ) {
-                                refer(ws, T::Numerator, nr, Y::Actual)?;
-                                refer(ws, T::Denominator, dr, Y::Actual)?;
+                                refer(ws, T::Numerator, nr, Y::Actual, nv)?;
+                                refer(ws, T::Denominator, dr, Y::Actual, dv)?;
                             }
-                        } else if let Some(&sr) = rows.get(&(year, c.to_owned(), ind.clone())) {
-                            refer(ws, T::Value, sr, Y::Actual)?;
+                        } else if let Some(&(sr, sv, st)) = rows.get(&(year, c.to_owned(), ind.clone())) {
+                            refer(ws, T::Value, sr, Y::Actual, sv)?;
                             if target_ok(i).is_some() {
-                                refer(ws, T::Target, sr, Y::Target)?;
+                                refer(ws, T::Target, sr, Y::Target, st)?;
                             }
                         }
                         r += 1;
@@ -436,47 +468,55 @@ fn totals_sheet(
                     let range = |c: T| {
                         if r > first { format!("SUM({}:{})", c.cell(first + 1), c.cell(r)) } else { "0".to_owned() }
                     };
-                    let mut formula =
-                        |at: T, x: String| ws.write_formula(r, at.at(), Formula::new(format!("={x}"))).map(|_| ());
+                    // Each total's formula shows the run's own figure; the
+                    // percentages with their decimals.
+                    let mut put = |at: T, x: String, shown: Option<Decimal>, decimals: Option<u8>| match decimals {
+                        Some(d) => {
+                            ws.write_formula_with_format(r, at.at(), formula(x, shown), &decimals_format(d)).map(|_| ())
+                        }
+                        None => ws.write_formula(r, at.at(), formula(x, shown)).map(|_| ()),
+                    };
+                    let [pc, pg, pch] = [printed[0](i), printed[1](i), printed[2](i)];
                     let prev = total_rows.get(&(year - 1, a.clone(), ind.clone())).map(|&p| p + 1);
                     if ratio {
                         let (n, d, pv) = (T::Numerator.cell(tr), T::Denominator.cell(tr), T::Previous.cell(tr));
-                        formula(T::Numerator, range(T::Numerator))?;
-                        formula(T::Denominator, range(T::Denominator))?;
+                        put(T::Numerator, range(T::Numerator), numerator(i), None)?;
+                        put(T::Denominator, range(T::Denominator), denominator(i), None)?;
                         if value(i).is_some() {
-                            formula(T::Value, round_formula(&format!("{n}/{d}*100"), dch, rule))?;
+                            put(T::Value, round_formula(&format!("{n}/{d}*100"), dch, rule), value(i), Some(dch))?;
                         }
                         if let Some(p) = prev {
-                            formula(T::Previous, format!("{}/{}*100", T::Numerator.cell(p), T::Denominator.cell(p)))?;
+                            let x = format!("{}/{}*100", T::Numerator.cell(p), T::Denominator.cell(p));
+                            put(T::Previous, x, previous(i), None)?;
                         }
                         if why[2].is_none() {
-                            formula(T::Change, round_formula(&format!("{n}/{d}*100-{pv}"), dch, rule))?;
+                            put(T::Change, round_formula(&format!("{n}/{d}*100-{pv}"), dch, rule), pch, Some(dch))?;
                         }
                     } else {
                         let (v, t, pv) = (T::Value.cell(tr), T::Target.cell(tr), T::Previous.cell(tr));
                         if value(i).is_some() {
-                            formula(T::Value, range(T::Value))?;
+                            put(T::Value, range(T::Value), value(i), None)?;
                         }
                         if target_ok(i).is_some() {
-                            formula(T::Target, range(T::Target))?;
+                            put(T::Target, range(T::Target), target_ok(i), None)?;
                         }
                         if let Some(p) = prev {
-                            formula(T::Previous, T::Value.cell(p))?;
+                            put(T::Previous, T::Value.cell(p), previous(i), None)?;
                         }
                         if why[0].is_none() {
-                            formula(T::Completion, round_formula(&format!("{v}/{t}*100"), dc, rule))?;
+                            put(T::Completion, round_formula(&format!("{v}/{t}*100"), dc, rule), pc, Some(dc))?;
                         }
                         if why[1].is_none() {
-                            formula(T::Growth, round_formula(&format!("({v}-{pv})/{pv}*100"), dg, rule))?;
+                            put(T::Growth, round_formula(&format!("({v}-{pv})/{pv}*100"), dg, rule), pg, Some(dg))?;
                         }
                         if why[2].is_none() {
-                            formula(T::Change, round_formula(&format!("{v}-{pv}"), dch, rule))?;
+                            put(T::Change, round_formula(&format!("{v}-{pv}"), dch, rule), pch, Some(dch))?;
                         }
                     }
                     opt_number(ws, r, T::PrintedValue.at(), value(i))?;
                     let printed_cols = [T::PrintedCompletion, T::PrintedGrowth, T::PrintedChange];
-                    for (at, p) in printed_cols.into_iter().zip(&printed) {
-                        opt_number(ws, r, at.at(), p(i))?;
+                    for ((at, p), d) in printed_cols.into_iter().zip(&printed).zip([dc, dg, dch]) {
+                        opt_figure(ws, r, at.at(), p(i), d)?;
                     }
                     text(ws, r, T::WhyEmpty.at(), &why_empty(why.map(|w| (None, w))))?;
                     Ok(())

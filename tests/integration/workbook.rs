@@ -12,7 +12,8 @@ use std::process::Command;
 use crate::util::{csv_rows, parquet_rows, run_sample};
 
 /// A LibreOffice profile that recalculates every formula of an .xlsx on
-/// load instead of showing the values cached in the file (which are 0).
+/// load instead of showing the values cached in the file (yearbook's own
+/// figures, which this test must not take for a recalculation).
 const RECALC_ALWAYS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 <item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
@@ -116,4 +117,49 @@ fn libreoffice_recalculates_every_percentage_yearbook_printed() {
     // LibreOffice computed them.
     assert!(nonzero > 200, "only {nonzero} non-zero figures compared");
     eprintln!("{compared} recalculated figures equal yearbook's ({nonzero} non-zero)");
+}
+
+/// Without recalculating (as pandas, openpyxl and file previews read it),
+/// every formula shows yearbook's own figure, and every percentage has its
+/// indicator's decimals as its number format.
+#[test]
+fn every_formula_shows_yearbook_s_figure_before_any_recalculation() {
+    use calamine::{Data, DataType, Reader, open_workbook_auto};
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    run_sample(&out);
+    let mut book = open_workbook_auto(out.join("audit.xlsx")).unwrap();
+    let (mut compared, mut zeros) = (0, 0);
+    for sheet in book.sheet_names() {
+        let range = book.worksheet_range(&sheet).unwrap();
+        let rows: Vec<&[Data]> = range.rows().collect();
+        let col = |name: &str| rows[0].iter().position(|c| c.get_string() == Some(name));
+        let pairs: &[(&str, &str)] = if sheet == "totals" {
+            &[
+                ("value", "yearbook_value"),
+                ("completion_pct", "yearbook_completion_pct"),
+                ("growth_pct", "yearbook_growth_pct"),
+                ("change_pp", "yearbook_change_pp"),
+            ]
+        } else {
+            &[
+                ("completion_pct", "yearbook_completion_pct"),
+                ("growth_pct", "yearbook_growth_pct"),
+                ("change_pp", "yearbook_change_pp"),
+            ]
+        };
+        for (formula, printed) in pairs {
+            let (f, p) = (col(formula).unwrap(), col(printed).unwrap());
+            for r in &rows[1..] {
+                let (shown, want) = (r.get(f).and_then(|d| d.as_f64()), r.get(p).and_then(|d| d.as_f64()));
+                if let (Some(shown), Some(want)) = (shown, want) {
+                    compared += 1;
+                    assert!((shown - want).abs() < 1e-9, "{sheet}: {formula} shows {shown}, yearbook printed {want}");
+                    zeros += usize::from(shown == 0.0 && want != 0.0);
+                }
+            }
+        }
+    }
+    assert!(compared > 400, "{compared} figures compared");
+    assert_eq!(zeros, 0);
 }
