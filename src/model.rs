@@ -214,71 +214,89 @@ pub mod table {
     pub const SUPERSEDED: &str = "superseded";
 }
 
-/// The columns of the Parquet tables (README, "Output", says what each
-/// holds): writers and readers use these, so a name is spelled once.
+/// The columns of the Parquet tables, with what each holds in English and
+/// in Chinese (README, "Output", says it at more length): writers and
+/// readers use these names, so a name is spelled once, and every Parquet
+/// file carries the descriptions in its schema.
 pub mod col {
-    pub const ACTUAL: &str = "actual";
-    pub const AGENCY: &str = "agency";
-    pub const AGENCY_NAME: &str = "agency_name";
-    pub const AGGREGATION: &str = "aggregation";
-    pub const CHANGE_NULL_REASON: &str = "change_null_reason";
-    pub const CHANGE_PP: &str = "change_pp";
-    pub const CHANGE_PP_UNROUNDED: &str = "change_pp_unrounded";
-    pub const CLAIMED_COMPLETION: &str = "claimed_completion";
-    pub const CLAIMED_COMPLETION_DECIMALS: &str = "claimed_completion_decimals";
-    pub const CLAIMED_COMPLETION_MATCHES: &str = "claimed_completion_matches";
-    pub const CLAIMED_GROWTH: &str = "claimed_growth";
-    pub const CLAIMED_GROWTH_DECIMALS: &str = "claimed_growth_decimals";
-    pub const CLAIMED_GROWTH_MATCHES: &str = "claimed_growth_matches";
-    pub const COMPLETION_NULL_REASON: &str = "completion_null_reason";
-    pub const COMPLETION_PCT: &str = "completion_pct";
-    pub const COMPLETION_PCT_UNROUNDED: &str = "completion_pct_unrounded";
-    pub const CONTRIBUTORS: &str = "contributors";
-    pub const DENOMINATOR: &str = "denominator";
-    pub const DENOMINATOR_INDICATOR: &str = "denominator_indicator";
-    pub const DENOMINATOR_SOURCE_FILE: &str = "denominator_source_file";
-    pub const DENOMINATOR_SOURCE_LINE: &str = "denominator_source_line";
-    pub const DERIVED: &str = "derived";
-    pub const DIRECTION: &str = "direction";
-    pub const GROWTH_NULL_REASON: &str = "growth_null_reason";
-    pub const GROWTH_PCT: &str = "growth_pct";
-    pub const GROWTH_PCT_UNROUNDED: &str = "growth_pct_unrounded";
-    pub const INDICATOR: &str = "indicator";
-    pub const INDICATOR_NAME: &str = "indicator_name";
-    pub const KIND: &str = "kind";
-    pub const MATCHES: &str = "matches";
-    pub const MET: &str = "met";
-    pub const MISSING: &str = "missing";
-    pub const N_AGENCIES: &str = "n_agencies";
-    pub const N_MISSING: &str = "n_missing";
-    pub const NOTE: &str = "note";
-    pub const NUMERATOR: &str = "numerator";
-    pub const NUMERATOR_INDICATOR: &str = "numerator_indicator";
-    pub const NUMERATOR_SOURCE_FILE: &str = "numerator_source_file";
-    pub const NUMERATOR_SOURCE_LINE: &str = "numerator_source_line";
-    pub const PREVIOUS: &str = "previous";
-    pub const RATE_FROM_PARTS: &str = "rate_from_parts";
-    pub const RATE_FROM_PARTS_NULL_REASON: &str = "rate_from_parts_null_reason";
-    pub const RATE_FROM_PARTS_UNROUNDED: &str = "rate_from_parts_unrounded";
-    pub const RATE_MATCHES_PARTS: &str = "rate_matches_parts";
-    pub const ROUNDING: &str = "rounding";
-    pub const SENT: &str = "sent";
-    pub const SENT_DECIMALS: &str = "sent_decimals";
-    pub const SOURCE_BYTE: &str = "source_byte";
-    pub const SOURCE_FIELD: &str = "source_field";
-    pub const SOURCE_SHEET: &str = "source_sheet";
-    pub const SOURCE_CELL: &str = "source_cell";
-    pub const SOURCE_FILE: &str = "source_file";
-    pub const SOURCE_LINE: &str = "source_line";
-    pub const SOURCE_SHA256: &str = "source_sha256";
-    pub const SUPERSEDED_BY_FILE: &str = "superseded_by_file";
-    pub const SUPERSEDED_BY_LINE: &str = "superseded_by_line";
-    pub const TARGET: &str = "target";
-    pub const TARGET_RAW: &str = "target_raw";
-    pub const UNIT: &str = "unit";
-    pub const UNIT_POWER: &str = "unit_power";
-    pub const UNIT_SENT: &str = "unit_sent";
-    pub const VALUE: &str = "value";
-    pub const VALUE_RAW: &str = "value_raw";
-    pub const VALUE_UNROUNDED: &str = "value_unrounded";
+    macro_rules! columns {
+        ($($id:ident = $name:literal, $en:literal, $zh:literal;)*) => {
+            $(pub const $id: &str = $name;)*
+
+            /// Every column: name, English and Chinese description.
+            pub const DESCRIPTIONS: &[(&str, &str, &str)] = &[$(($name, $en, $zh)),*];
+        };
+    }
+
+    columns! {
+        ACTUAL = "actual", "the agency's figure in the indicator's base unit", "单位报送的实际值（基本单位）";
+        AGENCY = "agency", "agency code (a parent's or group's code for a total)", "单位代码（汇总行为上级单位或分组代码）";
+        AGENCY_NAME = "agency_name", "agency name", "单位名称";
+        AGGREGATION = "aggregation", "how the total is formed: sum or ratio (Σ numerator / Σ denominator × 100)", "汇总方式：sum 求和，ratio 以分子合计除以分母合计";
+        CHANGE_NULL_REASON = "change_null_reason", "why change_pp is null", "同比变化为空的原因";
+        CHANGE_PP = "change_pp", "a rate's change on the previous year in percentage points, as printed", "比率的同比变化（百分点，按规则修约）";
+        CHANGE_PP_UNROUNDED = "change_pp_unrounded", "change_pp before rounding, exact to 12 decimals", "同比变化修约前的值（12位小数）";
+        CLAIMED_COMPLETION = "claimed_completion", "the completion the agency printed itself", "单位自报的完成率";
+        CLAIMED_COMPLETION_DECIMALS = "claimed_completion_decimals", "decimals the claimed completion was printed with", "自报完成率的小数位数";
+        CLAIMED_COMPLETION_MATCHES = "claimed_completion_matches", "whether the claimed completion equals the computed one at its precision", "自报完成率与计算值（按其精度）是否一致";
+        CLAIMED_GROWTH = "claimed_growth", "the growth (or a rate's change) the agency printed itself", "单位自报的同比增长（比率为同比变化）";
+        CLAIMED_GROWTH_DECIMALS = "claimed_growth_decimals", "decimals the claimed growth was printed with", "自报同比增长的小数位数";
+        CLAIMED_GROWTH_MATCHES = "claimed_growth_matches", "whether the claimed growth equals the computed one at its precision", "自报同比增长与计算值（按其精度）是否一致";
+        COMPLETION_NULL_REASON = "completion_null_reason", "why completion_pct is null", "完成率为空的原因";
+        COMPLETION_PCT = "completion_pct", "target completion in percent, as printed", "目标完成率（%，按规则修约）";
+        COMPLETION_PCT_UNROUNDED = "completion_pct_unrounded", "completion before rounding, exact to 12 decimals", "完成率修约前的值（12位小数）";
+        CONTRIBUTORS = "contributors", "agencies whose figures the total adds up", "参与汇总的单位";
+        DENOMINATOR = "denominator", "a rate's denominator (Σ for a total)", "比率的分母（汇总行为合计）";
+        DENOMINATOR_INDICATOR = "denominator_indicator", "indicator code of the rate's denominator", "分母指标代码";
+        DENOMINATOR_SOURCE_FILE = "denominator_source_file", "file the denominator was read from", "分母的来源文件";
+        DENOMINATOR_SOURCE_LINE = "denominator_source_line", "line (or a sheet's row) of the denominator", "分母的来源行号";
+        DERIVED = "derived", "true when the agency sent only the parts and the rate is computed from them", "单位未报送比率、由分子分母计算得出时为真";
+        DIRECTION = "direction", "whether more is better (up), less is better (down) or neither (none)", "指标方向：up 越大越好，down 越小越好，none 无";
+        GROWTH_NULL_REASON = "growth_null_reason", "why growth_pct is null", "同比增长为空的原因";
+        GROWTH_PCT = "growth_pct", "growth on the previous year in percent, as printed", "同比增长（%，按规则修约）";
+        GROWTH_PCT_UNROUNDED = "growth_pct_unrounded", "growth before rounding, exact to 12 decimals", "同比增长修约前的值（12位小数）";
+        INDICATOR = "indicator", "indicator code of the catalog", "指标代码";
+        INDICATOR_NAME = "indicator_name", "indicator name of the catalog", "指标名称";
+        KIND = "kind", "count, amount, rate, average, level or cumulative", "指标类型";
+        MATCHES = "matches", "whether the rate the agency sent equals the one from its parts at its precision", "报送的比率与由分子分母计算的比率（按其精度）是否一致";
+        MET = "met", "whether the target was met", "是否完成目标";
+        MISSING = "missing", "agencies under the parent that reported the indicator but have no figure this year", "应报未报（或被隔离）的下级单位";
+        N_AGENCIES = "n_agencies", "number of contributing agencies", "参与汇总的单位数";
+        N_MISSING = "n_missing", "number of missing agencies", "缺报单位数";
+        NOTE = "note", "the agency's note, verbatim", "单位备注（原文）";
+        NUMERATOR = "numerator", "a rate's numerator (Σ for a total)", "比率的分子（汇总行为合计）";
+        NUMERATOR_INDICATOR = "numerator_indicator", "indicator code of the rate's numerator", "分子指标代码";
+        NUMERATOR_SOURCE_FILE = "numerator_source_file", "file the numerator was read from", "分子的来源文件";
+        NUMERATOR_SOURCE_LINE = "numerator_source_line", "line (or a sheet's row) of the numerator", "分子的来源行号";
+        PREVIOUS = "previous", "the previous year's figure, in the base unit", "上年值（基本单位）";
+        RATE_FROM_PARTS = "rate_from_parts", "numerator / denominator × 100, rounded to the rate's decimals", "由分子分母计算的比率（按比率的小数位修约）";
+        RATE_FROM_PARTS_NULL_REASON = "rate_from_parts_null_reason", "why rate_from_parts is null", "由分子分母计算的比率为空的原因";
+        RATE_FROM_PARTS_UNROUNDED = "rate_from_parts_unrounded", "rate_from_parts before rounding, exact to 12 decimals", "由分子分母计算的比率修约前的值（12位小数）";
+        RATE_MATCHES_PARTS = "rate_matches_parts", "whether the rate sent equals numerator / denominator × 100 at its precision", "报送的比率与分子分母之比（按其精度）是否一致";
+        ROUNDING = "rounding", "the rounding rule: half_up or half_even", "修约规则：half_up 四舍五入，half_even 四舍六入五成双";
+        SENT = "sent", "the rate as the agency sent it", "单位报送的比率";
+        SENT_DECIMALS = "sent_decimals", "decimals the rate was typed with", "报送比率的小数位数";
+        SOURCE_BYTE = "source_byte", "byte offset of the record in the file as sent (none for a workbook)", "记录在原文件中的字节位置（工作簿无此项）";
+        SOURCE_FIELD = "source_field", "the value's column as the file names it", "数值所在列在原文件中的列名";
+        SOURCE_SHEET = "source_sheet", "a workbook's sheet", "工作簿的工作表";
+        SOURCE_CELL = "source_cell", "a workbook's cell of the value (C7)", "数值所在的工作簿单元格（如 C7）";
+        SOURCE_FILE = "source_file", "file the figure was read from, relative to the submissions directory", "来源文件（相对于报送目录）";
+        SOURCE_LINE = "source_line", "line of the record in the file (a workbook's row)", "来源行号（工作簿为行号）";
+        SOURCE_SHA256 = "source_sha256", "SHA-256 of the file as sent", "来源文件的 SHA-256";
+        SUPERSEDED_BY_FILE = "superseded_by_file", "the later file that replaced this row", "替代本行的较新文件";
+        SUPERSEDED_BY_LINE = "superseded_by_line", "its line", "替代行的行号";
+        TARGET = "target", "the target in the base unit (Σ for a total)", "目标值（基本单位；汇总行为合计）";
+        TARGET_RAW = "target_raw", "the target cell as typed", "目标值单元格原文";
+        UNIT = "unit", "the indicator's base unit", "计量单位（基本单位）";
+        UNIT_POWER = "unit_power", "power of ten from the unit sent to the base unit (万 = 4)", "报送单位换算为基本单位的十的幂（万 = 4）";
+        UNIT_SENT = "unit_sent", "the unit as the agency wrote it", "单位报送时所写的计量单位";
+        VALUE = "value", "the figure in the indicator's base unit (a total: the sum, or the rate rounded)", "数值（基本单位；汇总行为合计或修约后的比率）";
+        VALUE_RAW = "value_raw", "the value cell as typed", "数值单元格原文";
+        VALUE_UNROUNDED = "value_unrounded", "a total's value before rounding", "汇总值修约前的值";
+    }
+
+    /// What column `name` holds, in English and Chinese.
+    pub fn description(name: &str) -> Option<(&'static str, &'static str)> {
+        DESCRIPTIONS.iter().find(|(n, ..)| *n == name).map(|(_, en, zh)| (*en, *zh))
+    }
 }

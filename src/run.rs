@@ -118,7 +118,7 @@ pub fn run_with(
     let started = clock();
     let mut stages = StageTimes(BTreeMap::new(), Instant::now());
     let pipeline = input_file(&p.paths.pipeline)?;
-    let schemas = p.paths.schemas().into_iter().map(input_file).collect::<Result<_, _>>()?;
+    let schemas: Vec<InputFile> = p.paths.schemas().into_iter().map(input_file).collect::<Result<_, _>>()?;
     let files = ingest::discover(&p.paths.submissions, &p.sources)?;
     let bytes: u64 = files.iter().filter_map(|f| f.path.metadata().ok()).map(|m| m.len()).sum();
     let buckets = (bytes / MIN_ROW_BYTES / p.output.bucket_rows as u64 + 1)
@@ -139,8 +139,25 @@ pub fn run_with(
         scales: p.rounding.column_scales,
         rule: p.rounding.rule,
     };
-    let opts =
-        export::parquet::WriteOptions { row_group_rows: p.output.row_group_rows, zstd_level: p.output.zstd_level };
+    let facts = export::parquet::FileFacts {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        pipeline_sha256: pipeline.sha256.clone(),
+        catalog_sha256: schemas.first().map(|s: &InputFile| s.sha256.clone()).unwrap_or_default(),
+        rounding: p.rounding.rule.name().to_owned(),
+        decimals_json: serde_json::to_string(&export::manifest::indicator_decimals(&p.catalog, &p.rounding))
+            .expect("decimals serialize"),
+    };
+    let opts = export::parquet::WriteOptions {
+        row_group_rows: p.output.row_group_rows,
+        zstd_level: p.output.zstd_level,
+        facts,
+    };
+    let schemas_of_tables = tables
+        .schemas()
+        .map_err(export::ExportError::from)?
+        .into_iter()
+        .map(|(name, schema)| (name.to_owned(), export::manifest::ColumnInfo::of(&schema)))
+        .collect();
     let mut exporter = Exporter::new(paths.clone(), tables, opts);
     let mut totals = Aggregator::new(p.rules(), &p.register);
     totals.quarantined(&ing.quarantined_keys);
@@ -173,6 +190,7 @@ pub fn run_with(
         totals: totals.len() as u64,
         claims: merged.claims,
         outputs,
+        tables: schemas_of_tables,
         stage_ms: stages.0,
     });
     let max = p.output.workbook_max_rows;

@@ -64,6 +64,36 @@ pub struct IndicatorDecimals {
     pub change: Option<u8>,
 }
 
+/// One column of a Parquet table, as the manifest lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnInfo {
+    pub name: String,
+    /// The Arrow type (`Decimal128(38, 20)`, `Utf8`, …).
+    #[serde(rename = "type")]
+    pub data_type: String,
+    pub description_en: String,
+    pub description_zh: String,
+}
+
+impl ColumnInfo {
+    /// The columns of a table's schema.
+    pub fn of(schema: &arrow::datatypes::Schema) -> Vec<ColumnInfo> {
+        schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let (en, zh) = crate::model::col::description(f.name()).unwrap_or_default();
+                ColumnInfo {
+                    name: f.name().clone(),
+                    data_type: f.data_type().to_string(),
+                    description_en: en.to_owned(),
+                    description_zh: zh.to_owned(),
+                }
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
     pub tool: String,
@@ -79,8 +109,23 @@ pub struct Manifest {
     /// Every submission: rows_read = accepted + quarantined.
     pub inputs: Vec<FileReport>,
     pub outputs: Vec<super::OutputFile>,
+    /// Each Parquet table's columns: name, type and what it holds.
+    pub tables: BTreeMap<String, Vec<ColumnInfo>>,
     /// Wall time of each stage, in milliseconds.
     pub stage_ms: BTreeMap<String, u64>,
+}
+
+/// Per indicator, the decimals each of its printed percentages is rounded
+/// to (change: rates only).
+pub fn indicator_decimals(catalog: &Catalog, rounding: &RoundingRules) -> BTreeMap<String, IndicatorDecimals> {
+    catalog
+        .iter()
+        .map(|(id, ind)| {
+            let d = rounding.of(id);
+            let change = (ind.kind.year_on_year() == YearOnYear::ChangePp).then_some(d.change);
+            (ind.code.clone(), IndicatorDecimals { completion: d.completion, growth: d.growth, change })
+        })
+        .collect()
 }
 
 /// What a run gathers for its manifest.
@@ -100,6 +145,7 @@ pub struct RunRecord<'a> {
     pub totals: u64,
     pub claims: ClaimOutcomes,
     pub outputs: Vec<OutputFile>,
+    pub tables: BTreeMap<String, Vec<ColumnInfo>>,
     pub stage_ms: BTreeMap<String, u64>,
 }
 
@@ -127,15 +173,7 @@ impl Manifest {
                 completion_decimals: scales.completion,
                 growth_decimals: scales.growth,
                 change_decimals: "the rate's catalog decimals".to_owned(),
-                indicators: r
-                    .catalog
-                    .iter()
-                    .map(|(id, ind)| {
-                        let d = r.rounding.of(id);
-                        let change = (ind.kind.year_on_year() == YearOnYear::ChangePp).then_some(d.change);
-                        (ind.code.clone(), IndicatorDecimals { completion: d.completion, growth: d.growth, change })
-                    })
-                    .collect(),
+                indicators: indicator_decimals(r.catalog, r.rounding),
             },
             counts: RunCounts {
                 files: r.files.len() as u64,
@@ -151,6 +189,7 @@ impl Manifest {
             },
             inputs: r.files,
             outputs: r.outputs,
+            tables: r.tables,
             stage_ms: r.stage_ms,
         }
     }

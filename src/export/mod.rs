@@ -86,7 +86,7 @@ impl BucketWriter<'_> {
                 (table::METRICS, t.metrics(year_rows, &common)?),
             ];
             for (table, batch) in tables {
-                out.files.push(parquet::write_file(&self.paths.part(table, year, part), &batch, self.opts)?);
+                out.files.push(parquet::write_file(&self.paths.part(table, year, part), table, &batch, &self.opts)?);
             }
             out.indicators.push((year, summary::indicator_rows(&t, year_rows), n));
         }
@@ -94,13 +94,13 @@ impl BucketWriter<'_> {
         by_year.sort_by_key(|r| (r.key.year, r.key.agency, r.key.indicator));
         for year_rows in by_year.chunk_by(|a, b| a.key.year == b.key.year) {
             let path = self.paths.part(table::RATES, year_rows[0].key.year, part);
-            out.files.push(parquet::write_file(&path, &t.rates(year_rows)?, self.opts)?);
+            out.files.push(parquet::write_file(&path, table::RATES, &t.rates(year_rows)?, &self.opts)?);
         }
         let mut history: Vec<&Superseded> = f.superseded.iter().collect();
         history.sort_by_key(|s| (s.observation.key.year, s.observation.key.agency, s.observation.key.indicator));
         for year_rows in history.chunk_by(|a, b| a.observation.key.year == b.observation.key.year) {
             let path = self.paths.part(table::SUPERSEDED, year_rows[0].observation.key.year, part);
-            out.files.push(parquet::write_file(&path, &t.superseded(year_rows)?, self.opts)?);
+            out.files.push(parquet::write_file(&path, table::SUPERSEDED, &t.superseded(year_rows)?, &self.opts)?);
         }
         Ok(out)
     }
@@ -132,7 +132,7 @@ impl<'a> Exporter<'a> {
 
     /// The writer that bucket tasks use.
     pub fn bucket_writer(&self) -> BucketWriter<'a> {
-        BucketWriter { paths: self.paths.clone(), tables: self.tables, opts: self.opts }
+        BucketWriter { paths: self.paths.clone(), tables: self.tables, opts: self.opts.clone() }
     }
 
     /// Takes in what one bucket wrote; buckets must come in order.
@@ -177,7 +177,7 @@ impl<'a> Exporter<'a> {
         by_year.sort_by_key(|t| (t.key.year, t.key.agency, t.key.indicator));
         for rows in by_year.chunk_by(|a, b| a.key.year == b.key.year) {
             let path = paths.part(table::TOTALS, rows[0].key.year, 0);
-            written.push(parquet::write_file(&path, &t.totals(rows)?, self.opts)?);
+            written.push(parquet::write_file(&path, table::TOTALS, &t.totals(rows)?, &self.opts)?);
         }
 
         for (name, issues) in [(file::QUARANTINE, rejected), (file::WARNINGS, warnings)] {

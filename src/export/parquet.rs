@@ -22,6 +22,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
@@ -42,10 +43,51 @@ pub enum ParquetError {
 }
 
 /// How the Parquet files are written.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct WriteOptions {
     pub row_group_rows: usize,
     pub zstd_level: i32,
+    /// What every file says about the run that wrote it (see
+    /// [`FileFacts`]), as key-value metadata.
+    pub facts: FileFacts,
+}
+
+/// What every Parquet file says about itself, so that a file copied away
+/// from its `manifest.json` still tells where its figures come from: all
+/// of it fixed by the inputs (no run id, no time), so a rerun writes the
+/// same bytes.
+#[derive(Debug, Clone, Default)]
+pub struct FileFacts {
+    pub version: String,
+    pub pipeline_sha256: String,
+    pub catalog_sha256: String,
+    pub rounding: String,
+    /// Per indicator, the decimals of each printed percentage, as JSON.
+    pub decimals_json: String,
+}
+
+impl FileFacts {
+    /// The key-value metadata of a file of `table` with `schema`.
+    fn key_values(&self, table: &str, schema: &Schema) -> Vec<KeyValue> {
+        let columns: Vec<serde_json::Value> = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let (en, zh) = col::description(f.name()).unwrap_or_default();
+                serde_json::json!({ "name": f.name(), "en": en, "zh": zh })
+            })
+            .collect();
+        let kv = |k: &str, v: &str| KeyValue::new(format!("yearbook.{k}"), v.to_owned());
+        vec![
+            kv("table", table),
+            kv("version", &self.version),
+            kv("pipeline_sha256", &self.pipeline_sha256),
+            kv("catalog_sha256", &self.catalog_sha256),
+            kv("rounding", &self.rounding),
+            kv("decimals", &self.decimals_json),
+            kv("columns", &serde_json::Value::Array(columns).to_string()),
+        ]
+    }
 }
 
 /// A column under construction: name, type and the array (shared when
@@ -136,21 +178,22 @@ pub fn batch(table: &'static str, cols: Vec<Result<Col, ParquetError>>) -> Resul
 /// most `row_group_rows` rows; returns `out` after the footer.
 pub fn encode<W: Write + Send>(
     out: W,
+    table: &str,
     batch: &RecordBatch,
-    opts: WriteOptions,
+    opts: &WriteOptions,
 ) -> Result<W, parquet::errors::ParquetError> {
-    let mut writer = ArrowWriter::try_new(out, batch.schema(), Some(properties(&batch.schema(), opts)?))?;
+    let mut writer = ArrowWriter::try_new(out, batch.schema(), Some(properties(table, &batch.schema(), opts)?))?;
     writer.write(batch)?;
     writer.into_inner()
 }
 
 /// Writes one Parquet file of one batch at `path` (see [`encode`]), synced.
-pub fn write_file(path: &Path, batch: &RecordBatch, opts: WriteOptions) -> Result<Written, ParquetError> {
+pub fn write_file(path: &Path, table: &str, batch: &RecordBatch, opts: &WriteOptions) -> Result<Written, ParquetError> {
     let dir = path.parent().expect("a part file is inside its partition");
     std::fs::create_dir_all(dir).map_err(|source| ParquetError::Io { path: dir.to_owned(), source })?;
     let file = File::create(path).map_err(|source| ParquetError::Io { path: path.to_owned(), source })?;
     let pq = |source| ParquetError::Parquet { path: path.to_owned(), source };
-    let (file, sha256, bytes) = encode(Hashed::new(BufWriter::new(file)), batch, opts).map_err(pq)?.finish();
+    let (file, sha256, bytes) = encode(Hashed::new(BufWriter::new(file)), table, batch, opts).map_err(pq)?.finish();
     let io = |source| ParquetError::Io { path: path.to_owned(), source };
     let file = file.into_inner().map_err(|e| io(e.into_error()))?;
     super::durable::sync_file(&file).map_err(io)?;
@@ -171,8 +214,13 @@ const DISTINCT_COLUMNS: [&str; 5] = [col::VALUE_RAW, col::TARGET_RAW, col::NOTE,
 /// How one table is written: zstd at the configured level, row groups of
 /// bounded size, statistics on [`FILTER_COLUMNS`] only, and no dictionary
 /// for decimals and [`DISTINCT_COLUMNS`].
-fn properties(schema: &Schema, opts: WriteOptions) -> Result<WriterProperties, parquet::errors::ParquetError> {
+fn properties(
+    table: &str,
+    schema: &Schema,
+    opts: &WriteOptions,
+) -> Result<WriterProperties, parquet::errors::ParquetError> {
     let mut b = WriterProperties::builder()
+        .set_key_value_metadata(Some(opts.facts.key_values(table, schema)))
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(opts.zstd_level)?))
         .set_max_row_group_row_count(Some(opts.row_group_rows))
         .set_statistics_enabled(EnabledStatistics::None);

@@ -146,6 +146,19 @@ impl<'a> Tables<'a> {
         ]
     }
 
+    /// Every table's name and schema, as the files have them (built from
+    /// no rows).
+    pub fn schemas(&self) -> Result<Vec<(&'static str, arrow::datatypes::SchemaRef)>, ParquetError> {
+        let common = self.common(&[])?;
+        Ok(vec![
+            (table::OBSERVATIONS, self.observations(&[], &common)?.schema()),
+            (table::METRICS, self.metrics(&[], &common)?.schema()),
+            (table::RATES, self.rates(&[])?.schema()),
+            (table::TOTALS, self.totals(&[])?.schema()),
+            (table::SUPERSEDED, self.superseded(&[])?.schema()),
+        ])
+    }
+
     pub fn observations(&self, rows: &[&Observation], common: &Common) -> Result<RecordBatch, ParquetError> {
         batch(table::OBSERVATIONS, self.observation_cols(rows, common))
     }

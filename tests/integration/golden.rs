@@ -138,3 +138,51 @@ fn many_small_buckets_write_the_same_outputs_as_one() {
         assert_eq!(std::fs::read(a.join(name)).unwrap(), std::fs::read(b.join(name)).unwrap(), "{name}");
     }
 }
+
+/// A Parquet file copied away from its manifest still says what it is:
+/// yearbook's version, the pipeline's and catalog's SHA-256, the rounding
+/// rule and decimals, and each column in English and Chinese. The manifest
+/// lists every table's columns the same way.
+#[test]
+fn every_parquet_file_describes_itself() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let dir = tempfile::tempdir().unwrap();
+    run_sample(dir.path());
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    let mut files = 0;
+    for o in m["outputs"].as_array().unwrap() {
+        let path = o["path"].as_str().unwrap();
+        if !path.ends_with(".parquet") {
+            continue;
+        }
+        files += 1;
+        let reader = SerializedFileReader::new(std::fs::File::open(dir.path().join(path)).unwrap()).unwrap();
+        let kv: std::collections::BTreeMap<String, String> = reader
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .unwrap()
+            .iter()
+            .map(|k| (k.key.clone(), k.value.clone().unwrap_or_default()))
+            .collect();
+        let table = path.split('/').next().unwrap();
+        assert_eq!(kv["yearbook.table"], table, "{path}");
+        assert_eq!(kv["yearbook.version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(kv["yearbook.pipeline_sha256"], m["pipeline"]["sha256"].as_str().unwrap());
+        assert_eq!(kv["yearbook.catalog_sha256"], m["schemas"][0]["sha256"].as_str().unwrap());
+        assert_eq!(kv["yearbook.rounding"], "half_up");
+        let decimals: serde_json::Value = serde_json::from_str(&kv["yearbook.decimals"]).unwrap();
+        assert_eq!(decimals["EMP-URBAN-NEW"], serde_json::json!({"completion": 1, "growth": 2}));
+        let columns: Vec<serde_json::Value> = serde_json::from_str(&kv["yearbook.columns"]).unwrap();
+        let listed = m["tables"][table].as_array().unwrap();
+        assert_eq!(columns.len(), listed.len(), "{path}");
+        for (c, l) in columns.iter().zip(listed) {
+            assert_eq!(c["name"], l["name"]);
+            for lang in ["en", "zh"] {
+                assert!(!c[lang].as_str().unwrap().is_empty(), "{path}: {} has no {lang} description", c["name"]);
+            }
+        }
+    }
+    assert!(files > 20, "{files} Parquet files");
+}
