@@ -133,6 +133,26 @@ impl NullReason {
         }
     }
 
+    /// The reason in Chinese, for the people's CSVs.
+    pub fn zh(self) -> &'static str {
+        match self {
+            NullReason::ValueMissing => "数值缺失",
+            NullReason::NoTarget => "无目标值",
+            NullReason::TargetZero => "目标值为零",
+            NullReason::ActualZero => "实际值为零",
+            NullReason::NoDirection => "指标无方向",
+            NullReason::NoPrevious => "无上年数据",
+            NullReason::PreviousMissing => "上年数值缺失",
+            NullReason::PreviousZero => "上年值为零",
+            NullReason::RateUsesChange => "比率按百分点计算同比变化",
+            NullReason::NotARate => "非比率指标",
+            NullReason::RatioTargetNotAggregated => "比率的目标值不汇总",
+            NullReason::PartialTargets => "部分单位无目标值",
+            NullReason::DenominatorZero => "分母为零",
+            NullReason::Overflow => "数值超出可表示范围",
+        }
+    }
+
     /// The reason a name (`no_target`) stands for, as outputs write it.
     pub fn from_name(name: &str) -> Option<NullReason> {
         Self::ALL.iter().copied().find(|r| r.as_str() == name)

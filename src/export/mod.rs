@@ -196,7 +196,11 @@ impl<'a> Exporter<'a> {
     }
 }
 
-const ISSUE_HEADER: [&str; 8] = ["file", "line", "byte", "field", "raw", "code", "message_zh", "message_en"];
+/// The columns of `quarantine.csv` and `warnings.csv`, for people: file,
+/// line (a workbook's row), byte, the column as the file names it, the
+/// cell as typed, the stable code, and the message in Chinese, then in
+/// English.
+const ISSUE_HEADER: [&str; 8] = ["文件", "行号", "字节位置", "列名", "原文", "代码", "说明", "说明（英文）"];
 
 /// The rows of `quarantine.csv` or `warnings.csv`: one per issue, in file
 /// and line order.

@@ -34,8 +34,8 @@ fn yes_no(b: Option<bool>) -> &'static str {
     }
 }
 
-/// Why a printed percentage is empty, for the 说明 column, written into
-/// `out` (cleared first).
+/// Why a printed percentage is empty, in Chinese, for the 说明 column,
+/// written into `out` (cleared first): `完成率：无目标值；同比增长：无上年数据`.
 fn reasons(out: &mut String, parts: &[(&str, &Outcome)]) {
     out.clear();
     for (name, o) in parts {
@@ -43,11 +43,11 @@ fn reasons(out: &mut String, parts: &[(&str, &Outcome)]) {
             && !r.by_kind()
         {
             if !out.is_empty() {
-                out.push_str("; ");
+                out.push('；');
             }
             out.push_str(name);
-            out.push_str(": ");
-            out.push_str(r.as_str());
+            out.push('：');
+            out.push_str(r.zh());
         }
     }
 }
@@ -129,7 +129,7 @@ pub fn indicator_rows(t: &Tables<'_>, rows: &[(&Observation, &Metric)]) -> Vec<u
         out.plain(yes_no(m.completion_claim_ok));
         out.plain(num(o.claimed_growth));
         out.plain(yes_no(m.growth_claim_ok));
-        reasons(&mut why, &[("completion", &m.completion), ("growth", &m.growth), ("change", &m.change)]);
+        reasons(&mut why, &[("完成率", &m.completion), ("同比增长", &m.growth), ("同比变化", &m.change)]);
         out.plain(&why);
         out.encoded(files.entry(o.origin.file).or_insert_with(|| encode_cells(&[t.source_file(&o.origin)])));
         out.plain(line.format(o.origin.line));
