@@ -158,7 +158,7 @@ pub fn run_with(
         .into_iter()
         .map(|(name, schema)| (name.to_owned(), export::manifest::ColumnInfo::of(&schema)))
         .collect();
-    let mut exporter = Exporter::new(paths.clone(), tables, opts);
+    let mut exporter = Exporter::new(paths.clone(), tables, opts, p.output.csv_encoding);
     let mut totals = Aggregator::new(p.rules(), &p.register);
     totals.quarantined(&ing.quarantined_keys);
     let merged = phase2(p, &spill, &mut exporter, &mut totals, ing.files.len())?;

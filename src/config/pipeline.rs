@@ -112,6 +112,10 @@ pub struct OutputSection {
     /// tens of thousands of rows it is too slow to open.
     #[serde(default = "default_workbook_max_rows")]
     pub workbook_max_rows: u64,
+    /// The people's CSVs: `utf-8` (with a BOM) or `gb18030` (for Excel
+    /// versions that ignore the BOM).
+    #[serde(default)]
+    pub csv_encoding: crate::export::csv_out::CsvEncoding,
 }
 
 /// Rows of one spreadsheet sheet (Excel's 1 048 576, less headers).
@@ -291,6 +295,7 @@ pub struct OutputSettings {
     pub zstd_level: i32,
     pub bucket_rows: usize,
     pub workbook_max_rows: u64,
+    pub csv_encoding: crate::export::csv_out::CsvEncoding,
 }
 
 /// Decimals above this would not fit a percentage beside its integer digits
@@ -418,6 +423,7 @@ impl PipelineFile {
                 zstd_level: self.output.zstd_level,
                 bucket_rows: self.output.bucket_rows,
                 workbook_max_rows: self.output.workbook_max_rows,
+                csv_encoding: self.output.csv_encoding,
             },
         })
     }

@@ -16,23 +16,116 @@ pub struct CsvError {
     pub source: std::io::Error,
 }
 
+/// How the people's CSVs are encoded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+pub enum CsvEncoding {
+    /// UTF-8 with a BOM, which Excel, WPS and LibreOffice read as such.
+    #[default]
+    #[serde(rename = "utf-8")]
+    Utf8,
+    /// GB18030, no BOM: what Excel on a Chinese Windows reads without being
+    /// told (older versions ignore a UTF-8 BOM).
+    #[serde(rename = "gb18030")]
+    Gb18030,
+}
+
+/// The bytes a CSV file is written as: UTF-8 as they come, or transcoded
+/// to GB18030 (which encodes every character) on their way out.
+enum Sink<W: Write> {
+    Utf8(Hashed<W>),
+    Gb18030 { out: Hashed<W>, encoder: encoding_rs::Encoder, pending: Vec<u8>, encoded: Vec<u8> },
+}
+
+impl<W: Write> Sink<W> {
+    fn new(sink: W, encoding: CsvEncoding) -> Sink<W> {
+        match encoding {
+            CsvEncoding::Utf8 => Sink::Utf8(Hashed::new(sink)),
+            CsvEncoding::Gb18030 => Sink::Gb18030 {
+                out: Hashed::new(sink),
+                encoder: encoding_rs::GB18030.new_encoder(),
+                pending: Vec::new(),
+                encoded: Vec::new(),
+            },
+        }
+    }
+
+    /// Encodes what is left and returns the hashed sink.
+    fn finish(self) -> std::io::Result<Hashed<W>> {
+        match self {
+            Sink::Utf8(out) => Ok(out),
+            Sink::Gb18030 { mut out, mut encoder, pending, mut encoded } => {
+                // Every byte written was UTF-8, so nothing is left half.
+                let rest = String::from_utf8_lossy(&pending);
+                transcode(&mut encoder, &rest, &mut encoded, true);
+                out.write_all(&encoded)?;
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// `text` encoded into `out` (cleared first), whole, a buffer's worth at a
+/// time.
+fn transcode(encoder: &mut encoding_rs::Encoder, text: &str, out: &mut Vec<u8>, last: bool) {
+    out.clear();
+    let mut buf = [0u8; 4096];
+    let mut rest = text;
+    loop {
+        let (result, read, written, _) = encoder.encode_from_utf8(rest, &mut buf, last);
+        out.extend_from_slice(&buf[..written]);
+        rest = &rest[read..];
+        if result == encoding_rs::CoderResult::InputEmpty {
+            break;
+        }
+    }
+}
+
+impl<W: Write> Write for Sink<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Utf8(out) => out.write(buf),
+            Sink::Gb18030 { out, encoder, pending, encoded } => {
+                pending.extend_from_slice(buf);
+                // A character may be cut between two writes: its first
+                // bytes wait for the rest.
+                let whole = match std::str::from_utf8(pending) {
+                    Ok(_) => pending.len(),
+                    Err(e) => e.valid_up_to(),
+                };
+                let text = std::str::from_utf8(&pending[..whole]).expect("checked above");
+                transcode(encoder, text, encoded, false);
+                out.write_all(encoded)?;
+                pending.drain(..whole);
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Utf8(out) | Sink::Gb18030 { out, .. } => out.flush(),
+        }
+    }
+}
+
 /// A CSV file being written, into a file or any other sink `W`.
 pub struct CsvFile<W: Write = File> {
     /// Where errors say the file is.
     path: PathBuf,
     /// Taken only for the moment of an [`CsvFile::append`].
-    writer: Option<csv::Writer<BufWriter<Hashed<W>>>>,
+    writer: Option<csv::Writer<BufWriter<Sink<W>>>>,
     rows: u64,
 }
 
 impl CsvFile<File> {
-    /// Creates `path` (and its directory), writing the BOM and the header.
-    pub fn create(path: &Path, header: &[&str]) -> Result<CsvFile, CsvError> {
+    /// Creates `path` (and its directory), writing the BOM (UTF-8) and the
+    /// header.
+    pub fn create(path: &Path, header: &[&str], encoding: CsvEncoding) -> Result<CsvFile, CsvError> {
         let err = |source| CsvError { path: path.to_owned(), source };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        CsvFile::new(path, File::create(path).map_err(err)?, header)
+        CsvFile::new(path, File::create(path).map_err(err)?, header, encoding)
     }
 
     /// Flushes, syncs and closes; returns what was written.
@@ -45,12 +138,14 @@ impl CsvFile<File> {
 }
 
 impl<W: Write> CsvFile<W> {
-    /// Writes the BOM and the header into `sink`; `path` is what errors
-    /// name.
-    pub fn new(path: &Path, sink: W, header: &[&str]) -> Result<CsvFile<W>, CsvError> {
+    /// Writes the BOM (UTF-8) and the header into `sink`; `path` is what
+    /// errors name.
+    pub fn new(path: &Path, sink: W, header: &[&str], encoding: CsvEncoding) -> Result<CsvFile<W>, CsvError> {
         let err = |source| CsvError { path: path.to_owned(), source };
-        let mut out = BufWriter::new(Hashed::new(sink));
-        out.write_all(b"\xEF\xBB\xBF").map_err(err)?;
+        let mut out = BufWriter::new(Sink::new(sink, encoding));
+        if encoding == CsvEncoding::Utf8 {
+            out.write_all(b"\xEF\xBB\xBF").map_err(err)?;
+        }
         let mut writer = dialect().from_writer(out);
         writer.write_record(header).map_err(|e| err(e.into()))?;
         Ok(CsvFile { path: path.to_owned(), writer: Some(writer), rows: 0 })
@@ -88,7 +183,8 @@ impl<W: Write> CsvFile<W> {
         let path = self.path;
         let writer = self.writer.expect("a CsvFile always has its writer between calls");
         let buffered = writer.into_inner().map_err(|e| CsvError { path: path.clone(), source: e.into_error() })?;
-        let hashed = buffered.into_inner().map_err(|e| CsvError { path: path.clone(), source: e.into_error() })?;
+        let sink = buffered.into_inner().map_err(|e| CsvError { path: path.clone(), source: e.into_error() })?;
+        let hashed = sink.finish().map_err(|source| CsvError { path: path.clone(), source })?;
         Ok(hashed.finish())
     }
 }
@@ -206,6 +302,19 @@ pub fn text(s: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::text;
+
+    #[test]
+    fn gb18030_output_survives_a_character_cut_between_writes() {
+        use std::io::Write;
+        let mut sink = super::Sink::new(Vec::new(), super::CsvEncoding::Gb18030);
+        let bytes = "城镇新增就业,37.62\r\n".as_bytes();
+        for chunk in bytes.chunks(2) {
+            sink.write_all(chunk).unwrap();
+        }
+        let (out, _, _) = sink.finish().unwrap().finish();
+        let (want, _, _) = encoding_rs::GB18030.encode("城镇新增就业,37.62\r\n");
+        assert_eq!(out, want.as_ref());
+    }
 
     #[test]
     fn assembled_rows_read_back_as_the_csv_writer_wrote_them() {

@@ -116,12 +116,14 @@ pub struct Exporter<'a> {
     written: Vec<Written>,
     summary: summary::Summary,
     claims: Option<csv_out::CsvFile>,
+    csv: csv_out::CsvEncoding,
 }
 
 impl<'a> Exporter<'a> {
-    pub fn new(paths: OutDir, tables: Tables<'a>, opts: parquet::WriteOptions) -> Self {
+    pub fn new(paths: OutDir, tables: Tables<'a>, opts: parquet::WriteOptions, csv: csv_out::CsvEncoding) -> Self {
         Exporter {
-            summary: summary::Summary::new(paths.clone()),
+            summary: summary::Summary::new(paths.clone(), csv),
+            csv,
             paths,
             tables,
             opts,
@@ -152,7 +154,7 @@ impl<'a> Exporter<'a> {
     fn claims_file(&mut self) -> Result<&mut csv_out::CsvFile, ExportError> {
         if self.claims.is_none() {
             let path = self.paths.file(file::CLAIMS);
-            self.claims = Some(csv_out::CsvFile::create(&path, &claims::CLAIMS_HEADER)?);
+            self.claims = Some(csv_out::CsvFile::create(&path, &claims::CLAIMS_HEADER, self.csv)?);
         }
         Ok(self.claims.as_mut().expect("created above"))
     }
@@ -181,7 +183,7 @@ impl<'a> Exporter<'a> {
         }
 
         for (name, issues) in [(file::QUARANTINE, rejected), (file::WARNINGS, warnings)] {
-            let mut f = csv_out::CsvFile::create(&paths.file(name), &ISSUE_HEADER)?;
+            let mut f = csv_out::CsvFile::create(&paths.file(name), &ISSUE_HEADER, self.csv)?;
             issue_rows(&mut f, &t, issues)?;
             written.push(f.finish()?);
         }

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use rustc_hash::FxHashMap;
 
-use super::csv_out::{CsvError, CsvFile, RowBuf, encode_cells, text};
+use super::csv_out::{CsvEncoding, CsvError, CsvFile, RowBuf, encode_cells, text};
 use super::hashed::Written;
 use super::staging::OutDir;
 use super::tables::Tables;
@@ -141,26 +141,27 @@ pub fn indicator_rows(t: &Tables<'_>, rows: &[(&Observation, &Metric)]) -> Vec<u
 /// The summary CSVs of a run, written as the buckets come.
 pub struct Summary {
     paths: OutDir,
+    encoding: CsvEncoding,
     indicators: BTreeMap<i32, CsvFile>,
     claims: BTreeMap<i32, CsvFile>,
 }
 
 impl Summary {
-    pub fn new(paths: OutDir) -> Self {
-        Summary { paths, indicators: BTreeMap::new(), claims: BTreeMap::new() }
+    pub fn new(paths: OutDir, encoding: CsvEncoding) -> Self {
+        Summary { paths, encoding, indicators: BTreeMap::new(), claims: BTreeMap::new() }
     }
 
     /// Appends rows of one year, encoded by [`indicator_rows`], to
     /// `summary/<year>/indicators.csv`.
     pub fn append_indicators(&mut self, year: i32, bytes: &[u8], rows: u64) -> Result<(), CsvError> {
         let path = self.paths.summary(year, file::INDICATORS);
-        append(&mut self.indicators, path, year, &INDICATORS_HEADER, bytes, rows)
+        append(&mut self.indicators, path, self.encoding, &INDICATORS_HEADER, (year, bytes, rows))
     }
 
     /// Appends one year's mismatched claims to `summary/<year>/claims.csv`.
     pub fn append_claims(&mut self, year: i32, bytes: &[u8], rows: u64) -> Result<(), CsvError> {
         let path = self.paths.summary(year, file::MISMATCHED_CLAIMS);
-        append(&mut self.claims, path, year, &super::claims::SUMMARY_HEADER, bytes, rows)
+        append(&mut self.claims, path, self.encoding, &super::claims::SUMMARY_HEADER, (year, bytes, rows))
     }
 
     /// Writes the totals (sorted by year) and league CSVs and closes every
@@ -171,18 +172,18 @@ impl Summary {
         totals: &[&Total],
         league: &[(i32, Vec<LeagueRow>)],
     ) -> Result<Vec<Written>, CsvError> {
-        let Summary { paths, indicators, claims } = self;
+        let Summary { paths, encoding, indicators, claims } = self;
         let mut written = Vec::new();
         for (_, f) in indicators.into_iter().chain(claims) {
             written.push(f.finish()?);
         }
         for chunk in totals.chunk_by(|a, b| a.key.year == b.key.year) {
-            let mut f = CsvFile::create(&paths.summary(chunk[0].key.year, file::TOTALS), &TOTALS_HEADER)?;
+            let mut f = CsvFile::create(&paths.summary(chunk[0].key.year, file::TOTALS), &TOTALS_HEADER, encoding)?;
             totals_rows(&mut f, t, chunk)?;
             written.push(f.finish()?);
         }
         for (year, rows) in league {
-            let mut f = CsvFile::create(&paths.summary(*year, file::LEAGUE), &LEAGUE_HEADER)?;
+            let mut f = CsvFile::create(&paths.summary(*year, file::LEAGUE), &LEAGUE_HEADER, encoding)?;
             league_rows(&mut f, t, rows)?;
             written.push(f.finish()?);
         }
@@ -240,14 +241,13 @@ fn league_rows<W: Write>(f: &mut CsvFile<W>, t: &Tables<'_>, rows: &[LeagueRow])
 fn append(
     files: &mut BTreeMap<i32, CsvFile>,
     path: std::path::PathBuf,
-    year: i32,
+    encoding: CsvEncoding,
     header: &[&str],
-    bytes: &[u8],
-    rows: u64,
+    (year, bytes, rows): (i32, &[u8], u64),
 ) -> Result<(), CsvError> {
     let f = match files.entry(year) {
         Entry::Occupied(e) => e.into_mut(),
-        Entry::Vacant(e) => e.insert(CsvFile::create(&path, header)?),
+        Entry::Vacant(e) => e.insert(CsvFile::create(&path, header, encoding)?),
     };
     f.append(bytes, rows)
 }

@@ -125,3 +125,30 @@ fn a_workbook_larger_than_a_spreadsheet_is_a_configuration_error() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("workbook_max_rows is at most 1000000"), "{err}");
 }
+
+#[test]
+fn the_people_s_csvs_can_be_written_in_gb18030_for_old_excel() {
+    let tmp = tempfile::tempdir().unwrap();
+    let utf8 = tmp.path().join("utf8");
+    crate::util::run_sample(&utf8);
+    let pipeline = tmp.path().join("pipeline.toml");
+    let text = crate::util::pipeline_text(&[(
+        "workbook_max_rows = 20000",
+        "workbook_max_rows = 20000\ncsv_encoding = \"gb18030\"",
+    )]);
+    std::fs::write(&pipeline, text).unwrap();
+    let gb = tmp.path().join("gb");
+    let o = yearbook(&["run", "-q", "--pipeline", pipeline.to_str().unwrap(), "--out", gb.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    for name in
+        ["quarantine.csv", "warnings.csv", "claims.csv", "summary/2021/indicators.csv", "summary/2021/totals.csv"]
+    {
+        let (a, b) = (std::fs::read(utf8.join(name)).unwrap(), std::fs::read(gb.join(name)).unwrap());
+        let a = a.strip_prefix(b"\xEF\xBB\xBF").expect("UTF-8 files have a BOM");
+        assert!(!b.starts_with(b"\xEF\xBB\xBF"), "{name}: no BOM in GB18030");
+        let (decoded, _, bad) = encoding_rs::GB18030.decode(&b);
+        assert!(!bad, "{name}");
+        assert_eq!(decoded, String::from_utf8(a.to_vec()).unwrap(), "{name}");
+        assert!(b.len() < a.len() + 3, "{name}: Chinese takes two bytes a character in GB18030");
+    }
+}
