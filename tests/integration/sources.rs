@@ -262,3 +262,23 @@ fn describe_drafts_a_source_each_sample_shape_runs_with() {
         assert_eq!((&f["rows_read"], &f["accepted"]), (&rows.into(), &rows.into()), "{rel}:\n{draft}\n{f}");
     }
 }
+
+/// A workbook whose cell reference overflows the reader's arithmetic (found
+/// by fuzzing: the reader panics on it where overflow is checked): the
+/// file is refused as unreadable, the run goes on and the other files are
+/// read.
+#[test]
+fn a_workbook_the_reader_fails_on_is_refused_and_the_run_goes_on() {
+    let good = format!("{}TJ-HRSS,2018,INFO-DISCLOSED,,150,条,,,,\n", crate::util::EN_HEADER);
+    let s = Scratch::new(&[("a/broken.xlsx", &fixture("broken-cell-reference.xlsx")), ("b/good.csv", good.as_bytes())]);
+    let o = run(&s, &with_source(&s, ""));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = manifest(&s);
+    let broken = &m["inputs"][0];
+    assert_eq!(broken["path"], "a/broken.xlsx");
+    assert!(
+        broken["refused"].as_str().unwrap().starts_with("unreadable_workbook: not a readable workbook"),
+        "{broken}"
+    );
+    assert_eq!(m["inputs"][1]["accepted"], 1);
+}
