@@ -27,13 +27,38 @@ const HEADER_SEARCH: usize = 30;
 /// Tokens that often stand for "not available" where a figure should be.
 const NA_CANDIDATES: [&str; 10] = ["..", "...", "…", "-", "—", "–", "NA", "N/A", "n.a.", "x"];
 
+/// What a column's cells are, which says which field it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cells {
+    Codes(usize),
+    Names,
+    Years,
+    /// Names beside a column of the same things' codes.
+    NamesBesideCodes,
+}
+
+impl Cells {
+    /// The comment the draft gives the column.
+    fn why(self, field: Field) -> String {
+        let agency = matches!(field, Field::Agency | Field::AgencyName);
+        let (one, many) = if agency { ("agency", "agencies") } else { ("indicator", "indicators") };
+        match self {
+            Cells::Codes(n) => format!("{n} of {n} cells are {one} codes"),
+            Cells::Names if agency => "the cells are agency names of the register".to_owned(),
+            Cells::Names => "the cells are indicator names of the catalog".to_owned(),
+            Cells::Years => "the cells are four-digit years".to_owned(),
+            Cells::NamesBesideCodes => format!("names of the {many} in the code column"),
+        }
+    }
+}
+
 /// What one column is taken to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Guess {
     /// A layout's alias: no entry needed.
     Alias(Field),
-    /// Mapped in the entry, with why.
-    Field(Field, String),
+    /// Mapped in the entry, with what its cells are.
+    Field(Field, Cells),
     Year(i32),
     /// An indicator column, resolved by its header.
     Indicator(String),
@@ -116,15 +141,15 @@ pub fn describe(rows: &[(u64, Vec<String>)], rel: &str, sheet: Option<&str>, k: 
         } else if let Some(y) = k.layouts.year_column(name) {
             Guess::Year(y)
         } else if all(share(&|c| k.register.get(c).is_some())) {
-            Guess::Field(Field::Agency, format!("{} of {} cells are agency codes", cells.len(), cells.len()))
+            Guess::Field(Field::Agency, Cells::Codes(cells.len()))
         } else if all(share(&|c| k.catalog.get(c).is_some())) {
-            Guess::Field(Field::Indicator, format!("{} of {} cells are indicator codes", cells.len(), cells.len()))
+            Guess::Field(Field::Indicator, Cells::Codes(cells.len()))
         } else if all(share(&|c| c.parse::<i32>().is_ok_and(|y| c.len() == 4 && k.years.contains(&y)))) {
-            Guess::Field(Field::Year, "the cells are four-digit years".to_owned())
+            Guess::Field(Field::Year, Cells::Years)
         } else if all(share(&|c| k.register.by_name(c).is_some())) {
-            Guess::Field(Field::Agency, "the cells are agency names of the register".to_owned())
+            Guess::Field(Field::Agency, Cells::Names)
         } else if all(share(&|c| k.catalog.by_name(c).is_some())) {
-            Guess::Field(Field::Indicator, "the cells are indicator names of the catalog".to_owned())
+            Guess::Field(Field::Indicator, Cells::Names)
         } else if let Some(code) = indicator_named(name, k) {
             Guess::Indicator(code)
         } else {
@@ -169,18 +194,17 @@ pub fn describe(rows: &[(u64, Vec<String>)], rel: &str, sheet: Option<&str>, k: 
     let coded: Vec<Field> = guesses
         .iter()
         .filter_map(|g| match g {
-            Guess::Field(f, why) if why.contains("codes") => Some(*f),
+            Guess::Field(f, Cells::Codes(_)) => Some(*f),
             _ => None,
         })
         .collect();
     for g in guesses.iter_mut() {
-        if let Guess::Field(f, why) = g
-            && why.contains("names")
+        if let Guess::Field(f, Cells::Names) = g
             && coded.contains(f)
         {
             *g = match f {
-                Field::Agency => Guess::Field(Field::AgencyName, "names of the agencies in the code column".to_owned()),
-                _ => Guess::Field(Field::IndicatorName, "names of the indicators in the code column".to_owned()),
+                Field::Agency => Guess::Field(Field::AgencyName, Cells::NamesBesideCodes),
+                _ => Guess::Field(Field::IndicatorName, Cells::NamesBesideCodes),
             };
         }
     }
@@ -212,7 +236,8 @@ pub fn describe(rows: &[(u64, Vec<String>)], rel: &str, sheet: Option<&str>, k: 
             Guess::Alias(f) => {
                 let _ = writeln!(notes, "# {}: {} (a header the layouts know)", toml_string(name), f.name());
             }
-            Guess::Field(f, why) => {
+            Guess::Field(f, cells) => {
+                let why = cells.why(*f);
                 let _ = writeln!(columns, "{} = \"{}\"  # {why}", toml_string(name), f.name());
             }
             Guess::Year(y) => {

@@ -485,9 +485,10 @@ impl RowReader<'_> {
             IndicatorCell::Constant(id) => Some(*id),
             IndicatorCell::Column => {
                 let IndicatorColumn { id, .. } = column.expect("an indicator column");
-                let unknown = Err(fields::Problem { code: Code::UnknownIndicator, detail: Detail::default() });
-                let header_name = h.names[*value_col].clone();
-                checks.take(*value_col, &header_name, id.ok_or(()).or(unknown))
+                // The header names no indicator: quarantined at the cell,
+                // the header as the text that could not be read.
+                let found = id.ok_or(fields::Problem { code: Code::UnknownIndicator, detail: Detail::default() });
+                checks.take(*value_col, &h.names[*value_col], found)
             }
         };
         let ind = indicator.map(|id| p.catalog.indicator(id));
