@@ -217,6 +217,8 @@ pub mod file {
     pub const CLAIMS: &str = "claims.csv";
     pub const QUARANTINE: &str = "quarantine.csv";
     pub const WARNINGS: &str = "warnings.csv";
+    /// The figures as SDMX-CSV 2.0, when the pipeline has `[sdmx]`.
+    pub const SDMX: &str = "sdmx.csv";
     /// The folder of the people's CSVs, one folder per year inside.
     pub const SUMMARY: &str = "summary";
     pub const INDICATORS: &str = "indicators.csv";

@@ -147,10 +147,14 @@ pub fn run_with(
         decimals_json: serde_json::to_string(&export::manifest::indicator_decimals(&p.catalog, &p.rounding))
             .expect("decimals serialize"),
     };
-    let opts = export::parquet::WriteOptions {
-        row_group_rows: p.output.row_group_rows,
-        zstd_level: p.output.zstd_level,
-        facts,
+    let settings = export::Settings {
+        parquet: export::parquet::WriteOptions {
+            row_group_rows: p.output.row_group_rows,
+            zstd_level: p.output.zstd_level,
+            facts,
+        },
+        csv: p.output.csv_encoding,
+        sdmx: p.output.sdmx.clone(),
     };
     let schemas_of_tables = tables
         .schemas()
@@ -158,7 +162,7 @@ pub fn run_with(
         .into_iter()
         .map(|(name, schema)| (name.to_owned(), export::manifest::ColumnInfo::of(&schema)))
         .collect();
-    let mut exporter = Exporter::new(paths.clone(), tables, opts, p.output.csv_encoding);
+    let mut exporter = Exporter::new(paths.clone(), tables, settings);
     let mut totals = Aggregator::new(p.rules(), &p.register);
     totals.quarantined(&ing.quarantined_keys);
     let merged = phase2(p, &spill, &mut exporter, &mut totals, ing.files.len())?;

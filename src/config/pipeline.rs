@@ -30,6 +30,9 @@ pub struct PipelineFile {
     /// How to read files that do not follow the contract's layouts.
     #[serde(default)]
     pub sources: Vec<super::sources::SourceEntry>,
+    /// `sdmx.csv`, when given.
+    #[serde(default)]
+    pub sdmx: Option<SdmxSection>,
     /// The file's text, for the lines of errors found in `compile`.
     #[serde(skip)]
     text: String,
@@ -115,7 +118,7 @@ pub struct OutputSection {
     /// The people's CSVs: `utf-8` (with a BOM) or `gb18030` (for Excel
     /// versions that ignore the BOM).
     #[serde(default)]
-    pub csv_encoding: crate::export::csv_out::CsvEncoding,
+    pub csv_encoding: CsvEncoding,
 }
 
 /// Rows of one spreadsheet sheet (Excel's 1 048 576, less headers).
@@ -181,6 +184,45 @@ pub struct PrecisionOverride {
     pub completion_decimals: Option<u8>,
     pub growth_decimals: Option<u8>,
     pub change_decimals: Option<u8>,
+}
+
+/// How the people's CSVs are encoded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+pub enum CsvEncoding {
+    /// UTF-8 with a BOM, which Excel, WPS and LibreOffice read as such.
+    #[default]
+    #[serde(rename = "utf-8")]
+    Utf8,
+    /// GB18030, no BOM: what Excel on a Chinese Windows reads without being
+    /// told (older versions ignore a UTF-8 BOM).
+    #[serde(rename = "gb18030")]
+    Gb18030,
+    /// UTF-8 without a BOM: for machines (`sdmx.csv`), not a setting.
+    #[serde(skip)]
+    Utf8NoBom,
+}
+
+/// What every row of a run's `sdmx.csv` starts with (`crate::export::sdmx`).
+#[derive(Debug, Clone)]
+pub struct SdmxStructure {
+    pub structure_id: String,
+    pub action: String,
+}
+
+/// The SDMX-CSV export: the dataflow the figures are for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SdmxSection {
+    /// `AGENCY:DATAFLOW(VERSION)`, as the dissemination system knows it.
+    pub structure_id: toml::Spanned<String>,
+    /// `I` (information, the default), `A` (append), `R` (replace) or `D`
+    /// (delete), as SDMX-CSV 2.0 spells them.
+    #[serde(default = "default_sdmx_action")]
+    pub action: toml::Spanned<String>,
+}
+
+fn default_sdmx_action() -> toml::Spanned<String> {
+    toml::Spanned::new(0..0, "I".to_owned())
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -289,13 +331,14 @@ impl RoundingRules {
 }
 
 /// How the outputs are written.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct OutputSettings {
     pub row_group_rows: usize,
     pub zstd_level: i32,
     pub bucket_rows: usize,
     pub workbook_max_rows: u64,
-    pub csv_encoding: crate::export::csv_out::CsvEncoding,
+    pub csv_encoding: CsvEncoding,
+    pub sdmx: Option<SdmxStructure>,
 }
 
 /// Decimals above this would not fit a percentage beside its integer digits
@@ -366,6 +409,23 @@ impl PipelineFile {
         let (Some(catalog), Some(register), Some(units), Some(layouts)) = (catalog, register, units, layouts) else {
             return Err(ConfigErrors(errors));
         };
+        if let Some(s) = &self.sdmx {
+            let id = s.structure_id.get_ref();
+            let ok = id.split_once(':').is_some_and(|(agency, rest)| {
+                !agency.is_empty()
+                    && rest.ends_with(')')
+                    && rest.split_once('(').is_some_and(|(flow, _)| !flow.is_empty())
+            });
+            if !ok {
+                let line = super::line_at(&self.text, s.structure_id.span().start);
+                let msg = format!("sdmx.structure_id `{id}` is not AGENCY:DATAFLOW(VERSION)");
+                errors.push(ConfigError::new(path, line, msg));
+            }
+            if !["I", "A", "R", "D"].contains(&s.action.get_ref().as_str()) {
+                let line = super::line_at(&self.text, s.action.span().start);
+                errors.push(ConfigError::new(path, line, "sdmx.action is one of I, A, R, D"));
+            }
+        }
         let look = super::sources::Lookups { catalog: &catalog, register: &register, units: &units };
         let sources = super::sources::compile(&self.sources, path, &self.text, &look, &mut errors);
 
@@ -424,6 +484,10 @@ impl PipelineFile {
                 bucket_rows: self.output.bucket_rows,
                 workbook_max_rows: self.output.workbook_max_rows,
                 csv_encoding: self.output.csv_encoding,
+                sdmx: self.sdmx.as_ref().map(|s| SdmxStructure {
+                    structure_id: s.structure_id.get_ref().clone(),
+                    action: s.action.get_ref().clone(),
+                }),
             },
         })
     }

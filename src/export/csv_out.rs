@@ -7,6 +7,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::hashed::{Hashed, Written};
+pub use crate::config::pipeline::CsvEncoding;
 use crate::ingest::{escape_control, is_forbidden_control};
 
 #[derive(Debug, thiserror::Error)]
@@ -14,19 +15,6 @@ use crate::ingest::{escape_control, is_forbidden_control};
 pub struct CsvError {
     pub path: PathBuf,
     pub source: std::io::Error,
-}
-
-/// How the people's CSVs are encoded.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
-pub enum CsvEncoding {
-    /// UTF-8 with a BOM, which Excel, WPS and LibreOffice read as such.
-    #[default]
-    #[serde(rename = "utf-8")]
-    Utf8,
-    /// GB18030, no BOM: what Excel on a Chinese Windows reads without being
-    /// told (older versions ignore a UTF-8 BOM).
-    #[serde(rename = "gb18030")]
-    Gb18030,
 }
 
 /// The bytes a CSV file is written as: UTF-8 as they come, or transcoded
@@ -39,7 +27,7 @@ enum Sink<W: Write> {
 impl<W: Write> Sink<W> {
     fn new(sink: W, encoding: CsvEncoding) -> Sink<W> {
         match encoding {
-            CsvEncoding::Utf8 => Sink::Utf8(Hashed::new(sink)),
+            CsvEncoding::Utf8 | CsvEncoding::Utf8NoBom => Sink::Utf8(Hashed::new(sink)),
             CsvEncoding::Gb18030 => Sink::Gb18030 {
                 out: Hashed::new(sink),
                 encoder: encoding_rs::GB18030.new_encoder(),

@@ -13,6 +13,7 @@ pub mod durable;
 pub mod hashed;
 pub mod manifest;
 pub mod parquet;
+pub mod sdmx;
 pub mod staging;
 pub mod summary;
 pub mod tables;
@@ -52,12 +53,23 @@ fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> ExportError + '_
     move |source| ExportError::Io { path: path.to_owned(), source }
 }
 
-/// What one bucket wrote: its Parquet parts, and the people's rows the
-/// [`Exporter`] appends in bucket order.
+/// How a run's outputs are written.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub parquet: parquet::WriteOptions,
+    /// The people's CSVs.
+    pub csv: csv_out::CsvEncoding,
+    /// `sdmx.csv`, when the pipeline asks for it.
+    pub sdmx: Option<sdmx::Structure>,
+}
+
+/// What one bucket wrote: its Parquet parts, and the rows the [`Exporter`]
+/// appends in bucket order.
 pub struct BucketOutput {
     files: Vec<Written>,
     indicators: Vec<(i32, Vec<u8>, u64)>,
     claims: claims::Encoded,
+    sdmx: Option<(Vec<u8>, u64)>,
 }
 
 /// Writes one bucket's outputs; many run at once, one per bucket.
@@ -65,7 +77,7 @@ pub struct BucketOutput {
 pub struct BucketWriter<'a> {
     paths: OutDir,
     tables: Tables<'a>,
-    opts: parquet::WriteOptions,
+    settings: Settings,
 }
 
 impl BucketWriter<'_> {
@@ -73,8 +85,14 @@ impl BucketWriter<'_> {
     /// ordered by agency, then indicator.
     pub fn write(&self, part: usize, f: &BucketFigures) -> Result<BucketOutput, ExportError> {
         let t = self.tables;
-        let mut out = BucketOutput { files: Vec::new(), indicators: Vec::new(), claims: claims::encode(&t, &f.claims) };
         let rows: Vec<(&Observation, &Metric)> = f.current.iter().zip(&f.metrics).collect();
+        let mut out = BucketOutput {
+            files: Vec::new(),
+            indicators: Vec::new(),
+            claims: claims::encode(&t, &f.claims),
+            sdmx: self.settings.sdmx.as_ref().map(|s| sdmx::encode(&t, s, &rows)),
+        };
+        let opts = &self.settings.parquet;
         for year_rows in rows.chunk_by(|a, b| a.0.key.year == b.0.key.year) {
             let year = year_rows[0].0.key.year;
             let n = year_rows.len() as u64;
@@ -86,7 +104,7 @@ impl BucketWriter<'_> {
                 (table::METRICS, t.metrics(year_rows, &common)?),
             ];
             for (table, batch) in tables {
-                out.files.push(parquet::write_file(&self.paths.part(table, year, part), table, &batch, &self.opts)?);
+                out.files.push(parquet::write_file(&self.paths.part(table, year, part), table, &batch, opts)?);
             }
             out.indicators.push((year, summary::indicator_rows(&t, year_rows), n));
         }
@@ -94,13 +112,13 @@ impl BucketWriter<'_> {
         by_year.sort_by_key(|r| (r.key.year, r.key.agency, r.key.indicator));
         for year_rows in by_year.chunk_by(|a, b| a.key.year == b.key.year) {
             let path = self.paths.part(table::RATES, year_rows[0].key.year, part);
-            out.files.push(parquet::write_file(&path, table::RATES, &t.rates(year_rows)?, &self.opts)?);
+            out.files.push(parquet::write_file(&path, table::RATES, &t.rates(year_rows)?, opts)?);
         }
         let mut history: Vec<&Superseded> = f.superseded.iter().collect();
         history.sort_by_key(|s| (s.observation.key.year, s.observation.key.agency, s.observation.key.indicator));
         for year_rows in history.chunk_by(|a, b| a.observation.key.year == b.observation.key.year) {
             let path = self.paths.part(table::SUPERSEDED, year_rows[0].observation.key.year, part);
-            out.files.push(parquet::write_file(&path, table::SUPERSEDED, &t.superseded(year_rows)?, &self.opts)?);
+            out.files.push(parquet::write_file(&path, table::SUPERSEDED, &t.superseded(year_rows)?, opts)?);
         }
         Ok(out)
     }
@@ -112,29 +130,29 @@ impl BucketWriter<'_> {
 pub struct Exporter<'a> {
     paths: OutDir,
     tables: Tables<'a>,
-    opts: parquet::WriteOptions,
+    settings: Settings,
     written: Vec<Written>,
     summary: summary::Summary,
     claims: Option<csv_out::CsvFile>,
-    csv: csv_out::CsvEncoding,
+    sdmx: Option<csv_out::CsvFile>,
 }
 
 impl<'a> Exporter<'a> {
-    pub fn new(paths: OutDir, tables: Tables<'a>, opts: parquet::WriteOptions, csv: csv_out::CsvEncoding) -> Self {
+    pub fn new(paths: OutDir, tables: Tables<'a>, settings: Settings) -> Self {
         Exporter {
-            summary: summary::Summary::new(paths.clone(), csv),
-            csv,
+            summary: summary::Summary::new(paths.clone(), settings.csv),
             paths,
             tables,
-            opts,
+            settings,
             written: Vec::new(),
             claims: None,
+            sdmx: None,
         }
     }
 
     /// The writer that bucket tasks use.
     pub fn bucket_writer(&self) -> BucketWriter<'a> {
-        BucketWriter { paths: self.paths.clone(), tables: self.tables, opts: self.opts.clone() }
+        BucketWriter { paths: self.paths.clone(), tables: self.tables, settings: self.settings.clone() }
     }
 
     /// Takes in what one bucket wrote; buckets must come in order.
@@ -142,6 +160,9 @@ impl<'a> Exporter<'a> {
         self.written.extend(out.files);
         for (year, bytes, rows) in out.indicators {
             self.summary.append_indicators(year, &bytes, rows)?;
+        }
+        if let Some((bytes, rows)) = out.sdmx {
+            self.sdmx_file()?.append(&bytes, rows)?;
         }
         let c = out.claims;
         self.claims_file()?.append(&c.all, c.all_rows)?;
@@ -151,10 +172,18 @@ impl<'a> Exporter<'a> {
         Ok(())
     }
 
+    fn sdmx_file(&mut self) -> Result<&mut csv_out::CsvFile, ExportError> {
+        if self.sdmx.is_none() {
+            let path = self.paths.file(file::SDMX);
+            self.sdmx = Some(csv_out::CsvFile::create(&path, &sdmx::HEADER, csv_out::CsvEncoding::Utf8NoBom)?);
+        }
+        Ok(self.sdmx.as_mut().expect("created above"))
+    }
+
     fn claims_file(&mut self) -> Result<&mut csv_out::CsvFile, ExportError> {
         if self.claims.is_none() {
             let path = self.paths.file(file::CLAIMS);
-            self.claims = Some(csv_out::CsvFile::create(&path, &claims::CLAIMS_HEADER, self.csv)?);
+            self.claims = Some(csv_out::CsvFile::create(&path, &claims::CLAIMS_HEADER, self.settings.csv)?);
         }
         Ok(self.claims.as_mut().expect("created above"))
     }
@@ -171,19 +200,26 @@ impl<'a> Exporter<'a> {
     ) -> Result<Vec<OutputFile>, ExportError> {
         self.claims_file()?;
         let t = self.tables;
+        let mut by_year: Vec<&Total> = totals.iter().collect();
+        by_year.sort_by_key(|t| (t.key.year, t.key.agency, t.key.indicator));
+        if let Some(s) = self.settings.sdmx.clone() {
+            let (bytes, rows) = sdmx::encode_totals(&t, &s, &by_year);
+            self.sdmx_file()?.append(&bytes, rows)?;
+        }
         let paths = self.paths;
         let mut written = self.written;
         written.push(self.claims.take().expect("created above").finish()?);
+        if let Some(f) = self.sdmx.take() {
+            written.push(f.finish()?);
+        }
 
-        let mut by_year: Vec<&Total> = totals.iter().collect();
-        by_year.sort_by_key(|t| (t.key.year, t.key.agency, t.key.indicator));
         for rows in by_year.chunk_by(|a, b| a.key.year == b.key.year) {
             let path = paths.part(table::TOTALS, rows[0].key.year, 0);
-            written.push(parquet::write_file(&path, table::TOTALS, &t.totals(rows)?, &self.opts)?);
+            written.push(parquet::write_file(&path, table::TOTALS, &t.totals(rows)?, &self.settings.parquet)?);
         }
 
         for (name, issues) in [(file::QUARANTINE, rejected), (file::WARNINGS, warnings)] {
-            let mut f = csv_out::CsvFile::create(&paths.file(name), &ISSUE_HEADER, self.csv)?;
+            let mut f = csv_out::CsvFile::create(&paths.file(name), &ISSUE_HEADER, self.settings.csv)?;
             issue_rows(&mut f, &t, issues)?;
             written.push(f.finish()?);
         }

@@ -186,3 +186,79 @@ fn every_parquet_file_describes_itself() {
     }
     assert!(files > 20, "{files} Parquet files");
 }
+
+/// `sdmx.csv` parses back as SDMX-CSV 2.0, and every value in it is the
+/// one the Parquet holds: each observation, each printed percentage, each
+/// total.
+#[test]
+fn the_sdmx_export_holds_every_figure_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    run_sample(dir.path());
+    let rows = csv_rows(&dir.path().join("sdmx.csv"));
+    assert_eq!(
+        rows[0],
+        [
+            "STRUCTURE",
+            "STRUCTURE_ID",
+            "ACTION",
+            "AGENCY",
+            "INDICATOR",
+            "MEASURE",
+            "TIME_PERIOD",
+            "OBS_VALUE",
+            "UNIT_MEASURE",
+            "UNIT_MULT",
+            "OBS_STATUS",
+            "DECIMALS"
+        ]
+    );
+    let mut sdmx = std::collections::BTreeMap::new();
+    for r in &rows[1..] {
+        assert_eq!((r[0].as_str(), r[1].as_str(), r[2].as_str()), ("dataflow", "TJSTATS:DF_YEARBOOK(1.0)", "I"));
+        let key = (r[3].clone(), r[4].clone(), r[5].clone(), r[6].clone());
+        assert!(sdmx.insert(key, (r[7].clone(), r[10].clone(), r[11].clone())).is_none(), "one row a key: {r:?}");
+    }
+    // The Parquet writes decimals at their column's scale: compare without
+    // the trailing zeros.
+    let trim =
+        |s: &str| if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_owned() } else { s.to_owned() };
+    let same = |a: &str, b: &str| trim(a) == trim(b);
+    let mut compared = 0;
+    let obs = parquet_rows(dir.path(), "observations");
+    for o in &obs[1..] {
+        let c = |n: &str| crate::util::cell(&obs, o, n).to_owned();
+        let (value, status, decimals) = &sdmx[&(c("agency"), c("indicator"), "VALUE".to_owned(), c("year"))];
+        assert_eq!(status, if c("value").is_empty() { "M" } else { "A" });
+        assert!(same(value, &c("value")), "{value} vs {}", c("value"));
+        assert_eq!(decimals.parse::<usize>().unwrap(), value.split_once('.').map_or(0, |(_, f)| f.len()));
+        compared += 1;
+    }
+    let metrics = parquet_rows(dir.path(), "metrics");
+    for m in &metrics[1..] {
+        let c = |n: &str| crate::util::cell(&metrics, m, n).to_owned();
+        for (col, measure) in
+            [("completion_pct", "COMPLETION_PCT"), ("growth_pct", "GROWTH_PCT"), ("change_pp", "CHANGE_PP")]
+        {
+            let found = sdmx.get(&(c("agency"), c("indicator"), measure.to_owned(), c("year")));
+            match (c(col).as_str(), found) {
+                ("", None) => {}
+                (v, Some((shown, _, _))) => {
+                    assert_eq!(shown, v, "{measure}");
+                    compared += 1;
+                }
+                (v, None) => panic!("{measure} {v} is not in sdmx.csv"),
+            }
+        }
+    }
+    let totals = parquet_rows(dir.path(), "totals");
+    for t in &totals[1..] {
+        let c = |n: &str| crate::util::cell(&totals, t, n).to_owned();
+        if let Some((shown, _, _)) = sdmx.get(&(c("agency"), c("indicator"), "TOTAL".to_owned(), c("year"))) {
+            assert!(same(shown, &c("value")), "{shown} vs {}", c("value"));
+            compared += 1;
+        } else {
+            assert_eq!(c("value"), "");
+        }
+    }
+    assert_eq!(compared + sdmx.keys().filter(|k| k.2.starts_with("TOTAL_")).count(), rows.len() - 1);
+}
