@@ -38,6 +38,8 @@ use crate::model::{Key, NullReason, Observation, Origin, Outcome, at_claim_preci
 use crate::rates::{self, PartsRate};
 use serde::Serialize;
 
+use crate::reject::Detail;
+
 /// Which printed figure a claim is checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Against {
@@ -125,7 +127,7 @@ impl Cause {
 pub struct Diagnosis {
     pub cause: Cause,
     /// The recomputation that gives the claim, with its numbers.
-    pub detail: String,
+    pub detail: Detail,
 }
 
 /// One claim and what the check found.
@@ -282,6 +284,20 @@ fn published(v: Decimal, power: u32, decimals: u8) -> Option<(Decimal, Decimal)>
     Some((shown.trimmed(), shown.checked_mul_pow10(power)?))
 }
 
+/// What a recomputation computed, as a diagnosis says it.
+#[derive(Debug, Clone, Copy)]
+struct Op {
+    en: &'static str,
+    zh: &'static str,
+}
+
+impl Op {
+    const RATE: Op = Op { en: "numerator / denominator × 100", zh: "分子 / 分母 × 100" };
+    const COMPLETION: Op = Op { en: "ratio × 100", zh: "完成率" };
+    const GROWTH: Op = Op { en: "growth", zh: "同比增长" };
+    const CHANGE: Op = Op { en: "change", zh: "同比变化" };
+}
+
 /// Both figures published at fewer decimals, in the unit sent or in a
 /// coarser prefix of the unit table (37.6万 for 376200 人), give the claim
 /// through `f`.
@@ -291,7 +307,7 @@ fn rounded_inputs(
     (a, b): (Decimal, Decimal),
     claimed: Decimal,
     f: impl Fn(Decimal, Decimal) -> Option<Ratio>,
-    op: &str,
+    op: Op,
 ) -> Option<Diagnosis> {
     let (rule, base) = (p.rounding, &p.catalog.indicator(o.key.indicator).base_unit);
     let sent = std::iter::once((o.unit.to_string(), o.power));
@@ -306,10 +322,17 @@ fn rounded_inputs(
             }
             let Some(r) = f(a2, b2) else { continue };
             if matches_claim(r, claimed, rule) {
-                let detail = format!(
-                    "{op} from {a_shown}{unit} and {b_shown}{unit} (the figures rounded to {decimals} decimal{} in {unit}) = {} → {claimed}",
-                    if decimals == 1 { "" } else { "s" },
-                    show(r)
+                let r = show(r);
+                let detail = Detail::new(
+                    format!(
+                        "{} from {a_shown}{unit} and {b_shown}{unit} (the figures rounded to {decimals} decimal{} in {unit}) = {r} → {claimed}",
+                        op.en,
+                        if decimals == 1 { "" } else { "s" },
+                    ),
+                    format!(
+                        "以 {a_shown}{unit} 和 {b_shown}{unit}（按 {unit} 保留 {decimals} 位小数后的数）计算{}：{r} → {claimed}",
+                        op.zh
+                    ),
                 );
                 return Some(Diagnosis { cause: Cause::RoundedInputs, detail });
             }
@@ -323,10 +346,17 @@ fn other_rules(exact: Ratio, claimed: Decimal, rule: Rounding) -> Option<Diagnos
         Rounding::HalfUp => Rounding::HalfEven,
         Rounding::HalfEven => Rounding::HalfUp,
     };
+    let (x, d) = (show(exact), claimed.scale());
     let detail = if matches_claim(exact, claimed, other) {
-        format!("{} rounded {} gives {claimed}; the pipeline rounds {}", show(exact), other.name(), rule.name())
-    } else if exact.truncate(claimed.scale()) == Some(claimed) {
-        format!("{} with the digits past {} decimals cut gives {claimed}", show(exact), claimed.scale())
+        Detail::new(
+            format!("{x} rounded {} gives {claimed}; the pipeline rounds {}", other.name(), rule.name()),
+            format!("{x} 按 {} 修约得 {claimed}；本系统按 {} 修约", other.name(), rule.name()),
+        )
+    } else if exact.truncate(d) == Some(claimed) {
+        Detail::new(
+            format!("{x} with the digits past {d} decimals cut gives {claimed}"),
+            format!("{x} 直接截去第 {d} 位小数之后的数字得 {claimed}"),
+        )
     } else {
         return None;
     };
@@ -347,31 +377,40 @@ fn diagnose_rate(
     let (n, d) = (r.numerator.value, r.denominator.value);
     let find = |key: Key| row_of(current, key);
     let numerator = find(Key { indicator: p.catalog.indicator(r.key.indicator).numerator?, ..r.key })?;
+    // `what` is a formula with numbers: the same in both languages.
     let diagnosis = |cause, what: String, alt: Ratio| {
-        matches_claim(alt, claimed, rule)
-            .then(|| Diagnosis { cause, detail: format!("{what} = {} → {claimed}", show(alt)) })
+        matches_claim(alt, claimed, rule).then(|| {
+            let text = format!("{what} = {} → {claimed}", show(alt));
+            Diagnosis { cause, detail: Detail::new(text.clone(), text) }
+        })
     };
     let (shown_n, shown_d) = (n.trimmed(), d.trimmed());
     rounded_parts(r, claimed, rule)
-        .or_else(|| rounded_inputs(numerator, p, (n, d), claimed, percent, "numerator / denominator × 100"))
+        .or_else(|| rounded_inputs(numerator, p, (n, d), claimed, percent, Op::RATE))
         .or_else(|| other_rules(exact, claimed, rule))
         .or_else(|| diagnosis(Cause::Inverted, format!("{shown_d} / {shown_n} × 100"), percent(d, n)?))
         .or_else(|| diagnosis(Cause::FractionForPercent, format!("{shown_n} / {shown_d}"), Ratio::new(n, d)?))
         .or_else(|| {
             let denominator = p.catalog.indicator(r.key.indicator).denominator?;
             let before = find(Key { indicator: denominator, year: r.key.year - 1, ..r.key }).and_then(|o| o.value);
+            let year = r.key.year - 1;
             let others = [
-                (before, format!("the denominator of {}", r.key.year - 1)),
-                (n.checked_add(d), "numerator + denominator".to_owned()),
-                (d.checked_sub(n), "denominator − numerator".to_owned()),
+                (before, format!("the denominator of {year}"), format!("{year} 年的分母")),
+                (n.checked_add(d), "numerator + denominator".to_owned(), "分子 + 分母".to_owned()),
+                (d.checked_sub(n), "denominator − numerator".to_owned(), "分母 − 分子".to_owned()),
             ];
-            others.into_iter().find_map(|(other, what)| {
-                let other = other?;
-                diagnosis(
-                    Cause::WrongDenominator,
-                    format!("{shown_n} / {} ({what}) × 100", other.trimmed()),
-                    percent(n, other)?,
-                )
+            others.into_iter().find_map(|(other, en, zh)| {
+                let (other, alt) = (other?.trimmed(), percent(n, other?)?);
+                matches_claim(alt, claimed, rule).then(|| {
+                    let alt = show(alt);
+                    Diagnosis {
+                        cause: Cause::WrongDenominator,
+                        detail: Detail::new(
+                            format!("{shown_n} / {other} ({en}) × 100 = {alt} → {claimed}"),
+                            format!("{shown_n} / {other}（{zh}）× 100 = {alt} → {claimed}"),
+                        ),
+                    }
+                })
             })
         })
 }
@@ -392,17 +431,16 @@ fn rounded_parts(r: &PartsRate, claimed: Decimal, rule: Rounding) -> Option<Diag
     }
     let (lo, hi) = (percent(least, most_d)?, percent(n.value.checked_add(n.rounding)?, least_d)?);
     let fits = lo.round(claimed.scale(), rule)? <= claimed && claimed <= hi.round(claimed.scale(), rule)?;
-    fits.then(|| Diagnosis {
-        cause: Cause::RoundedParts,
-        detail: format!(
-            "the parts were sent rounded ({} ± {} over {} ± {}): any rate from {} to {} fits them → {claimed}",
-            n.value.trimmed(),
-            n.rounding.trimmed(),
-            d.value.trimmed(),
-            d.rounding.trimmed(),
-            show(lo),
-            show(hi)
-        ),
+    fits.then(|| {
+        let (nv, nr, dv, dr) = (n.value.trimmed(), n.rounding.trimmed(), d.value.trimmed(), d.rounding.trimmed());
+        let (lo, hi) = (show(lo), show(hi));
+        Diagnosis {
+            cause: Cause::RoundedParts,
+            detail: Detail::new(
+                format!("the parts were sent rounded ({nv} ± {nr} over {dv} ± {dr}): any rate from {lo} to {hi} fits them → {claimed}"),
+                format!("分子、分母报送时已修约（{nv} ± {nr}，{dv} ± {dr}）：{lo} 至 {hi} 之间的比率都与之相符 → {claimed}"),
+            ),
+        }
     })
 }
 
@@ -434,13 +472,14 @@ fn diagnose(
                 Direction::Down => (target, actual),
                 _ => (actual, target),
             };
-            rounded_inputs(o, p, (num, den), claimed, percent, "ratio × 100")
+            rounded_inputs(o, p, (num, den), claimed, percent, Op::COMPLETION)
                 .or_else(|| other_rules(exact, claimed, rule))
                 .or_else(|| {
                     let inverted = exact.recip()?.times(10_000)?;
-                    matches_claim(inverted, claimed, rule).then(|| Diagnosis {
-                        cause: Cause::Inverted,
-                        detail: format!("{} / {} × 100 = {} → {claimed}", den.trimmed(), num.trimmed(), show(inverted)),
+                    matches_claim(inverted, claimed, rule).then(|| {
+                        let text =
+                            format!("{} / {} × 100 = {} → {claimed}", den.trimmed(), num.trimmed(), show(inverted));
+                        Diagnosis { cause: Cause::Inverted, detail: Detail::new(text.clone(), text) }
                     })
                 })
         }
@@ -448,40 +487,45 @@ fn diagnose(
             let mut earlier = earlier.peekable();
             let &(prev_year, previous) = earlier.peek()?;
             let due = if against == Against::ChangePp { points } else { growth_pct };
-            let op = if against == Against::ChangePp { "change" } else { "growth" };
+            let op = if against == Against::ChangePp { Op::CHANGE } else { Op::GROWTH };
             if prev_year != o.key.year - 1 {
                 return None;
             }
             rounded_inputs(o, p, (actual, previous), claimed, due, op)
                 .or_else(|| {
-                    let (cause, alt, what) = match against {
-                        Against::ChangePp => {
-                            (Cause::PercentForPoints, growth_pct(actual, previous)?, "relative growth in %")
-                        }
-                        _ => (Cause::PointsForPercent, points(actual, previous)?, "difference"),
-                    };
-                    matches_claim(alt, claimed, rule).then(|| Diagnosis {
-                        cause,
-                        detail: format!(
-                            "the {what} ({} → {}) is {} → {claimed}",
-                            previous.trimmed(),
-                            actual.trimmed(),
-                            show(alt)
+                    let (cause, alt, en, zh) = match against {
+                        Against::ChangePp => (
+                            Cause::PercentForPoints,
+                            growth_pct(actual, previous)?,
+                            "relative growth in %",
+                            "相对增长率（%）",
                         ),
+                        _ => (Cause::PointsForPercent, points(actual, previous)?, "difference", "差值"),
+                    };
+                    matches_claim(alt, claimed, rule).then(|| {
+                        let (from, to, alt) = (previous.trimmed(), actual.trimmed(), show(alt));
+                        Diagnosis {
+                            cause,
+                            detail: Detail::new(
+                                format!("the {en} ({from} → {to}) is {alt} → {claimed}"),
+                                format!("{zh}（{from} → {to}）为 {alt} → {claimed}"),
+                            ),
+                        }
                     })
                 })
                 .or_else(|| other_rules(exact, claimed, rule))
                 .or_else(|| {
                     earlier.skip(1).find_map(|(year, value)| {
                         let alt = due(actual, value)?;
-                        matches_claim(alt, claimed, rule).then(|| Diagnosis {
-                            cause: Cause::BaseYear,
-                            detail: format!(
-                                "{op} against {year} ({} → {}) = {} → {claimed}",
-                                value.trimmed(),
-                                actual.trimmed(),
-                                show(alt)
-                            ),
+                        matches_claim(alt, claimed, rule).then(|| {
+                            let (from, to, alt) = (value.trimmed(), actual.trimmed(), show(alt));
+                            Diagnosis {
+                                cause: Cause::BaseYear,
+                                detail: Detail::new(
+                                    format!("{} against {year} ({from} → {to}) = {alt} → {claimed}", op.en),
+                                    format!("以 {year} 年为基期的{}（{from} → {to}）= {alt} → {claimed}", op.zh),
+                                ),
+                            }
                         })
                     })
                 })
@@ -509,7 +553,8 @@ mod tests {
         let dx = other_rules(exact, d("0.54"), Rounding::HalfUp).unwrap();
         assert_eq!(dx.cause, Cause::RoundingRule);
         let exact = Ratio::new(d("107.49"), d("1")).unwrap();
-        assert!(other_rules(exact, d("107.4"), Rounding::HalfUp).unwrap().detail.contains("cut"));
+        let cut = other_rules(exact, d("107.4"), Rounding::HalfUp).unwrap().detail;
+        assert!(cut.en.contains("cut") && cut.zh.contains("截去"), "{cut:?}");
         assert!(other_rules(exact, d("107.3"), Rounding::HalfUp).is_none());
     }
 }

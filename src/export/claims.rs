@@ -64,7 +64,10 @@ pub fn encode(t: &Tables<'_>, checks: &[ClaimCheck]) -> Encoded {
         let computed = c.computed.as_ref().map(|d| d.text()).unwrap_or_default();
         let claimed = c.claimed.text();
         let null_reason = c.computed.as_ref().err().map(|r| r.as_str()).unwrap_or_default();
-        let (cause, detail) = c.diagnosis.as_ref().map_or(("", ""), |d| (d.cause.as_str(), d.detail.as_str()));
+        let (cause, detail, detail_zh) = c
+            .diagnosis
+            .as_ref()
+            .map_or(("", "", ""), |d| (d.cause.as_str(), d.detail.en.as_str(), d.detail.zh.as_str()));
         let source = text(t.source_file(&origin));
         let line = line_buf.format(origin.line);
         all.write_record([
@@ -97,7 +100,7 @@ pub fn encode(t: &Tables<'_>, checks: &[ClaimCheck]) -> Encoded {
                 &claimed,
                 &computed,
                 c.diagnosis.as_ref().map_or("无法解释", |d| d.cause.name_zh()),
-                &text(detail),
+                &text(detail_zh),
                 &source,
                 line,
             ])

@@ -227,6 +227,12 @@ fn claims_are_checked_at_their_precision_and_mismatches_diagnosed() {
     let people = csv_rows(&tmp.path().join("out/summary/2021/claims.csv"));
     assert_eq!(people.len() - 1, 3, "the 2021 mismatches");
     assert_eq!(cell(&people, &people[1], "诊断"), "应报百分点却报了百分比");
+    // The people's file explains in Chinese.
+    assert_eq!(cell(&people, &people[1], "说明"), "相对增长率（%）（95.82 → 96.6）为 0.814026 → 0.81");
+    assert_eq!(
+        cell(&people, &people[2], "说明"),
+        "以 3.73万人 和 3.45万人（按 万人 保留 2 位小数后的数）计算完成率：108.115942 → 108.1"
+    );
 }
 
 /// SUBMISSIONS.md: the report's 107.5% cannot be had from the published
