@@ -155,6 +155,7 @@ pub fn run_with(
         },
         csv: p.output.csv_encoding,
         sdmx: p.output.sdmx.clone(),
+        indicator_rows: summary_rows(p, &ing.files),
     };
     let schemas_of_tables = tables
         .schemas()
@@ -314,6 +315,19 @@ fn phase2(
         produced.and(consumed)
     })?;
     Ok(gathered)
+}
+
+/// Whether the run is small enough for `summary/<year>/indicators.csv`: at
+/// most `summary_max_rows` accepted rows (counted before later files
+/// supersede some, so a bound from above).
+fn summary_rows(p: &Pipeline, files: &[FileReport]) -> bool {
+    let accepted: u64 = files.iter().map(|f| f.accepted).sum();
+    let max = p.output.summary_max_rows;
+    let write = max > 0 && accepted <= max;
+    if !write {
+        info!(accepted, max, "no summary/<year>/indicators.csv: more rows than a person opens (the Parquet has them)");
+    }
+    write
 }
 
 fn input_file(path: &Path) -> Result<InputFile, Error> {

@@ -119,6 +119,15 @@ pub struct OutputSection {
     /// versions that ignore the BOM).
     #[serde(default)]
     pub csv_encoding: CsvEncoding,
+    /// `summary/<year>/indicators.csv` (a row per agency and indicator) is
+    /// written when the run accepted at most this many rows (0: never): a
+    /// summary stays a size a person opens; the full detail is the Parquet.
+    #[serde(default = "default_summary_max_rows")]
+    pub summary_max_rows: u64,
+}
+
+fn default_summary_max_rows() -> u64 {
+    100_000
 }
 
 /// Rows of one spreadsheet sheet (Excel's 1 048 576, less headers).
@@ -339,6 +348,7 @@ pub struct OutputSettings {
     pub workbook_max_rows: u64,
     pub csv_encoding: CsvEncoding,
     pub sdmx: Option<SdmxStructure>,
+    pub summary_max_rows: u64,
 }
 
 /// Decimals above this would not fit a percentage beside its integer digits
@@ -384,6 +394,9 @@ impl PipelineFile {
             || self.checks.last_year > 9999
         {
             err("checks: first_year..=last_year must be a range of four-digit years".to_owned());
+        }
+        if self.output.summary_max_rows > MAX_WORKBOOK_ROWS {
+            err(format!("output: summary_max_rows is at most {MAX_WORKBOOK_ROWS} (a spreadsheet's rows)"));
         }
         if self.output.workbook_max_rows > MAX_WORKBOOK_ROWS {
             err(format!("output: workbook_max_rows is at most {MAX_WORKBOOK_ROWS} (a spreadsheet's rows)"));
@@ -484,6 +497,7 @@ impl PipelineFile {
                 bucket_rows: self.output.bucket_rows,
                 workbook_max_rows: self.output.workbook_max_rows,
                 csv_encoding: self.output.csv_encoding,
+                summary_max_rows: self.output.summary_max_rows,
                 sdmx: self.sdmx.as_ref().map(|s| SdmxStructure {
                     structure_id: s.structure_id.get_ref().clone(),
                     action: s.action.get_ref().clone(),

@@ -61,6 +61,9 @@ pub struct Settings {
     pub csv: csv_out::CsvEncoding,
     /// `sdmx.csv`, when the pipeline asks for it.
     pub sdmx: Option<sdmx::Structure>,
+    /// Whether `summary/<year>/indicators.csv` is written (a run small
+    /// enough for people to open it).
+    pub indicator_rows: bool,
 }
 
 /// What one bucket wrote: its Parquet parts, and the rows the [`Exporter`]
@@ -106,7 +109,9 @@ impl BucketWriter<'_> {
             for (table, batch) in tables {
                 out.files.push(parquet::write_file(&self.paths.part(table, year, part), table, &batch, opts)?);
             }
-            out.indicators.push((year, summary::indicator_rows(&t, year_rows), n));
+            if self.settings.indicator_rows {
+                out.indicators.push((year, summary::indicator_rows(&t, year_rows), n));
+            }
         }
         let mut by_year: Vec<&PartsRate> = f.rates.iter().collect();
         by_year.sort_by_key(|r| (r.key.year, r.key.agency, r.key.indicator));
@@ -234,11 +239,22 @@ impl<'a> Exporter<'a> {
     }
 }
 
-/// The columns of `quarantine.csv` and `warnings.csv`, for people: file,
-/// line (a workbook's row), byte, the column as the file names it, the
-/// cell as typed, the stable code, and the message in Chinese, then in
-/// English.
-const ISSUE_HEADER: [&str; 8] = ["文件", "行号", "字节位置", "列名", "原文", "代码", "说明", "说明（英文）"];
+/// The columns of `quarantine.csv` and `warnings.csv`: file, line (a
+/// workbook's row), byte, the column as the file names it, the cell as
+/// typed, the stable code, and the message in Chinese, then in English.
+/// Each header is Chinese for people, then its English name for the tools
+/// that read the file by it (`file`, `line`: the benchmark's checker, a
+/// script).
+const ISSUE_HEADER: [&str; 8] = [
+    "文件 file",
+    "行号 line",
+    "字节位置 byte",
+    "列名 field",
+    "原文 raw",
+    "代码 code",
+    "说明 message_zh",
+    "英文说明 message_en",
+];
 
 /// The rows of `quarantine.csv` or `warnings.csv`: one per issue, in file
 /// and line order.

@@ -149,3 +149,26 @@ fn the_people_s_csvs_can_be_written_in_gb18030_for_old_excel() {
         assert!(b.len() < a.len() + 3, "{name}: Chinese takes two bytes a character in GB18030");
     }
 }
+
+#[test]
+fn a_run_too_large_for_a_person_writes_no_per_agency_summary_but_keeps_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pipeline = tmp.path().join("pipeline.toml");
+    let text = crate::util::pipeline_text(&[("summary_max_rows = 100000", "summary_max_rows = 100")]);
+    std::fs::write(&pipeline, text).unwrap();
+    let out = tmp.path().join("out");
+    let o = yearbook(&["run", "-q", "--pipeline", pipeline.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!out.join("summary/2021/indicators.csv").exists());
+    for kept in [
+        "summary/2021/totals.csv",
+        "summary/2021/league.csv",
+        "summary/2021/claims.csv",
+        "metrics/year=2021/part-00000.parquet",
+    ] {
+        assert!(out.join(kept).exists(), "{kept}");
+    }
+    // Every file still written is listed, with its hash.
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert!(m["outputs"].as_array().unwrap().iter().all(|f| !f["path"].as_str().unwrap().ends_with("indicators.csv")));
+}
