@@ -8,22 +8,25 @@ use super::csv_out::{IN_MEMORY, buffer, text};
 use super::tables::Tables;
 use crate::claims::ClaimCheck;
 
-pub const CLAIMS_HEADER: [&str; 15] = [
-    "year",
-    "agency",
-    "indicator",
-    "claim",
-    "against",
-    "claimed",
-    "decimals",
-    "computed",
-    "computed_unrounded",
-    "matches",
-    "null_reason",
-    "diagnosis",
-    "detail",
-    "source_file",
-    "source_line",
+/// `claims.csv`'s columns, each header in Chinese then English (for
+/// people, and for tools that read the file by name), as the quarantine's.
+pub const CLAIMS_HEADER: [&str; 16] = [
+    "年度 year",
+    "单位代码 agency",
+    "指标代码 indicator",
+    "报告项目 claim",
+    "对照 against",
+    "报告值 claimed",
+    "小数位数 decimals",
+    "计算值 computed",
+    "未修约值 computed_unrounded",
+    "是否一致 matches",
+    "为空原因 null_reason",
+    "诊断 diagnosis",
+    "说明 detail_zh",
+    "英文说明 detail",
+    "来源文件 source_file",
+    "行号 source_line",
 ];
 
 pub const SUMMARY_HEADER: [&str; 11] = [
@@ -83,6 +86,7 @@ pub fn encode(t: &Tables<'_>, checks: &[ClaimCheck]) -> Encoded {
             c.matches.map_or("", |m| if m { "true" } else { "false" }),
             null_reason,
             cause,
+            &text(detail_zh),
             &text(detail),
             &source,
             line,

@@ -252,6 +252,11 @@ fn a_claim_from_the_rounded_published_figures_is_diagnosed() {
         cell(&claims, r, "detail"),
         "ratio × 100 from 37.6万人 and 35万人 (the figures rounded to 1 decimal in 万人) = 107.428571 → 107.4"
     );
+    assert_eq!(
+        cell(&claims, r, "detail_zh"),
+        "以 37.6万人 和 35万人（按 万人 保留 1 位小数后的数）计算完成率：107.428571 → 107.4"
+    );
+    assert_eq!(claims[0][9], "是否一致 matches", "headers in Chinese, then English");
 }
 
 #[test]

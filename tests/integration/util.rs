@@ -86,13 +86,20 @@ pub fn csv_rows(path: &Path) -> Vec<Vec<String>> {
     r.records().map(|rec| rec.unwrap().iter().map(str::to_owned).collect()).collect()
 }
 
+/// The column of a header named `name`: exactly, or as the English name
+/// after a Chinese one (`是否一致 matches`).
+fn column_of(header: &[String], name: &str) -> usize {
+    let bilingual = format!(" {name}");
+    header
+        .iter()
+        .position(|h| h == name || h.ends_with(&bilingual))
+        .unwrap_or_else(|| panic!("no column {name} in {header:?}"))
+}
+
 /// The row of `rows` (with header) whose named columns have the given values.
 pub fn find<'a>(rows: &'a [Vec<String>], keys: &[(&str, &str)]) -> &'a Vec<String> {
     let header = &rows[0];
-    let idx: Vec<(usize, &str)> = keys
-        .iter()
-        .map(|(k, v)| (header.iter().position(|h| h == k).unwrap_or_else(|| panic!("no column {k}")), *v))
-        .collect();
+    let idx: Vec<(usize, &str)> = keys.iter().map(|(k, v)| (column_of(header, k), *v)).collect();
     let hits: Vec<&Vec<String>> = rows[1..].iter().filter(|r| idx.iter().all(|(i, v)| r[*i] == *v)).collect();
     assert_eq!(hits.len(), 1, "rows matching {keys:?}");
     hits[0]
@@ -100,8 +107,7 @@ pub fn find<'a>(rows: &'a [Vec<String>], keys: &[(&str, &str)]) -> &'a Vec<Strin
 
 /// A cell of `row` by column name.
 pub fn cell<'a>(rows: &'a [Vec<String>], row: &'a [String], column: &str) -> &'a str {
-    let i = rows[0].iter().position(|h| h == column).unwrap_or_else(|| panic!("no column {column}"));
-    &row[i]
+    &row[column_of(&rows[0], column)]
 }
 
 /// A scratch directory with a pipeline that reads `files` (name, bytes)
