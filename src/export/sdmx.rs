@@ -44,113 +44,96 @@ pub const HEADER: [&str; 12] = [
 
 pub use crate::config::pipeline::SdmxStructure as Structure;
 
-/// The rows of one bucket's figures (`rows` in their order) and their
-/// count.
-pub fn encode(t: &Tables<'_>, s: &Structure, rows: &[(&Observation, &Metric)]) -> (Vec<u8>, u64) {
-    let mut w = buffer();
-    let mut n = 0;
-    let mut year = itoa::Buffer::new();
-    for (o, m) in rows {
-        let (agency, ind) = (&t.register.agency(o.key.agency).code, t.catalog.indicator(o.key.indicator));
-        let y = year.format(o.key.year);
-        let (value, status) = match o.value {
-            Some(v) => (v.trimmed().to_string(), "A"),
-            None => (String::new(), "M"),
+/// The rows of one file's worth of figures, as they are encoded.
+struct Rows<'s> {
+    s: &'s Structure,
+    w: csv::Writer<Vec<u8>>,
+    n: u64,
+}
+
+/// One figure: its key, its value (`None`: missing), unit and decimals.
+struct Figure<'a> {
+    agency: &'a str,
+    indicator: &'a str,
+    measure: &'a str,
+    year: i32,
+    value: Option<Decimal>,
+    unit: &'a str,
+}
+
+impl<'s> Rows<'s> {
+    fn new(s: &'s Structure) -> Rows<'s> {
+        Rows { s, w: buffer(), n: 0 }
+    }
+
+    fn push(&mut self, f: Figure<'_>) {
+        let (value, status, decimals) = match f.value {
+            Some(v) => (v.to_string(), "A", v.scale().to_string()),
+            None => (String::new(), "M", "0".to_owned()),
         };
-        let decimals = o.value.map_or(0, |v| v.trimmed().scale()).to_string();
+        let s = self.s;
+        let year = f.year.to_string();
         let row = [
             "dataflow",
             &s.structure_id,
             &s.action,
-            agency,
-            &ind.code,
-            "VALUE",
-            y,
+            f.agency,
+            f.indicator,
+            f.measure,
+            &year,
             &value,
-            &ind.base_unit,
+            f.unit,
             "0",
             status,
             &decimals,
         ];
-        w.write_record(row).expect(IN_MEMORY);
-        n += 1;
-        for (measure, unit, figure) in
-            [("COMPLETION_PCT", "PC", &m.completion), ("GROWTH_PCT", "PC", &m.growth), ("CHANGE_PP", "PP", &m.change)]
-        {
+        self.w.write_record(row).expect(IN_MEMORY);
+        self.n += 1;
+    }
+
+    /// The printed percentages that have a value, each under `measures`'
+    /// name for it.
+    fn percentages(&mut self, key: (&str, &str, i32), measures: [&str; 3], figures: [&Outcome; 3]) {
+        let (agency, indicator, year) = key;
+        for ((measure, unit), figure) in measures.into_iter().zip(["PC", "PC", "PP"]).zip(figures) {
             if let Some(p) = printed(figure) {
-                let row = [
-                    "dataflow",
-                    &s.structure_id,
-                    &s.action,
-                    agency,
-                    &ind.code,
-                    measure,
-                    y,
-                    &p.to_string(),
-                    unit,
-                    "0",
-                    "A",
-                    &p.scale().to_string(),
-                ];
-                w.write_record(row).expect(IN_MEMORY);
-                n += 1;
+                self.push(Figure { agency, indicator, measure, year, value: Some(p), unit });
             }
         }
     }
-    (w.into_inner().expect(IN_MEMORY), n)
+
+    fn finish(self) -> (Vec<u8>, u64) {
+        (self.w.into_inner().expect(IN_MEMORY), self.n)
+    }
+}
+
+/// The rows of one bucket's figures (`rows` in their order) and their
+/// count.
+pub fn encode(t: &Tables<'_>, s: &Structure, rows: &[(&Observation, &Metric)]) -> (Vec<u8>, u64) {
+    let mut out = Rows::new(s);
+    for (o, m) in rows {
+        let (agency, ind) = (&t.register.agency(o.key.agency).code, t.catalog.indicator(o.key.indicator));
+        let (indicator, year) = (ind.code.as_str(), o.key.year);
+        let value = o.value.map(Decimal::trimmed);
+        out.push(Figure { agency, indicator, measure: "VALUE", year, value, unit: &ind.base_unit });
+        let measures = ["COMPLETION_PCT", "GROWTH_PCT", "CHANGE_PP"];
+        out.percentages((agency, indicator, year), measures, [&m.completion, &m.growth, &m.change]);
+    }
+    out.finish()
 }
 
 /// The rows of the totals (each total's value, then its percentages).
 pub fn encode_totals(t: &Tables<'_>, s: &Structure, totals: &[&Total]) -> (Vec<u8>, u64) {
-    let mut w = buffer();
-    let mut n = 0;
+    let mut out = Rows::new(s);
     for total in totals {
-        let (agency, ind) = (&t.register.agency(total.key.agency).code, t.catalog.indicator(total.key.indicator));
-        let y = total.key.year.to_string();
         let Some(v) = total.value else { continue };
-        let v = v.trimmed();
-        let row = [
-            "dataflow",
-            &s.structure_id,
-            &s.action,
-            agency,
-            &ind.code,
-            "TOTAL",
-            &y,
-            &v.to_string(),
-            &ind.base_unit,
-            "0",
-            "A",
-            &v.scale().to_string(),
-        ];
-        w.write_record(row).expect(IN_MEMORY);
-        n += 1;
-        for (measure, unit, figure) in [
-            ("TOTAL_COMPLETION_PCT", "PC", &total.completion),
-            ("TOTAL_GROWTH_PCT", "PC", &total.growth),
-            ("TOTAL_CHANGE_PP", "PP", &total.change),
-        ] {
-            if let Some(p) = printed(figure) {
-                let row = [
-                    "dataflow",
-                    &s.structure_id,
-                    &s.action,
-                    agency,
-                    &ind.code,
-                    measure,
-                    &y,
-                    &p.to_string(),
-                    unit,
-                    "0",
-                    "A",
-                    &p.scale().to_string(),
-                ];
-                w.write_record(row).expect(IN_MEMORY);
-                n += 1;
-            }
-        }
+        let (agency, ind) = (&t.register.agency(total.key.agency).code, t.catalog.indicator(total.key.indicator));
+        let (indicator, year) = (ind.code.as_str(), total.key.year);
+        out.push(Figure { agency, indicator, measure: "TOTAL", year, value: Some(v.trimmed()), unit: &ind.base_unit });
+        let measures = ["TOTAL_COMPLETION_PCT", "TOTAL_GROWTH_PCT", "TOTAL_CHANGE_PP"];
+        out.percentages((agency, indicator, year), measures, [&total.completion, &total.growth, &total.change]);
     }
-    (w.into_inner().expect(IN_MEMORY), n)
+    out.finish()
 }
 
 fn printed(o: &Outcome) -> Option<Decimal> {
