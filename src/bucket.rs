@@ -1,12 +1,11 @@
 //! One bucket of agencies computed into plain values: the current
 //! observations after supersession, their metrics, the rates recomputed
-//! from their parts, every claim checked and the bucket's league counts.
+//! from their parts, every claim checked.
 //! Export formats and writes them; the totals take the current rows. Pure:
 //! nothing here reads or writes files.
 
 use crate::claims::{self, ClaimCheck, ClaimOutcomes};
 use crate::config::{Rules, Units};
-use crate::league;
 use crate::metrics::{self, Metric};
 use crate::model::{Observation, Superseded};
 use crate::rates::{self, PartsRate};
@@ -26,16 +25,10 @@ pub struct BucketFigures {
     pub claim_outcomes: ClaimOutcomes,
     /// Sorted by key.
     pub superseded: Vec<Superseded>,
-    /// See [`league::counts`].
-    pub league: polars::prelude::DataFrame,
 }
 
 /// Computes a bucket from its rows as spilled (in any order).
-pub fn compute(
-    mut rows: Vec<Observation>,
-    rules: Rules<'_>,
-    units: &Units,
-) -> Result<BucketFigures, polars::prelude::PolarsError> {
+pub fn compute(mut rows: Vec<Observation>, rules: Rules<'_>, units: &Units) -> BucketFigures {
     supersede::sort(&mut rows);
     let merged = supersede::merge(rows);
     let mut current = merged.current;
@@ -44,9 +37,8 @@ pub fn compute(
     // Claims look at a row's earlier years, which key order puts before it.
     let claims = claims::check(&current, &metrics, &rates, rules, units);
     let claim_outcomes = ClaimOutcomes::of(&claims);
-    let league = league::counts(&current, &metrics, rules.rounding.column_scales.completion)?;
     year_order(&mut current, &mut metrics);
-    Ok(BucketFigures { current, metrics, rates, claims, claim_outcomes, superseded: merged.superseded, league })
+    BucketFigures { current, metrics, rates, claims, claim_outcomes, superseded: merged.superseded }
 }
 
 /// Moves observations and their metrics, sorted by key, into the order of
@@ -133,7 +125,7 @@ mod tests {
             sent(&p, 2020, "37.09", None, 0),
             sent(&p, 2021, "36", Some("35"), 1),
         ];
-        let f = compute(rows, p.rules(), &p.units).unwrap();
+        let f = compute(rows, p.rules(), &p.units);
         let years: Vec<i32> = f.current.iter().map(|o| o.key.year).collect();
         assert_eq!(years, [2020, 2021]);
         let m = &f.metrics[1];
@@ -145,7 +137,6 @@ mod tests {
         assert_eq!((f.superseded[0].observation.origin.file, f.superseded[0].by.file), (FileId(1), FileId(2)));
         assert_eq!(f.claims.len(), 2);
         assert_eq!(f.claim_outcomes.matched, 2);
-        assert_eq!(f.league.height(), 2, "one league group per year");
     }
 
     #[test]

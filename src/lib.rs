@@ -11,6 +11,7 @@
 //! outputs for [`explain`] and [`audit`].
 
 pub mod aggregate;
+pub mod almanac;
 pub mod audit;
 pub mod bucket;
 pub mod claims;
@@ -30,6 +31,7 @@ pub mod normalize;
 pub mod rates;
 pub mod readback;
 pub mod reject;
+pub mod report;
 pub mod run;
 pub mod spill;
 pub mod supersede;

@@ -226,6 +226,14 @@ pub mod file {
     pub const LEAGUE: &str = "league.csv";
     /// The year's mismatched claims (`summary/<year>/claims.csv`).
     pub const MISMATCHED_CLAIMS: &str = "claims.csv";
+    /// The year's largest risers and fallers (`summary/<year>/movers.csv`).
+    pub const MOVERS: &str = "movers.csv";
+    /// Every parent's indicator × year table (`summary/yearbook.csv`).
+    pub const YEARBOOK: &str = "yearbook.csv";
+    /// The run's page for people (charts, league, quarantine, claims).
+    pub const REPORT: &str = "report.html";
+    /// The yearbook tables as a workbook, a sheet per table.
+    pub const TABLES_WORKBOOK: &str = "tables.xlsx";
 }
 
 pub mod table {

@@ -80,19 +80,7 @@ impl Outputs {
     /// The part files of `table` the manifest lists, with their year, in
     /// year then part order; only `year` when given.
     pub fn parts(&self, table: &str, year: Option<i32>) -> Vec<(i32, PathBuf)> {
-        let mut parts: Vec<(i32, PathBuf)> = self
-            .manifest
-            .outputs
-            .iter()
-            .filter_map(|f| {
-                let rest = f.path.strip_prefix(table)?.strip_prefix("/year=")?;
-                let (y, _) = rest.split_once('/')?;
-                let y: i32 = y.parse().ok()?;
-                (year.is_none_or(|want| want == y)).then(|| (y, self.dir.join(&f.path)))
-            })
-            .collect();
-        parts.sort();
-        parts
+        parts(&self.dir, self.manifest.outputs.iter().map(|f| f.path.as_str()), table, year)
     }
 
     /// Calls `each` with every batch of `table` (one year, or all), with
@@ -259,6 +247,27 @@ impl<'b> Batch<'b> {
             (start..end).map(|j| values.value(j)).collect()
         })
     }
+}
+
+/// The part files of `table` among `outputs` (paths relative to `dir`, as
+/// a manifest lists them: `metrics/year=2021/part-00000.parquet`), with
+/// their year, in year then part order; only `year` when given.
+pub fn parts<'a>(
+    dir: &Path,
+    outputs: impl Iterator<Item = &'a str>,
+    table: &str,
+    year: Option<i32>,
+) -> Vec<(i32, PathBuf)> {
+    let mut parts: Vec<(i32, PathBuf)> = outputs
+        .filter_map(|path| {
+            let rest = path.strip_prefix(table)?.strip_prefix("/year=")?;
+            let (y, _) = rest.split_once('/')?;
+            let y: i32 = y.parse().ok()?;
+            (year.is_none_or(|want| want == y)).then(|| (y, dir.join(path)))
+        })
+        .collect();
+    parts.sort();
+    parts
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The batch, one way: ingest → normalize → spill → (per bucket of
-//! agencies) supersede, rates, metrics, claims, league counts → export,
-//! then the totals and the league → export, and the manifest last.
+//! agencies) supersede, rates, metrics, claims → export, then the totals →
+//! export, the yearbook tables from the written Parquet, and the manifest
+//! last.
 //!
 //! Phase 1 reads and normalizes the files in parallel, one task per file,
 //! and spills the accepted observations into buckets by agency range. Phase
@@ -23,6 +24,7 @@ use rayon::prelude::*;
 use tracing::info;
 
 use crate::aggregate::Aggregator;
+use crate::almanac;
 use crate::bucket::{self, BucketFigures};
 use crate::claims::ClaimOutcomes;
 use crate::config::Pipeline;
@@ -31,7 +33,6 @@ use crate::export::manifest::{InputFile, Manifest, RunRecord};
 use crate::export::tables::Tables;
 use crate::export::{self, BucketOutput, Exporter, Staging};
 use crate::ingest::{self, SourceFile, Stamp, Submission, sha256_hex};
-use crate::league;
 use crate::model::Key;
 use crate::normalize::{self, FileReport};
 use crate::reject::Issue;
@@ -170,11 +171,15 @@ pub fn run_with(
     spill.remove()?;
     stages.lap("merge_metrics_write", stage_done);
     let totals = totals.finish();
-    let scale = p.rounding.column_scales.completion;
-    let league = league::rank(merged.league, scale, p.rounding.rule)?;
     stages.lap("aggregate", stage_done);
-    let outputs = exporter.finish(&totals, &league, &ing.rejected, &ing.warnings)?;
+    let mismatches = exporter.take_mismatches();
+    let mut outputs = exporter.finish(&totals, &ing.rejected, &ing.warnings)?;
     stages.lap("export", stage_done);
+    let cx = almanac::Context { catalog: &p.catalog, register: &p.register, rounding: &p.rounding };
+    let (almanac, written) = export::write_almanac(&paths, &tables, &cx, &outputs, p.output.csv_encoding)?;
+    outputs.extend(written);
+    outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    stages.lap("yearbook_tables", stage_done);
 
     for (report, n) in ing.files.iter_mut().zip(merged.superseded_by_file) {
         report.superseded = n;
@@ -207,6 +212,19 @@ pub fn run_with(
     } else {
         info!(observations, max, "no audit workbook: too many rows for a spreadsheet");
     }
+    let t = Instant::now();
+    let quarantine = crate::report::quarantine_by_file(&ing.rejected, &manifest.inputs);
+    let page = crate::report::Page {
+        catalog: &p.catalog,
+        register: &p.register,
+        almanac: &almanac,
+        manifest: &manifest,
+        quarantine: &quarantine,
+        mismatches: &mismatches,
+    };
+    manifest.outputs.push(export::write_report(&paths, &page)?);
+    manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    manifest.stage_ms.insert("report".to_owned(), t.elapsed().as_millis() as u64);
     export::write_manifest(&paths, &manifest)?;
     // The outputs are published only if every input still holds what was
     // read: else they would describe files that no longer exist.
@@ -222,8 +240,6 @@ struct Gathered {
     observations: u64,
     superseded_by_file: Vec<u64>,
     claims: ClaimOutcomes,
-    /// Each bucket's league counts, in bucket order.
-    league: Vec<polars::prelude::DataFrame>,
 }
 
 /// A finished bucket as the absorbing thread takes it once it is written: only
@@ -234,7 +250,6 @@ struct Finished {
     current: Vec<crate::model::Observation>,
     superseded_by_file: Vec<(usize, u64)>,
     claim_outcomes: ClaimOutcomes,
-    league: polars::prelude::DataFrame,
 }
 
 impl Finished {
@@ -247,7 +262,6 @@ impl Finished {
             current: f.current,
             superseded_by_file: by_file.into_iter().collect(),
             claim_outcomes: f.claim_outcomes,
-            league: f.league,
         }
     }
 }
@@ -270,12 +284,8 @@ fn phase2(
     let ids: Vec<usize> = (0..spill.buckets()).collect();
     let writer = exporter.bucket_writer();
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Finished, BucketOutput)>(window);
-    let mut gathered = Gathered {
-        observations: 0,
-        superseded_by_file: vec![0; files],
-        claims: ClaimOutcomes::default(),
-        league: Vec::new(),
-    };
+    let mut gathered =
+        Gathered { observations: 0, superseded_by_file: vec![0; files], claims: ClaimOutcomes::default() };
     std::thread::scope(|s| {
         let consumer = s.spawn(|| -> Result<(), Error> {
             for (figures, written) in rx {
@@ -283,7 +293,6 @@ fn phase2(
                 exporter.absorb(written)?;
                 gathered.observations += figures.current.len() as u64;
                 gathered.claims.add(figures.claim_outcomes);
-                gathered.league.push(figures.league);
                 for (file, n) in figures.superseded_by_file {
                     gathered.superseded_by_file[file] += n;
                 }
@@ -295,7 +304,7 @@ fn phase2(
                 let done: Vec<_> = chunk
                     .par_iter()
                     .map(|&b| {
-                        let figures = bucket::compute(spill.read(b)?, p.rules(), &p.units)?;
+                        let figures = bucket::compute(spill.read(b)?, p.rules(), &p.units);
                         let written = writer.write(b, &figures)?;
                         Ok((Finished::of(figures), written))
                     })

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::csv_out::{IN_MEMORY, buffer, text};
 use super::tables::Tables;
 use crate::claims::ClaimCheck;
+use crate::report::{Mismatch, Mismatches};
 
 /// `claims.csv`'s columns, each header in Chinese then English (for
 /// people, and for tools that read the file by name), as the quarantine's.
@@ -50,12 +51,15 @@ pub struct Encoded {
     pub all_rows: u64,
     /// Mismatches per year.
     pub mismatches: BTreeMap<i32, (Vec<u8>, u64)>,
+    /// The mismatches for the report page.
+    pub report: Mismatches,
 }
 
 /// Encodes `checks` in their order.
 pub fn encode(t: &Tables<'_>, checks: &[ClaimCheck]) -> Encoded {
     let mut all = buffer();
     let mut per_year: BTreeMap<i32, (csv::Writer<Vec<u8>>, u64)> = BTreeMap::new();
+    let mut report = Mismatches::default();
     // Number buffers reused for every row.
     let (mut year_buf, mut line_buf, mut decimals_buf) =
         (itoa::Buffer::new(), itoa::Buffer::new(), itoa::Buffer::new());
@@ -95,6 +99,19 @@ pub fn encode(t: &Tables<'_>, checks: &[ClaimCheck]) -> Encoded {
         if c.matches == Some(false) {
             let (w, n) = per_year.entry(key.year).or_insert_with(|| (buffer(), 0));
             *n += 1;
+            let diagnosis = c.diagnosis.as_ref().map_or("无法解释", |d| d.cause.name_zh());
+            report.add(Mismatch {
+                year: key.year.to_string(),
+                agency: ag.name().to_owned(),
+                indicator: ind.name_zh.clone(),
+                claim: c.against.name_zh().to_owned(),
+                claimed: claimed.as_str().to_owned(),
+                computed: computed.as_str().to_owned(),
+                diagnosis: diagnosis.to_owned(),
+                detail_zh: detail_zh.to_owned(),
+                file: t.source_file(&origin).to_owned(),
+                line: line.to_owned(),
+            });
             w.write_record([
                 text(&ag.code).as_ref(),
                 &text(ag.name()),
@@ -103,7 +120,7 @@ pub fn encode(t: &Tables<'_>, checks: &[ClaimCheck]) -> Encoded {
                 c.against.name_zh(),
                 &claimed,
                 &computed,
-                c.diagnosis.as_ref().map_or("无法解释", |d| d.cause.name_zh()),
+                diagnosis,
                 &text(detail_zh),
                 &source,
                 line,
@@ -115,5 +132,6 @@ pub fn encode(t: &Tables<'_>, checks: &[ClaimCheck]) -> Encoded {
         all: all.into_inner().expect(IN_MEMORY),
         all_rows: checks.len() as u64,
         mismatches: per_year.into_iter().map(|(y, (w, n))| (y, (w.into_inner().expect(IN_MEMORY), n))).collect(),
+        report,
     }
 }

@@ -7,6 +7,7 @@
 //! (`spill` keeps its temporary buckets inside the same staging directory
 //! and removes them before the swap.)
 
+pub mod almanac;
 pub mod claims;
 pub mod csv_out;
 pub mod durable;
@@ -23,7 +24,6 @@ use std::path::PathBuf;
 
 use crate::aggregate::Total;
 use crate::bucket::BucketFigures;
-use crate::league::LeagueRow;
 use crate::metrics::Metric;
 use crate::model::{Observation, Superseded, file, table};
 use crate::rates::PartsRate;
@@ -140,6 +140,7 @@ pub struct Exporter<'a> {
     summary: summary::Summary,
     claims: Option<csv_out::CsvFile>,
     sdmx: Option<csv_out::CsvFile>,
+    mismatches: crate::report::Mismatches,
 }
 
 impl<'a> Exporter<'a> {
@@ -152,6 +153,7 @@ impl<'a> Exporter<'a> {
             written: Vec::new(),
             claims: None,
             sdmx: None,
+            mismatches: Default::default(),
         }
     }
 
@@ -171,6 +173,7 @@ impl<'a> Exporter<'a> {
         }
         let c = out.claims;
         self.claims_file()?.append(&c.all, c.all_rows)?;
+        self.mismatches.merge(c.report);
         for (year, (bytes, rows)) in c.mismatches {
             self.summary.append_claims(year, &bytes, rows)?;
         }
@@ -193,13 +196,18 @@ impl<'a> Exporter<'a> {
         Ok(self.claims.as_mut().expect("created above"))
     }
 
-    /// Writes the totals, the league, the quarantine, the warnings and the
-    /// summaries, closes every file and returns them (paths relative to the
-    /// output directory, sorted) with their hashes.
+    /// The claims that did not match, for the report page (taken: call
+    /// once every bucket is absorbed).
+    pub fn take_mismatches(&mut self) -> crate::report::Mismatches {
+        std::mem::take(&mut self.mismatches)
+    }
+
+    /// Writes the totals, the quarantine, the warnings and the summaries,
+    /// closes every file and returns them (paths relative to the output
+    /// directory, sorted) with their hashes.
     pub fn finish(
         mut self,
         totals: &[Total],
-        league: &[(i32, Vec<LeagueRow>)],
         rejected: &[Issue],
         warnings: &[Issue],
     ) -> Result<Vec<OutputFile>, ExportError> {
@@ -228,15 +236,38 @@ impl<'a> Exporter<'a> {
             issue_rows(&mut f, &t, issues)?;
             written.push(f.finish()?);
         }
-        written.extend(self.summary.finish(&t, &by_year, league)?);
+        written.extend(self.summary.finish(&t, &by_year)?);
 
-        let mut outputs: Vec<OutputFile> = written
-            .into_iter()
-            .map(|w| OutputFile { path: paths.relative(&w.path), sha256: w.sha256, bytes: w.bytes, rows: w.rows })
-            .collect();
-        outputs.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(outputs)
+        Ok(listed(&paths, written))
     }
+}
+
+/// Written files as the manifest lists them: relative paths, sorted.
+fn listed(paths: &OutDir, written: Vec<Written>) -> Vec<OutputFile> {
+    let mut outputs: Vec<OutputFile> = written
+        .into_iter()
+        .map(|w| OutputFile { path: paths.relative(&w.path), sha256: w.sha256, bytes: w.bytes, rows: w.rows })
+        .collect();
+    outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    outputs
+}
+
+/// Computes the yearbook tables from the Parquet among `outputs` (the
+/// files already written into `paths`) and writes them; returns them as
+/// the manifest lists them, with the tables for the report.
+pub fn write_almanac(
+    paths: &OutDir,
+    tables: &Tables<'_>,
+    cx: &crate::almanac::Context<'_>,
+    outputs: &[OutputFile],
+    encoding: csv_out::CsvEncoding,
+) -> Result<(crate::almanac::Almanac, Vec<OutputFile>), ExportError> {
+    let parts = |table| crate::readback::parts(paths.root(), outputs.iter().map(|f| f.path.as_str()), table, None);
+    let found = crate::almanac::Parts { metrics: parts(table::METRICS), totals: parts(table::TOTALS) };
+    let almanac = crate::almanac::compute(&found, cx)
+        .map_err(|e| ExportError::Refused { path: paths.root().to_owned(), reason: format!("yearbook tables: {e}") })?;
+    let written = almanac::write(paths, tables, &almanac, encoding)?;
+    Ok((almanac, listed(paths, written)))
 }
 
 /// The columns of `quarantine.csv` and `warnings.csv`: file, line (a
@@ -293,6 +324,19 @@ pub fn write_workbook(paths: &OutDir, manifest: &Manifest) -> Result<OutputFile,
         sha256: crate::ingest::sha256_hex(&bytes),
         bytes: bytes.len() as u64,
         rows: manifest.counts.observations,
+    })
+}
+
+/// Writes `report.html` (see [`crate::report`]).
+pub fn write_report(paths: &OutDir, page: &crate::report::Page<'_>) -> Result<OutputFile, ExportError> {
+    let html = crate::report::render(page);
+    let path = paths.file(file::REPORT);
+    durable::write(&path, html.as_bytes()).map_err(io(&path))?;
+    Ok(OutputFile {
+        path: file::REPORT.to_owned(),
+        sha256: crate::ingest::sha256_hex(html.as_bytes()),
+        bytes: html.len() as u64,
+        rows: 0,
     })
 }
 

@@ -49,6 +49,11 @@ impl OutDir {
         self.0.join(SUMMARY).join(year.to_string()).join(name)
     }
 
+    /// A summary CSV of the whole run: `summary/yearbook.csv`.
+    pub fn summary_file(&self, name: &str) -> PathBuf {
+        self.0.join(SUMMARY).join(name)
+    }
+
     /// Where the run keeps its buckets between its phases (removed before
     /// the swap).
     pub fn spill(&self) -> PathBuf {

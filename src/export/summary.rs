@@ -1,5 +1,6 @@
 //! Summary CSVs for people, one folder per year: each agency's indicators
-//! with completion and growth, the totals, and a completion league table.
+//! with completion and growth, and the totals (the yearbook tables'
+//! CSVs are `super::almanac`'s).
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -13,7 +14,6 @@ use super::staging::OutDir;
 use super::tables::Tables;
 use crate::aggregate::Total;
 use crate::decimal::{Decimal, DecimalText};
-use crate::league::LeagueRow;
 use crate::metrics::Metric;
 use crate::model::file;
 use crate::model::{Observation, Outcome};
@@ -93,9 +93,6 @@ const TOTALS_HEADER: [&str; 16] = [
     "缺报单位",
 ];
 
-const LEAGUE_HEADER: [&str; 7] =
-    ["名次", "单位代码", "单位名称", "指标数", "有目标的指标数", "完成目标数", "平均完成率(%)"];
-
 /// Encodes rows of `summary/<year>/indicators.csv` (no header), for
 /// [`Summary::append_indicators`].
 pub fn indicator_rows(t: &Tables<'_>, rows: &[(&Observation, &Metric)]) -> Vec<u8> {
@@ -164,14 +161,8 @@ impl Summary {
         append(&mut self.claims, path, self.encoding, &super::claims::SUMMARY_HEADER, (year, bytes, rows))
     }
 
-    /// Writes the totals (sorted by year) and league CSVs and closes every
-    /// file.
-    pub fn finish(
-        self,
-        t: &Tables<'_>,
-        totals: &[&Total],
-        league: &[(i32, Vec<LeagueRow>)],
-    ) -> Result<Vec<Written>, CsvError> {
+    /// Writes the totals CSVs (sorted by year) and closes every file.
+    pub fn finish(self, t: &Tables<'_>, totals: &[&Total]) -> Result<Vec<Written>, CsvError> {
         let Summary { paths, encoding, indicators, claims } = self;
         let mut written = Vec::new();
         for (_, f) in indicators.into_iter().chain(claims) {
@@ -180,11 +171,6 @@ impl Summary {
         for chunk in totals.chunk_by(|a, b| a.key.year == b.key.year) {
             let mut f = CsvFile::create(&paths.summary(chunk[0].key.year, file::TOTALS), &TOTALS_HEADER, encoding)?;
             totals_rows(&mut f, t, chunk)?;
-            written.push(f.finish()?);
-        }
-        for (year, rows) in league {
-            let mut f = CsvFile::create(&paths.summary(*year, file::LEAGUE), &LEAGUE_HEADER, encoding)?;
-            league_rows(&mut f, t, rows)?;
             written.push(f.finish()?);
         }
         Ok(written)
@@ -214,23 +200,6 @@ fn totals_rows<W: Write>(f: &mut CsvFile<W>, t: &Tables<'_>, totals: &[&Total]) 
             &total.contributors.len().to_string(),
             &total.missing.len().to_string(),
             &text(&missing.join(" ")),
-        ])?;
-    }
-    Ok(())
-}
-
-/// The rows of one year's `league.csv`.
-fn league_rows<W: Write>(f: &mut CsvFile<W>, t: &Tables<'_>, rows: &[LeagueRow]) -> Result<(), CsvError> {
-    for r in rows {
-        let ag = t.register.agency(r.agency);
-        f.row([
-            r.rank.to_string().as_str(),
-            &text(&ag.code),
-            &text(ag.name()),
-            &r.indicators.to_string(),
-            &r.with_target.to_string(),
-            &r.met.to_string(),
-            &r.mean_completion.map(|d| d.to_string()).unwrap_or_default(),
         ])?;
     }
     Ok(())

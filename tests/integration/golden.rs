@@ -13,6 +13,8 @@ const CSVS: &[&str] = &[
     "summary/2021/indicators.csv",
     "summary/2021/totals.csv",
     "summary/2021/league.csv",
+    "summary/2021/movers.csv",
+    "summary/yearbook.csv",
 ];
 
 fn compare(name: &str, got: Vec<Vec<String>>) {

@@ -26,6 +26,10 @@ mod provenance;
 /// A rate against its numerator and denominator: checked, diagnosed,
 /// derived.
 mod rates_from_parts;
+/// The README's snippets run by pyarrow, pandas, polars and DuckDB.
+mod readers;
+/// report.html, rendered by headless Chromium.
+mod report;
 /// Submissions that exercise one rule each: layouts, duplicates, supersede.
 mod rules;
 /// Files in other shapes, read by the pipeline's sources.
@@ -34,3 +38,5 @@ mod sources;
 mod workbook;
 /// SUBMISSIONS.md "Worked examples from the seed report".
 mod worked_examples;
+/// The yearbook tables against the totals and metrics, CSV and workbook.
+mod yearbook_tables;

@@ -1,0 +1,384 @@
+//! The yearbook tables (统计年鉴表), the tables a statistics office prints:
+//! for each parent (the city, each district, each group) an indicator ×
+//! year table with the latest year's completion and growth beside it; per
+//! year the completion league; per year the largest risers and fallers.
+//!
+//! Computed with polars from the Parquet the run wrote (lazy scans, a
+//! pivot, group-bys, top-k sorts), so every figure is one a reader of the
+//! Parquet finds there, and each table's size follows the catalog and the
+//! register, never the number of rows. Pure in what it returns: plain
+//! values that `export::almanac` and the report format.
+
+use std::path::PathBuf;
+
+use polars::prelude::*;
+
+use crate::config::{AgencyId, Catalog, IndicatorId, Register, YearOnYear};
+use crate::decimal::{Decimal, Rounding};
+use crate::league::{self, LeagueRow};
+use crate::model::col as c;
+
+/// Risers and fallers kept per year.
+pub const MOVERS: u32 = 10;
+
+/// The yearbook tables of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Almanac {
+    /// The years of the totals, in order; the last is the latest.
+    pub years: Vec<i32>,
+    /// One table per parent with totals, in register order.
+    pub parents: Vec<ParentTable>,
+    /// Per year, in year order.
+    pub league: Vec<(i32, Vec<LeagueRow>)>,
+    /// Per year with a growth, in year order.
+    pub movers: Vec<YearMovers>,
+    /// Each root's and its members' completions, by year, root (register
+    /// order), indicator, then the root before its members.
+    pub completions: Vec<Completion>,
+}
+
+impl Almanac {
+    pub fn latest(&self) -> Option<i32> {
+        self.years.last().copied()
+    }
+}
+
+/// One parent's indicators across the years.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParentTable {
+    pub parent: AgencyId,
+    /// In catalog order.
+    pub rows: Vec<IndicatorYears>,
+}
+
+/// One indicator's total in each year ([`Almanac::years`]), in the base
+/// unit at the catalog's decimals, and the latest year's printed
+/// percentages at the indicator's decimals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndicatorYears {
+    pub indicator: IndicatorId,
+    pub values: Vec<Option<Decimal>>,
+    pub target: Option<Decimal>,
+    pub completion: Option<Decimal>,
+    pub growth: Option<Decimal>,
+    pub change: Option<Decimal>,
+}
+
+/// A printed completion of a root (the city) or one of its members (a
+/// district's total, a bureau's own figure), with its growth or change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub year: i32,
+    pub root: AgencyId,
+    pub agency: AgencyId,
+    pub indicator: IndicatorId,
+    pub completion: Decimal,
+    pub growth: Option<Decimal>,
+    pub change: Option<Decimal>,
+}
+
+/// The agencies' figures that grew most and fell most in one year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YearMovers {
+    pub year: i32,
+    /// Largest growth first.
+    pub risers: Vec<Mover>,
+    /// Largest fall first.
+    pub fallers: Vec<Mover>,
+}
+
+/// One agency's indicator and its growth over the year before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mover {
+    pub agency: AgencyId,
+    pub indicator: IndicatorId,
+    /// The year before's figure and this year's, as sent (in the base
+    /// unit, without trailing zeros), as the per-agency table prints them.
+    pub previous: Option<Decimal>,
+    pub actual: Option<Decimal>,
+    /// In percent, as printed.
+    pub growth: Decimal,
+}
+
+/// What the tables look codes up in and round by.
+pub struct Context<'a> {
+    pub catalog: &'a Catalog,
+    pub register: &'a Register,
+    pub rounding: &'a crate::config::RoundingRules,
+}
+
+/// The Parquet parts of each table: `(year, path)`, as
+/// [`crate::readback::parts`] lists them.
+pub struct Parts {
+    pub metrics: Vec<(i32, PathBuf)>,
+    pub totals: Vec<(i32, PathBuf)>,
+}
+
+/// The yearbook tables from the run's Parquet `parts`.
+pub fn compute(parts: &Parts, cx: &Context<'_>) -> PolarsResult<Almanac> {
+    let rule = cx.rounding.rule;
+    let agency = |code: &str| cx.register.get(code);
+    let league = match scan(&parts.metrics, &[c::AGENCY, c::TARGET, c::MET, c::COMPLETION_PCT])? {
+        Some(metrics) => league::rank(metrics, agency, rule)?,
+        None => Vec::new(),
+    };
+    let mut movers = Vec::new();
+    for (year, paths) in by_year(&parts.metrics) {
+        let lf = scan_year(year, &paths, &[c::AGENCY, c::INDICATOR, c::PREVIOUS, c::ACTUAL, c::GROWTH_PCT])?;
+        let risers = top_movers(lf.clone(), cx, true)?;
+        let fallers = top_movers(lf, cx, false)?;
+        if !risers.is_empty() || !fallers.is_empty() {
+            movers.push(YearMovers { year, risers, fallers });
+        }
+    }
+    let (years, parents) = match scan(
+        &parts.totals,
+        &[c::AGENCY, c::INDICATOR, c::VALUE, c::TARGET, c::COMPLETION_PCT, c::GROWTH_PCT, c::CHANGE_PP],
+    )? {
+        Some(totals) => parent_tables(totals, cx)?,
+        None => (Vec::new(), Vec::new()),
+    };
+    let completions = completions(parts, cx)?;
+    Ok(Almanac { years, parents, league, movers, completions })
+}
+
+/// The completions of every root of the register's trees and of its
+/// direct members: a member that is a parent by its total, an agency by
+/// its own figure. Their number follows the register and the catalog.
+fn completions(parts: &Parts, cx: &Context<'_>) -> PolarsResult<Vec<Completion>> {
+    let register = cx.register;
+    // (agency code, root code, whether its figure is a total)
+    let mut wanted: Vec<(&str, &str, bool)> = Vec::new();
+    for (id, a) in register.iter().filter(|(_, a)| a.parent.is_none() && a.has_children) {
+        wanted.push((&a.code, &a.code, true));
+        for (_, m) in register.iter().filter(|(_, m)| m.parent == Some(id)) {
+            wanted.push((&m.code, &a.code, m.has_children));
+        }
+    }
+    let columns = [c::AGENCY, c::INDICATOR, c::COMPLETION_PCT, c::GROWTH_PCT, c::CHANGE_PP];
+    let mut frames = Vec::new();
+    for (table, totals) in [(&parts.totals, true), (&parts.metrics, false)] {
+        let picked: Vec<&(&str, &str, bool)> = wanted.iter().filter(|w| w.2 == totals).collect();
+        if picked.is_empty() {
+            continue;
+        }
+        let Some(lf) = scan(table, &columns)? else { continue };
+        let keys = df![
+            c::AGENCY => picked.iter().map(|w| w.0).collect::<Vec<&str>>(),
+            "root" => picked.iter().map(|w| w.1).collect::<Vec<&str>>(),
+        ]?;
+        frames.push(lf.filter(col(c::COMPLETION_PCT).is_not_null()).join(
+            keys.lazy(),
+            [col(c::AGENCY)],
+            [col(c::AGENCY)],
+            JoinArgs::new(JoinType::Inner),
+        ));
+    }
+    if frames.is_empty() {
+        return Ok(Vec::new());
+    }
+    let df = concat(frames, UnionArgs::default())?.collect()?;
+    let (agencies, roots, indicators) = (codes(&df, c::AGENCY)?, codes(&df, "root")?, codes(&df, c::INDICATOR)?);
+    let years = df.column("year")?.i32()?;
+    let (completion, growth, change) =
+        (decimals(&df, c::COMPLETION_PCT)?, decimals(&df, c::GROWTH_PCT)?, decimals(&df, c::CHANGE_PP)?);
+    let mut out = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let (a, r, ind) = (agencies.get(i), roots.get(i), indicators.get(i));
+        let agency = a.and_then(|a| register.get(a)).ok_or_else(|| missing("agency", a))?;
+        let root = r.and_then(|r| register.get(r)).ok_or_else(|| missing("agency", r))?;
+        let indicator = ind.and_then(|i| cx.catalog.get(i)).ok_or_else(|| missing("indicator", ind))?;
+        let d = cx.rounding.of(indicator);
+        let year = years.get(i).ok_or_else(|| PolarsError::ComputeError("completions: a null year".into()))?;
+        let Some(completion) = at(completion[i], d.completion) else { continue };
+        out.push(Completion {
+            year,
+            root,
+            agency,
+            indicator,
+            completion,
+            growth: at(growth[i], d.growth),
+            change: at(change[i], d.change),
+        });
+    }
+    out.sort_by_key(|b| (b.year, b.root, b.indicator, b.agency != b.root, b.agency));
+    Ok(out)
+}
+
+/// The parts grouped by year, in year order.
+fn by_year(parts: &[(i32, PathBuf)]) -> Vec<(i32, Vec<PathBuf>)> {
+    let mut out: Vec<(i32, Vec<PathBuf>)> = Vec::new();
+    for (year, path) in parts {
+        match out.last_mut() {
+            Some((y, paths)) if y == year => paths.push(path.clone()),
+            _ => out.push((*year, vec![path.clone()])),
+        }
+    }
+    out
+}
+
+/// One year's parts, `columns` and the year (from the partition, as Hive
+/// readers take it) as an `Int32` column `year`.
+fn scan_year(year: i32, paths: &[PathBuf], columns: &[&str]) -> PolarsResult<LazyFrame> {
+    let paths = paths
+        .iter()
+        .map(|p| {
+            p.to_str().map(PlRefPath::new).ok_or_else(|| {
+                PolarsError::ComputeError(format!("{}: not a UTF-8 path, which polars cannot scan", p.display()).into())
+            })
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let args = ScanArgsParquet { glob: false, ..Default::default() };
+    let cols: Vec<Expr> = columns.iter().map(|&n| col(n)).collect();
+    Ok(LazyFrame::scan_parquet_files(paths.into_iter().collect(), args)?
+        .select(cols)
+        .with_column(lit(year).alias("year")))
+}
+
+/// Every year's parts stacked (`None`: the table has no parts).
+fn scan(parts: &[(i32, PathBuf)], columns: &[&str]) -> PolarsResult<Option<LazyFrame>> {
+    let frames = by_year(parts)
+        .into_iter()
+        .map(|(year, paths)| scan_year(year, &paths, columns))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    if frames.is_empty() {
+        return Ok(None);
+    }
+    concat(frames, UnionArgs::default()).map(Some)
+}
+
+/// A decimal column's values as `i128` mantissas, and their scale.
+pub fn mantissas(df: &DataFrame, name: &str) -> PolarsResult<(Vec<Option<i128>>, u8)> {
+    let s = df.column(name)?.as_materialized_series();
+    let scale = match s.dtype() {
+        DataType::Decimal(_, scale) => u8::try_from(*scale)
+            .map_err(|_| PolarsError::ComputeError(format!("`{name}`: scale {scale} out of range").into()))?,
+        other => return Err(PolarsError::SchemaMismatch(format!("`{name}` is {other}, not a decimal").into())),
+    };
+    let phys = s.to_physical_repr();
+    Ok((phys.i128()?.iter().collect(), scale))
+}
+
+fn decimals(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<Decimal>>> {
+    let (m, scale) = mantissas(df, name)?;
+    Ok(m.into_iter().map(|m| m.map(|m| Decimal::new(m, scale))).collect())
+}
+
+fn codes<'a>(df: &'a DataFrame, name: &str) -> PolarsResult<&'a StringChunked> {
+    df.column(name)?.str()
+}
+
+fn missing(what: &str, code: Option<&str>) -> PolarsError {
+    PolarsError::ComputeError(format!("yearbook tables: {what} `{}` is not in the schemas", code.unwrap_or("")).into())
+}
+
+/// A printed percentage read from its column (at the column's scale) back
+/// at the indicator's own decimals, as the people's CSVs print it.
+fn at(d: Option<Decimal>, decimals: u8) -> Option<Decimal> {
+    d.map(|d| d.rescale(decimals).unwrap_or(d))
+}
+
+/// The largest growths (`rising`) or falls of one year's metrics: growth
+/// in percent only, so rates (whose change is in points) are not among
+/// them; ties broken by agency and indicator code.
+fn top_movers(lf: LazyFrame, cx: &Context<'_>, rising: bool) -> PolarsResult<Vec<Mover>> {
+    let growth = col(c::GROWTH_PCT);
+    let sign = if rising { growth.clone().gt(lit(0)) } else { growth.clone().lt(lit(0)) };
+    let df = lf
+        .filter(growth.is_not_null().and(sign))
+        .sort_by_exprs(
+            [col(c::GROWTH_PCT), col(c::AGENCY), col(c::INDICATOR)],
+            SortMultipleOptions::default().with_order_descending_multi([rising, false, false]),
+        )
+        .limit(MOVERS)
+        .collect()?;
+    let (agencies, indicators) = (codes(&df, c::AGENCY)?, codes(&df, c::INDICATOR)?);
+    let (previous, actual, growth) =
+        (decimals(&df, c::PREVIOUS)?, decimals(&df, c::ACTUAL)?, decimals(&df, c::GROWTH_PCT)?);
+    (0..df.height())
+        .map(|i| {
+            let a = agencies.get(i);
+            let ind = indicators.get(i);
+            let agency = a.and_then(|a| cx.register.get(a)).ok_or_else(|| missing("agency", a))?;
+            let indicator = ind.and_then(|i| cx.catalog.get(i)).ok_or_else(|| missing("indicator", ind))?;
+            let growth = at(growth[i], cx.rounding.of(indicator).growth)
+                .ok_or_else(|| PolarsError::ComputeError("movers: a null growth passed the filter".into()))?;
+            let sent = |v: Option<Decimal>| v.map(Decimal::trimmed);
+            Ok(Mover { agency, indicator, previous: sent(previous[i]), actual: sent(actual[i]), growth })
+        })
+        .collect()
+}
+
+/// The parents' indicator × year tables: the totals pivoted on the year,
+/// the latest year's target and percentages joined beside, in register and
+/// catalog order.
+fn parent_tables(totals: LazyFrame, cx: &Context<'_>) -> PolarsResult<(Vec<i32>, Vec<ParentTable>)> {
+    let years_df = totals.clone().select([col("year").unique().sort(SortOptions::default())]).collect()?;
+    let years: Vec<i32> = years_df.column("year")?.i32()?.into_no_null_iter().collect();
+    let Some(&latest) = years.last() else { return Ok((Vec::new(), Vec::new())) };
+    let by_name = |names: &[&str]| Selector::ByName { names: names.iter().map(|&n| n.into()).collect(), strict: true };
+    let wide = totals.clone().select([col(c::AGENCY), col(c::INDICATOR), col("year"), col(c::VALUE)]).pivot(
+        by_name(&["year"]),
+        Arc::new(years_df),
+        by_name(&[c::AGENCY, c::INDICATOR]),
+        by_name(&[c::VALUE]),
+        element().first(),
+        false,
+        "_".into(),
+        polars::frame::PivotColumnNaming::Auto,
+    );
+    let latest_cols = [c::TARGET, c::COMPLETION_PCT, c::GROWTH_PCT, c::CHANGE_PP];
+    let latest_df = totals.filter(col("year").eq(lit(latest))).select(
+        [col(c::AGENCY), col(c::INDICATOR)].into_iter().chain(latest_cols.iter().map(|&n| col(n))).collect::<Vec<_>>(),
+    );
+    let keys = [col(c::AGENCY), col(c::INDICATOR)];
+    let df = wide
+        .join(latest_df, keys.clone(), keys, JoinArgs::new(JoinType::Left))
+        .sort([c::AGENCY, c::INDICATOR], SortMultipleOptions::default())
+        .collect()?;
+
+    let (agencies, indicators) = (codes(&df, c::AGENCY)?, codes(&df, c::INDICATOR)?);
+    let by_year = years.iter().map(|y| decimals(&df, &y.to_string())).collect::<PolarsResult<Vec<_>>>()?;
+    let target = decimals(&df, c::TARGET)?;
+    let (completion, growth, change) =
+        (decimals(&df, c::COMPLETION_PCT)?, decimals(&df, c::GROWTH_PCT)?, decimals(&df, c::CHANGE_PP)?);
+    let mut rows: Vec<(AgencyId, IndicatorYears)> = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let (a, ind) = (agencies.get(i), indicators.get(i));
+        let parent = a.and_then(|a| cx.register.get(a)).ok_or_else(|| missing("agency", a))?;
+        let indicator = ind.and_then(|i| cx.catalog.get(i)).ok_or_else(|| missing("indicator", ind))?;
+        let d = cx.rounding.of(indicator);
+        let shown =
+            |v: Option<Decimal>| v.map(|v| shown(v, cx.catalog.indicator(indicator).decimals, cx.rounding.rule));
+        let rate = cx.catalog.indicator(indicator).kind.year_on_year() == YearOnYear::ChangePp;
+        rows.push((
+            parent,
+            IndicatorYears {
+                indicator,
+                values: by_year.iter().map(|v| shown(v[i])).collect(),
+                target: shown(target[i]),
+                completion: at(completion[i], d.completion),
+                growth: if rate { None } else { at(growth[i], d.growth) },
+                change: if rate { at(change[i], d.change) } else { None },
+            },
+        ));
+    }
+    // Codes sort as ids do for the catalog, not always for the register:
+    // order by id, the register's order.
+    rows.sort_by_key(|(a, r)| (*a, r.indicator));
+    let mut parents: Vec<ParentTable> = Vec::new();
+    for (parent, row) in rows {
+        match parents.last_mut() {
+            Some(t) if t.parent == parent => t.rows.push(row),
+            _ => parents.push(ParentTable { parent, rows: vec![row] }),
+        }
+    }
+    Ok((years, parents))
+}
+
+/// A total as the yearbook tables print it: at the catalog's decimals, by
+/// the run's rounding rule (a sum of values typed with more decimals than
+/// the catalog prints keeps them in the Parquet).
+fn shown(v: Decimal, decimals: u8, rule: Rounding) -> Decimal {
+    v.round(decimals, rule).unwrap_or(v)
+}
