@@ -116,72 +116,95 @@ pub struct Parts {
 
 /// The yearbook tables from the run's Parquet `parts`.
 pub fn compute(parts: &Parts, cx: &Context<'_>) -> PolarsResult<Almanac> {
-    let rule = cx.rounding.rule;
-    let agency = |code: &str| cx.register.get(code);
-    let league = match scan(&parts.metrics, &[c::AGENCY, c::TARGET, c::MET, c::COMPLETION_PCT])? {
-        Some(metrics) => league::rank(metrics, agency, rule)?,
-        None => Vec::new(),
-    };
-    let mut movers = Vec::new();
+    let members = Members::of(cx.register);
+    let (mut league, mut movers, mut completions) = (Vec::new(), Vec::new(), Vec::new());
+    // A year of the metrics at a time, so that memory holds one year's
+    // columns (a tenth of the table at the bench's large scale, where all
+    // years at once took 1.4 GB more); the year's queries run on it.
     for (year, paths) in by_year(&parts.metrics) {
-        let lf = scan_year(year, &paths, &[c::AGENCY, c::INDICATOR, c::PREVIOUS, c::ACTUAL, c::GROWTH_PCT])?;
-        let risers = top_movers(lf.clone(), cx, true)?;
-        let fallers = top_movers(lf, cx, false)?;
+        let metrics = scan_year(year, &paths, &METRICS_COLUMNS)?.collect()?;
+        league.extend(league::rank(metrics.clone().lazy(), |code| cx.register.get(code), cx.rounding.rule)?);
+        let risers = top_movers(metrics.clone().lazy(), cx, true)?;
+        let fallers = top_movers(metrics.clone().lazy(), cx, false)?;
         if !risers.is_empty() || !fallers.is_empty() {
             movers.push(YearMovers { year, risers, fallers });
         }
+        completions.extend(members.completions(metrics.lazy(), false, cx)?);
     }
-    let (years, parents) = match scan(
+    let totals = scan(
         &parts.totals,
         &[c::AGENCY, c::INDICATOR, c::VALUE, c::TARGET, c::COMPLETION_PCT, c::GROWTH_PCT, c::CHANGE_PP],
-    )? {
+    )?;
+    let (years, parents) = match totals.clone() {
         Some(totals) => parent_tables(totals, cx)?,
         None => (Vec::new(), Vec::new()),
     };
-    let completions = completions(parts, cx)?;
+    if let Some(totals) = totals {
+        completions.extend(members.completions(totals, true, cx)?);
+    }
+    completions.sort_by_key(|b| (b.year, b.root, b.indicator, b.agency != b.root, b.agency));
     Ok(Almanac { years, parents, league, movers, completions })
 }
 
-/// The completions of every root of the register's trees and of its
-/// direct members: a member that is a parent by its total, an agency by
-/// its own figure. Their number follows the register and the catalog.
-fn completions(parts: &Parts, cx: &Context<'_>) -> PolarsResult<Vec<Completion>> {
-    let register = cx.register;
-    // (agency code, root code, whether its figure is a total)
-    let mut wanted: Vec<(&str, &str, bool)> = Vec::new();
-    for (id, a) in register.iter().filter(|(_, a)| a.parent.is_none() && a.has_children) {
-        wanted.push((&a.code, &a.code, true));
-        for (_, m) in register.iter().filter(|(_, m)| m.parent == Some(id)) {
-            wanted.push((&m.code, &a.code, m.has_children));
+/// The metrics columns the tables read.
+const METRICS_COLUMNS: [&str; 9] = [
+    c::AGENCY,
+    c::INDICATOR,
+    c::TARGET,
+    c::MET,
+    c::COMPLETION_PCT,
+    c::GROWTH_PCT,
+    c::CHANGE_PP,
+    c::PREVIOUS,
+    c::ACTUAL,
+];
+
+/// Every root of the register's trees and its direct members, whose
+/// completions the report charts: a member that is a parent by its total,
+/// an agency by its own figure. Their number follows the register.
+struct Members<'a> {
+    /// (agency code, root code, whether its figure is a total)
+    wanted: Vec<(&'a str, &'a str, bool)>,
+}
+
+impl<'a> Members<'a> {
+    fn of(register: &'a Register) -> Members<'a> {
+        let mut wanted = Vec::new();
+        for (id, a) in register.iter().filter(|(_, a)| a.parent.is_none() && a.has_children) {
+            wanted.push((a.code.as_str(), a.code.as_str(), true));
+            for (_, m) in register.iter().filter(|(_, m)| m.parent == Some(id)) {
+                wanted.push((m.code.as_str(), a.code.as_str(), m.has_children));
+            }
         }
+        Members { wanted }
     }
-    let columns = [c::AGENCY, c::INDICATOR, c::COMPLETION_PCT, c::GROWTH_PCT, c::CHANGE_PP];
-    let mut frames = Vec::new();
-    for (table, totals) in [(&parts.totals, true), (&parts.metrics, false)] {
-        let picked: Vec<&(&str, &str, bool)> = wanted.iter().filter(|w| w.2 == totals).collect();
+
+    /// The completions of those of them in `table` (the totals when
+    /// `totals`, else the metrics).
+    fn completions(&self, table: LazyFrame, totals: bool, cx: &Context<'_>) -> PolarsResult<Vec<Completion>> {
+        let picked: Vec<&(&str, &str, bool)> = self.wanted.iter().filter(|w| w.2 == totals).collect();
         if picked.is_empty() {
-            continue;
+            return Ok(Vec::new());
         }
-        let Some(lf) = scan(table, &columns)? else { continue };
         let keys = df![
             c::AGENCY => picked.iter().map(|w| w.0).collect::<Vec<&str>>(),
             "root" => picked.iter().map(|w| w.1).collect::<Vec<&str>>(),
         ]?;
-        frames.push(lf.filter(col(c::COMPLETION_PCT).is_not_null()).join(
-            keys.lazy(),
-            [col(c::AGENCY)],
-            [col(c::AGENCY)],
-            JoinArgs::new(JoinType::Inner),
-        ));
+        let df = table
+            .filter(col(c::COMPLETION_PCT).is_not_null())
+            .join(keys.lazy(), [col(c::AGENCY)], [col(c::AGENCY)], JoinArgs::new(JoinType::Inner))
+            .collect()?;
+        completion_rows(&df, cx)
     }
-    if frames.is_empty() {
-        return Ok(Vec::new());
-    }
-    let df = concat(frames, UnionArgs::default())?.collect()?;
-    let (agencies, roots, indicators) = (codes(&df, c::AGENCY)?, codes(&df, "root")?, codes(&df, c::INDICATOR)?);
+}
+
+/// The rows of a frame of completions with their root, as values.
+fn completion_rows(df: &DataFrame, cx: &Context<'_>) -> PolarsResult<Vec<Completion>> {
+    let register = cx.register;
+    let (agencies, roots, indicators) = (codes(df, c::AGENCY)?, codes(df, "root")?, codes(df, c::INDICATOR)?);
     let years = df.column("year")?.i32()?;
     let (completion, growth, change) =
-        (decimals(&df, c::COMPLETION_PCT)?, decimals(&df, c::GROWTH_PCT)?, decimals(&df, c::CHANGE_PP)?);
+        (decimals(df, c::COMPLETION_PCT)?, decimals(df, c::GROWTH_PCT)?, decimals(df, c::CHANGE_PP)?);
     let mut out = Vec::with_capacity(df.height());
     for i in 0..df.height() {
         let (a, r, ind) = (agencies.get(i), roots.get(i), indicators.get(i));
@@ -201,7 +224,6 @@ fn completions(parts: &Parts, cx: &Context<'_>) -> PolarsResult<Vec<Completion>>
             change: at(change[i], d.change),
         });
     }
-    out.sort_by_key(|b| (b.year, b.root, b.indicator, b.agency != b.root, b.agency));
     Ok(out)
 }
 
@@ -228,7 +250,14 @@ fn scan_year(year: i32, paths: &[PathBuf], columns: &[&str]) -> PolarsResult<Laz
             })
         })
         .collect::<PolarsResult<Vec<_>>>()?;
-    let args = ScanArgsParquet { glob: false, ..Default::default() };
+    // The paths are the run's own files: no glob (an output directory's
+    // name may hold `*` or `[`), and the year is added here rather than
+    // parsed from the path.
+    let args = ScanArgsParquet {
+        glob: false,
+        hive_options: HiveOptions { enabled: Some(false), ..Default::default() },
+        ..Default::default()
+    };
     let cols: Vec<Expr> = columns.iter().map(|&n| col(n)).collect();
     Ok(LazyFrame::scan_parquet_files(paths.into_iter().collect(), args)?
         .select(cols)
@@ -278,13 +307,14 @@ fn at(d: Option<Decimal>, decimals: u8) -> Option<Decimal> {
     d.map(|d| d.rescale(decimals).unwrap_or(d))
 }
 
-/// The largest growths (`rising`) or falls of one year's metrics: growth
-/// in percent only, so rates (whose change is in points) are not among
-/// them; ties broken by agency and indicator code.
-fn top_movers(lf: LazyFrame, cx: &Context<'_>, rising: bool) -> PolarsResult<Vec<Mover>> {
+/// One year's [`MOVERS`] largest growths (`rising`) or falls, largest
+/// first: growth in percent only, so rates (whose change is in points) are
+/// not among them; ties by agency and indicator code. A sort with a limit,
+/// which polars runs as a top-k.
+fn top_movers(metrics: LazyFrame, cx: &Context<'_>, rising: bool) -> PolarsResult<Vec<Mover>> {
     let growth = col(c::GROWTH_PCT);
     let sign = if rising { growth.clone().gt(lit(0)) } else { growth.clone().lt(lit(0)) };
-    let df = lf
+    let df = metrics
         .filter(growth.is_not_null().and(sign))
         .sort_by_exprs(
             [col(c::GROWTH_PCT), col(c::AGENCY), col(c::INDICATOR)],

@@ -13,6 +13,7 @@ use super::csv_out::{CsvEncoding, CsvFile, text};
 use super::hashed::Written;
 use super::staging::OutDir;
 use super::tables::Tables;
+use super::workbook::decimals_format;
 use super::{ExportError, durable, io};
 use crate::almanac::{Almanac, Mover, ParentTable};
 use crate::decimal::Decimal;
@@ -164,13 +165,6 @@ impl SheetNames {
         self.0.insert(name.to_lowercase());
         name
     }
-}
-
-/// The number format showing `decimals` decimals: a spreadsheet drops
-/// trailing zeros otherwise.
-fn decimals_format(decimals: u8) -> Format {
-    let pattern = if decimals == 0 { "0".to_owned() } else { format!("0.{}", "0".repeat(usize::from(decimals))) };
-    Format::new().set_num_format(pattern)
 }
 
 /// Writes `d` as a number shown at its own decimals (an empty cell for

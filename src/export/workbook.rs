@@ -190,7 +190,7 @@ fn formula(text: String, result: Option<Decimal>) -> Formula {
 
 /// The number format that shows `decimals` decimals (`0.0`): a spreadsheet
 /// drops trailing zeros otherwise (`10.00` shows as `10`).
-fn decimals_format(decimals: u8) -> Format {
+pub(super) fn decimals_format(decimals: u8) -> Format {
     let pattern = if decimals == 0 { "0".to_owned() } else { format!("0.{}", "0".repeat(usize::from(decimals))) };
     Format::new().set_num_format(pattern)
 }

@@ -166,3 +166,16 @@ fn the_tables_workbook_holds_the_csvs_figures_a_sheet_per_table() {
         .collect();
     assert_eq!(rows, want);
 }
+
+/// The tables read the run's own files by path, so an output directory
+/// whose name a glob would read differently still gets them.
+#[test]
+fn an_output_directory_named_like_a_glob_still_gets_its_tables() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("runs [2021]*?").join("out");
+    run_sample(&out);
+    let book = csv_rows(&out.join("summary/yearbook.csv"));
+    let city = find(&book, &[("汇总单位代码", "TJ"), ("指标代码", "EMP-URBAN-NEW")]);
+    assert_eq!(cell(&book, city, "2021年"), "436397");
+    assert!(out.join("tables.xlsx").exists());
+}
