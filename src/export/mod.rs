@@ -265,7 +265,7 @@ pub fn write_almanac(
     let parts = |table| crate::readback::parts(paths.root(), outputs.iter().map(|f| f.path.as_str()), table, None);
     let found = crate::almanac::Parts { metrics: parts(table::METRICS), totals: parts(table::TOTALS) };
     let almanac = crate::almanac::compute(&found, cx)
-        .map_err(|e| ExportError::Refused { path: paths.root().to_owned(), reason: format!("yearbook tables: {e}") })?;
+        .map_err(|e| ExportError::Refused { path: paths.root().to_owned(), reason: e.to_string() })?;
     let written = almanac::write(paths, tables, &almanac, encoding)?;
     Ok((almanac, listed(paths, written)))
 }
