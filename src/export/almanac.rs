@@ -142,11 +142,17 @@ fn mover_rows<'a>(t: &'a Tables<'_>, rows: &'a [Mover], direction: &'a str) -> i
 /// Excel's limit on a sheet's name, in characters.
 const SHEET_NAME_CHARS: usize = 31;
 
-/// Sheet names as Excel allows them (no `[]:*?/\`, at most 31
-/// characters), each new one made unique with a number.
+/// Sheet names as Excel allows them (no `[]:*?/\`, no `'` at either end,
+/// at most 31 characters, not `History`), each new one made unique with a
+/// number.
 struct SheetNames(HashSet<String>);
 
 impl SheetNames {
+    fn new() -> SheetNames {
+        // Excel keeps `History` for itself.
+        SheetNames(HashSet::from(["history".to_owned()]))
+    }
+
     fn name(&mut self, wanted: &str) -> String {
         let clean: String = wanted
             .chars()
@@ -196,7 +202,7 @@ fn workbook(t: &Tables<'_>, a: &Almanac) -> Result<Vec<u8>, XlsxError> {
     // A fixed creation time keeps the file byte-identical across runs.
     wb.set_properties(&DocProperties::new().set_creation_datetime(&ExcelDateTime::from_ymd(2000, 1, 1)?));
     let bold = Format::new().set_bold();
-    let mut names = SheetNames(HashSet::new());
+    let mut names = SheetNames::new();
     let span = match (a.years.first(), a.years.last()) {
         (Some(first), Some(last)) if first != last => format!("{first}—{last}年"),
         (Some(y), _) => format!("{y}年"),
@@ -262,4 +268,26 @@ fn workbook(t: &Tables<'_>, a: &Almanac) -> Result<Vec<u8>, XlsxError> {
         ws.write_string(0, 0, "本次运行没有可汇总的数据")?;
     }
     wb.save_to_buffer()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sheet_names_are_ones_excel_takes_and_never_twice() {
+        let mut n = SheetNames::new();
+        assert_eq!(n.name("天津市"), "天津市");
+        assert_eq!(n.name("天津市"), "天津市~2");
+        assert_eq!(n.name("a/b[c]:d*e?f\\g"), "a_b_c__d_e_f_g");
+        assert_eq!(n.name("'quoted'"), "quoted");
+        assert_eq!(n.name("History"), "History~2");
+        assert_eq!(n.name(""), "表");
+        let long = "一".repeat(40);
+        let first = n.name(&long);
+        assert_eq!(first.chars().count(), 31);
+        let second = n.name(&long);
+        assert_eq!(second.chars().count(), 31);
+        assert!(second.ends_with("~2"));
+    }
 }
