@@ -43,6 +43,8 @@ pub enum ExportError {
 
     #[error(transparent)]
     Workbook(#[from] workbook::WorkbookError),
+    #[error(transparent)]
+    Tables(#[from] crate::almanac::AlmanacError),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{}: {reason}", path.display())]
@@ -264,8 +266,7 @@ pub fn write_almanac(
 ) -> Result<(crate::almanac::Almanac, Vec<OutputFile>), ExportError> {
     let parts = |table| crate::readback::parts(paths.root(), outputs.iter().map(|f| f.path.as_str()), table, None);
     let found = crate::almanac::Parts { metrics: parts(table::METRICS), totals: parts(table::TOTALS) };
-    let almanac = crate::almanac::compute(&found, cx)
-        .map_err(|e| ExportError::Refused { path: paths.root().to_owned(), reason: e.to_string() })?;
+    let almanac = crate::almanac::compute(&found, cx)?;
     let written = almanac::write(paths, tables, &almanac, encoding)?;
     Ok((almanac, listed(paths, written)))
 }
