@@ -47,6 +47,9 @@ pub enum Command {
     /// (CSV or workbook): header, layout, fields, "not available" tokens,
     /// and a `"?"` wherever it could not decide.
     Describe(DescribeArgs),
+    /// Lay out a new project in DIR: a pipeline, the bundled schemas to
+    /// edit, and an empty inbox, ready for `yearbook run` inside DIR.
+    Init(InitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +138,18 @@ pub struct RunArgs {
     /// Output directory (overrides the pipeline's).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// One JSON object on stdout (status, counts per file, refused files,
+    /// outputs, durations) for a scheduler, instead of the summary lines;
+    /// a fatal error is one too.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The directory to lay the project out in (created; must be empty if
+    /// it exists).
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -146,23 +161,57 @@ pub struct ValidateArgs {
     pub files: Vec<PathBuf>,
 }
 
+/// Exit codes: what a scheduler can tell apart.
+pub mod exit {
+    /// Finished, nothing quarantined (also: the audit passed).
+    pub const OK: u8 = 0;
+    /// Finished, some rows quarantined (the audit found a difference).
+    pub const QUARANTINED: u8 = 1;
+    /// Fatal: configuration, input or output; nothing was replaced.
+    pub const FATAL: u8 = 2;
+    /// The command line itself is wrong (sysexits' `EX_USAGE`).
+    pub const USAGE: u8 = 64;
+}
+
+/// Parses the command line: help and version exit 0, a usage error
+/// [`exit::USAGE`], apart from the fatal errors of a run.
+pub fn parse() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() { ExitCode::from(exit::USAGE) } else { ExitCode::SUCCESS }
+    })
+}
+
 /// Runs the parsed command line and returns the exit code.
 pub fn execute(cli: Cli) -> ExitCode {
     init_logging(cli.verbose, cli.quiet);
+    let json = matches!(&cli.command, Command::Run(a) if a.json);
     let outcome = match cli.command {
         Command::Run(args) => run(args, cli.quiet),
         Command::Validate(args) => validate(args),
         Command::Explain(args) => explain(args),
         Command::Audit(args) => audit(args),
         Command::Describe(args) => describe(args),
+        Command::Init(args) => init(args),
     };
     match outcome {
         Ok(code) => code,
         Err(e) => {
             eprintln!("yearbook: {e}");
-            ExitCode::from(2)
+            if json {
+                let failed =
+                    serde_json::json!({ "status": "failed", "exit_code": exit::FATAL, "error": e.to_string() });
+                println!("{failed}");
+            }
+            ExitCode::from(exit::FATAL)
         }
     }
+}
+
+/// Whether stderr may carry colour codes: a terminal, and no `NO_COLOR`
+/// (<https://no-color.org>).
+fn colour() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
@@ -174,11 +223,19 @@ fn init_logging(verbose: u8, quiet: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("YEARBOOK_LOG")
         .unwrap_or_else(|_| format!("yearbook={level}").into());
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour())
+        .with_target(false)
+        .try_init();
 }
 
 fn load(args: &PipelineArgs, input: Option<PathBuf>, out: Option<PathBuf>) -> Result<Pipeline, Error> {
+    if !args.pipeline.exists() {
+        let here = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
+        return Err(Error::NoPipeline { path: args.pipeline.clone(), here });
+    }
     let overrides =
         Overrides { submissions: input, catalog: args.catalog.clone(), agencies: args.agencies.clone(), out };
     Ok(Pipeline::load(&args.pipeline, overrides)?)
@@ -195,9 +252,17 @@ fn progress_bar(quiet: bool) -> ProgressBar {
 
 fn run(args: RunArgs, quiet: bool) -> Result<ExitCode, Error> {
     let p = load(&args.pipeline, args.input, args.out)?;
-    let m = crate::run::run(&p, &progress_bar(quiet))?;
+    let m = crate::run::run(&p, &progress_bar(quiet || args.json))?;
     let c = &m.counts;
-    if !quiet {
+    // A file refused whole is news on its own, apart from rows quarantined
+    // here and there.
+    for f in m.inputs.iter().filter(|f| f.refused.is_some()) {
+        eprintln!("yearbook: refused whole: {}: {}", f.path, f.refused.as_deref().unwrap_or(""));
+    }
+    let code = if c.quarantined > 0 { exit::QUARANTINED } else { exit::OK };
+    if args.json {
+        println!("{}", run_json(&m, &p.paths.out, code));
+    } else if !quiet {
         println!(
             "yearbook: {} files, {} rows read: {} accepted, {} quarantined, {} superseded; {} warnings",
             c.files, c.rows_read, c.accepted, c.quarantined, c.superseded, c.warnings
@@ -219,7 +284,81 @@ fn run(args: RunArgs, quiet: bool) -> Result<ExitCode, Error> {
             println!("quarantined rows: {}", p.paths.out.join(file::QUARANTINE).display());
         }
     }
-    Ok(if c.quarantined > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(ExitCode::from(code))
+}
+
+/// `run --json`: one object for a scheduler.
+fn run_json(m: &crate::export::Manifest, out: &std::path::Path, code: u8) -> serde_json::Value {
+    let files: Vec<serde_json::Value> = m
+        .inputs
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "path": f.path,
+                "rows_read": f.rows_read,
+                "accepted": f.accepted,
+                "quarantined": f.quarantined,
+                "superseded": f.superseded,
+                "refused": f.refused,
+            })
+        })
+        .collect();
+    let refused: Vec<serde_json::Value> = m
+        .inputs
+        .iter()
+        .filter_map(|f| f.refused.as_ref().map(|r| serde_json::json!({ "path": f.path, "reason": r })))
+        .collect();
+    serde_json::json!({
+        "status": if code == exit::OK { "ok" } else { "quarantined" },
+        "exit_code": code,
+        "run_id": m.run_id,
+        "started_at": m.started_at,
+        "finished_at": m.finished_at,
+        "out": out.display().to_string(),
+        "counts": m.counts,
+        "files": files,
+        "refused": refused,
+        "outputs": m.outputs,
+        "durations_ms": m.stage_ms,
+    })
+}
+
+/// The files `yearbook init` lays out: the bundled schemas as they ship,
+/// and a pipeline that reads `inbox/` into `out/`.
+const INIT_FILES: [(&str, &str); 5] = [
+    ("pipelines/nightly.toml", include_str!("init/nightly.toml")),
+    ("schemas/catalog.csv", include_str!("../schemas/catalog.csv")),
+    ("schemas/agencies.csv", include_str!("../schemas/agencies.csv")),
+    ("schemas/units.toml", include_str!("../schemas/units.toml")),
+    ("schemas/layouts.toml", include_str!("../schemas/layouts.toml")),
+];
+
+fn init(args: InitArgs) -> Result<ExitCode, Error> {
+    let dir = &args.dir;
+    let io = |path: &std::path::Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
+    if dir.exists() && std::fs::read_dir(dir).map_err(io(dir))?.next().is_some() {
+        return Err(Error::Io {
+            path: dir.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "not empty: init lays out a new project"),
+        });
+    }
+    for (name, text) in INIT_FILES {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        std::fs::write(&path, text).map_err(io(&path))?;
+    }
+    let inbox = dir.join("inbox");
+    std::fs::create_dir_all(&inbox).map_err(io(&inbox))?;
+    println!(
+        "yearbook: a project in {}: put submissions in inbox/, edit schemas/ for your catalog and register, then `yearbook run` there",
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn explain(args: ExplainArgs) -> Result<ExitCode, Error> {

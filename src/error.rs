@@ -23,10 +23,14 @@ pub enum Error {
     Audit(#[from] crate::audit::AuditError),
     #[error(transparent)]
     Explain(#[from] crate::explain::ExplainError),
-    #[error("league table: {0}")]
-    League(#[from] polars::prelude::PolarsError),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
+    #[error(
+        "no pipeline file `{}` (looked for from {here}): run yearbook in a project's directory, \
+         pass --pipeline FILE, or lay a project out with `yearbook init DIR`",
+        path.display()
+    )]
+    NoPipeline { path: PathBuf, here: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

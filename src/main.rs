@@ -1,9 +1,10 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    yearbook::cli::execute(yearbook::cli::Cli::parse())
+    match yearbook::cli::parse() {
+        Ok(cli) => yearbook::cli::execute(cli),
+        Err(code) => code,
+    }
 }
 
 // Millions of short-lived cells and rows: mimalloc took 2.2 s off a

@@ -21,6 +21,8 @@ mod nothing_lost;
 /// SUBMISSIONS.md "Numbers as people type them": every accepted and
 /// rejected form.
 mod number_grammar;
+/// run --json, exit codes, colour, init: yearbook under a scheduler.
+mod operations;
 /// Source file, line and byte of every figure.
 mod provenance;
 /// A rate against its numerator and denominator: checked, diagnosed,
