@@ -47,6 +47,10 @@ pub enum Command {
     /// (CSV or workbook): header, layout, fields, "not available" tokens,
     /// and a `"?"` wherever it could not decide.
     Describe(DescribeArgs),
+    /// List every figure that differs between two runs' outputs: new,
+    /// revised (old → new, with the file and line that brought it) or
+    /// withdrawn, as `changes.csv` does; counts on stderr.
+    Diff(DiffArgs),
     /// Lay out a new project in DIR: a pipeline, the bundled schemas to
     /// edit, and an empty inbox, ready for `yearbook run` inside DIR.
     Init(InitArgs),
@@ -146,6 +150,14 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier run's output directory.
+    pub before: PathBuf,
+    /// The later run's output directory.
+    pub after: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct InitArgs {
     /// The directory to lay the project out in (created; must be empty if
     /// it exists).
@@ -193,6 +205,7 @@ pub fn execute(cli: Cli) -> ExitCode {
         Command::Audit(args) => audit(args),
         Command::Describe(args) => describe(args),
         Command::Init(args) => init(args),
+        Command::Diff(args) => diff(args),
     };
     match outcome {
         Ok(code) => code,
@@ -279,6 +292,17 @@ fn run(args: RunArgs, quiet: bool) -> Result<ExitCode, Error> {
                 p.paths.out.join(file::CLAIMS).display()
             );
         }
+        if let Some(ch) = &m.changes {
+            let k = &ch.counts;
+            println!(
+                "since run {}: {} figures new, {} revised, {} withdrawn: {}",
+                ch.run_id,
+                k.new,
+                k.revised,
+                k.withdrawn,
+                p.paths.out.join(file::CHANGES).display()
+            );
+        }
         println!("outputs in {} (run {})", p.paths.out.display(), m.run_id);
         if c.quarantined > 0 {
             println!("quarantined rows: {}", p.paths.out.join(file::QUARANTINE).display());
@@ -320,7 +344,33 @@ fn run_json(m: &crate::export::Manifest, out: &std::path::Path, code: u8) -> ser
         "refused": refused,
         "outputs": m.outputs,
         "durations_ms": m.stage_ms,
+        "changes": m.changes,
     })
+}
+
+fn diff(args: DiffArgs) -> Result<ExitCode, Error> {
+    let open = crate::readback::Outputs::open;
+    let (before, after) = (open(&args.before)?, open(&args.after)?);
+    let changes = crate::changes::between(&before, &after)?;
+    let csv = || -> Result<(), crate::export::csv_out::CsvError> {
+        let stdout = std::path::Path::new("<stdout>");
+        let encoding = crate::export::csv_out::CsvEncoding::Utf8NoBom;
+        let mut f = crate::export::csv_out::CsvFile::new(
+            stdout,
+            std::io::stdout().lock(),
+            &crate::export::CHANGES_HEADER,
+            encoding,
+        )?;
+        crate::export::change_rows(&mut f, &changes)?;
+        f.close().map(|_| ())
+    };
+    csv().map_err(crate::export::ExportError::from)?;
+    let k = crate::changes::Counts::of(&changes);
+    eprintln!(
+        "yearbook: run {} → run {}: {} figures new, {} revised, {} withdrawn",
+        before.manifest.run_id, after.manifest.run_id, k.new, k.revised, k.withdrawn
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The files `yearbook init` lays out: the bundled schemas as they ship,

@@ -230,6 +230,8 @@ pub mod file {
     pub const MOVERS: &str = "movers.csv";
     /// Every parent's indicator × year table (`summary/yearbook.csv`).
     pub const YEARBOOK: &str = "yearbook.csv";
+    /// What changed since the previous run in the same output directory.
+    pub const CHANGES: &str = "changes.csv";
     /// The run's page for people (charts, league, quarantine, claims).
     pub const REPORT: &str = "report.html";
     /// The yearbook tables as a workbook, a sheet per table.

@@ -194,6 +194,15 @@ fn read_section(h: &mut String, p: &Page<'_>) {
     card(h, c.totals, "汇总数", "totals");
     card(h, c.claims.mismatched, "报告值不一致", "claims not matching");
     h.push_str("</div>");
+    if let Some(ch) = &p.manifest.changes {
+        // No run id: it holds the previous run's time, which belongs in
+        // the manifest only.
+        h.push_str("<h3>与上次运行相比<small>Since the previous run (changes.csv)</small></h3><div class=\"grid\">");
+        card(h, ch.counts.new, "新增", "new");
+        card(h, ch.counts.revised, "修订", "revised");
+        card(h, ch.counts.withdrawn, "撤回", "withdrawn");
+        h.push_str("</div>");
+    }
     let refused: Vec<_> = p.manifest.inputs.iter().filter(|f| f.refused.is_some()).collect();
     if !refused.is_empty() {
         let _ = write!(

@@ -21,7 +21,7 @@ use std::time::{Instant, SystemTime};
 
 use indicatif::ProgressBar;
 use rayon::prelude::*;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::aggregate::Aggregator;
 use crate::almanac;
@@ -211,6 +211,21 @@ pub fn run_with(
         manifest.stage_ms.insert("workbook".to_owned(), t.elapsed().as_millis() as u64);
     } else {
         info!(observations, max, "no audit workbook: too many rows for a spreadsheet");
+    }
+    let t = Instant::now();
+    if let Ok(previous) = crate::readback::Outputs::open(&p.paths.out) {
+        // A previous run that cannot be read back (damaged, another
+        // version's) leaves this run without `changes.csv`, not failed.
+        match crate::changes::between(&previous, &export::read_back(&paths, &manifest)) {
+            Ok(changes) => {
+                manifest.outputs.push(export::write_changes(&paths, &changes, p.output.csv_encoding)?);
+                manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
+                let counts = crate::changes::Counts::of(&changes);
+                manifest.changes = Some(export::manifest::ChangesSince { run_id: previous.manifest.run_id, counts });
+            }
+            Err(e) => warn!("no changes.csv: the previous outputs could not be read: {e}"),
+        }
+        manifest.stage_ms.insert("changes".to_owned(), t.elapsed().as_millis() as u64);
     }
     let t = Instant::now();
     let quarantine = crate::report::quarantine_by_file(&ing.rejected, &manifest.inputs);

@@ -113,6 +113,18 @@ pub struct Manifest {
     pub tables: BTreeMap<String, Vec<ColumnInfo>>,
     /// Wall time of each stage, in milliseconds.
     pub stage_ms: BTreeMap<String, u64>,
+    /// What changed since the run whose outputs this run replaced (none on
+    /// a first run): `changes.csv`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<ChangesSince>,
+}
+
+/// The changes since the previous run, counted.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangesSince {
+    pub run_id: String,
+    #[serde(flatten)]
+    pub counts: crate::changes::Counts,
 }
 
 /// Per indicator, the decimals each of its printed percentages is rounded
@@ -191,6 +203,7 @@ impl Manifest {
             outputs: r.outputs,
             tables: r.tables,
             stage_ms: r.stage_ms,
+            changes: None,
         }
     }
 }

@@ -311,11 +311,17 @@ fn issue_rows<W: std::io::Write>(
     Ok(())
 }
 
+/// The outputs written so far into `paths`, as the readers of a finished
+/// run see them.
+pub fn read_back(paths: &OutDir, manifest: &Manifest) -> crate::readback::Outputs {
+    let view = serde_json::to_value(manifest).and_then(serde_json::from_value).expect("a manifest reads back");
+    crate::readback::Outputs { dir: paths.root().to_owned(), manifest: view }
+}
+
 /// Writes `audit.xlsx` from the Parquet already written into `paths` and
 /// the run's manifest.
 pub fn write_workbook(paths: &OutDir, manifest: &Manifest) -> Result<OutputFile, ExportError> {
-    let view = serde_json::to_value(manifest).and_then(serde_json::from_value).expect("a manifest reads back");
-    let outputs = crate::readback::Outputs { dir: paths.root().to_owned(), manifest: view };
+    let outputs = read_back(paths, manifest);
     let path = paths.file(file::WORKBOOK);
     workbook::write(&outputs, &path)?;
     durable::sync_path(&path).map_err(io(&path))?;
@@ -326,6 +332,53 @@ pub fn write_workbook(paths: &OutDir, manifest: &Manifest) -> Result<OutputFile,
         bytes: bytes.len() as u64,
         rows: manifest.counts.observations,
     })
+}
+
+/// `changes.csv`'s columns, each header in Chinese then English.
+pub const CHANGES_HEADER: [&str; 9] = [
+    "年度 year",
+    "单位代码 agency",
+    "指标代码 indicator",
+    "项目 measure",
+    "变化 change",
+    "原值 old",
+    "新值 new",
+    "来源文件 source_file",
+    "行号 source_line",
+];
+
+/// The rows of `changes.csv` (see [`crate::changes`]).
+pub fn change_rows<W: std::io::Write>(
+    f: &mut csv_out::CsvFile<W>,
+    changes: &[crate::changes::Change],
+) -> Result<(), csv_out::CsvError> {
+    let num = |d: Option<crate::decimal::Decimal>| d.map(|d| d.trimmed().to_string()).unwrap_or_default();
+    for ch in changes {
+        f.row([
+            ch.year.to_string().as_str(),
+            &csv_out::text(&ch.agency),
+            &csv_out::text(&ch.indicator),
+            ch.measure.zh(),
+            ch.kind.zh(),
+            &num(ch.old),
+            &num(ch.new),
+            &csv_out::text(&ch.file),
+            &ch.line.map(|l| l.to_string()).unwrap_or_default(),
+        ])?;
+    }
+    Ok(())
+}
+
+/// Writes `changes.csv`.
+pub fn write_changes(
+    paths: &OutDir,
+    changes: &[crate::changes::Change],
+    encoding: csv_out::CsvEncoding,
+) -> Result<OutputFile, ExportError> {
+    let mut f = csv_out::CsvFile::create(&paths.file(file::CHANGES), &CHANGES_HEADER, encoding)?;
+    change_rows(&mut f, changes)?;
+    let w = f.finish()?;
+    Ok(OutputFile { path: paths.relative(&w.path), sha256: w.sha256, bytes: w.bytes, rows: w.rows })
 }
 
 /// Writes `report.html` (see [`crate::report`]).

@@ -5,6 +5,8 @@ mod util;
 
 /// explain, audit and the claims check.
 mod auditing;
+/// changes.csv and yearbook diff after changed, removed and new files.
+mod changes;
 /// The command line: exit codes, validate, overrides, configuration errors.
 mod cli;
 /// Byte-identical outputs whatever the file order, directory and threads.

@@ -1,0 +1,93 @@
+//! What changed since the previous run: `changes.csv` beside the outputs
+//! and `yearbook diff` between any two, after a changed, a removed and a
+//! new file.
+
+use std::path::Path;
+
+use crate::util::{EN_HEADER, csv_rows, repo, yearbook};
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+fn run(input: &Path, out: &Path) {
+    let o = yearbook(&["run", "-q", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// The rows of a changes listing as (year, agency, indicator, measure,
+/// change, old, new, file, line).
+fn listed(rows: &[Vec<String>]) -> Vec<Vec<String>> {
+    rows[1..].to_vec()
+}
+
+#[test]
+fn a_changed_a_removed_and_a_new_file_are_listed_figure_by_figure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    copy_tree(&repo().join("sample_data"), &input);
+    run(&input, &out);
+    assert!(!out.join("changes.csv").exists(), "a first run has nothing to compare with");
+    copy_tree(&out, &tmp.path().join("first"));
+
+    // The bureau corrects its new jobs, the civil affairs bureau's file is
+    // withdrawn, the justice bureau sends 2023.
+    let hrss = input.join("city/TJ-HRSS-2021.csv");
+    let text = std::fs::read_to_string(&hrss).unwrap().replace(",37.62,万人,35,", ",37.70,万人,35,");
+    std::fs::write(&hrss, text).unwrap();
+    std::fs::remove_file(input.join("city/TJ-MZ-wide.csv")).unwrap();
+    std::fs::write(input.join("city/TJ-JUS-2023.csv"), format!("{EN_HEADER}TJ-JUS,2023,INFO-DISCLOSED,,120,条,,,,\n"))
+        .unwrap();
+    run(&input, &out);
+
+    let rows = csv_rows(&out.join("changes.csv"));
+    assert_eq!(rows[0][0], "年度 year");
+    let find = |year: &str, agency: &str, indicator: &str, measure: &str| -> &Vec<String> {
+        rows.iter()
+            .find(|r| r[0] == year && r[1] == agency && r[2] == indicator && r[3] == measure)
+            .unwrap_or_else(|| panic!("no change of {year} {agency} {indicator} {measure}"))
+    };
+    let value = find("2021", "TJ-HRSS", "EMP-URBAN-NEW", "实际值");
+    assert_eq!(&value[4..], ["修订", "376200", "377000", "city/TJ-HRSS-2021.csv", "2"]);
+    let completion = find("2021", "TJ-HRSS", "EMP-URBAN-NEW", "完成率(%)");
+    assert_eq!(&completion[4..7], ["修订", "107.5", "107.7"]);
+    let total = find("2021", "TJ", "EMP-URBAN-NEW", "合计值");
+    assert_eq!(total[4], "修订");
+    assert_eq!(total[7], "", "a total comes from no one file");
+    let new = find("2023", "TJ-JUS", "INFO-DISCLOSED", "实际值");
+    assert_eq!(&new[4..], ["新增", "", "120", "city/TJ-JUS-2023.csv", "2"]);
+    let withdrawn: Vec<&Vec<String>> = rows[1..].iter().filter(|r| r[1] == "TJ-MZ").collect();
+    assert!(!withdrawn.is_empty());
+    for r in &withdrawn {
+        assert_eq!((r[4].as_str(), r[6].as_str(), r[7].as_str()), ("撤回", "", "city/TJ-MZ-wide.csv"), "{r:?}");
+    }
+    // The value moves its completion and its growth over 2020; nothing
+    // else of the bureau's 2021 figures changed.
+    assert_eq!(find("2021", "TJ-HRSS", "EMP-URBAN-NEW", "同比增长(%)")[4], "修订");
+    let hrss_rows = rows[1..].iter().filter(|r| r[1] == "TJ-HRSS" && r[0] == "2021").count();
+    assert_eq!(hrss_rows, 3);
+
+    // The manifest counts them; `diff` lists the same rows.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let counted: u64 = ["new", "revised", "withdrawn"].iter().map(|k| manifest["changes"][k].as_u64().unwrap()).sum();
+    assert_eq!(counted as usize, rows.len() - 1);
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let cards = &report[report.find("与上次运行相比").expect("the report counts the changes")..];
+    assert!(cards.contains(&format!("<b>{}</b>修订", manifest["changes"]["revised"])), "{}", &cards[..400]);
+    let d = yearbook(&["diff", tmp.path().join("first").to_str().unwrap(), out.to_str().unwrap()]);
+    assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
+    let diffed = tmp.path().join("diff.csv");
+    std::fs::write(&diffed, &d.stdout).unwrap();
+    assert_eq!(listed(&csv_rows(&diffed)), listed(&rows));
+    let stderr = String::from_utf8_lossy(&d.stderr);
+    assert!(stderr.contains(&format!("{} revised", manifest["changes"]["revised"])), "{stderr}");
+}
