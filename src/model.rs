@@ -244,6 +244,8 @@ pub mod table {
     pub const TOTALS: &str = "totals";
     pub const RATES: &str = "rates";
     pub const SUPERSEDED: &str = "superseded";
+    /// What changed since the previous run in the same output directory.
+    pub const CHANGES: &str = "changes";
 }
 
 /// The columns of the Parquet tables, with what each holds in English and
@@ -291,6 +293,7 @@ pub mod col {
         INDICATOR_NAME = "indicator_name", "indicator name of the catalog", "指标名称";
         KIND = "kind", "count, amount, rate, average, level or cumulative", "指标类型";
         MATCHES = "matches", "whether the rate the agency sent equals the one from its parts at its precision", "报送的比率与由分子分母计算的比率（按其精度）是否一致";
+        MEASURE = "measure", "which figure changed: value, completion_pct, growth_pct, change_pp, or total and its total_… percentages", "变化的项目：实际值、完成率、同比增长、同比变化，或合计值及其百分比";
         MET = "met", "whether the target was met", "是否完成目标";
         MISSING = "missing", "agencies under the parent that reported the indicator but have no figure this year", "应报未报（或被隔离）的下级单位";
         N_AGENCIES = "n_agencies", "number of contributing agencies", "参与汇总的单位数";
@@ -311,6 +314,9 @@ pub mod col {
         SOURCE_BYTE = "source_byte", "byte offset of the record in the file as sent (none for a workbook)", "记录在原文件中的字节位置（工作簿无此项）";
         SOURCE_FIELD = "source_field", "the value's column as the file names it", "数值所在列在原文件中的列名";
         SOURCE_SHEET = "source_sheet", "a workbook's sheet", "工作簿的工作表";
+        CHANGE_KIND = "change", "new, revised or withdrawn since the previous run", "与上次运行相比：新增、修订或撤回";
+        OLD = "old", "the figure in the previous run (none if new)", "上次运行的数值（新增为空）";
+        NEW = "new", "the figure in this run (none if withdrawn)", "本次运行的数值（撤回为空）";
         SOURCE_CELL = "source_cell", "a workbook's cell of the value (C7)", "数值所在的工作簿单元格（如 C7）";
         SOURCE_FILE = "source_file", "file the figure was read from, relative to the submissions directory", "来源文件（相对于报送目录）";
         SOURCE_LINE = "source_line", "line of the record in the file (a workbook's row)", "来源行号（工作簿为行号）";

@@ -164,6 +164,7 @@ pub fn run_with(
         .into_iter()
         .map(|(name, schema)| (name.to_owned(), export::manifest::ColumnInfo::of(&schema)))
         .collect();
+    let parquet_options = settings.parquet.clone();
     let mut exporter = Exporter::new(paths.clone(), tables, settings);
     let mut totals = Aggregator::new(p.rules(), &p.register);
     totals.quarantined(&ing.quarantined_keys);
@@ -218,7 +219,8 @@ pub fn run_with(
         // version's) leaves this run without `changes.csv`, not failed.
         match crate::changes::between(&previous, &export::read_back(&paths, &manifest)) {
             Ok(changes) => {
-                manifest.outputs.push(export::write_changes(&paths, &changes, p.output.csv_encoding)?);
+                let written = export::write_changes(&paths, &changes, p.output.csv_encoding, &parquet_options)?;
+                manifest.outputs.extend(written);
                 manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
                 let counts = crate::changes::Counts::of(&changes);
                 manifest.changes = Some(export::manifest::ChangesSince { run_id: previous.manifest.run_id, counts });

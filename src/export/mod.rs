@@ -369,16 +369,41 @@ pub fn change_rows<W: std::io::Write>(
     Ok(())
 }
 
-/// Writes `changes.csv`.
+/// Writes `changes.csv` and the `changes` table (a part per year).
 pub fn write_changes(
     paths: &OutDir,
     changes: &[crate::changes::Change],
     encoding: csv_out::CsvEncoding,
-) -> Result<OutputFile, ExportError> {
+    opts: &parquet::WriteOptions,
+) -> Result<Vec<OutputFile>, ExportError> {
     let mut f = csv_out::CsvFile::create(&paths.file(file::CHANGES), &CHANGES_HEADER, encoding)?;
     change_rows(&mut f, changes)?;
-    let w = f.finish()?;
-    Ok(OutputFile { path: paths.relative(&w.path), sha256: w.sha256, bytes: w.bytes, rows: w.rows })
+    let mut written = vec![f.finish()?];
+    for year_rows in changes.chunk_by(|a, b| a.year == b.year) {
+        let path = paths.part(table::CHANGES, year_rows[0].year, 0);
+        written.push(parquet::write_file(&path, table::CHANGES, &changes_batch(year_rows)?, opts)?);
+    }
+    Ok(listed(paths, written))
+}
+
+/// The `changes` table's columns.
+fn changes_batch(rows: &[crate::changes::Change]) -> Result<arrow::array::RecordBatch, parquet::ParquetError> {
+    use crate::model::col;
+    use parquet::{decimal, int64, text};
+    let scale = crate::decimal::BASE_SCALE;
+    parquet::batch(
+        table::CHANGES,
+        vec![
+            Ok(text(col::AGENCY, rows.iter().map(|c| Some(c.agency.as_str())))),
+            Ok(text(col::INDICATOR, rows.iter().map(|c| Some(c.indicator.as_str())))),
+            Ok(text(col::MEASURE, rows.iter().map(|c| Some(c.measure.as_str())))),
+            Ok(text(col::CHANGE_KIND, rows.iter().map(|c| Some(c.kind.as_str())))),
+            decimal(col::OLD, scale, rows.iter().map(|c| c.old)),
+            decimal(col::NEW, scale, rows.iter().map(|c| c.new)),
+            Ok(text(col::SOURCE_FILE, rows.iter().map(|c| Some(c.file.as_str()).filter(|f| !f.is_empty())))),
+            Ok(int64(col::SOURCE_LINE, rows.iter().map(|c| c.line))),
+        ],
+    )
 }
 
 /// Writes `report.html` (see [`crate::report`]).

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::util::{EN_HEADER, csv_rows, repo, yearbook};
+use crate::util::{EN_HEADER, csv_rows, parquet_rows, repo, yearbook};
 
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -74,6 +74,23 @@ fn a_changed_a_removed_and_a_new_file_are_listed_figure_by_figure() {
     assert_eq!(find("2021", "TJ-HRSS", "EMP-URBAN-NEW", "同比增长(%)")[4], "修订");
     let hrss_rows = rows[1..].iter().filter(|r| r[1] == "TJ-HRSS" && r[0] == "2021").count();
     assert_eq!(hrss_rows, 3);
+
+    // The `changes` table holds the same rows, values exact.
+    let table = parquet_rows(&out, "changes");
+    assert_eq!(table.len(), rows.len());
+    let h = &table[0];
+    let at = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let revised = table
+        .iter()
+        .find(|r| r[at("agency")] == "TJ-HRSS" && r[at("measure")] == "value" && r[at("year")] == "2021")
+        .expect("the revised value in the table");
+    assert_eq!(revised[at("change")], "revised");
+    assert_eq!(revised[at("old")].trim_end_matches('0').trim_end_matches('.'), "376200");
+    assert_eq!(revised[at("new")].trim_end_matches('0').trim_end_matches('.'), "377000");
+    assert_eq!(
+        (revised[at("source_file")].as_str(), revised[at("source_line")].as_str()),
+        ("city/TJ-HRSS-2021.csv", "2")
+    );
 
     // The manifest counts them; `diff` lists the same rows.
     let manifest: serde_json::Value =
