@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use crate::decimal::Decimal;
 use crate::model::{col as c, table};
-use crate::readback::{Outputs, ReadError};
+use crate::readback::{Batch, Outputs, ReadError};
 
 /// What happened to a figure between the two runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -123,59 +123,44 @@ type Key = (String, String, Measure);
 /// One year's figures of one run: the value and where it came from.
 type Figures = BTreeMap<Key, (Decimal, String, Option<i64>)>;
 
-/// One year's figures of `out`.
+/// One year's figures of `out`: each agency's value and printed
+/// percentages, each total and its percentages.
 fn figures(out: &Outputs, year: i32) -> Result<Figures, ReadError> {
     let mut f = Figures::new();
-    out.scan(table::OBSERVATIONS, Some(year), |_, b| {
-        let (agency, indicator, value) = (b.text(c::AGENCY)?, b.text(c::INDICATOR)?, b.decimal(c::VALUE)?);
-        let (file, line) = (b.text(c::SOURCE_FILE)?, b.int(c::SOURCE_LINE)?);
-        for i in 0..b.len() {
-            if let (Some(a), Some(ind), Some(v)) = (agency(i), indicator(i), value(i)) {
-                f.insert(
-                    (a.to_owned(), ind.to_owned(), Measure::Value),
-                    (v, file(i).unwrap_or("").to_owned(), line(i)),
-                );
-            }
-        }
-        Ok(())
-    })?;
-    out.scan(table::METRICS, Some(year), |_, b| {
-        let (agency, indicator) = (b.text(c::AGENCY)?, b.text(c::INDICATOR)?);
-        let (file, line) = (b.text(c::SOURCE_FILE)?, b.int(c::SOURCE_LINE)?);
-        let measures = [
-            (Measure::Completion, b.decimal(c::COMPLETION_PCT)?),
-            (Measure::Growth, b.decimal(c::GROWTH_PCT)?),
-            (Measure::Change, b.decimal(c::CHANGE_PP)?),
-        ];
-        for i in 0..b.len() {
-            let (Some(a), Some(ind)) = (agency(i), indicator(i)) else { continue };
-            for (m, get) in &measures {
-                if let Some(v) = get(i) {
-                    f.insert((a.to_owned(), ind.to_owned(), *m), (v, file(i).unwrap_or("").to_owned(), line(i)));
-                }
-            }
-        }
-        Ok(())
-    })?;
-    out.scan(table::TOTALS, Some(year), |_, b| {
-        let (agency, indicator) = (b.text(c::AGENCY)?, b.text(c::INDICATOR)?);
-        let measures = [
-            (Measure::Total, b.decimal(c::VALUE)?),
-            (Measure::TotalCompletion, b.decimal(c::COMPLETION_PCT)?),
-            (Measure::TotalGrowth, b.decimal(c::GROWTH_PCT)?),
-            (Measure::TotalChange, b.decimal(c::CHANGE_PP)?),
-        ];
-        for i in 0..b.len() {
-            let (Some(a), Some(ind)) = (agency(i), indicator(i)) else { continue };
-            for (m, get) in &measures {
-                if let Some(v) = get(i) {
-                    f.insert((a.to_owned(), ind.to_owned(), *m), (v, String::new(), None));
-                }
-            }
-        }
-        Ok(())
-    })?;
+    let agency = [(Measure::Value, c::VALUE)];
+    let printed =
+        [(Measure::Completion, c::COMPLETION_PCT), (Measure::Growth, c::GROWTH_PCT), (Measure::Change, c::CHANGE_PP)];
+    let totals = [
+        (Measure::Total, c::VALUE),
+        (Measure::TotalCompletion, c::COMPLETION_PCT),
+        (Measure::TotalGrowth, c::GROWTH_PCT),
+        (Measure::TotalChange, c::CHANGE_PP),
+    ];
+    out.scan(table::OBSERVATIONS, Some(year), |_, b| add(&mut f, b, &agency, true))?;
+    out.scan(table::METRICS, Some(year), |_, b| add(&mut f, b, &printed, true))?;
+    out.scan(table::TOTALS, Some(year), |_, b| add(&mut f, b, &totals, false))?;
     Ok(f)
+}
+
+/// Adds the non-null `measures` (each read from its column) of every row
+/// of `b`, with the row's source file and line where `sourced`.
+fn add(f: &mut Figures, b: &Batch<'_>, measures: &[(Measure, &str)], sourced: bool) -> Result<(), ReadError> {
+    let (agency, indicator) = (b.text(c::AGENCY)?, b.text(c::INDICATOR)?);
+    let source = if sourced { Some((b.text(c::SOURCE_FILE)?, b.int(c::SOURCE_LINE)?)) } else { None };
+    let columns = measures.iter().map(|(m, name)| Ok((*m, b.decimal(name)?))).collect::<Result<Vec<_>, ReadError>>()?;
+    for i in 0..b.len() {
+        let (Some(a), Some(ind)) = (agency(i), indicator(i)) else { continue };
+        let (file, line) = match &source {
+            Some((file, line)) => (file(i).unwrap_or("").to_owned(), line(i)),
+            None => (String::new(), None),
+        };
+        for (m, get) in &columns {
+            if let Some(v) = get(i) {
+                f.insert((a.to_owned(), ind.to_owned(), *m), (v, file.clone(), line));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The years either output has.
