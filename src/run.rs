@@ -157,6 +157,7 @@ pub fn run_with(
         csv: p.output.csv_encoding,
         sdmx: p.output.sdmx.clone(),
         indicator_rows: summary_rows(p, &ing.files),
+        summary_max_rows: p.output.summary_max_rows,
     };
     let schemas_of_tables = tables
         .schemas()

@@ -66,6 +66,8 @@ pub struct Settings {
     /// Whether `summary/<year>/indicators.csv` is written (a run small
     /// enough for people to open it).
     pub indicator_rows: bool,
+    /// The most rows of a year's mismatched claims written for people.
+    pub summary_max_rows: u64,
 }
 
 /// What one bucket wrote: its Parquet parts, and the rows the [`Exporter`]
@@ -148,7 +150,7 @@ pub struct Exporter<'a> {
 impl<'a> Exporter<'a> {
     pub fn new(paths: OutDir, tables: Tables<'a>, settings: Settings) -> Self {
         Exporter {
-            summary: summary::Summary::new(paths.clone(), settings.csv),
+            summary: summary::Summary::new(paths.clone(), settings.csv, settings.summary_max_rows),
             paths,
             tables,
             settings,

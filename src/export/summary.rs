@@ -139,13 +139,16 @@ pub fn indicator_rows(t: &Tables<'_>, rows: &[(&Observation, &Metric)]) -> Vec<u
 pub struct Summary {
     paths: OutDir,
     encoding: CsvEncoding,
+    /// The most rows a year's mismatched claims may have to be kept for
+    /// people (`summary_max_rows`); past it, `claims.csv` has them all.
+    max_rows: u64,
     indicators: BTreeMap<i32, CsvFile>,
     claims: BTreeMap<i32, CsvFile>,
 }
 
 impl Summary {
-    pub fn new(paths: OutDir, encoding: CsvEncoding) -> Self {
-        Summary { paths, encoding, indicators: BTreeMap::new(), claims: BTreeMap::new() }
+    pub fn new(paths: OutDir, encoding: CsvEncoding, max_rows: u64) -> Self {
+        Summary { paths, encoding, max_rows, indicators: BTreeMap::new(), claims: BTreeMap::new() }
     }
 
     /// Appends rows of one year, encoded by [`indicator_rows`], to
@@ -163,10 +166,21 @@ impl Summary {
 
     /// Writes the totals CSVs (sorted by year) and closes every file.
     pub fn finish(self, t: &Tables<'_>, totals: &[&Total]) -> Result<Vec<Written>, CsvError> {
-        let Summary { paths, encoding, indicators, claims } = self;
+        let Summary { paths, encoding, max_rows, indicators, claims } = self;
         let mut written = Vec::new();
-        for (_, f) in indicators.into_iter().chain(claims) {
+        for (_, f) in indicators {
             written.push(f.finish()?);
+        }
+        for (year, f) in claims {
+            let w = f.finish()?;
+            if w.rows <= max_rows {
+                written.push(w);
+            } else {
+                // More than a person reads: the file goes, `claims.csv`
+                // keeps every claim.
+                tracing::info!(year, rows = w.rows, max_rows, "no summary claims.csv: more rows than a person opens");
+                std::fs::remove_file(&w.path).map_err(|source| CsvError { path: w.path.clone(), source })?;
+            }
         }
         for chunk in totals.chunk_by(|a, b| a.key.year == b.key.year) {
             let mut f = CsvFile::create(&paths.summary(chunk[0].key.year, file::TOTALS), &TOTALS_HEADER, encoding)?;

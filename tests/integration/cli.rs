@@ -172,3 +172,30 @@ fn a_run_too_large_for_a_person_writes_no_per_agency_summary_but_keeps_the_rest(
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert!(m["outputs"].as_array().unwrap().iter().all(|f| !f["path"].as_str().unwrap().ends_with("indicators.csv")));
 }
+
+/// A year's mismatched claims for people are kept only up to
+/// `summary_max_rows` rows; `claims.csv` has every claim either way.
+#[test]
+fn a_year_with_more_mismatched_claims_than_a_person_reads_has_no_summary_of_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let full = tmp.path().join("full");
+    crate::util::run_sample(&full);
+    let rows = |y: i32| {
+        let p = full.join(format!("summary/{y}/claims.csv"));
+        p.exists().then(|| crate::util::csv_rows(&p).len() - 1)
+    };
+    let (y2021, y2022) = (rows(2021), rows(2022));
+    assert_eq!((y2021, y2022), (Some(3), Some(1)), "the sample's mismatched claims");
+
+    let pipeline = tmp.path().join("pipeline.toml");
+    let text = crate::util::pipeline_text(&[("summary_max_rows = 100000", "summary_max_rows = 2")]);
+    std::fs::write(&pipeline, text).unwrap();
+    let out = tmp.path().join("out");
+    let o = yearbook(&["run", "-q", "--pipeline", pipeline.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!out.join("summary/2021/claims.csv").exists(), "3 rows > 2");
+    assert!(out.join("summary/2022/claims.csv").exists(), "1 row ≤ 2");
+    assert_eq!(std::fs::read(out.join("claims.csv")).unwrap(), std::fs::read(full.join("claims.csv")).unwrap());
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert!(m["outputs"].as_array().unwrap().iter().all(|f| f["path"] != "summary/2021/claims.csv"));
+}
