@@ -389,7 +389,8 @@ fn init(args: InitArgs) -> Result<ExitCode, Error> {
         let path = path.to_owned();
         move |source| Error::Io { path, source }
     };
-    if dir.exists() && std::fs::read_dir(dir).map_err(io(dir))?.next().is_some() {
+    // `dirs` rather than std's handle, whose close asserts (see `dirs`).
+    if dir.exists() && !crate::dirs::list(dir).map_err(io(dir))?.is_empty() {
         return Err(Error::Io {
             path: dir.clone(),
             source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "not empty: init lays out a new project"),
