@@ -108,3 +108,25 @@ fn a_changed_a_removed_and_a_new_file_are_listed_figure_by_figure() {
     let stderr = String::from_utf8_lossy(&d.stderr);
     assert!(stderr.contains(&format!("{} revised", manifest["changes"]["revised"])), "{stderr}");
 }
+
+/// The same inputs again: no change, and the outputs but `changes.csv`,
+/// the manifest and the report's count of changes are the first run's.
+#[test]
+fn a_rerun_on_the_same_inputs_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    crate::util::run_sample(&out);
+    let first = crate::util::files_under(&out);
+    crate::util::run_sample(&out);
+    let rows = csv_rows(&out.join("changes.csv"));
+    assert_eq!(rows.len(), 1, "only the header: {rows:?}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!((manifest["changes"]["new"].as_u64(), manifest["changes"]["revised"].as_u64()), (Some(0), Some(0)));
+    for (name, bytes) in first {
+        if name == "manifest.json" || name == "report.html" {
+            continue;
+        }
+        assert_eq!(std::fs::read(out.join(&name)).unwrap(), bytes, "{name}");
+    }
+}
