@@ -9,36 +9,24 @@
 
 #![no_main]
 
+mod common;
+
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use yearbook::config::pipeline::{EncodingChoice, Overrides};
-use yearbook::config::{Pipeline, SourceId};
+use yearbook::config::SourceId;
+use yearbook::config::pipeline::EncodingChoice;
 use yearbook::ingest::{SourceFile, Submission};
 use yearbook::model::FileId;
 use yearbook::normalize;
 
-fn pipeline() -> &'static Pipeline {
-    static P: OnceLock<Pipeline> = OnceLock::new();
-    P.get_or_init(|| {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../pipelines/nightly.toml");
-        Pipeline::load(&path, Overrides::default()).expect("the bundled pipeline loads")
-    })
-}
-
 fuzz_target!(|data: &[u8]| {
-    let p = pipeline();
+    let p = common::pipeline();
     let Some((&pick, bytes)) = data.split_first() else { return };
     let source = SourceId(u32::from(pick) % p.sources.0.len() as u32);
     let name = "fuzz.csv";
     let file = SourceFile { id: FileId(0), path: PathBuf::from(name), rel: name.to_owned(), source: Some(source) };
     let sheet = p.sources.get(source).sheet.as_ref();
     let sub = Submission::from_bytes(file, bytes.to_vec(), EncodingChoice::Auto, sheet);
-    let n = normalize::file(&sub, p.row_checks(Some(source)));
-    let r = &n.report;
-    assert_eq!(r.rows_read, r.accepted + r.quarantined, "read = accepted + quarantined");
-    assert_eq!(r.accepted, n.observations.len() as u64);
-    assert!(n.rejected.len() as u64 >= r.quarantined);
-    assert_eq!(r.quarantined == 0, n.rejected.is_empty());
+    common::accounts_for_every_row(&normalize::file(&sub, p.row_checks(Some(source))));
 });

@@ -131,12 +131,8 @@ fn the_people_s_csvs_can_be_written_in_gb18030_for_old_excel() {
     let tmp = tempfile::tempdir().unwrap();
     let utf8 = tmp.path().join("utf8");
     crate::util::run_sample(&utf8);
-    let pipeline = tmp.path().join("pipeline.toml");
-    let text = crate::util::pipeline_text(&[("csv_encoding = \"utf-8\"", "csv_encoding = \"gb18030\"")]);
-    std::fs::write(&pipeline, text).unwrap();
     let gb = tmp.path().join("gb");
-    let o = yearbook(&["run", "-q", "--pipeline", pipeline.to_str().unwrap(), "--out", gb.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    crate::util::run_sample_with(&[("csv_encoding = \"utf-8\"", "csv_encoding = \"gb18030\"")], &gb);
     for name in
         ["quarantine.csv", "warnings.csv", "claims.csv", "summary/2021/indicators.csv", "summary/2021/totals.csv"]
     {
@@ -153,12 +149,8 @@ fn the_people_s_csvs_can_be_written_in_gb18030_for_old_excel() {
 #[test]
 fn a_run_too_large_for_a_person_writes_no_per_agency_summary_but_keeps_the_rest() {
     let tmp = tempfile::tempdir().unwrap();
-    let pipeline = tmp.path().join("pipeline.toml");
-    let text = crate::util::pipeline_text(&[("summary_max_rows = 100000", "summary_max_rows = 100")]);
-    std::fs::write(&pipeline, text).unwrap();
     let out = tmp.path().join("out");
-    let o = yearbook(&["run", "-q", "--pipeline", pipeline.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    crate::util::run_sample_with(&[("summary_max_rows = 100000", "summary_max_rows = 100")], &out);
     assert!(!out.join("summary/2021/indicators.csv").exists());
     for kept in [
         "summary/2021/totals.csv",
@@ -187,12 +179,8 @@ fn a_year_with_more_mismatched_claims_than_a_person_reads_has_no_summary_of_them
     let (y2021, y2022) = (rows(2021), rows(2022));
     assert_eq!((y2021, y2022), (Some(3), Some(1)), "the sample's mismatched claims");
 
-    let pipeline = tmp.path().join("pipeline.toml");
-    let text = crate::util::pipeline_text(&[("summary_max_rows = 100000", "summary_max_rows = 2")]);
-    std::fs::write(&pipeline, text).unwrap();
     let out = tmp.path().join("out");
-    let o = yearbook(&["run", "-q", "--pipeline", pipeline.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    crate::util::run_sample_with(&[("summary_max_rows = 100000", "summary_max_rows = 2")], &out);
     assert!(!out.join("summary/2021/claims.csv").exists(), "3 rows > 2");
     assert!(out.join("summary/2022/claims.csv").exists(), "1 row ≤ 2");
     assert_eq!(std::fs::read(out.join("claims.csv")).unwrap(), std::fs::read(full.join("claims.csv")).unwrap());

@@ -27,6 +27,22 @@ pub fn run_sample(out: &Path) -> Output {
     o
 }
 
+/// Runs the bundled pipeline, edited by `edits` (see [`pipeline_text`]),
+/// on the sample data into `out`; the edited pipeline is written beside
+/// `out`.
+pub fn run_sample_with(edits: &[(&str, &str)], out: &Path) -> Output {
+    let pipeline = out.with_extension("pipeline.toml");
+    std::fs::write(&pipeline, pipeline_text(edits)).unwrap();
+    let o = yearbook(&["run", "-q", "--pipeline", pipeline.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the sample has quarantined rows; stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
 /// A table's rows as text cells (header first), from every Hive partition
 /// under `dir/table`, with the `year` of the directory as the first column.
 pub fn parquet_rows(dir: &Path, table: &str) -> Vec<Vec<String>> {
