@@ -18,6 +18,8 @@ pub enum Error {
     #[error(transparent)]
     Spill(#[from] crate::spill::SpillError),
     #[error(transparent)]
+    Tables(#[from] crate::almanac::AlmanacError),
+    #[error(transparent)]
     Read(#[from] crate::readback::ReadError),
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),

@@ -33,7 +33,7 @@ use crate::export::manifest::{InputFile, Manifest, RunRecord};
 use crate::export::tables::Tables;
 use crate::export::{self, BucketOutput, Exporter, Staging};
 use crate::ingest::{self, SourceFile, Stamp, Submission, sha256_hex};
-use crate::model::Key;
+use crate::model::{Key, table};
 use crate::normalize::{self, FileReport};
 use crate::reject::Issue;
 use crate::spill::Spill;
@@ -177,9 +177,12 @@ pub fn run_with(
     let mismatches = exporter.take_mismatches();
     let mut outputs = exporter.finish(&totals, &ing.rejected, &ing.warnings)?;
     stages.lap("export", stage_done);
+    // The yearbook tables from the Parquet just written.
+    let parts = |table| crate::readback::parts(paths.root(), outputs.iter().map(|f| f.path.as_str()), table, None);
+    let found = almanac::Parts { metrics: parts(table::METRICS), totals: parts(table::TOTALS) };
     let cx = almanac::Context { catalog: &p.catalog, register: &p.register, rounding: &p.rounding };
-    let (almanac, written) = export::write_almanac(&paths, &tables, &cx, &outputs, p.output.csv_encoding)?;
-    outputs.extend(written);
+    let almanac = almanac::compute(&found, &cx)?;
+    outputs.extend(export::write_almanac(&paths, &tables, &almanac, p.output.csv_encoding)?);
     outputs.sort_by(|a, b| a.path.cmp(&b.path));
     stages.lap("yearbook_tables", stage_done);
 

@@ -1,6 +1,7 @@
 //! Export: formats a run's computed figures and writes them, the manifest
 //! last. Nothing here computes a figure: a bucket's come in as
-//! [`BucketFigures`], the totals and the league as plain values. Paths are
+//! [`BucketFigures`], the totals, the yearbook tables and the changes as
+//! plain values. Paths are
 //! made by [`OutDir`], in a staging directory that takes the output
 //! directory's place only when every file is complete and synced
 //! ([`Staging`]), so the output directory always holds one whole run.
@@ -43,8 +44,6 @@ pub enum ExportError {
 
     #[error(transparent)]
     Workbook(#[from] workbook::WorkbookError),
-    #[error(transparent)]
-    Tables(#[from] crate::almanac::AlmanacError),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{}: {reason}", path.display())]
@@ -256,21 +255,15 @@ fn listed(paths: &OutDir, written: Vec<Written>) -> Vec<OutputFile> {
     outputs
 }
 
-/// Computes the yearbook tables from the Parquet among `outputs` (the
-/// files already written into `paths`) and writes them; returns them as
-/// the manifest lists them, with the tables for the report.
+/// Writes the yearbook tables (see [`almanac`]); returns them as the
+/// manifest lists them.
 pub fn write_almanac(
     paths: &OutDir,
     tables: &Tables<'_>,
-    cx: &crate::almanac::Context<'_>,
-    outputs: &[OutputFile],
+    computed: &crate::almanac::Almanac,
     encoding: csv_out::CsvEncoding,
-) -> Result<(crate::almanac::Almanac, Vec<OutputFile>), ExportError> {
-    let parts = |table| crate::readback::parts(paths.root(), outputs.iter().map(|f| f.path.as_str()), table, None);
-    let found = crate::almanac::Parts { metrics: parts(table::METRICS), totals: parts(table::TOTALS) };
-    let almanac = crate::almanac::compute(&found, cx)?;
-    let written = almanac::write(paths, tables, &almanac, encoding)?;
-    Ok((almanac, listed(paths, written)))
+) -> Result<Vec<OutputFile>, ExportError> {
+    Ok(listed(paths, almanac::write(paths, tables, computed, encoding)?))
 }
 
 /// The columns of `quarantine.csv` and `warnings.csv`: file, line (a
