@@ -46,7 +46,7 @@ pub struct Total {
 }
 
 /// One total as the buckets add to it.
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 struct RunningTotal {
     sum: Option<Decimal>,
     den: Option<Decimal>,
@@ -54,6 +54,26 @@ struct RunningTotal {
     all_targets: bool,
     contributors: Vec<AgencyId>,
     overflow: bool,
+}
+
+impl RunningTotal {
+    /// A total no agency has added to yet: every target present so far.
+    fn empty() -> RunningTotal {
+        RunningTotal { all_targets: true, ..RunningTotal::default() }
+    }
+
+    /// Takes in a later bucket's running total of the same key.
+    fn merge(&mut self, other: RunningTotal) {
+        let mut overflow = self.overflow || other.overflow;
+        for (slot, v) in [(&mut self.sum, other.sum), (&mut self.den, other.den), (&mut self.target, other.target)] {
+            if let Some(v) = v {
+                add(slot, v, &mut overflow);
+            }
+        }
+        self.overflow = overflow;
+        self.all_targets &= other.all_targets;
+        self.contributors.extend(other.contributors);
+    }
 }
 
 /// Adds `v` to a sum, which must stay exact and fit the totals' widest
@@ -69,42 +89,60 @@ fn add(slot: &mut Option<Decimal>, v: Decimal, overflow: &mut bool) {
     }
 }
 
-/// Accumulates totals over buckets of observations (each in year order and
-/// holding whole agencies), then computes them in [`Aggregator::finish`].
-pub struct Aggregator<'p> {
+/// Which totals each agency counts in: the register's trees, read once.
+pub struct Tree<'p> {
     p: Rules<'p>,
     /// The totals each leaf agency counts in (its parents and groups);
     /// empty for parents, whose own figures are not summed.
     ancestors: Vec<Vec<AgencyId>>,
+}
+
+/// One bucket's contribution to the totals: what [`Aggregator::merge`]
+/// takes in, in bucket order. A full run and an incremental one (which
+/// keeps each bucket's partial in its cache) add the same partials in the
+/// same order, so their totals agree to the last digit, overflow included.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+pub struct Partial {
+    accs: Vec<(Key, RunningTotal)>,
+    reported: Vec<((AgencyId, IndicatorId), Vec<AgencyId>)>,
+}
+
+/// Accumulates totals over buckets of observations (each in year order and
+/// holding whole agencies), then computes them in [`Aggregator::finish`].
+pub struct Aggregator<'p> {
+    p: Rules<'p>,
     // Hash maps: every observation touches one accumulator per parent;
     // [`Aggregator::finish`] sorts once.
     accs: FxHashMap<Key, RunningTotal>,
     reported: FxHashMap<(AgencyId, IndicatorId), BTreeSet<AgencyId>>,
 }
 
+type Accs = FxHashMap<Key, RunningTotal>;
+type Reported = FxHashMap<(AgencyId, IndicatorId), BTreeSet<AgencyId>>;
+
 fn touch<'m>(
-    accs: &'m mut FxHashMap<Key, RunningTotal>,
-    reported: &mut FxHashMap<(AgencyId, IndicatorId), BTreeSet<AgencyId>>,
+    accs: &'m mut Accs,
+    reported: &mut Reported,
     parent: AgencyId,
     indicator: IndicatorId,
     year: i32,
     agency: AgencyId,
 ) -> &'m mut RunningTotal {
     reported.entry((parent, indicator)).or_default().insert(agency);
-    accs.entry(Key { agency: parent, indicator, year })
-        .or_insert_with(|| RunningTotal { all_targets: true, ..RunningTotal::default() })
+    accs.entry(Key { agency: parent, indicator, year }).or_insert_with(RunningTotal::empty)
 }
 
-impl<'p> Aggregator<'p> {
+impl<'p> Tree<'p> {
     pub fn new(p: Rules<'p>, reg: &Register) -> Self {
         let ancestors = reg.iter().map(|(id, a)| if a.has_children { Vec::new() } else { reg.totals_of(id) }).collect();
-        Aggregator { p, ancestors, accs: FxHashMap::default(), reported: FxHashMap::default() }
+        Tree { p, ancestors }
     }
 
-    /// Adds one bucket's current observations, sorted by year, then
-    /// agency, then indicator, as the writer leaves them (every observation
-    /// of an agency is in the same bucket).
-    pub fn add(&mut self, current: &[Observation]) {
+    /// One bucket's current observations, sorted by year, then agency,
+    /// then indicator, as the writer leaves them (every observation of an
+    /// agency is in the same bucket), as a partial of the totals.
+    pub fn partial(&self, current: &[Observation]) -> Partial {
+        let (mut accs, mut reported) = (Accs::default(), Reported::default());
         let order = |k: Key| (k.year, k.agency, k.indicator);
         let lookup = |agency: AgencyId, indicator: IndicatorId, year: i32| {
             let key = order(Key { agency, indicator, year });
@@ -118,7 +156,7 @@ impl<'p> Aggregator<'p> {
             }
             if self.p.catalog.indicator(k.indicator).aggregation == Aggregation::Sum {
                 for &parent in parents {
-                    let acc = touch(&mut self.accs, &mut self.reported, parent, k.indicator, k.year, k.agency);
+                    let acc = touch(&mut accs, &mut reported, parent, k.indicator, k.year, k.agency);
                     if let Some(v) = o.value {
                         add(&mut acc.sum, v, &mut acc.overflow);
                         acc.contributors.push(k.agency);
@@ -132,7 +170,7 @@ impl<'p> Aggregator<'p> {
             for &(ratio, den_id) in self.p.catalog.ratios_with_numerator(k.indicator) {
                 let den = lookup(k.agency, den_id, k.year).and_then(|d| d.value);
                 for &parent in parents {
-                    let acc = touch(&mut self.accs, &mut self.reported, parent, ratio, k.year, k.agency);
+                    let acc = touch(&mut accs, &mut reported, parent, ratio, k.year, k.agency);
                     if let (Some(n), Some(d)) = (o.value, den) {
                         add(&mut acc.sum, n, &mut acc.overflow);
                         add(&mut acc.den, d, &mut acc.overflow);
@@ -141,13 +179,41 @@ impl<'p> Aggregator<'p> {
                 }
             }
         }
+        // Sorted, so that a partial's bytes in the cache do not depend on
+        // the hash map's order.
+        let mut accs: Vec<(Key, RunningTotal)> = accs.into_iter().collect();
+        accs.sort_unstable_by_key(|(k, _)| *k);
+        let mut reported: Vec<_> = reported.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect();
+        reported.sort_unstable_by_key(|(k, _)| *k);
+        Partial { accs, reported }
+    }
+}
+
+impl<'p> Aggregator<'p> {
+    pub fn new(tree: &Tree<'p>) -> Self {
+        Aggregator { p: tree.p, accs: FxHashMap::default(), reported: FxHashMap::default() }
+    }
+
+    /// Takes in one bucket's partial; buckets come in order.
+    pub fn merge(&mut self, partial: Partial) {
+        for (key, acc) in partial.accs {
+            match self.accs.entry(key) {
+                std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(acc),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(acc);
+                }
+            }
+        }
+        for (key, agencies) in partial.reported {
+            self.reported.entry(key).or_default().extend(agencies);
+        }
     }
 
     /// Notes rows that were quarantined: their agencies are missing from the
     /// totals they would have contributed to.
-    pub fn quarantined(&mut self, keys: &[Key]) {
+    pub fn quarantined(&mut self, tree: &Tree<'_>, keys: &[Key]) {
         for k in keys {
-            let parents = &self.ancestors[k.agency.0 as usize];
+            let parents = &tree.ancestors[k.agency.0 as usize];
             let ratios = self.p.catalog.iter().filter(|(_, r)| {
                 r.aggregation == Aggregation::Ratio
                     && (r.numerator == Some(k.indicator) || r.denominator == Some(k.indicator))

@@ -7,7 +7,7 @@
 //! per core), so memory holds a year of each per core. A figure that could not be computed (a
 //! null percentage) is no figure: one that becomes computable is new.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 
@@ -123,9 +123,10 @@ type Key = (String, String, Measure);
 /// One year's figures of one run: the value and where it came from.
 type Figures = BTreeMap<Key, (Decimal, String, Option<i64>)>;
 
-/// One year's figures of `out`: each agency's value and printed
+/// One year's figures of `out` in the parts not in `same` (parts both
+/// runs wrote byte for byte): each agency's value and printed
 /// percentages, each total and its percentages.
-fn figures(out: &Outputs, year: i32) -> Result<Figures, ReadError> {
+fn figures(out: &Outputs, year: i32, same: &BTreeSet<&str>) -> Result<Figures, ReadError> {
     let mut f = Figures::new();
     let agency = [(Measure::Value, c::VALUE)];
     let printed =
@@ -136,9 +137,10 @@ fn figures(out: &Outputs, year: i32) -> Result<Figures, ReadError> {
         (Measure::TotalGrowth, c::GROWTH_PCT),
         (Measure::TotalChange, c::CHANGE_PP),
     ];
-    out.scan(table::OBSERVATIONS, Some(year), |_, b| add(&mut f, b, &agency, true))?;
-    out.scan(table::METRICS, Some(year), |_, b| add(&mut f, b, &printed, true))?;
-    out.scan(table::TOTALS, Some(year), |_, b| add(&mut f, b, &totals, false))?;
+    let skip = |path: &std::path::Path| same.contains(out.relative(path).as_str());
+    out.scan_where(table::OBSERVATIONS, Some(year), &skip, |_, b| add(&mut f, b, &agency, true))?;
+    out.scan_where(table::METRICS, Some(year), &skip, |_, b| add(&mut f, b, &printed, true))?;
+    out.scan_where(table::TOTALS, Some(year), &skip, |_, b| add(&mut f, b, &totals, false))?;
     Ok(f)
 }
 
@@ -179,14 +181,22 @@ fn years(a: &Outputs, b: &Outputs) -> Vec<i32> {
 /// Every figure that differs from `before` to `after`, by year, agency,
 /// indicator and measure.
 pub fn between(before: &Outputs, after: &Outputs) -> Result<Vec<Change>, ReadError> {
-    // Years in parallel, in year order; a year whose parts are the same
-    // files in both (path and SHA-256, as each manifest lists them) has
-    // no change and is not read: the outputs are byte-identical for the
-    // same inputs.
+    // Years in parallel, in year order. A part that is the same file in
+    // both (path and SHA-256, as each manifest lists them) holds the same
+    // figures in both, and no figure of it is in any other part of the
+    // year: it is not read. An incremental run links the parts of every
+    // bucket it did not compute, so only what changed is read.
     let per_year = years(before, after)
         .into_par_iter()
-        .filter(|&year| parts_of(before, year) != parts_of(after, year))
-        .map(|year| Ok(compare(year, figures(before, year)?, figures(after, year)?)))
+        .filter_map(|year| {
+            let (old, new) = (parts_of(before, year), parts_of(after, year));
+            if old == new {
+                return None;
+            }
+            let new_set: BTreeSet<(&str, &str)> = new.iter().copied().collect();
+            let same: BTreeSet<&str> = old.iter().filter(|p| new_set.contains(p)).map(|p| p.0).collect();
+            Some(figures(before, year, &same).and_then(|o| Ok(compare(year, o, figures(after, year, &same)?))))
+        })
         .collect::<Result<Vec<Vec<Change>>, ReadError>>()?;
     Ok(per_year.into_iter().flatten().collect())
 }

@@ -223,7 +223,7 @@ fn check_one(
 }
 
 /// Claims per outcome, for the manifest and the run's last line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ClaimOutcomes {
     pub checked: u64,
     pub matched: u64,

@@ -147,6 +147,11 @@ pub struct RunArgs {
     /// a fatal error is one too.
     #[arg(long)]
     pub json: bool,
+    /// Read every file and compute every bucket again, ignoring what the
+    /// previous run into the output directory cached (the outputs are the
+    /// same; only the time differs).
+    #[arg(long)]
+    pub full: bool,
 }
 
 #[derive(Debug, Args)]
@@ -264,7 +269,8 @@ fn progress_bar(quiet: bool) -> ProgressBar {
 }
 
 fn run(args: RunArgs, quiet: bool) -> Result<ExitCode, Error> {
-    let p = load(&args.pipeline, args.input, args.out)?;
+    let mut p = load(&args.pipeline, args.input, args.out)?;
+    p.output.incremental = !args.full;
     let m = crate::run::run(&p, &progress_bar(quiet || args.json))?;
     let c = &m.counts;
     // A file refused whole is news on its own, apart from rows quarantined

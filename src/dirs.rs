@@ -117,6 +117,21 @@ fn empty(dir: &OwnedFd) -> io::Result<()> {
     Ok(())
 }
 
+/// Makes `to` the same file as `from`: a hard link (an earlier run's
+/// output reused costs no copy), or a copy where the file system has no
+/// links between the two. Outputs are never written in place, so a link
+/// shares bytes that no later run changes.
+pub fn link_or_copy(from: &Path, to: &Path) -> io::Result<()> {
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    match std::fs::hard_link(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(e),
+        Err(_) => std::fs::copy(from, to).map(|_| ()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

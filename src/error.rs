@@ -18,6 +18,8 @@ pub enum Error {
     #[error(transparent)]
     Spill(#[from] crate::spill::SpillError),
     #[error(transparent)]
+    Cache(#[from] crate::cache::CacheError),
+    #[error(transparent)]
     Tables(#[from] crate::almanac::AlmanacError),
     #[error(transparent)]
     Read(#[from] crate::readback::ReadError),

@@ -14,6 +14,7 @@ pub mod aggregate;
 pub mod almanac;
 pub mod audit;
 pub mod bucket;
+pub mod cache;
 pub mod changes;
 pub mod claims;
 pub mod cli;

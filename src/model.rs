@@ -5,17 +5,17 @@
 //! reads, writes or knows a stage.
 
 use compact_str::CompactString;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{AgencyId, IndicatorId};
 use crate::decimal::{Decimal, Ratio, Rounding, UNROUNDED_SCALE};
 
 /// Index of a submission file in the run, in the order of relative paths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct FileId(pub u32);
 
 /// What an observation is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Key {
     pub agency: AgencyId,
     pub indicator: IndicatorId,

@@ -79,6 +79,11 @@ impl Outputs {
 
     /// The part files of `table` the manifest lists, with their year, in
     /// year then part order; only `year` when given.
+    /// `path` relative to the output directory, as the manifest lists it.
+    pub fn relative(&self, path: &Path) -> String {
+        crate::export::OutDir::new(&self.dir).relative(path)
+    }
+
     pub fn parts(&self, table: &str, year: Option<i32>) -> Vec<(i32, PathBuf)> {
         parts(&self.dir, self.manifest.outputs.iter().map(|f| f.path.as_str()), table, year)
     }
@@ -89,9 +94,23 @@ impl Outputs {
         &self,
         table: &str,
         year: Option<i32>,
+        each: impl FnMut(i32, &Batch<'_>) -> Result<(), ReadError>,
+    ) -> Result<(), ReadError> {
+        self.scan_where(table, year, &|_| false, each)
+    }
+
+    /// [`Outputs::scan`] but for the parts `skip` says to leave out.
+    pub fn scan_where(
+        &self,
+        table: &str,
+        year: Option<i32>,
+        skip: &dyn Fn(&Path) -> bool,
         mut each: impl FnMut(i32, &Batch<'_>) -> Result<(), ReadError>,
     ) -> Result<(), ReadError> {
         for (y, path) in self.parts(table, year) {
+            if skip(&path) {
+                continue;
+            }
             let pq = |source| ReadError::Parquet { path: path.clone(), source };
             let file = File::open(&path).map_err(|source| ReadError::Io { path: path.clone(), source })?;
             let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?.build().map_err(pq)?;

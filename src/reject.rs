@@ -11,7 +11,7 @@ use crate::model::FileId;
 macro_rules! codes {
     ($($variant:ident = $code:literal, $zh:literal, $en:literal;)*) => {
         /// Why a row was quarantined, or what a warning is about.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
         pub enum Code { $($variant),* }
 
         impl Code {
@@ -74,7 +74,7 @@ codes! {
 }
 
 /// One quarantined row, or one warning: where, what and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Issue {
     pub file: FileId,
     /// 1-based line of the record (of the header for header warnings).
@@ -91,7 +91,7 @@ pub struct Issue {
 
 /// An issue's specifics, with the values involved, in English and in
 /// Chinese: `message_en` and `message_zh` each carry their own.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Detail {
     pub en: String,
     pub zh: String,

@@ -45,7 +45,7 @@ pub fn quarantine_by_file(rejected: &[Issue], files: &[crate::normalize::FileRep
 }
 
 /// A claim that does not match, as `claims.csv` has it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mismatch {
     pub year: String,
     pub agency: String,
@@ -61,7 +61,7 @@ pub struct Mismatch {
 
 /// The claims that do not match: the count per diagnosis (by its Chinese
 /// name) and the first [`SHOWN`] in bucket order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mismatches {
     pub by_diagnosis: BTreeMap<String, u64>,
     pub first: Vec<Mismatch>,

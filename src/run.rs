@@ -12,6 +12,13 @@
 //! input. Everything is written into a staging directory that replaces the
 //! output directory only when complete.
 //!
+//! A run into a directory that holds a previous run's cache
+//! (`crate::cache`) reads only the files that are new or changed and
+//! computes only the buckets of agencies they (or files that went) touch;
+//! every other bucket's outputs are linked and its partials taken from the
+//! cache, and everything after the buckets is computed from the partials
+//! as a full run computes it, so both write the same bytes.
+//!
 //! This module moves data between the stages, reads the pipeline's own
 //! files for their hashes and asks the clock it is given for the times.
 
@@ -23,9 +30,10 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 use tracing::{info, warn};
 
-use crate::aggregate::Aggregator;
+use crate::aggregate::{Aggregator, Partial, Tree};
 use crate::almanac;
-use crate::bucket::{self, BucketFigures};
+use crate::bucket;
+use crate::cache::{self, BucketEntry, CacheDir, FileEntry, FileTable, Plan};
 use crate::claims::ClaimOutcomes;
 use crate::config::Pipeline;
 use crate::error::Error;
@@ -33,7 +41,7 @@ use crate::export::manifest::{InputFile, Manifest, RunRecord};
 use crate::export::tables::Tables;
 use crate::export::{self, BucketOutput, Exporter, Staging};
 use crate::ingest::{self, SourceFile, Stamp, Submission, sha256_hex};
-use crate::model::{Key, table};
+use crate::model::{FileId, Key, table};
 use crate::normalize::{self, FileReport};
 use crate::reject::Issue;
 use crate::spill::Spill;
@@ -68,20 +76,46 @@ struct Ingested {
     rejected: Vec<Issue>,
     warnings: Vec<Issue>,
     quarantined_keys: Vec<Key>,
+    /// Each file as the next run's cache keeps it.
+    entries: Vec<FileEntry>,
 }
 
-fn ingest(p: &Pipeline, files: Vec<SourceFile>, spill: &Spill, progress: &ProgressBar) -> Result<Ingested, Error> {
-    progress.set_length(files.len() as u64);
-    let per_file: Vec<_> = files
+/// Reads the files the plan does not reuse (in parallel, one task per
+/// file) into the spill, and takes the others' reports and issues from
+/// the cache.
+fn ingest(
+    p: &Pipeline,
+    files: Vec<SourceFile>,
+    plan: &mut Plan,
+    spill: &Spill,
+    progress: &ProgressBar,
+) -> Result<Ingested, Error> {
+    progress.set_length(plan.read() as u64);
+    let per_file: Vec<(FileEntry, Option<(PathBuf, Stamp)>)> = files
         .into_par_iter()
-        .map(|f| {
+        .zip(plan.reused.par_iter())
+        .zip(plan.ids.par_iter())
+        .map(|((f, reused), &cache_id)| {
+            if let Some(e) = reused {
+                return Ok((e.as_file(f.id), None));
+            }
             let checks = p.row_checks(f.source);
             let sheet = f.source.and_then(|s| p.sources.get(s).sheet.as_ref());
             let sub = Submission::read(f, p.reading.encoding, sheet)?;
             let n = normalize::file(&sub, checks);
-            spill.write(&n.observations)?;
+            let buckets = spill.write(cache_id, &n.observations)?;
             progress.inc(1);
-            Ok(((n.report, (sub.file.path.clone(), sub.stamp.clone())), n.rejected, n.warnings, n.quarantined_keys))
+            let entry = FileEntry {
+                path: n.report.path.clone(),
+                sha256: n.report.sha256.clone(),
+                header: n.report.header.clone(),
+                report: n.report,
+                rejected: n.rejected,
+                warnings: n.warnings,
+                quarantined_keys: n.quarantined_keys,
+                buckets,
+            };
+            Ok((entry, Some((sub.file.path.clone(), sub.stamp.clone()))))
         })
         .collect::<Result<_, Error>>()?;
     progress.finish_and_clear();
@@ -91,15 +125,36 @@ fn ingest(p: &Pipeline, files: Vec<SourceFile>, spill: &Spill, progress: &Progre
         rejected: Vec::new(),
         warnings: Vec::new(),
         quarantined_keys: Vec::new(),
+        entries: Vec::with_capacity(per_file.len()),
     };
-    for ((report, stamp), rejected, warnings, keys) in per_file {
-        out.files.push(report);
-        out.stamps.push(stamp);
-        out.rejected.extend(rejected);
-        out.warnings.extend(warnings);
-        out.quarantined_keys.extend(keys);
+    for (i, (e, stamp)) in per_file.into_iter().enumerate() {
+        if plan.reused[i].is_none() {
+            plan.touch(&e.buckets);
+        }
+        out.stamps.extend(stamp);
+        out.files.push(e.report.clone());
+        out.rejected.extend(e.rejected.iter().cloned());
+        out.warnings.extend(e.warnings.iter().cloned());
+        out.quarantined_keys.extend(e.quarantined_keys.iter().copied());
+        out.entries.push(e);
     }
     Ok(out)
+}
+
+/// The number of buckets for `bytes` of input: a power of two, so that
+/// it stays the same from night to night while the inbox grows (a new
+/// number recomputes every bucket), at least [`MIN_BUCKETS`] and at most
+/// one per agency. Not the number of threads: the part files a run writes
+/// must not depend on the machine.
+fn bucket_count(bytes: u64, bucket_rows: usize, agencies: usize) -> usize {
+    let wanted = (bytes / MIN_ROW_BYTES / bucket_rows.max(1) as u64 + 1).next_power_of_two();
+    wanted.max(MIN_BUCKETS).min(agencies.max(1) as u64) as usize
+}
+
+/// The files' SHA-256, read in parallel (to find what changed since the
+/// cache was written), with what each looked like when hashed.
+fn hash_all(files: &[SourceFile]) -> Result<Vec<Stamp>, Error> {
+    files.par_iter().map(|f| Ok(Stamp::read(&f.path)?)).collect()
 }
 
 /// Runs the whole pipeline and writes its outputs; returns the manifest.
@@ -122,15 +177,63 @@ pub fn run_with(
     let schemas: Vec<InputFile> = p.paths.schemas().into_iter().map(input_file).collect::<Result<_, _>>()?;
     let files = ingest::discover(&p.paths.submissions, &p.sources)?;
     let bytes: u64 = files.iter().filter_map(|f| f.path.metadata().ok()).map(|m| m.len()).sum();
-    let buckets = (bytes / MIN_ROW_BYTES / p.output.bucket_rows as u64 + 1)
-        .max(MIN_BUCKETS)
-        .min(p.register.len() as u64) as usize;
+    let buckets = bucket_count(bytes, p.output.bucket_rows, p.register.len());
     info!(files = files.len(), bytes, buckets, dir = %p.paths.submissions.display(), "submissions found");
 
     let staging = Staging::create(&p.paths.out)?;
     let paths = staging.paths();
-    let spill = Spill::create(&paths.spill(), buckets, p.register.len())?;
-    let mut ing = ingest(p, files, &spill, progress)?;
+    let (old_cache, new_cache) = (CacheDir::of(&p.paths.out), CacheDir::of(paths.root()));
+    let schema_shas: Vec<&str> = schemas.iter().map(|s| s.sha256.as_str()).collect();
+    let key = cache::key(&pipeline.sha256, &schema_shas, buckets);
+    let previous = if p.output.incremental { FileTable::load(&old_cache, &key) } else { None };
+    let mut pre_stamps: Vec<Stamp> = Vec::new();
+    let mut plan = match &previous {
+        Some(table) => {
+            pre_stamps = hash_all(&files)?;
+            let found: Vec<(&str, &str)> =
+                files.iter().zip(&pre_stamps).map(|(f, s)| (f.rel.as_str(), s.sha256.as_str())).collect();
+            Plan::against(table, &found, buckets)
+        }
+        None => Plan::full(files.len(), buckets),
+    };
+    let spill = Spill::create(&new_cache.spill(), buckets, p.register.len())?;
+    // What the reused files looked like when hashed, to check at the end
+    // as the files read are.
+    let reused_stamps: Vec<(PathBuf, Stamp)> = files
+        .iter()
+        .zip(pre_stamps)
+        .zip(&plan.reused)
+        .filter(|(_, r)| r.is_some())
+        .map(|((f, s), _)| (f.path.clone(), s))
+        .collect();
+    let mut ing = ingest(p, files, &mut plan, &spill, progress)?;
+    ing.stamps.extend(reused_stamps);
+    let indicator_rows = summary_rows(p, &ing.files);
+    let reuse: Vec<bool> = match &previous {
+        // The buckets' people's summaries differ: every bucket is computed.
+        Some(t) if t.indicator_rows == indicator_rows => plan.touched.iter().map(|t| !t).collect(),
+        _ => vec![false; buckets],
+    };
+    // Each file's cache id (rows in the spill name files by it) and the
+    // file it is in this run.
+    let mut by_cache_id: Vec<Option<FileId>> = vec![None; plan.table_len];
+    for (i, &id) in plan.ids.iter().enumerate() {
+        by_cache_id[id as usize] = Some(FileId(i as u32));
+    }
+    for (b, &reused) in reuse.iter().enumerate() {
+        if reused {
+            spill.adopt(b, &old_cache.spill_bucket(b))?;
+        } else if previous.is_some() {
+            let earlier = old_cache.spill_bucket(b);
+            if earlier.exists() {
+                spill.append_kept(b, &earlier, &|id| {
+                    by_cache_id.get(id as usize).copied().flatten().is_some_and(|f| plan.reused[f.0 as usize].is_some())
+                })?;
+            }
+        }
+    }
+    let computed = reuse.iter().filter(|r| !**r).count();
+    info!(read = plan.read(), reused = plan.reused.len() - plan.read(), buckets, computed, "incremental plan");
     stages.lap("ingest_normalize", stage_done);
 
     let tables = Tables {
@@ -156,7 +259,7 @@ pub fn run_with(
         },
         csv: p.output.csv_encoding,
         sdmx: p.output.sdmx.clone(),
-        indicator_rows: summary_rows(p, &ing.files),
+        indicator_rows,
         summary_max_rows: p.output.summary_max_rows,
     };
     let schemas_of_tables = tables
@@ -167,10 +270,23 @@ pub fn run_with(
         .collect();
     let parquet_options = settings.parquet.clone();
     let mut exporter = Exporter::new(paths.clone(), tables, settings);
-    let mut totals = Aggregator::new(p.rules(), &p.register);
-    totals.quarantined(&ing.quarantined_keys);
-    let merged = phase2(p, &spill, &mut exporter, &mut totals, ing.files.len())?;
-    spill.remove()?;
+    let tree = Tree::new(p.rules(), &p.register);
+    let mut totals = Aggregator::new(&tree);
+    totals.quarantined(&tree, &ing.quarantined_keys);
+    let buckets_in = Buckets {
+        spill: &spill,
+        reuse: &reuse,
+        files: &by_cache_id,
+        cache_ids: &plan.ids,
+        old: &old_cache,
+        new: &new_cache,
+        previous_out: &p.paths.out,
+        out: paths.root(),
+        tree: &tree,
+    };
+    let merged = phase2(p, &buckets_in, &mut exporter, &mut totals, ing.files.len())?;
+    FileTable { key, indicator_rows, entries: table_entries(&plan, std::mem::take(&mut ing.entries)) }
+        .save(&new_cache)?;
     stages.lap("merge_metrics_write", stage_done);
     let totals = totals.finish();
     stages.lap("aggregate", stage_done);
@@ -208,6 +324,13 @@ pub fn run_with(
         tables: schemas_of_tables,
         stage_ms: stages.0,
     });
+    let reused = reuse.iter().filter(|r| **r).count() as u64;
+    manifest.work = export::manifest::Work {
+        files_read: plan.read() as u64,
+        files_reused: (plan.reused.len() - plan.read()) as u64,
+        buckets_computed: reuse.len() as u64 - reused,
+        buckets_reused: reused,
+    };
     let max = p.output.workbook_max_rows;
     if max > 0 && observations <= max {
         let t = Instant::now();
@@ -263,46 +386,130 @@ struct Gathered {
     claims: ClaimOutcomes,
 }
 
-/// A finished bucket as the absorbing thread takes it once it is written: only
-/// what the totals and the counts need, so that a finished bucket waiting
-/// in the channel holds no metrics, claims or history (they made the peak
-/// RSS at m 15 % larger).
+/// A finished bucket as the absorbing thread takes it: only what the
+/// totals and the counts need (a partial of the totals, not the rows), so
+/// that a finished bucket waiting in the channel holds no metrics, claims
+/// or history.
 struct Finished {
-    current: Vec<crate::model::Observation>,
-    superseded_by_file: Vec<(usize, u64)>,
+    observations: u64,
+    /// By cache id of the file.
+    superseded_by_file: Vec<(u32, u64)>,
     claim_outcomes: ClaimOutcomes,
+    totals: Partial,
 }
 
-impl Finished {
-    fn of(f: BucketFigures) -> Finished {
-        let mut by_file = std::collections::BTreeMap::<usize, u64>::new();
-        for s in &f.superseded {
-            *by_file.entry(s.observation.origin.file.0 as usize).or_default() += 1;
+/// What phase 2 works from.
+struct Buckets<'a> {
+    spill: &'a Spill,
+    /// Per bucket: taken from the previous run's cache, not computed.
+    reuse: &'a [bool],
+    /// This run's file of each cache id.
+    files: &'a [Option<FileId>],
+    /// Each file's cache id.
+    cache_ids: &'a [u32],
+    old: &'a CacheDir,
+    new: &'a CacheDir,
+    previous_out: &'a Path,
+    /// Where this run writes (the staging directory).
+    out: &'a Path,
+    tree: &'a Tree<'a>,
+}
+
+impl Buckets<'_> {
+    /// Computes bucket `b` and writes its parts and its cache entry.
+    fn compute(
+        &self,
+        p: &Pipeline,
+        writer: &export::BucketWriter<'_>,
+        b: usize,
+    ) -> Result<(Finished, BucketOutput), Error> {
+        let figures = bucket::compute(self.spill.read(b, self.files)?, p.rules(), &p.units);
+        let written = writer.write(b, &figures)?;
+        let mut by_file = BTreeMap::<u32, u64>::new();
+        for s in &figures.superseded {
+            *by_file.entry(self.cache_ids[s.observation.origin.file.0 as usize]).or_default() += 1;
         }
-        Finished {
-            current: f.current,
+        let entry = BucketEntry {
+            parts: written
+                .files
+                .iter()
+                .map(|w| export::hashed::Written { path: relative(self.out, &w.path), ..w.clone() })
+                .collect(),
+            indicators: written.indicators.clone(),
+            claims: written.claims.clone(),
+            sdmx: written.sdmx.clone(),
+            observations: figures.current.len() as u64,
             superseded_by_file: by_file.into_iter().collect(),
-            claim_outcomes: f.claim_outcomes,
+            claim_outcomes: figures.claim_outcomes,
+            totals: self.tree.partial(&figures.current),
+        };
+        cache::save(&self.new.bucket(b), &entry)?;
+        Ok(finished(entry, written))
+    }
+
+    /// Takes bucket `b` from the previous run: its parts and cache entry
+    /// linked, its outputs as they were.
+    fn reuse(&self, b: usize) -> Result<(Finished, BucketOutput), Error> {
+        let entry: BucketEntry = cache::load(&self.old.bucket(b))?;
+        let link = |from: &Path, to: &Path| {
+            crate::dirs::link_or_copy(from, to).map_err(|source| Error::Io { path: to.to_owned(), source })
+        };
+        link(&self.old.bucket(b), &self.new.bucket(b))?;
+        let BucketEntry { parts, indicators, claims, sdmx, observations, superseded_by_file, claim_outcomes, totals } =
+            entry;
+        let mut files = Vec::with_capacity(parts.len());
+        for w in parts {
+            let to = self.out.join(&w.path);
+            link(&self.previous_out.join(&w.path), &to)?;
+            files.push(export::hashed::Written { path: to, ..w });
         }
+        let f = Finished { observations, superseded_by_file, claim_outcomes, totals };
+        Ok((f, BucketOutput { files, indicators, claims, sdmx }))
     }
 }
 
-/// Phase 2: the buckets, `window` at a time in parallel (compute, then
-/// Parquet parts and encoded CSV rows), while one thread of its own takes
-/// each finished bucket, in bucket order, into the totals and the files
-/// every bucket appends to. That sequential part overlaps the next
-/// buckets' work instead of leaving the other cores idle; the channel holds
-/// at most `window` finished buckets (one made the producer wait and was
-/// slower), so memory stays bounded by a few buckets.
+fn finished(entry: BucketEntry, written: BucketOutput) -> (Finished, BucketOutput) {
+    let f = Finished {
+        observations: entry.observations,
+        superseded_by_file: entry.superseded_by_file,
+        claim_outcomes: entry.claim_outcomes,
+        totals: entry.totals,
+    };
+    (f, written)
+}
+
+fn relative(root: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(root).unwrap_or(path).to_owned()
+}
+
+/// The next run's file table: this run's files by their cache ids, the
+/// ids of files that went or changed left empty.
+fn table_entries(plan: &Plan, entries: Vec<FileEntry>) -> Vec<Option<FileEntry>> {
+    let mut table: Vec<Option<FileEntry>> = vec![None; plan.table_len];
+    for (e, &id) in entries.into_iter().zip(&plan.ids) {
+        let mut e = e;
+        e.report.header = Vec::new();
+        table[id as usize] = Some(e);
+    }
+    table
+}
+
+/// Phase 2: the buckets, `window` at a time in parallel (computed, then
+/// Parquet parts and encoded CSV rows; or taken from the cache), while one
+/// thread of its own takes each finished bucket, in bucket order, into the
+/// totals and the files every bucket appends to. That sequential part
+/// overlaps the next buckets' work instead of leaving the other cores
+/// idle; the channel holds at most `window` finished buckets (one made the
+/// producer wait and was slower), so memory stays bounded by a few buckets.
 fn phase2(
     p: &Pipeline,
-    spill: &Spill,
+    input: &Buckets<'_>,
     exporter: &mut Exporter<'_>,
     totals: &mut Aggregator<'_>,
     files: usize,
 ) -> Result<Gathered, Error> {
     let window = rayon::current_num_threads().max(1);
-    let ids: Vec<usize> = (0..spill.buckets()).collect();
+    let ids: Vec<usize> = (0..input.spill.buckets()).collect();
     let writer = exporter.bucket_writer();
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Finished, BucketOutput)>(window);
     let mut gathered =
@@ -310,12 +517,14 @@ fn phase2(
     std::thread::scope(|s| {
         let consumer = s.spawn(|| -> Result<(), Error> {
             for (figures, written) in rx {
-                totals.add(&figures.current);
+                totals.merge(figures.totals);
                 exporter.absorb(written)?;
-                gathered.observations += figures.current.len() as u64;
+                gathered.observations += figures.observations;
                 gathered.claims.add(figures.claim_outcomes);
                 for (file, n) in figures.superseded_by_file {
-                    gathered.superseded_by_file[file] += n;
+                    if let Some(Some(f)) = input.files.get(file as usize) {
+                        gathered.superseded_by_file[f.0 as usize] += n;
+                    }
                 }
             }
             Ok(())
@@ -324,11 +533,7 @@ fn phase2(
             for chunk in ids.chunks(window) {
                 let done: Vec<_> = chunk
                     .par_iter()
-                    .map(|&b| {
-                        let figures = bucket::compute(spill.read(b)?, p.rules(), &p.units);
-                        let written = writer.write(b, &figures)?;
-                        Ok((Finished::of(figures), written))
-                    })
+                    .map(|&b| if input.reuse[b] { input.reuse(b) } else { input.compute(p, &writer, b) })
                     .collect::<Result<_, Error>>()?;
                 for d in done {
                     // A send fails only when the consumer stopped on an

@@ -8,11 +8,14 @@
 //! buckets in order yields rows in output order, and memory is bounded by
 //! the largest bucket rather than by the input.
 //!
-//! The encoding is private to one run: fixed-width fields and
+//! The encoding is yearbook's own: fixed-width fields and
 //! length-prefixed strings, written by many threads in chunks and read
 //! back in the order they landed, which depends on thread scheduling:
 //! `crate::bucket` sorts them (`crate::supersede::sort`) before anything
-//! else.
+//! else. A row names its file by the file's id in the incremental cache
+//! (`crate::cache`), which outlives the run: the buckets stay beside the
+//! output, so that the next run rereads only the files that changed and
+//! recomputes only the buckets they touch.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Write};
@@ -75,12 +78,15 @@ impl Spill {
         self.dir.join(format!("bucket-{bucket:05}.bin"))
     }
 
-    /// Appends observations (one file's, from any thread).
-    pub fn write(&self, observations: &[Observation]) -> Result<(), SpillError> {
+    /// Appends one file's observations (from any thread), naming the file
+    /// by its cache id; returns the buckets they went to, in order.
+    pub fn write(&self, file: u32, observations: &[Observation]) -> Result<Vec<u32>, SpillError> {
         let mut chunks: Vec<Vec<u8>> = vec![Vec::new(); self.files.len()];
+        let mut touched = vec![false; self.files.len()];
         for o in observations {
             let b = self.bucket_of(o.key.agency);
-            encode(o, &mut chunks[b]);
+            touched[b] = true;
+            encode(o, file, &mut chunks[b]);
             if chunks[b].len() >= CHUNK {
                 self.flush(b, &mut chunks[b])?;
             }
@@ -88,7 +94,38 @@ impl Spill {
         for (b, chunk) in chunks.iter_mut().enumerate() {
             self.flush(b, chunk)?;
         }
-        Ok(())
+        Ok(touched.iter().enumerate().filter(|(_, t)| **t).map(|(b, _)| b as u32).collect())
+    }
+
+    /// Appends the rows of an earlier run's bucket file whose cache ids
+    /// `keep` says are still current (the rows of files that changed or
+    /// went are left behind).
+    pub fn append_kept(&self, bucket: usize, earlier: &Path, keep: &dyn Fn(u32) -> bool) -> Result<(), SpillError> {
+        let bytes = read_all(earlier)?;
+        let err = || SpillError { path: earlier.to_owned(), source: std::io::ErrorKind::InvalidData.into() };
+        let mut rest = bytes.as_slice();
+        let mut chunk = Vec::new();
+        while !rest.is_empty() {
+            let start = rest;
+            let (_, file) = decode(&mut rest).ok_or_else(err)?;
+            if keep(file) {
+                chunk.extend_from_slice(&start[..start.len() - rest.len()]);
+            }
+            if chunk.len() >= CHUNK {
+                self.flush(bucket, &mut chunk)?;
+            }
+        }
+        self.flush(bucket, &mut chunk)
+    }
+
+    /// Puts an earlier run's bucket file, every row of it current, in
+    /// place of bucket `bucket`, which nothing writes to after: a hard link
+    /// where the file system allows, else a copy.
+    pub fn adopt(&self, bucket: usize, earlier: &Path) -> Result<(), SpillError> {
+        let path = self.path(bucket);
+        let err = |source| SpillError { path: path.clone(), source };
+        std::fs::remove_file(&path).map_err(err)?;
+        crate::dirs::link_or_copy(earlier, &path).map_err(err)
     }
 
     fn flush(&self, bucket: usize, chunk: &mut Vec<u8>) -> Result<(), SpillError> {
@@ -101,26 +138,40 @@ impl Spill {
         Ok(())
     }
 
-    /// The observations of one bucket, in no particular order.
-    pub fn read(&self, bucket: usize) -> Result<Vec<Observation>, SpillError> {
+    /// The observations of one bucket, in no particular order, each with
+    /// its file's id in this run: `files[cache id]` (every cache id in the
+    /// bucket must have one).
+    pub fn read(&self, bucket: usize, files: &[Option<FileId>]) -> Result<Vec<Observation>, SpillError> {
         let path = self.path(bucket);
-        let err = |source| SpillError { path: path.clone(), source };
-        let mut bytes = Vec::new();
-        let file = File::open(&path).map_err(err)?;
-        BufReader::new(file).read_to_end(&mut bytes).map_err(err)?;
+        let invalid = || SpillError { path: path.clone(), source: std::io::ErrorKind::InvalidData.into() };
+        let bytes = read_all(&path)?;
         let mut out = Vec::new();
         let mut rest = bytes.as_slice();
         while !rest.is_empty() {
-            out.push(decode(&mut rest).ok_or_else(|| err(std::io::ErrorKind::InvalidData.into()))?);
+            let (mut o, file) = decode(&mut rest).ok_or_else(invalid)?;
+            o.origin.file = files.get(file as usize).copied().flatten().ok_or_else(invalid)?;
+            out.push(o);
         }
         Ok(out)
     }
 
-    /// Removes the bucket files.
-    pub fn remove(self) -> Result<(), SpillError> {
-        drop(self.files);
-        crate::dirs::remove_tree(&self.dir).map_err(|source| SpillError { path: self.dir.clone(), source })
+    /// The bucket files' directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
+
+    /// The file of bucket `bucket`.
+    pub fn file(&self, bucket: usize) -> PathBuf {
+        self.path(bucket)
+    }
+}
+
+fn read_all(path: &Path) -> Result<Vec<u8>, SpillError> {
+    let err = |source| SpillError { path: path.to_owned(), source };
+    let mut bytes = Vec::new();
+    let file = File::open(path).map_err(err)?;
+    BufReader::new(file).read_to_end(&mut bytes).map_err(err)?;
+    Ok(bytes)
 }
 
 fn put_str(buf: &mut Vec<u8>, s: &str) {
@@ -145,7 +196,7 @@ fn put_dec(buf: &mut Vec<u8>, d: Option<Decimal>) {
     }
 }
 
-fn encode(o: &Observation, buf: &mut Vec<u8>) {
+fn encode(o: &Observation, file: u32, buf: &mut Vec<u8>) {
     buf.extend_from_slice(&o.key.agency.0.to_le_bytes());
     buf.extend_from_slice(&o.key.indicator.0.to_le_bytes());
     buf.extend_from_slice(&o.key.year.to_le_bytes());
@@ -154,7 +205,7 @@ fn encode(o: &Observation, buf: &mut Vec<u8>) {
     put_dec(buf, o.claimed_completion);
     put_dec(buf, o.claimed_growth);
     buf.extend_from_slice(&o.power.to_le_bytes());
-    buf.extend_from_slice(&o.origin.file.0.to_le_bytes());
+    buf.extend_from_slice(&file.to_le_bytes());
     buf.extend_from_slice(&o.origin.line.to_le_bytes());
     buf.extend_from_slice(&o.origin.byte.to_le_bytes());
     buf.extend_from_slice(&o.origin.column.to_le_bytes());
@@ -198,7 +249,8 @@ fn get_dec(rest: &mut &[u8]) -> Option<Option<Decimal>> {
     Some(Some(Decimal::new(i128::from_le_bytes(get(rest)?), scale)))
 }
 
-fn decode(rest: &mut &[u8]) -> Option<Observation> {
+/// A row and the cache id of its file (its `origin.file` is left 0).
+fn decode(rest: &mut &[u8]) -> Option<(Observation, u32)> {
     let agency = AgencyId(u32::from_le_bytes(get(rest)?));
     let indicator = IndicatorId(u32::from_le_bytes(get(rest)?));
     let year = i32::from_le_bytes(get(rest)?);
@@ -207,23 +259,24 @@ fn decode(rest: &mut &[u8]) -> Option<Observation> {
     let claimed_completion = get_dec(rest)?;
     let claimed_growth = get_dec(rest)?;
     let power = u32::from_le_bytes(get(rest)?);
-    let file = FileId(u32::from_le_bytes(get(rest)?));
+    let file = u32::from_le_bytes(get(rest)?);
     let line = u64::from_le_bytes(get(rest)?);
     let byte = u64::from_le_bytes(get(rest)?);
     let column = u32::from_le_bytes(get(rest)?);
-    Some(Observation {
+    let o = Observation {
         key: Key { agency, indicator, year },
         value,
         target,
         claimed_completion,
         claimed_growth,
         power,
-        origin: Origin { file, line, byte, column },
+        origin: Origin { file: FileId(0), line, byte, column },
         unit: get_str(rest)?,
         value_raw: get_str(rest)?,
         target_raw: get_opt_str(rest)?,
         note: get_opt_str(rest)?,
-    })
+    };
+    Some((o, file))
 }
 
 #[cfg(test)]
@@ -246,12 +299,28 @@ mod tests {
             origin: Origin { file: FileId(7), line: 12, byte: 345, column: 4 },
         };
         let dir = tempfile::tempdir().unwrap();
-        let spill = Spill::create(dir.path(), 2, 4).unwrap();
+        let spill = Spill::create(&dir.path().join("a"), 2, 4).unwrap();
         let written = [obs(3, 2021, Some("备注")), obs(0, 2022, None), obs(0, 2021, None)];
-        spill.write(&written).unwrap();
-        assert_eq!(spill.read(0).unwrap(), [written[1].clone(), written[2].clone()]);
-        assert_eq!(spill.read(1).unwrap(), [written[0].clone()]);
-        spill.remove().unwrap();
-        assert!(!dir.path().exists() || std::fs::read_dir(dir.path()).unwrap().next().is_none());
+        // Cache id 5 is file 7 of this run.
+        let mut files = vec![None; 6];
+        files[5] = Some(FileId(7));
+        assert_eq!(spill.write(5, &written).unwrap(), [0, 1]);
+        assert_eq!(spill.read(0, &files).unwrap(), [written[1].clone(), written[2].clone()]);
+        assert_eq!(spill.read(1, &files).unwrap(), [written[0].clone()]);
+        // A cache id the run has no file for is invalid data, not a guess.
+        assert!(spill.read(0, &files[..5]).is_err());
+        // The next run keeps rows of files still current, drops the rest.
+        let next = Spill::create(&dir.path().join("b"), 2, 4).unwrap();
+        next.write(2, &written[1..2]).unwrap();
+        next.append_kept(0, &spill.file(0), &|id| id == 5).unwrap();
+        next.adopt(1, &spill.file(1)).unwrap();
+        assert_eq!(next.read(1, &files).unwrap(), [written[0].clone()]);
+        files[2] = Some(FileId(1));
+        let mut from_1 = written[1].clone();
+        from_1.origin.file = FileId(1);
+        assert_eq!(next.read(0, &files).unwrap(), [from_1, written[1].clone(), written[2].clone()]);
+        let dropped = Spill::create(&dir.path().join("c"), 2, 4).unwrap();
+        dropped.append_kept(0, &spill.file(0), &|id| id != 5).unwrap();
+        assert!(dropped.read(0, &files).unwrap().is_empty());
     }
 }

@@ -125,7 +125,7 @@ display_as_serde_name! {
 
 /// Index of an indicator in the catalog, which is sorted by code: ids sort
 /// as codes do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct IndicatorId(pub u32);
 
 #[derive(Debug, Clone)]

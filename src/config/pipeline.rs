@@ -349,6 +349,9 @@ pub struct OutputSettings {
     pub csv_encoding: CsvEncoding,
     pub sdmx: Option<SdmxStructure>,
     pub summary_max_rows: u64,
+    /// Whether a run reuses what the previous run into the same directory
+    /// cached (`crate::cache`); `run --full` turns it off.
+    pub incremental: bool,
 }
 
 /// Decimals above this would not fit a percentage beside its integer digits
@@ -498,6 +501,7 @@ impl PipelineFile {
                 workbook_max_rows: self.output.workbook_max_rows,
                 csv_encoding: self.output.csv_encoding,
                 summary_max_rows: self.output.summary_max_rows,
+                incremental: true,
                 sdmx: self.sdmx.as_ref().map(|s| SdmxStructure {
                     structure_id: s.structure_id.get_ref().clone(),
                     action: s.action.get_ref().clone(),

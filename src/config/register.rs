@@ -19,7 +19,7 @@ const COLUMNS: [&str; 4] = ["code", "name_zh", "name_en", "parent"];
 const OPTIONAL: [&str; 1] = ["groups"];
 
 /// Index of an agency in the register, which is sorted by code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct AgencyId(pub u32);
 
 #[derive(Debug, Clone)]

@@ -45,7 +45,7 @@ pub const SUMMARY_HEADER: [&str; 11] = [
 ];
 
 /// One bucket's claims, encoded.
-#[derive(Default)]
+#[derive(Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Encoded {
     pub all: Vec<u8>,
     pub all_rows: u64,

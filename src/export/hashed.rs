@@ -38,7 +38,7 @@ impl<W: Write> Write for Hashed<W> {
 }
 
 /// One output file, written: where, how many data rows, its hash and size.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Written {
     pub path: PathBuf,
     pub rows: u64,

@@ -117,6 +117,18 @@ pub struct Manifest {
     /// a first run): `changes.csv`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<ChangesSince>,
+    /// What the run took from the previous run's cache and what it did
+    /// again (`crate::cache`); all read and computed on a full run.
+    pub work: Work,
+}
+
+/// Files read and buckets computed, against those taken from the cache.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Work {
+    pub files_read: u64,
+    pub files_reused: u64,
+    pub buckets_computed: u64,
+    pub buckets_reused: u64,
 }
 
 /// The changes since the previous run, counted.
@@ -204,6 +216,7 @@ impl Manifest {
             tables: r.tables,
             stage_ms: r.stage_ms,
             changes: None,
+            work: Work::default(),
         }
     }
 }

@@ -5,8 +5,9 @@
 //! made by [`OutDir`], in a staging directory that takes the output
 //! directory's place only when every file is complete and synced
 //! ([`Staging`]), so the output directory always holds one whole run.
-//! (`spill` keeps its temporary buckets inside the same staging directory
-//! and removes them before the swap.)
+//! (The incremental cache, `crate::cache`, is written inside the same
+//! staging directory, under `.cache/`, so it always matches the outputs
+//! beside it.)
 
 pub mod almanac;
 pub mod claims;
@@ -72,10 +73,10 @@ pub struct Settings {
 /// What one bucket wrote: its Parquet parts, and the rows the [`Exporter`]
 /// appends in bucket order.
 pub struct BucketOutput {
-    files: Vec<Written>,
-    indicators: Vec<(i32, Vec<u8>, u64)>,
-    claims: claims::Encoded,
-    sdmx: Option<(Vec<u8>, u64)>,
+    pub files: Vec<Written>,
+    pub indicators: Vec<(i32, Vec<u8>, u64)>,
+    pub claims: claims::Encoded,
+    pub sdmx: Option<(Vec<u8>, u64)>,
 }
 
 /// Writes one bucket's outputs; many run at once, one per bucket.

@@ -54,12 +54,6 @@ impl OutDir {
         self.0.join(SUMMARY).join(name)
     }
 
-    /// Where the run keeps its buckets between its phases (removed before
-    /// the swap).
-    pub fn spill(&self) -> PathBuf {
-        self.0.join(".spill")
-    }
-
     /// `path`, inside this directory, as the manifest names it: relative,
     /// with `/` between components.
     pub fn relative(&self, path: &Path) -> String {

@@ -83,6 +83,13 @@ impl Stamp {
         Ok((m.len(), m.modified().ok()))
     }
 
+    /// Reads the file at `path` for its SHA-256, with its size and time.
+    pub fn read(path: &Path) -> Result<Stamp, IngestError> {
+        let (len, modified) = Stamp::of(path)?;
+        let bytes = std::fs::read(path).map_err(|source| IngestError::Read { path: path.to_owned(), source })?;
+        Ok(Stamp { len, modified, sha256: sha256_hex(&bytes) })
+    }
+
     /// Checks that the file at `path` still holds what was read: when its
     /// size or time moved, its bytes are hashed again.
     pub fn verify(&self, path: &Path) -> Result<(), IngestError> {

@@ -34,7 +34,7 @@ pub mod fields;
 
 /// What one file contributed, for the manifest: rows read = accepted +
 /// quarantined.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct FileReport {
     pub path: String,
     pub sha256: String,

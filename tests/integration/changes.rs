@@ -4,19 +4,7 @@
 
 use std::path::Path;
 
-use crate::util::{EN_HEADER, csv_rows, parquet_rows, repo, yearbook};
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
+use crate::util::{EN_HEADER, copy_tree, csv_rows, parquet_rows, repo, yearbook};
 
 fn run(input: &Path, out: &Path) {
     let o = yearbook(&["run", "-q", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap()]);

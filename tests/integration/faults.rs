@@ -204,7 +204,9 @@ fn a_full_disk_exits_2_and_keeps_the_previous_outputs() {
     let o = out.to_str().unwrap();
     assert_eq!(yearbook(&["run", "-q", "--out", o]).status.code(), Some(1));
     let before = files_under(&out);
-    let r = yearbook(&["run", "-q", "--out", o]);
+    // A full run writes every output again (an incremental one would link
+    // them, and fit).
+    let r = yearbook(&["run", "-q", "--full", "--out", o]);
     assert_eq!(r.status.code(), Some(2));
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("No space left on device"), "{err}");

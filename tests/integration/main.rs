@@ -17,6 +17,9 @@ mod encoding;
 mod faults;
 /// The bundled sample run against golden files, cell by cell.
 mod golden;
+/// Incremental runs: the outputs of a full run after a new, a changed, a
+/// removed file and a catalog change.
+mod incremental;
 /// Hostile files: unclosed quotes, control characters, blank lines,
 /// refused encodings shown as sent; every line accounted for.
 mod nothing_lost;

@@ -76,13 +76,19 @@ pub fn parquet_rows(dir: &Path, table: &str) -> Vec<Vec<String>> {
     rows
 }
 
-/// Every file under `dir` with its bytes, by `/`-separated relative path.
+/// Every output file under `dir` (not the cache) with its bytes, by
+/// `/`-separated relative path.
 pub fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
+            // The incremental cache is no output (its spill lands in
+            // thread order).
+            if p == dir.join(".cache") {
+                continue;
+            }
             if p.is_dir() {
                 stack.push(p);
             } else {
@@ -200,3 +206,16 @@ pub fn pipeline_without_sources() -> String {
 
 pub const EN_HEADER: &str =
     "agency,year,indicator,indicator_name,value,unit,target,claimed_completion,claimed_growth,note\n";
+
+/// Copies the directory tree `from` to `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! The incremental cache: what a run parsed, checked and computed, kept
+//! beside its outputs (`<out>/.cache/`) so that the next run over the same
+//! inbox rereads only new and changed files and recomputes only the
+//! buckets of agencies they touch.
+//!
+//! A cache is used only when its key matches: the SHA-256 of everything
+//! that decides how a file is read and what a bucket computes (yearbook's
+//! version, the pipeline file, every schema file: catalog, register, units,
+//! layouts) and the number of buckets. A file is reused when its path and
+//! SHA-256 are the ones the cache holds. A bucket is reused when no file
+//! with rows in it was read again, added or removed, and the run writes
+//! the same per-bucket summaries; its Parquet parts are then linked from
+//! the previous output. Everything after the buckets (totals, summaries,
+//! yearbook tables, report, manifest) is recomputed from the buckets'
+//! cached partials, in bucket order, as a full run computes it from the
+//! same partials: the outputs are the same bytes either way.
+//!
+//! Layout: `files.json` (the file table: per file its report and issues,
+//! the buckets its rows went to), `spill/` (each bucket's rows, see
+//! [`crate::spill`]), `buckets/` (each bucket's outputs and partials,
+//! postcard), `almanac.bin` (each metrics part's reduction for the
+//! yearbook tables). Nothing in it is an output: a run without it (or
+//! with `--full`) writes the same outputs and a fresh cache.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::aggregate::Partial;
+use crate::claims::ClaimOutcomes;
+use crate::export::claims::Encoded;
+use crate::export::hashed::Written;
+use crate::model::{FileId, Key};
+use crate::normalize::FileReport;
+use crate::reject::Issue;
+
+/// The cache's directory inside an output directory.
+pub const DIR: &str = ".cache";
+const FILES: &str = "files.json";
+const SPILL: &str = "spill";
+const BUCKETS: &str = "buckets";
+const ALMANAC: &str = "almanac.bin";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cache {}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("cache {}: {reason}", path.display())]
+    Invalid { path: PathBuf, reason: String },
+}
+
+/// Where a cache's parts are, under an output (or staging) directory.
+#[derive(Debug, Clone)]
+pub struct CacheDir(PathBuf);
+
+impl CacheDir {
+    pub fn of(out: &Path) -> CacheDir {
+        CacheDir(out.join(DIR))
+    }
+
+    pub fn spill(&self) -> PathBuf {
+        self.0.join(SPILL)
+    }
+
+    pub fn bucket(&self, bucket: usize) -> PathBuf {
+        self.0.join(BUCKETS).join(format!("bucket-{bucket:05}.bin"))
+    }
+
+    pub fn spill_bucket(&self, bucket: usize) -> PathBuf {
+        self.spill().join(format!("bucket-{bucket:05}.bin"))
+    }
+
+    pub fn almanac(&self) -> PathBuf {
+        self.0.join(ALMANAC)
+    }
+
+    fn files(&self) -> PathBuf {
+        self.0.join(FILES)
+    }
+}
+
+/// The key of everything that decides a file's reading and a bucket's
+/// figures: yearbook's version, the SHA-256 of the pipeline and of each
+/// schema file, and the number of buckets.
+pub fn key(pipeline_sha256: &str, schema_sha256: &[&str], buckets: usize) -> String {
+    let mut h = Sha256::new();
+    for part in [env!("CARGO_PKG_VERSION"), pipeline_sha256].into_iter().chain(schema_sha256.iter().copied()) {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    h.update(buckets.to_le_bytes());
+    format!("{:x}", h.finalize())
+}
+
+/// One file as a run read it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub path: String,
+    pub sha256: String,
+    pub report: FileReport,
+    /// The report's header (which the manifest leaves out).
+    pub header: Vec<String>,
+    pub rejected: Vec<Issue>,
+    pub warnings: Vec<Issue>,
+    pub quarantined_keys: Vec<Key>,
+    /// The buckets its accepted rows went to.
+    pub buckets: Vec<u32>,
+}
+
+impl FileEntry {
+    /// The entry as the run with this file as `id` reports it.
+    pub fn as_file(&self, id: FileId) -> FileEntry {
+        let mut e = self.clone();
+        e.report.header = self.header.clone();
+        e.report.superseded = 0;
+        for i in e.rejected.iter_mut().chain(e.warnings.iter_mut()) {
+            i.file = id;
+        }
+        e
+    }
+}
+
+/// The file table: every file the cache holds rows of, by cache id. Ids
+/// are never reused: a file that went (or changed: it gets a new id)
+/// leaves `None`, so that the rows of the buckets nothing touched keep
+/// naming their files rightly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileTable {
+    pub key: String,
+    /// Whether the buckets' summaries include `summary/<year>/indicators.csv`
+    /// rows.
+    pub indicator_rows: bool,
+    pub entries: Vec<Option<FileEntry>>,
+}
+
+impl FileTable {
+    /// The table at `dir`, if there is one of this `key`; `None` when
+    /// there is none, or it is another key's (a catalog changed:
+    /// everything is read again) or unreadable (the same, with a warning).
+    pub fn load(dir: &CacheDir, key: &str) -> Option<FileTable> {
+        let path = dir.files();
+        let bytes = std::fs::read(&path).ok()?;
+        match serde_json::from_slice::<FileTable>(&bytes) {
+            Ok(t) if t.key == key => Some(t),
+            Ok(_) => {
+                tracing::info!("the cache was made for other inputs' reading: every file is read again");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "unreadable cache, every file is read again: {e}");
+                None
+            }
+        }
+    }
+
+    pub fn save(&self, dir: &CacheDir) -> Result<(), CacheError> {
+        let path = dir.files();
+        let bytes = serde_json::to_vec(self).map_err(|e| invalid(&path, e))?;
+        write(&path, &bytes)
+    }
+
+    /// Ids that name no current file.
+    pub fn dead(&self) -> usize {
+        self.entries.iter().filter(|e| e.is_none()).count()
+    }
+}
+
+/// What one bucket contributed to a run's outputs, beyond its rows: enough
+/// to take its place in the next run without reading or computing it.
+#[derive(Serialize, Deserialize)]
+pub struct BucketEntry {
+    /// Its Parquet parts, paths relative to the output directory.
+    pub parts: Vec<Written>,
+    pub indicators: Vec<(i32, Vec<u8>, u64)>,
+    pub claims: Encoded,
+    pub sdmx: Option<(Vec<u8>, u64)>,
+    pub observations: u64,
+    /// Rows superseded, by the cache id of the file that sent them.
+    pub superseded_by_file: Vec<(u32, u64)>,
+    pub claim_outcomes: ClaimOutcomes,
+    pub totals: Partial,
+}
+
+/// Writes `value` to `path` in postcard.
+pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<(), CacheError> {
+    let bytes = postcard::to_stdvec(value).map_err(|e| invalid(path, e))?;
+    write(path, &bytes)
+}
+
+/// Reads what [`save`] wrote.
+pub fn load<T: DeserializeOwned>(path: &Path) -> Result<T, CacheError> {
+    let bytes = std::fs::read(path).map_err(|source| CacheError::Io { path: path.to_owned(), source })?;
+    postcard::from_bytes(&bytes).map_err(|e| invalid(path, e))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
+    let io = |source| CacheError::Io { path: path.to_owned(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    std::fs::write(path, bytes).map_err(io)
+}
+
+fn invalid(path: &Path, e: impl std::fmt::Display) -> CacheError {
+    CacheError::Invalid { path: path.to_owned(), reason: e.to_string() }
+}
+
+/// What a run reuses of a previous run's cache, and what it reads again.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Per file of the run (in [`FileId`] order): its cache id in the new
+    /// table.
+    pub ids: Vec<u32>,
+    /// Per file of the run: the cached entry when it is reused.
+    pub reused: Vec<Option<FileEntry>>,
+    /// Per bucket: whether a file that went or changed had rows in it.
+    pub touched: Vec<bool>,
+    /// The new table's ids: those of reused files keep theirs; the rest
+    /// `None` until the run reads them.
+    pub table_len: usize,
+}
+
+impl Plan {
+    /// Every file read, every bucket computed: a full run (no cache, or
+    /// `--full`).
+    pub fn full(files: usize, buckets: usize) -> Plan {
+        Plan {
+            ids: (0..files as u32).collect(),
+            reused: vec![None; files],
+            touched: vec![true; buckets],
+            table_len: files,
+        }
+    }
+
+    /// The plan for the run's files (`path`, `sha256`, in file order)
+    /// against the previous table. Pure.
+    pub fn against(previous: &FileTable, found: &[(&str, &str)], buckets: usize) -> Plan {
+        let mut by_path: std::collections::HashMap<&str, (u32, &FileEntry)> = previous
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(id, e)| e.as_ref().map(|e| (e.path.as_str(), (id as u32, e))))
+            .collect();
+        let mut plan = Plan { touched: vec![false; buckets], table_len: previous.entries.len(), ..Plan::default() };
+        for &(path, sha) in found {
+            match by_path.remove(path) {
+                Some((id, e)) if e.sha256 == sha => {
+                    plan.ids.push(id);
+                    plan.reused.push(Some(e.clone()));
+                }
+                was => {
+                    if let Some((_, e)) = was {
+                        plan.touch(&e.buckets);
+                    }
+                    plan.ids.push(plan.table_len as u32);
+                    plan.table_len += 1;
+                    plan.reused.push(None);
+                }
+            }
+        }
+        // Files that went.
+        for (_, e) in by_path.into_values() {
+            plan.touch(&e.buckets);
+        }
+        plan
+    }
+
+    pub fn touch(&mut self, buckets: &[u32]) {
+        for &b in buckets {
+            if let Some(t) = self.touched.get_mut(b as usize) {
+                *t = true;
+            }
+        }
+    }
+
+    /// Files read again or for the first time.
+    pub fn read(&self) -> usize {
+        self.reused.iter().filter(|r| r.is_none()).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, sha: &str, buckets: &[u32]) -> Option<FileEntry> {
+        let report: FileReport = serde_json::from_value(serde_json::json!({
+            "path": path, "sha256": sha, "bytes": 1, "encoding": null, "layout": null, "refused": null,
+            "lines": 0, "records": 0, "blank_rows": 0, "title_rows": 0, "footnote_rows": 0,
+            "rows_read": 0, "accepted": 0, "quarantined": 0, "superseded": 0
+        }))
+        .unwrap();
+        Some(FileEntry {
+            path: path.into(),
+            sha256: sha.into(),
+            report,
+            header: Vec::new(),
+            rejected: Vec::new(),
+            warnings: Vec::new(),
+            quarantined_keys: Vec::new(),
+            buckets: buckets.to_vec(),
+        })
+    }
+
+    #[test]
+    fn a_changed_a_new_and_a_removed_file_touch_their_buckets_only() {
+        let previous = FileTable {
+            key: "k".into(),
+            indicator_rows: true,
+            entries: vec![
+                entry("a.csv", "1", &[0]),
+                None,
+                entry("b.csv", "2", &[1]),
+                entry("c.csv", "3", &[2]),
+                entry("d.csv", "4", &[3]),
+            ],
+        };
+        // a unchanged, b changed, c removed, d unchanged, e new.
+        let found = [("a.csv", "1"), ("b.csv", "9"), ("d.csv", "4"), ("e.csv", "5")];
+        let plan = Plan::against(&previous, &found, 5);
+        assert_eq!(plan.ids, [0, 5, 4, 6]);
+        assert_eq!(plan.reused.iter().map(Option::is_some).collect::<Vec<_>>(), [true, false, true, false]);
+        assert_eq!(plan.touched, [false, true, true, false, false]);
+        assert_eq!((plan.read(), plan.table_len), (2, 7));
+    }
+
+    #[test]
+    fn the_key_changes_with_any_schema_and_with_the_buckets() {
+        let k = key("p", &["c", "a"], 4);
+        assert_eq!(k, key("p", &["c", "a"], 4));
+        for other in [key("p", &["c2", "a"], 4), key("p", &["c", "a"], 8), key("p2", &["c", "a"], 4)] {
+            assert_ne!(k, other);
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! A run into the directory of the previous one reads only new and changed
+//! files and recomputes only the buckets they touch, yet writes the bytes
+//! a full run (`--full`) writes: after a new file, a changed file, a
+//! removed file, and a catalog change that invalidates everything.
+
+use std::path::Path;
+
+use crate::util::{EN_HEADER, copy_tree, files_under, repo, yearbook};
+
+fn run(input: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["run", "-q", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = yearbook(&args);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
+}
+
+/// The manifest without what differs between any two runs (its id, times
+/// and stage times) and the work each did.
+fn comparable(mut m: serde_json::Value) -> serde_json::Value {
+    let o = m.as_object_mut().unwrap();
+    for k in ["run_id", "started_at", "finished_at", "stage_ms", "work"] {
+        o.remove(k);
+    }
+    o["changes"].as_object_mut().map(|c| c.remove("run_id"));
+    m
+}
+
+/// Runs incrementally into `out` and fully into a copy of `out` made
+/// before (so both compare with the same previous run), and checks that
+/// both wrote the same files, byte for byte; returns the incremental
+/// run's work.
+fn same_as_full(input: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let full_out = out.with_extension("full");
+    let _ = std::fs::remove_dir_all(&full_out);
+    copy_tree(out, &full_out);
+    let incremental = run(input, out, extra);
+    let mut with_full = extra.to_vec();
+    with_full.push("--full");
+    let full = run(input, &full_out, &with_full);
+    assert_eq!(full["work"]["files_reused"], 0);
+    assert_eq!(full["work"]["buckets_reused"], 0);
+    let (a, b) = (files_under(out), files_under(&full_out));
+    let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&a), names(&b));
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        if name != "manifest.json" {
+            assert!(x == y, "{name} differs from a full run's");
+        }
+    }
+    assert_eq!(comparable(incremental.clone()), comparable(full));
+    incremental["work"].clone()
+}
+
+#[test]
+fn every_kind_of_change_writes_what_a_full_run_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    copy_tree(&repo().join("sample_data"), &input);
+    let first = run(&input, &out, &[]);
+    let files = first["counts"]["files"].as_u64().unwrap();
+    let buckets = first["work"]["buckets_computed"].as_u64().unwrap();
+    assert_eq!(first["work"]["files_read"].as_u64(), Some(files));
+    assert!(buckets >= 4, "{first}");
+
+    // Nothing changed: nothing read, nothing computed.
+    let work = same_as_full(&input, &out, &[]);
+    assert_eq!((work["files_read"].as_u64(), work["buckets_computed"].as_u64()), (Some(0), Some(0)), "{work}");
+    assert_eq!(work["buckets_reused"].as_u64(), Some(buckets));
+
+    // A changed file: the bureau corrects 2021's new jobs.
+    let hrss = input.join("city/TJ-HRSS-2021.csv");
+    let text = std::fs::read_to_string(&hrss).unwrap().replace(",37.62,万人,35,", ",37.70,万人,35,");
+    std::fs::write(&hrss, text).unwrap();
+    let work = same_as_full(&input, &out, &[]);
+    assert_eq!(work["files_read"].as_u64(), Some(1), "{work}");
+    let computed = work["buckets_computed"].as_u64().unwrap();
+    assert!((1..buckets).contains(&computed), "only the bureau's bucket: {work}");
+    // The city's total follows: 436 397 + 800.
+    let totals = crate::util::csv_rows(&out.join("summary/2021/totals.csv"));
+    let city = crate::util::find(&totals, &[("汇总单位代码", "TJ"), ("指标代码", "EMP-URBAN-NEW")]);
+    assert_eq!(crate::util::cell(&totals, city, "合计值"), "437197");
+
+    // A new file.
+    std::fs::write(input.join("city/TJ-JUS-2023.csv"), format!("{EN_HEADER}TJ-JUS,2023,INFO-DISCLOSED,,120,条,,,,\n"))
+        .unwrap();
+    let work = same_as_full(&input, &out, &[]);
+    assert_eq!(work["files_read"].as_u64(), Some(1), "{work}");
+    assert!(work["buckets_reused"].as_u64().unwrap() > 0, "{work}");
+
+    // A removed file.
+    std::fs::remove_file(input.join("districts/TJ-D13-HRSS.csv")).unwrap();
+    let work = same_as_full(&input, &out, &[]);
+    assert_eq!((work["files_read"].as_u64(), work["files_reused"].as_u64()), (Some(0), Some(files)), "{work}");
+    assert!(work["buckets_reused"].as_u64().unwrap() > 0, "{work}");
+
+    // A catalog change (one more decimal printed for new jobs): every file
+    // is read and every bucket computed again.
+    let catalog = tmp.path().join("catalog.csv");
+    let text = std::fs::read_to_string(repo().join("schemas/catalog.csv")).unwrap();
+    let edited = text.replace(
+        "EMP-URBAN-NEW,城镇新增就业,New urban employment,人,count,up,sum,,,0,0",
+        "EMP-URBAN-NEW,城镇新增就业,New urban employment,人,count,up,sum,,,1,0",
+    );
+    assert_ne!(text, edited);
+    std::fs::write(&catalog, edited).unwrap();
+    let work = same_as_full(&input, &out, &["--catalog", catalog.to_str().unwrap()]);
+    assert_eq!((work["files_reused"].as_u64(), work["buckets_reused"].as_u64()), (Some(0), Some(0)), "{work}");
+}
