@@ -18,9 +18,11 @@
 //! Layout: `files.json` (the file table: per file its report and issues,
 //! the buckets its rows went to), `spill/` (each bucket's rows, see
 //! [`crate::spill`]), `buckets/` (each bucket's outputs and partials,
-//! postcard), `almanac.bin` (each metrics part's reduction for the
-//! yearbook tables). Nothing in it is an output: a run without it (or
-//! with `--full`) writes the same outputs and a fresh cache.
+//! postcard), `run.bin` (what the run computed after the buckets, for a
+//! run that finds nothing changed: it links every output and renders only
+//! the manifest, the changes and the report again). Nothing in it is an
+//! output: a run without it (or with `--full`) writes the same outputs and
+//! a fresh cache.
 
 use std::path::{Path, PathBuf};
 
@@ -41,7 +43,7 @@ pub const DIR: &str = ".cache";
 const FILES: &str = "files.json";
 const SPILL: &str = "spill";
 const BUCKETS: &str = "buckets";
-const ALMANAC: &str = "almanac.bin";
+const RUN: &str = "run.bin";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -72,11 +74,11 @@ impl CacheDir {
         self.spill().join(format!("bucket-{bucket:05}.bin"))
     }
 
-    pub fn almanac(&self) -> PathBuf {
-        self.0.join(ALMANAC)
+    pub fn run(&self) -> PathBuf {
+        self.0.join(RUN)
     }
 
-    fn files(&self) -> PathBuf {
+    pub fn files(&self) -> PathBuf {
         self.0.join(FILES)
     }
 }
@@ -183,6 +185,21 @@ pub struct BucketEntry {
     pub totals: Partial,
 }
 
+/// What a run computed after its buckets: all that a run over the same
+/// files needs to publish the same outputs without computing anything.
+#[derive(Serialize, Deserialize)]
+pub struct RunEntry {
+    /// Every output but the manifest, the report and the changes.
+    pub outputs: Vec<crate::export::OutputFile>,
+    pub observations: u64,
+    pub totals: u64,
+    pub claims: ClaimOutcomes,
+    /// Per file of the run, in file order.
+    pub superseded: Vec<u64>,
+    pub almanac: crate::almanac::Almanac,
+    pub mismatches: crate::report::Mismatches,
+}
+
 /// Writes `value` to `path` in postcard.
 pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<(), CacheError> {
     let bytes = postcard::to_stdvec(value).map_err(|e| invalid(path, e))?;
@@ -220,6 +237,8 @@ pub struct Plan {
     /// The new table's ids: those of reused files keep theirs; the rest
     /// `None` until the run reads them.
     pub table_len: usize,
+    /// Files the previous run read that are gone.
+    pub removed: usize,
 }
 
 impl Plan {
@@ -231,6 +250,7 @@ impl Plan {
             reused: vec![None; files],
             touched: vec![true; buckets],
             table_len: files,
+            removed: 0,
         }
     }
 
@@ -263,6 +283,7 @@ impl Plan {
         // Files that went.
         for (_, e) in by_path.into_values() {
             plan.touch(&e.buckets);
+            plan.removed += 1;
         }
         plan
     }
@@ -323,7 +344,7 @@ mod tests {
         assert_eq!(plan.ids, [0, 5, 4, 6]);
         assert_eq!(plan.reused.iter().map(Option::is_some).collect::<Vec<_>>(), [true, false, true, false]);
         assert_eq!(plan.touched, [false, true, true, false, false]);
-        assert_eq!((plan.read(), plan.table_len), (2, 7));
+        assert_eq!((plan.read(), plan.table_len, plan.removed), (2, 7, 1));
     }
 
     #[test]

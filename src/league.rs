@@ -17,7 +17,7 @@ use crate::model::col as c;
 pub const DECIMALS: u8 = 2;
 
 /// One agency's line in one year's league.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LeagueRow {
     pub rank: usize,
     pub agency: AgencyId,

@@ -269,77 +269,138 @@ pub fn run_with(
         .map(|(name, schema)| (name.to_owned(), export::manifest::ColumnInfo::of(&schema)))
         .collect();
     let parquet_options = settings.parquet.clone();
-    let mut exporter = Exporter::new(paths.clone(), tables, settings);
-    let tree = Tree::new(p.rules(), &p.register);
-    let mut totals = Aggregator::new(&tree);
-    totals.quarantined(&tree, &ing.quarantined_keys);
-    let buckets_in = Buckets {
-        spill: &spill,
-        reuse: &reuse,
-        files: &by_cache_id,
-        cache_ids: &plan.ids,
-        old: &old_cache,
-        new: &new_cache,
-        previous_out: &p.paths.out,
-        out: paths.root(),
-        tree: &tree,
+    let work = {
+        let reused = reuse.iter().filter(|r| **r).count() as u64;
+        export::manifest::Work {
+            files_read: plan.read() as u64,
+            files_reused: (plan.reused.len() - plan.read()) as u64,
+            buckets_computed: reuse.len() as u64 - reused,
+            buckets_reused: reused,
+        }
     };
-    let merged = phase2(p, &buckets_in, &mut exporter, &mut totals, ing.files.len())?;
-    FileTable { key, indicator_rows, entries: table_entries(&plan, std::mem::take(&mut ing.entries)) }
-        .save(&new_cache)?;
-    stages.lap("merge_metrics_write", stage_done);
-    let totals = totals.finish();
-    stages.lap("aggregate", stage_done);
-    let mismatches = exporter.take_mismatches();
-    let mut outputs = exporter.finish(&totals, &ing.rejected, &ing.warnings)?;
-    stages.lap("export", stage_done);
-    // The yearbook tables from the Parquet just written.
-    let parts = |table| crate::readback::parts(paths.root(), outputs.iter().map(|f| f.path.as_str()), table, None);
-    let found = almanac::Parts { metrics: parts(table::METRICS), totals: parts(table::TOTALS) };
-    let cx = almanac::Context { catalog: &p.catalog, register: &p.register, rounding: &p.rounding };
-    let almanac = almanac::compute(&found, &cx)?;
-    outputs.extend(export::write_almanac(&paths, &tables, &almanac, p.output.csv_encoding)?);
-    outputs.sort_by(|a, b| a.path.cmp(&b.path));
-    stages.lap("yearbook_tables", stage_done);
+    // The same files as the previous run, every bucket reused: its outputs
+    // are this run's, and only the manifest, the changes and the report
+    // (which compare with it) are written again.
+    let unchanged = previous.is_some() && work.files_read == 0 && plan.removed == 0 && work.buckets_computed == 0;
+    let cached_run: Option<cache::RunEntry> = if unchanged { cache::load(&old_cache.run()).ok() } else { None };
+    let table = FileTable { key, indicator_rows, entries: table_entries(&plan, std::mem::take(&mut ing.entries)) };
+    let (mut manifest, almanac, mismatches) = match cached_run {
+        Some(run) => {
+            for o in &run.outputs {
+                let to = paths.file(&o.path);
+                crate::dirs::link_or_copy(&p.paths.out.join(&o.path), &to)
+                    .map_err(|source| Error::Io { path: to.clone(), source })?;
+            }
+            // The cache is the previous one, file for file.
+            let cached = (0..buckets).map(|b| (old_cache.bucket(b), new_cache.bucket(b)));
+            for (from, to) in cached.chain([(old_cache.run(), new_cache.run()), (old_cache.files(), new_cache.files())])
+            {
+                crate::dirs::link_or_copy(&from, &to).map_err(|source| Error::Io { path: to.clone(), source })?;
+            }
+            stages.lap("reuse_outputs", stage_done);
+            for (report, n) in ing.files.iter_mut().zip(&run.superseded) {
+                report.superseded = *n;
+            }
+            let manifest = Manifest::new(RunRecord {
+                started,
+                finished: clock(),
+                pipeline,
+                schemas,
+                input_dir: &p.paths.submissions,
+                catalog: &p.catalog,
+                rounding: &p.rounding,
+                files: ing.files,
+                rejected: &ing.rejected,
+                warnings: ing.warnings.len() as u64,
+                observations: run.observations,
+                totals: run.totals,
+                claims: run.claims,
+                outputs: run.outputs,
+                tables: schemas_of_tables,
+                stage_ms: stages.0,
+            });
+            (manifest, run.almanac, run.mismatches)
+        }
+        None => {
+            table.save(&new_cache)?;
+            let mut exporter = Exporter::new(paths.clone(), tables, settings);
+            let tree = Tree::new(p.rules(), &p.register);
+            let mut totals = Aggregator::new(&tree);
+            totals.quarantined(&tree, &ing.quarantined_keys);
+            let buckets_in = Buckets {
+                spill: &spill,
+                reuse: &reuse,
+                files: &by_cache_id,
+                cache_ids: &plan.ids,
+                old: &old_cache,
+                new: &new_cache,
+                previous_out: &p.paths.out,
+                out: paths.root(),
+                tree: &tree,
+            };
+            let merged = phase2(p, &buckets_in, &mut exporter, &mut totals, ing.files.len())?;
+            stages.lap("merge_metrics_write", stage_done);
+            let totals = totals.finish();
+            stages.lap("aggregate", stage_done);
+            let mismatches = exporter.take_mismatches();
+            let mut outputs = exporter.finish(&totals, &ing.rejected, &ing.warnings)?;
+            stages.lap("export", stage_done);
+            // The yearbook tables from the Parquet just written.
+            let parts =
+                |table| crate::readback::parts(paths.root(), outputs.iter().map(|f| f.path.as_str()), table, None);
+            let found = almanac::Parts { metrics: parts(table::METRICS), totals: parts(table::TOTALS) };
+            let cx = almanac::Context { catalog: &p.catalog, register: &p.register, rounding: &p.rounding };
+            let almanac = almanac::compute(&found, &cx)?;
+            outputs.extend(export::write_almanac(&paths, &tables, &almanac, p.output.csv_encoding)?);
+            outputs.sort_by(|a, b| a.path.cmp(&b.path));
+            stages.lap("yearbook_tables", stage_done);
 
-    for (report, n) in ing.files.iter_mut().zip(merged.superseded_by_file) {
-        report.superseded = n;
-    }
-    let observations = merged.observations;
-    let mut manifest = Manifest::new(RunRecord {
-        started,
-        finished: clock(),
-        pipeline,
-        schemas,
-        input_dir: &p.paths.submissions,
-        catalog: &p.catalog,
-        rounding: &p.rounding,
-        files: ing.files,
-        rejected: &ing.rejected,
-        warnings: ing.warnings.len() as u64,
-        observations,
-        totals: totals.len() as u64,
-        claims: merged.claims,
-        outputs,
-        tables: schemas_of_tables,
-        stage_ms: stages.0,
-    });
-    let reused = reuse.iter().filter(|r| **r).count() as u64;
-    manifest.work = export::manifest::Work {
-        files_read: plan.read() as u64,
-        files_reused: (plan.reused.len() - plan.read()) as u64,
-        buckets_computed: reuse.len() as u64 - reused,
-        buckets_reused: reused,
+            let superseded = merged.superseded_by_file.clone();
+            for (report, n) in ing.files.iter_mut().zip(merged.superseded_by_file) {
+                report.superseded = n;
+            }
+            let observations = merged.observations;
+            let mut manifest = Manifest::new(RunRecord {
+                started,
+                finished: clock(),
+                pipeline,
+                schemas,
+                input_dir: &p.paths.submissions,
+                catalog: &p.catalog,
+                rounding: &p.rounding,
+                files: ing.files,
+                rejected: &ing.rejected,
+                warnings: ing.warnings.len() as u64,
+                observations,
+                totals: totals.len() as u64,
+                claims: merged.claims,
+                outputs,
+                tables: schemas_of_tables,
+                stage_ms: stages.0,
+            });
+            let max = p.output.workbook_max_rows;
+            if max > 0 && observations <= max {
+                let t = Instant::now();
+                manifest.outputs.push(export::write_workbook(&paths, &manifest)?);
+                manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
+                manifest.stage_ms.insert("workbook".to_owned(), t.elapsed().as_millis() as u64);
+            } else {
+                info!(observations, max, "no audit workbook: too many rows for a spreadsheet");
+            }
+            let run = cache::RunEntry {
+                outputs: manifest.outputs.clone(),
+                observations,
+                totals: manifest.counts.totals,
+                claims: manifest.counts.claims,
+                superseded,
+                almanac,
+                mismatches,
+            };
+            cache::save(&new_cache.run(), &run)?;
+            (manifest, run.almanac, run.mismatches)
+        }
     };
-    let max = p.output.workbook_max_rows;
-    if max > 0 && observations <= max {
-        let t = Instant::now();
-        manifest.outputs.push(export::write_workbook(&paths, &manifest)?);
-        manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
-        manifest.stage_ms.insert("workbook".to_owned(), t.elapsed().as_millis() as u64);
-    } else {
-        info!(observations, max, "no audit workbook: too many rows for a spreadsheet");
-    }
+    manifest.work = work;
     let t = Instant::now();
     if let Ok(previous) = crate::readback::Outputs::open(&p.paths.out) {
         // A previous run that cannot be read back (damaged, another

@@ -37,7 +37,7 @@ pub enum AlmanacError {
 pub const MOVERS: u32 = 10;
 
 /// The yearbook tables of a run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Almanac {
     /// The years of the totals, in order; the last is the latest.
     pub years: Vec<i32>,
@@ -59,7 +59,7 @@ impl Almanac {
 }
 
 /// One parent's indicators across the years.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ParentTable {
     pub parent: AgencyId,
     /// In catalog order.
@@ -69,7 +69,7 @@ pub struct ParentTable {
 /// One indicator's total in each year ([`Almanac::years`]), in the base
 /// unit at the catalog's decimals, and the latest year's printed
 /// percentages at the indicator's decimals.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IndicatorYears {
     pub indicator: IndicatorId,
     pub values: Vec<Option<Decimal>>,
@@ -81,7 +81,7 @@ pub struct IndicatorYears {
 
 /// A printed completion of a root (the city) or one of its members (a
 /// district's total, a bureau's own figure), with its growth or change.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Completion {
     pub year: i32,
     pub root: AgencyId,
@@ -93,7 +93,7 @@ pub struct Completion {
 }
 
 /// The agencies' figures that grew most and fell most in one year.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct YearMovers {
     pub year: i32,
     /// Largest growth first.
@@ -103,7 +103,7 @@ pub struct YearMovers {
 }
 
 /// One agency's indicator and its growth over the year before.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mover {
     pub agency: AgencyId,
     pub indicator: IndicatorId,

@@ -13,7 +13,7 @@ use crate::config::{Catalog, RoundingRules, YearOnYear};
 use crate::normalize::FileReport;
 use crate::reject::Issue;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct OutputFile {
     pub path: String,
     pub sha256: String,
