@@ -47,9 +47,9 @@ const RUN: &str = "run.bin";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("cache {}: {source}", path.display())]
+    #[error("cache {}: {source} (`yearbook run --full` reads everything again and rebuilds it)", path.display())]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("cache {}: {reason}", path.display())]
+    #[error("cache {}: {reason} (`yearbook run --full` reads everything again and rebuilds it)", path.display())]
     Invalid { path: PathBuf, reason: String },
 }
 
