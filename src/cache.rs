@@ -18,7 +18,9 @@
 //! Layout: `files.json` (the file table: per file its report and issues,
 //! the buckets its rows went to), `spill/` (each bucket's rows, see
 //! [`crate::spill`]), `buckets/` (each bucket's outputs and partials,
-//! postcard), `run.bin` (what the run computed after the buckets, for a
+//! postcard), `almanac.bin` (each metrics part's reduction for the
+//! yearbook tables, by the part's SHA-256), `run.bin` (what the run
+//! computed after the buckets, for a
 //! run that finds nothing changed: it links every output and renders only
 //! the manifest, the changes and the report again). Nothing in it is an
 //! output: a run without it (or with `--full`) writes the same outputs and
@@ -44,6 +46,7 @@ const FILES: &str = "files.json";
 const SPILL: &str = "spill";
 const BUCKETS: &str = "buckets";
 const RUN: &str = "run.bin";
+const ALMANAC: &str = "almanac.bin";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -76,6 +79,12 @@ impl CacheDir {
 
     pub fn run(&self) -> PathBuf {
         self.0.join(RUN)
+    }
+
+    /// Each metrics part's reduction for the yearbook tables
+    /// (`crate::almanac::Reductions`).
+    pub fn almanac(&self) -> PathBuf {
+        self.0.join(ALMANAC)
     }
 
     pub fn files(&self) -> PathBuf {

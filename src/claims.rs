@@ -60,7 +60,7 @@ impl Against {
         }
     }
 
-    /// The figure the agency printed: `claims.csv`'s `claim`.
+    /// The figure the agency printed: the claims table's `claim`.
     pub fn claim(self) -> &'static str {
         match self {
             Against::CompletionPct => "completion",

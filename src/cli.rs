@@ -295,7 +295,7 @@ fn run(args: RunArgs, quiet: bool) -> Result<ExitCode, Error> {
                 k.mismatched,
                 k.diagnosed,
                 k.not_comparable,
-                p.paths.out.join(file::CLAIMS).display()
+                p.paths.out.join(crate::model::table::CLAIMS).display()
             );
         }
         if let Some(ch) = &m.changes {

@@ -764,7 +764,7 @@ pub fn render(e: &Explanation) -> String {
         if let Some(c) = &d.claimed {
             let verdict = match d.claim_matches {
                 Some(true) => "matches at its own precision",
-                Some(false) => "does not match (see claims.csv)",
+                Some(false) => "does not match (see the claims table)",
                 None => "not comparable",
             };
             let _ = writeln!(s, "  claimed by the agency: {c} ({verdict})");

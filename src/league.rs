@@ -40,9 +40,36 @@ pub fn rank(
     agency: impl Fn(&str) -> Option<AgencyId>,
     rule: Rounding,
 ) -> Result<Vec<(i32, Vec<LeagueRow>)>, PolarsError> {
+    let rows = rows(metrics.with_column(lit(0u32).cast(DataType::UInt32).alias(PART)), agency, rule)?;
+    let mut out: Vec<(i32, Vec<LeagueRow>)> = Vec::new();
+    for (year, _, row) in rows {
+        match out.last_mut() {
+            Some((y, rows)) if *y == year => rows.push(row),
+            _ => out.push((year, vec![row])),
+        }
+    }
+    for (_, rows) in &mut out {
+        ranked(rows);
+    }
+    Ok(out)
+}
+
+/// The column of a frame that says which part file a row came from.
+pub const PART: &str = "part";
+
+/// Each agency's line in each year of `metrics` (as [`rank`] takes it, and
+/// a `part` column: the agency's part file, the same on each of its rows),
+/// by year and agency code, not yet ranked: an agency lives in one part,
+/// so the lines of the parts of a year, put together, are the year's.
+pub fn rows(
+    metrics: LazyFrame,
+    agency: impl Fn(&str) -> Option<AgencyId>,
+    rule: Rounding,
+) -> Result<Vec<(i32, u32, LeagueRow)>, PolarsError> {
     let grouped = metrics
         .group_by([col("year"), col(c::AGENCY)])
         .agg([
+            col(PART).first().alias(PART),
             len().cast(DataType::UInt32).alias("n_indicators"),
             col(c::TARGET).is_not_null().cast(DataType::UInt32).sum().alias("n_with_target"),
             col(c::MET).cast(DataType::UInt32).sum().alias("n_met"),
@@ -58,12 +85,13 @@ pub fn rank(
     let n_met = grouped.column("n_met")?.u32()?;
     let (sums, scale) = crate::almanac::mantissas(&grouped, "completion_sum")?;
     let counts = grouped.column("n_completion")?.u32()?;
+    let parts = grouped.column(PART)?.u32()?;
     // Group keys and counts are never null; a null would be polars' bug,
     // and is reported rather than read as 0.
     let present =
         |what: &str, v: Option<u32>| v.ok_or_else(|| compute_error(format!("league: null {what} in a group")));
 
-    let mut out: Vec<(i32, Vec<LeagueRow>)> = Vec::new();
+    let mut out = Vec::with_capacity(sums.len());
     for (i, sum) in sums.into_iter().enumerate() {
         let year = years.get(i).ok_or_else(|| compute_error("league: null year".to_owned()))?;
         let code = agencies.get(i).ok_or_else(|| compute_error("league: null agency".to_owned()))?;
@@ -83,29 +111,28 @@ pub fn rank(
             met: present("n_met", n_met.get(i))?,
             mean_completion: mean,
         };
-        match out.last_mut() {
-            Some((y, rows)) if *y == year => rows.push(row),
-            _ => out.push((year, vec![row])),
-        }
-    }
-    for (_, rows) in &mut out {
-        // Best mean first, agencies without one last; ties by code.
-        rows.sort_by(|a, b| {
-            b.mean_completion
-                .is_some()
-                .cmp(&a.mean_completion.is_some())
-                .then(b.mean_completion.cmp(&a.mean_completion))
-                .then(a.agency.cmp(&b.agency))
-        });
-        let mut rank = 0;
-        for i in 0..rows.len() {
-            if i == 0 || rows[i].mean_completion != rows[i - 1].mean_completion {
-                rank = i + 1;
-            }
-            rows[i].rank = rank;
-        }
+        out.push((year, present(PART, parts.get(i))?, row));
     }
     Ok(out)
+}
+
+/// Ranks one year's lines: best mean first, agencies without one last;
+/// ties share a rank and are listed by code.
+pub fn ranked(rows: &mut [LeagueRow]) {
+    rows.sort_by(|a, b| {
+        b.mean_completion
+            .is_some()
+            .cmp(&a.mean_completion.is_some())
+            .then(b.mean_completion.cmp(&a.mean_completion))
+            .then(a.agency.cmp(&b.agency))
+    });
+    let mut rank = 0;
+    for i in 0..rows.len() {
+        if i == 0 || rows[i].mean_completion != rows[i - 1].mean_completion {
+            rank = i + 1;
+        }
+        rows[i].rank = rank;
+    }
 }
 
 #[cfg(test)]

@@ -214,7 +214,6 @@ pub mod file {
     /// Its presence marks a directory as yearbook's outputs.
     pub const MANIFEST: &str = "manifest.json";
     pub const WORKBOOK: &str = "audit.xlsx";
-    pub const CLAIMS: &str = "claims.csv";
     pub const QUARANTINE: &str = "quarantine.csv";
     pub const WARNINGS: &str = "warnings.csv";
     /// The figures as SDMX-CSV 2.0, when the pipeline has `[sdmx]`.
@@ -244,6 +243,8 @@ pub mod table {
     pub const TOTALS: &str = "totals";
     pub const RATES: &str = "rates";
     pub const SUPERSEDED: &str = "superseded";
+    /// Every figure an agency printed itself, checked against yearbook's.
+    pub const CLAIMS: &str = "claims";
     /// What changed since the previous run in the same output directory.
     pub const CHANGES: &str = "changes";
 }
@@ -270,6 +271,17 @@ pub mod col {
         CHANGE_NULL_REASON = "change_null_reason", "why change_pp is null", "同比变化为空的原因";
         CHANGE_PP = "change_pp", "a rate's change on the previous year in percentage points, as printed", "比率的同比变化（百分点，按规则修约）";
         CHANGE_PP_UNROUNDED = "change_pp_unrounded", "change_pp before rounding, exact to 12 decimals", "同比变化修约前的值（12位小数）";
+        AGAINST = "against", "the computed column the claim is checked against", "与自报值对照的计算列";
+        CLAIM = "claim", "what the agency printed: completion, growth or rate", "自报项目：完成率、同比增长或比率";
+        CLAIM_MATCHES = "claim_matches", "whether the claimed figure equals the computed one at the claim's precision", "自报值与计算值（按自报精度）是否一致";
+        CLAIMED = "claimed", "the figure the agency printed itself", "单位自报值";
+        CLAIMED_DECIMALS = "claimed_decimals", "decimals the claimed figure was printed with", "自报值的小数位数";
+        COMPUTED = "computed", "yearbook's figure at the claim's precision", "计算值（按自报精度修约）";
+        COMPUTED_NULL_REASON = "computed_null_reason", "why computed is null", "计算值为空的原因";
+        COMPUTED_UNROUNDED = "computed_unrounded", "computed before rounding, exact to 12 decimals", "计算值修约前的值（12位小数）";
+        DETAIL = "detail", "the diagnosis explained, with the figures involved", "诊断说明（英文）";
+        DETAIL_ZH = "detail_zh", "the diagnosis explained, in Chinese", "诊断说明（中文）";
+        DIAGNOSIS = "diagnosis", "the likely cause of a mismatch (empty: none fits)", "不一致的可能原因（空：无法解释）";
         CLAIMED_COMPLETION = "claimed_completion", "the completion the agency printed itself", "单位自报的完成率";
         CLAIMED_COMPLETION_DECIMALS = "claimed_completion_decimals", "decimals the claimed completion was printed with", "自报完成率的小数位数";
         CLAIMED_COMPLETION_MATCHES = "claimed_completion_matches", "whether the claimed completion equals the computed one at its precision", "自报完成率与计算值（按其精度）是否一致";

@@ -44,7 +44,7 @@ pub fn quarantine_by_file(rejected: &[Issue], files: &[crate::normalize::FileRep
     out
 }
 
-/// A claim that does not match, as `claims.csv` has it.
+/// A claim that does not match, as `summary/<year>/claims.csv` has it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mismatch {
     pub year: String,

@@ -185,7 +185,10 @@ pub fn run_with(
     let (old_cache, new_cache) = (CacheDir::of(&p.paths.out), CacheDir::of(paths.root()));
     let schema_shas: Vec<&str> = schemas.iter().map(|s| s.sha256.as_str()).collect();
     let key = cache::key(&pipeline.sha256, &schema_shas, buckets);
-    let previous = if p.output.incremental { FileTable::load(&old_cache, &key) } else { None };
+    // A cache is used whole or not at all: one that misses a bucket's
+    // files (a cache someone pruned) is no cache.
+    let previous = if p.output.incremental { FileTable::load(&old_cache, &key) } else { None }
+        .filter(|_| (0..buckets).all(|b| old_cache.bucket(b).is_file() && old_cache.spill_bucket(b).is_file()));
     let mut pre_stamps: Vec<Stamp> = Vec::new();
     let mut plan = match &previous {
         Some(table) => {
@@ -293,8 +296,13 @@ pub fn run_with(
             }
             // The cache is the previous one, file for file.
             let cached = (0..buckets).map(|b| (old_cache.bucket(b), new_cache.bucket(b)));
-            for (from, to) in cached.chain([(old_cache.run(), new_cache.run()), (old_cache.files(), new_cache.files())])
-            {
+            let whole = [
+                (old_cache.run(), new_cache.run()),
+                (old_cache.files(), new_cache.files()),
+                (old_cache.almanac(), new_cache.almanac()),
+            ];
+            // The tables' reductions are only a shortcut for the next run.
+            for (from, to) in cached.chain(whole).filter(|(from, _)| from.exists()) {
                 crate::dirs::link_or_copy(&from, &to).map_err(|source| Error::Io { path: to.clone(), source })?;
             }
             stages.lap("reuse_outputs", stage_done);
@@ -348,9 +356,25 @@ pub fn run_with(
             // The yearbook tables from the Parquet just written.
             let parts =
                 |table| crate::readback::parts(paths.root(), outputs.iter().map(|f| f.path.as_str()), table, None);
-            let found = almanac::Parts { metrics: parts(table::METRICS), totals: parts(table::TOTALS) };
+            let by_path: std::collections::HashMap<PathBuf, &export::OutputFile> =
+                outputs.iter().map(|o| (paths.file(&o.path), o)).collect();
+            let metrics = parts(table::METRICS)
+                .into_iter()
+                .map(|(year, path)| {
+                    let o = by_path[&path];
+                    (year, path, (o.path.clone(), o.sha256.clone()))
+                })
+                .collect();
+            let found = almanac::Parts { metrics, totals: parts(table::TOTALS) };
             let cx = almanac::Context { catalog: &p.catalog, register: &p.register, rounding: &p.rounding };
-            let almanac = almanac::compute(&found, &cx)?;
+            // The reductions of the parts a previous run wrote the same.
+            let known: almanac::Reductions = match &previous {
+                Some(_) => cache::load(&old_cache.almanac()).unwrap_or_default(),
+                None => almanac::Reductions::new(),
+            };
+            let (almanac, reductions) = almanac::compute(&found, &cx, &known)?;
+            drop(known);
+            cache::save(&new_cache.almanac(), &reductions)?;
             outputs.extend(export::write_almanac(&paths, &tables, &almanac, p.output.csv_encoding)?);
             outputs.sort_by(|a, b| a.path.cmp(&b.path));
             stages.lap("yearbook_tables", stage_done);

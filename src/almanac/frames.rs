@@ -32,10 +32,23 @@ pub(super) fn by_year(parts: &[(i32, PathBuf)]) -> Vec<(i32, Vec<PathBuf>)> {
 const BATCH_ROWS: usize = 64 * 1024;
 
 /// One year's parts: `columns`, and the year (from the partition, as
-/// Hive readers take it) as an `Int32` column `year`.
-pub(super) fn read_year(year: i32, paths: &[PathBuf], columns: &[&str]) -> Result<DataFrame, AlmanacError> {
+/// Hive readers take it) as an `Int32` column `year`, and each row's part
+/// (the number it is given with) as a `UInt32` column
+/// [`crate::league::PART`].
+pub(super) fn read_year(year: i32, paths: &[(u32, PathBuf)], columns: &[&str]) -> Result<DataFrame, AlmanacError> {
     // The parts decode in parallel, then stack in part order.
-    let parts = paths.par_iter().map(|p| read_part(p, columns)).collect::<Result<Vec<_>, AlmanacError>>()?;
+    let parts = paths
+        .par_iter()
+        .map(|(part, p)| {
+            let df = read_part(p, columns)?;
+            df.map(|mut df| {
+                let n = df.height();
+                df.with_column(Column::new(crate::league::PART.into(), vec![*part; n]))?;
+                Ok(df)
+            })
+            .transpose()
+        })
+        .collect::<Result<Vec<_>, AlmanacError>>()?;
     let mut frame: Option<DataFrame> = None;
     for df in parts.into_iter().flatten() {
         match &mut frame {
@@ -48,7 +61,11 @@ pub(super) fn read_year(year: i32, paths: &[PathBuf], columns: &[&str]) -> Resul
     let mut frame = match frame {
         Some(f) => f,
         None => DataFrame::new_infer_height(
-            columns.iter().map(|&n| Column::new_empty(n.into(), &DataType::Null)).collect::<Vec<_>>(),
+            columns
+                .iter()
+                .map(|&n| Column::new_empty(n.into(), &DataType::Null))
+                .chain([Column::new_empty(crate::league::PART.into(), &DataType::UInt32)])
+                .collect::<Vec<_>>(),
         )?,
     };
     frame.rechunk_mut();
@@ -114,7 +131,8 @@ fn to_series(name: &str, array: &dyn Array) -> Result<Column, &'static str> {
 pub(super) fn scan(parts: &[(i32, PathBuf)], columns: &[&str]) -> Result<Option<LazyFrame>, AlmanacError> {
     let mut frame: Option<DataFrame> = None;
     for (year, paths) in by_year(parts) {
-        let df = read_year(year, &paths, columns)?;
+        let numbered: Vec<(u32, PathBuf)> = paths.into_iter().enumerate().map(|(i, p)| (i as u32, p)).collect();
+        let df = read_year(year, &numbered, columns)?;
         match &mut frame {
             Some(f) => {
                 f.vstack_mut(&df)?;

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use polars::prelude::*;
 
-use frames::{by_year, read_year, scan};
+use frames::{read_year, scan};
 
 use crate::config::{AgencyId, Catalog, IndicatorId, Register, YearOnYear};
 use crate::decimal::{Decimal, Rounding};
@@ -123,28 +123,91 @@ pub struct Context<'a> {
 }
 
 /// The Parquet parts of each table: `(year, path)`, as
-/// [`crate::readback::parts`] lists them.
+/// [`crate::readback::parts`] lists them; each metrics part also with its
+/// path relative to the output and its SHA-256, which key its reduction.
 pub struct Parts {
-    pub metrics: Vec<(i32, PathBuf)>,
+    pub metrics: Vec<(i32, PathBuf, PartKey)>,
     pub totals: Vec<(i32, PathBuf)>,
 }
 
-/// The yearbook tables from the run's Parquet `parts`.
-pub fn compute(parts: &Parts, cx: &Context<'_>) -> Result<Almanac, AlmanacError> {
+/// A part file by what it holds: its path in the output and its SHA-256.
+pub type PartKey = (String, String);
+
+/// What the tables take from one metrics part: its agencies' league lines
+/// (unranked), the risers and fallers among them that could be in the
+/// year's top [`MOVERS`], and the completions of roots' members. Kept by
+/// [`PartKey`] so that a run whose part is the previous run's file takes
+/// it instead of reading the part again (`crate::cache`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Reduced {
+    pub league: Vec<LeagueRow>,
+    pub risers: Vec<Mover>,
+    pub fallers: Vec<Mover>,
+    pub completions: Vec<Completion>,
+}
+
+/// The reductions of the metrics parts, by part.
+pub type Reductions = std::collections::BTreeMap<PartKey, Reduced>;
+
+/// The yearbook tables from the run's Parquet `parts`; the reductions of
+/// metrics parts found in `known` are taken from there, the others read.
+/// Returns the tables and every part's reduction.
+pub fn compute(parts: &Parts, cx: &Context<'_>, known: &Reductions) -> Result<(Almanac, Reductions), AlmanacError> {
     let members = Members::of(cx.register);
     let (mut league, mut movers, mut completions) = (Vec::new(), Vec::new(), Vec::new());
+    let mut reductions = Reductions::new();
     // A year of the metrics at a time, so that memory holds one year's
     // columns (a tenth of the table at the bench's large scale, where all
     // years at once took 1.4 GB more); the year's queries run on it.
-    for (year, paths) in by_year(&parts.metrics) {
-        let metrics = read_year(year, &paths, &METRICS_COLUMNS)?;
-        league.extend(league::rank(metrics.clone().lazy(), |code| cx.register.get(code), cx.rounding.rule)?);
-        let risers = top_movers(metrics.clone().lazy(), cx, true)?;
-        let fallers = top_movers(metrics.clone().lazy(), cx, false)?;
+    for (year, year_parts) in by_year_keyed(&parts.metrics) {
+        let fresh: Vec<(u32, PathBuf)> = year_parts
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, key))| !known.contains_key(key))
+            .map(|(i, (path, _))| (i as u32, path.clone()))
+            .collect();
+        let mut reduced: Vec<Reduced> =
+            year_parts.iter().map(|(_, key)| known.get(key).cloned().unwrap_or_default()).collect();
+        if !fresh.is_empty() {
+            let metrics = read_year(year, &fresh, &METRICS_COLUMNS)?;
+            // Each agency lives in one part: its league line says which,
+            // and its completions go with it.
+            let mut part_of = std::collections::HashMap::new();
+            for (_, part, row) in league::rows(metrics.clone().lazy(), |code| cx.register.get(code), cx.rounding.rule)?
+            {
+                part_of.insert(row.agency, part as usize);
+                reduced[part as usize].league.push(row);
+            }
+            let part = |a: AgencyId| {
+                part_of.get(&a).copied().ok_or_else(|| PolarsError::ComputeError("an agency without a part".into()))
+            };
+            for (p, m) in top_movers(metrics.clone().lazy(), cx, true)? {
+                reduced[p as usize].risers.push(m);
+            }
+            for (p, m) in top_movers(metrics.clone().lazy(), cx, false)? {
+                reduced[p as usize].fallers.push(m);
+            }
+            for c in members.completions(metrics.lazy(), false, cx)? {
+                reduced[part(c.agency)?].completions.push(c);
+            }
+        }
+        let mut year_league = Vec::new();
+        let (mut risers, mut fallers) = (Vec::new(), Vec::new());
+        for ((_, key), r) in year_parts.iter().zip(reduced) {
+            year_league.extend(r.league.iter().cloned());
+            risers.extend(r.risers.iter().cloned());
+            fallers.extend(r.fallers.iter().cloned());
+            completions.extend(r.completions.iter().cloned());
+            reductions.insert(key.clone(), r);
+        }
+        if !year_league.is_empty() {
+            league::ranked(&mut year_league);
+            league.push((year, year_league));
+        }
+        let (risers, fallers) = (top(risers, cx, true), top(fallers, cx, false));
         if !risers.is_empty() || !fallers.is_empty() {
             movers.push(YearMovers { year, risers, fallers });
         }
-        completions.extend(members.completions(metrics.lazy(), false, cx)?);
     }
     let totals = scan(
         &parts.totals,
@@ -158,7 +221,32 @@ pub fn compute(parts: &Parts, cx: &Context<'_>) -> Result<Almanac, AlmanacError>
         completions.extend(members.completions(totals, true, cx)?);
     }
     completions.sort_by_key(|b| (b.year, b.root, b.indicator, b.agency != b.root, b.agency));
-    Ok(Almanac { years, parents, league, movers, completions })
+    Ok((Almanac { years, parents, league, movers, completions }, reductions))
+}
+
+/// The metrics parts grouped by year, in year order.
+fn by_year_keyed(parts: &[(i32, PathBuf, PartKey)]) -> Vec<(i32, Vec<(PathBuf, PartKey)>)> {
+    let mut out: Vec<(i32, Vec<(PathBuf, PartKey)>)> = Vec::new();
+    for (year, path, key) in parts {
+        let part = (path.clone(), key.clone());
+        match out.last_mut() {
+            Some((y, list)) if y == year => list.push(part),
+            _ => out.push((*year, vec![part])),
+        }
+    }
+    out
+}
+
+/// The year's [`MOVERS`] largest growths (`rising`) or falls among
+/// `candidates`, in the order [`top_movers`] sorts them.
+fn top(mut candidates: Vec<Mover>, cx: &Context<'_>, rising: bool) -> Vec<Mover> {
+    let codes = |m: &Mover| (&cx.register.agency(m.agency).code, &cx.catalog.indicator(m.indicator).code);
+    candidates.sort_by(|a, b| {
+        let growth = if rising { b.growth.cmp(&a.growth) } else { a.growth.cmp(&b.growth) };
+        growth.then_with(|| codes(a).cmp(&codes(b)))
+    });
+    candidates.truncate(MOVERS as usize);
+    candidates
 }
 
 /// The metrics columns the tables read.
@@ -273,11 +361,12 @@ fn at(d: Option<Decimal>, decimals: u8) -> Option<Decimal> {
     d.map(|d| d.rescale(decimals).unwrap_or(d))
 }
 
-/// One year's [`MOVERS`] largest growths (`rising`) or falls, largest
-/// first: growth in percent only, so rates (whose change is in points) are
-/// not among them; ties by agency and indicator code. A sort with a limit,
-/// which polars runs as a top-k.
-fn top_movers(metrics: LazyFrame, cx: &Context<'_>, rising: bool) -> PolarsResult<Vec<Mover>> {
+/// Each part's [`MOVERS`] largest growths (`rising`) or falls, largest
+/// first, with the part: growth in percent only, so rates (whose change is
+/// in points) are not among them; ties by agency and indicator code. The
+/// year's are the largest of all parts' ([`top`]): a row in the year's top
+/// is in its own part's.
+fn top_movers(metrics: LazyFrame, cx: &Context<'_>, rising: bool) -> PolarsResult<Vec<(u32, Mover)>> {
     let growth = col(c::GROWTH_PCT);
     let sign = if rising { growth.clone().gt(lit(0)) } else { growth.clone().lt(lit(0)) };
     let df = metrics
@@ -286,8 +375,10 @@ fn top_movers(metrics: LazyFrame, cx: &Context<'_>, rising: bool) -> PolarsResul
             [col(c::GROWTH_PCT), col(c::AGENCY), col(c::INDICATOR)],
             SortMultipleOptions::default().with_order_descending_multi([rising, false, false]),
         )
-        .limit(MOVERS)
+        .group_by_stable([col(league::PART)])
+        .head(Some(MOVERS as usize))
         .collect()?;
+    let parts = df.column(league::PART)?.u32()?;
     let (agencies, indicators) = (codes(&df, c::AGENCY)?, codes(&df, c::INDICATOR)?);
     let (previous, actual, growth) =
         (decimals(&df, c::PREVIOUS)?, decimals(&df, c::ACTUAL)?, decimals(&df, c::GROWTH_PCT)?);
@@ -300,7 +391,8 @@ fn top_movers(metrics: LazyFrame, cx: &Context<'_>, rising: bool) -> PolarsResul
             let growth = at(growth[i], cx.rounding.of(indicator).growth)
                 .ok_or_else(|| PolarsError::ComputeError("movers: a null growth passed the filter".into()))?;
             let sent = |v: Option<Decimal>| v.map(Decimal::trimmed);
-            Ok(Mover { agency, indicator, previous: sent(previous[i]), actual: sent(actual[i]), growth })
+            let part = parts.get(i).ok_or_else(|| PolarsError::ComputeError("movers: a null part".into()))?;
+            Ok((part, Mover { agency, indicator, previous: sent(previous[i]), actual: sent(actual[i]), growth }))
         })
         .collect()
 }

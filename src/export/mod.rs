@@ -123,6 +123,12 @@ impl BucketWriter<'_> {
             let path = self.paths.part(table::RATES, year_rows[0].key.year, part);
             out.files.push(parquet::write_file(&path, table::RATES, &t.rates(year_rows)?, opts)?);
         }
+        let mut claims: Vec<&crate::claims::ClaimCheck> = f.claims.iter().collect();
+        claims.sort_by_key(|c| c.key.year);
+        for year_rows in claims.chunk_by(|a, b| a.key.year == b.key.year) {
+            let path = self.paths.part(table::CLAIMS, year_rows[0].key.year, part);
+            out.files.push(parquet::write_file(&path, table::CLAIMS, &t.claims(year_rows)?, opts)?);
+        }
         let mut history: Vec<&Superseded> = f.superseded.iter().collect();
         history.sort_by_key(|s| (s.observation.key.year, s.observation.key.agency, s.observation.key.indicator));
         for year_rows in history.chunk_by(|a, b| a.observation.key.year == b.observation.key.year) {
@@ -142,7 +148,6 @@ pub struct Exporter<'a> {
     settings: Settings,
     written: Vec<Written>,
     summary: summary::Summary,
-    claims: Option<csv_out::CsvFile>,
     sdmx: Option<csv_out::CsvFile>,
     mismatches: crate::report::Mismatches,
 }
@@ -155,7 +160,6 @@ impl<'a> Exporter<'a> {
             tables,
             settings,
             written: Vec::new(),
-            claims: None,
             sdmx: None,
             mismatches: Default::default(),
         }
@@ -176,7 +180,6 @@ impl<'a> Exporter<'a> {
             self.sdmx_file()?.append(&bytes, rows)?;
         }
         let c = out.claims;
-        self.claims_file()?.append(&c.all, c.all_rows)?;
         self.mismatches.merge(c.report);
         for (year, (bytes, rows)) in c.mismatches {
             self.summary.append_claims(year, &bytes, rows)?;
@@ -190,14 +193,6 @@ impl<'a> Exporter<'a> {
             self.sdmx = Some(csv_out::CsvFile::create(&path, &sdmx::HEADER, csv_out::CsvEncoding::Utf8NoBom)?);
         }
         Ok(self.sdmx.as_mut().expect("created above"))
-    }
-
-    fn claims_file(&mut self) -> Result<&mut csv_out::CsvFile, ExportError> {
-        if self.claims.is_none() {
-            let path = self.paths.file(file::CLAIMS);
-            self.claims = Some(csv_out::CsvFile::create(&path, &claims::CLAIMS_HEADER, self.settings.csv)?);
-        }
-        Ok(self.claims.as_mut().expect("created above"))
     }
 
     /// The claims that did not match, for the report page (taken: call
@@ -215,7 +210,6 @@ impl<'a> Exporter<'a> {
         rejected: &[Issue],
         warnings: &[Issue],
     ) -> Result<Vec<OutputFile>, ExportError> {
-        self.claims_file()?;
         let t = self.tables;
         let mut by_year: Vec<&Total> = totals.iter().collect();
         by_year.sort_by_key(|t| (t.key.year, t.key.agency, t.key.indicator));
@@ -225,7 +219,6 @@ impl<'a> Exporter<'a> {
         }
         let paths = self.paths;
         let mut written = self.written;
-        written.push(self.claims.take().expect("created above").finish()?);
         if let Some(f) = self.sdmx.take() {
             written.push(f.finish()?);
         }

@@ -18,7 +18,7 @@
 //!
 //! Percentages that do not apply or cannot be computed are left out, not
 //! written empty. Encoded per bucket and appended in bucket order, like
-//! `claims.csv`; UTF-8 without a BOM, as machines read it.
+//! `summary/<year>/claims.csv`; UTF-8 without a BOM, as machines read it.
 
 use super::csv_out::{IN_MEMORY, buffer};
 use super::tables::Tables;

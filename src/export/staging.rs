@@ -32,7 +32,7 @@ impl OutDir {
         &self.0
     }
 
-    /// A file at the top (`claims.csv`, `manifest.json`).
+    /// A file at the top (`quarantine.csv`, `manifest.json`).
     pub fn file(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }

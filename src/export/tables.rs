@@ -5,6 +5,7 @@ use arrow::array::RecordBatch;
 
 use super::parquet::{Col, ParquetError, batch, boolean, decimal, int64, text, text_list};
 use crate::aggregate::Total;
+use crate::claims::ClaimCheck;
 use crate::config::{AgencyId, Catalog, IndicatorId, Precision, Register};
 use crate::decimal::Rounding;
 use crate::decimal::{BASE_SCALE, Decimal, UNROUNDED_SCALE};
@@ -156,6 +157,7 @@ impl<'a> Tables<'a> {
             (table::RATES, self.rates(&[])?.schema()),
             (table::TOTALS, self.totals(&[])?.schema()),
             (table::SUPERSEDED, self.superseded(&[])?.schema()),
+            (table::CLAIMS, self.claims(&[])?.schema()),
         ])
     }
 
@@ -234,6 +236,30 @@ impl<'a> Tables<'a> {
             Ok(int64(col::SOURCE_LINE, rows.iter().map(|r| sent(r).map(|o| o.line as i64)))),
         ];
         batch(table::RATES, cols)
+    }
+
+    /// Every claim of one year, in key order of the claiming rows.
+    pub fn claims(&self, rows: &[&ClaimCheck]) -> Result<RecordBatch, ParquetError> {
+        let ind = |c: &ClaimCheck| self.catalog.indicator(c.key.indicator);
+        let cause = |c: &ClaimCheck| c.diagnosis.as_ref().map(|d| d.cause.as_str());
+        let cols = vec![
+            Ok(text(col::AGENCY, rows.iter().map(|c| Some(self.agency(c.key.agency))))),
+            Ok(text(col::INDICATOR, rows.iter().map(|c| Some(ind(c).code.as_str())))),
+            Ok(text(col::CLAIM, rows.iter().map(|c| Some(c.against.claim())))),
+            Ok(text(col::AGAINST, rows.iter().map(|c| Some(c.against.as_str())))),
+            decimal(col::CLAIMED, BASE_SCALE, rows.iter().map(|c| Some(c.claimed))),
+            Ok(int64(col::CLAIMED_DECIMALS, rows.iter().map(|c| Some(c.claimed.scale().into())))),
+            decimal(col::COMPUTED, BASE_SCALE, rows.iter().map(|c| c.computed.ok())),
+            decimal(col::COMPUTED_UNROUNDED, UNROUNDED_SCALE, rows.iter().map(|c| c.unrounded)),
+            Ok(text(col::COMPUTED_NULL_REASON, rows.iter().map(|c| reason(&c.computed)))),
+            Ok(boolean(col::CLAIM_MATCHES, rows.iter().map(|c| c.matches))),
+            Ok(text(col::DIAGNOSIS, rows.iter().map(|c| cause(c)))),
+            Ok(text(col::DETAIL_ZH, rows.iter().map(|c| c.diagnosis.as_ref().map(|d| d.detail.zh.as_str())))),
+            Ok(text(col::DETAIL, rows.iter().map(|c| c.diagnosis.as_ref().map(|d| d.detail.en.as_str())))),
+            Ok(text(col::SOURCE_FILE, rows.iter().map(|c| Some(self.source_file(&c.origin))))),
+            Ok(int64(col::SOURCE_LINE, rows.iter().map(|c| Some(c.origin.line as i64)))),
+        ];
+        batch(table::CLAIMS, cols)
     }
 
     pub fn totals(&self, rows: &[&Total]) -> Result<RecordBatch, ParquetError> {

@@ -107,3 +107,20 @@ fn every_kind_of_change_writes_what_a_full_run_writes() {
     let work = same_as_full(&input, &out, &["--catalog", catalog.to_str().unwrap()]);
     assert_eq!((work["files_reused"].as_u64(), work["buckets_reused"].as_u64()), (Some(0), Some(0)), "{work}");
 }
+
+/// A cache missing a part (pruned by hand, a disk that lost a file) is no
+/// cache: the run reads everything, as a full run, and writes a whole one.
+#[test]
+fn a_cache_missing_a_bucket_is_not_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    copy_tree(&repo().join("sample_data"), &input);
+    let first = run(&input, &out, &[]);
+    std::fs::remove_file(out.join(".cache/buckets/bucket-00001.bin")).unwrap();
+    let work = same_as_full(&input, &out, &[]);
+    assert_eq!(work["files_read"], first["counts"]["files"], "{work}");
+    assert_eq!(work["buckets_reused"].as_u64(), Some(0), "{work}");
+    // The run left a whole cache: the next one reads nothing.
+    let again = run(&input, &out, &[]);
+    assert_eq!(again["work"]["files_read"].as_u64(), Some(0), "{}", again["work"]);
+}

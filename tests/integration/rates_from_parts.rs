@@ -24,12 +24,12 @@ fn parts(agency: &str, year: u32) -> String {
 fn a_sent_rate_is_checked_against_its_parts_at_its_own_precision() {
     // SUBMISSIONS.md worked example: closed 32000 of 32922 → 97.2 %.
     let s = run(&format!("{}TJ-HRSS,2021,DISPUTE-CLOSE-RATE,,97.2,%,,,,\n", parts("TJ-HRSS", 2021)));
-    let claims = csv_rows(&s.out().join("claims.csv"));
+    let claims = crate::util::claims_table(&s.out());
     let r = find(&claims, &[("claim", "rate")]);
     assert_eq!(cell(&claims, r, "against"), "rate_from_parts");
-    assert_eq!((cell(&claims, r, "claimed"), cell(&claims, r, "decimals")), ("97.2", "1"));
+    assert_eq!((cell(&claims, r, "claimed"), cell(&claims, r, "claimed_decimals")), ("97.2", "1"));
     assert_eq!((cell(&claims, r, "computed"), cell(&claims, r, "computed_unrounded")), ("97.2", "97.199441103214"));
-    assert_eq!((cell(&claims, r, "matches"), cell(&claims, r, "source_line")), ("true", "4"));
+    assert_eq!((cell(&claims, r, "claim_matches"), cell(&claims, r, "source_line")), ("true", "4"));
     let m = parquet_rows(&s.out(), "metrics");
     assert_eq!(cell(&m, find(&m, &[("indicator", "DISPUTE-CLOSE-RATE")]), "rate_matches_parts"), "true");
     let rates = parquet_rows(&s.out(), "rates");
@@ -57,7 +57,7 @@ fn a_rate_that_differs_from_its_parts_is_diagnosed() {
         "TJ-D01-JUS,2021,DISPUTE-CLOSE-RATE,,88.76,%,,,,\n".to_owned(),
     ];
     let s = run(&rows.concat());
-    let claims = csv_rows(&s.out().join("claims.csv"));
+    let claims = crate::util::claims_table(&s.out());
     let cases = [
         ("TJ-D01-HRSS", "rounded_inputs", "3.2万件 and 3.3万件"),
         ("TJ-D02-HRSS", "fraction_for_percent", "32000 / 32922 = 0.971994"),
@@ -66,7 +66,7 @@ fn a_rate_that_differs_from_its_parts_is_diagnosed() {
     ];
     for (agency, diagnosis, detail) in cases {
         let r = find(&claims, &[("agency", agency), ("claim", "rate")]);
-        assert_eq!((cell(&claims, r, "matches"), cell(&claims, r, "diagnosis")), ("false", diagnosis), "{r:?}");
+        assert_eq!((cell(&claims, r, "claim_matches"), cell(&claims, r, "diagnosis")), ("false", diagnosis), "{r:?}");
         assert!(cell(&claims, r, "detail").contains(detail), "{r:?}");
     }
     let m = parquet_rows(&s.out(), "metrics");

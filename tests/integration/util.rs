@@ -219,3 +219,18 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The claims table's rows as [`parquet_rows`] gives them, its decimals
+/// without trailing zeros (as they were typed).
+pub fn claims_table(out: &Path) -> Vec<Vec<String>> {
+    let mut rows = parquet_rows(out, "claims");
+    let decimals: Vec<usize> = ["claimed", "computed"].iter().map(|n| column_of(&rows[0], n)).collect();
+    for r in rows.iter_mut().skip(1) {
+        for &i in &decimals {
+            if r[i].contains('.') {
+                r[i] = r[i].trim_end_matches('0').trim_end_matches('.').to_owned();
+            }
+        }
+    }
+    rows
+}
