@@ -105,11 +105,66 @@ pub fn key(pipeline_sha256: &str, schema_sha256: &[&str], buckets: usize) -> Str
     format!("{:x}", h.finalize())
 }
 
+/// What the file system says of a file without reading it: size,
+/// modification and change times (nanoseconds), inode and device. The
+/// change time moves on every write and cannot be set back by a user, and
+/// a file replaced by another has another inode: a file whose fingerprint
+/// is the one taken when it was hashed holds the bytes hashed, as git's
+/// index assumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub len: u64,
+    pub modified_ns: i128,
+    pub changed_ns: i128,
+    pub inode: u64,
+    pub device: u64,
+}
+
+/// How long before its hashing a file must have last changed for its
+/// fingerprint to vouch for its hash: a write in the same tick of the
+/// file system's clock as the fingerprint leaves the times as they were
+/// (git's "racily clean" files), so a file that changed just before it was
+/// hashed is hashed again next time.
+const SETTLED_NS: i128 = 2_000_000_000;
+
+impl Fingerprint {
+    /// The fingerprint of the file at `path` (`None` where the platform
+    /// has no inode and change time).
+    pub fn of(path: &Path) -> std::io::Result<Option<Fingerprint>> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::metadata(path)?;
+            let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+            Ok(Some(Fingerprint {
+                len: m.len(),
+                modified_ns: ns(m.mtime(), m.mtime_nsec()),
+                changed_ns: ns(m.ctime(), m.ctime_nsec()),
+                inode: m.ino(),
+                device: m.dev(),
+            }))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            Ok(None)
+        }
+    }
+}
+
+/// Now, in nanoseconds since the epoch.
+pub fn now_ns() -> i128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128)
+}
+
 /// One file as a run read it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileEntry {
     pub path: String,
     pub sha256: String,
+    /// The file's fingerprint when it was hashed, and when that was.
+    pub fingerprint: Option<Fingerprint>,
+    pub hashed_at_ns: i128,
     pub report: FileReport,
     /// The report's header (which the manifest leaves out).
     pub header: Vec<String>,
@@ -122,14 +177,22 @@ pub struct FileEntry {
 
 impl FileEntry {
     /// The entry as the run with this file as `id` reports it.
-    pub fn as_file(&self, id: FileId) -> FileEntry {
-        let mut e = self.clone();
-        e.report.header = self.header.clone();
-        e.report.superseded = 0;
-        for i in e.rejected.iter_mut().chain(e.warnings.iter_mut()) {
+    pub fn as_file(mut self, id: FileId) -> FileEntry {
+        self.report.header = self.header.clone();
+        self.report.superseded = 0;
+        for i in self.rejected.iter_mut().chain(self.warnings.iter_mut()) {
             i.file = id;
         }
-        e
+        self
+    }
+
+    /// The SHA-256 of the file now at `now` (its fingerprint), without
+    /// reading it, when the fingerprint vouches for the hash the entry
+    /// holds.
+    pub fn vouched(&self, now: &Fingerprint) -> Option<&str> {
+        let then = self.fingerprint.as_ref()?;
+        let settled = then.changed_ns.max(then.modified_ns) + SETTLED_NS <= self.hashed_at_ns;
+        (then == now && settled).then_some(self.sha256.as_str())
     }
 }
 
@@ -239,8 +302,11 @@ pub struct Plan {
     /// Per file of the run (in [`FileId`] order): its cache id in the new
     /// table.
     pub ids: Vec<u32>,
-    /// Per file of the run: the cached entry when it is reused.
-    pub reused: Vec<Option<FileEntry>>,
+    /// Per file of the run: whether its cached entry is reused.
+    pub reused: Vec<bool>,
+    /// Per file of the run: the cached entry when it is reused (until the
+    /// run takes them).
+    pub entries: Vec<Option<FileEntry>>,
     /// Per bucket: whether a file that went or changed had rows in it.
     pub touched: Vec<bool>,
     /// The new table's ids: those of reused files keep theirs; the rest
@@ -256,7 +322,8 @@ impl Plan {
     pub fn full(files: usize, buckets: usize) -> Plan {
         Plan {
             ids: (0..files as u32).collect(),
-            reused: vec![None; files],
+            reused: vec![false; files],
+            entries: vec![None; files],
             touched: vec![true; buckets],
             table_len: files,
             removed: 0,
@@ -265,35 +332,44 @@ impl Plan {
 
     /// The plan for the run's files (`path`, `sha256`, in file order)
     /// against the previous table. Pure.
-    pub fn against(previous: &FileTable, found: &[(&str, &str)], buckets: usize) -> Plan {
-        let mut by_path: std::collections::HashMap<&str, (u32, &FileEntry)> = previous
-            .entries
-            .iter()
-            .enumerate()
-            .filter_map(|(id, e)| e.as_ref().map(|e| (e.path.as_str(), (id as u32, e))))
-            .collect();
-        let mut plan = Plan { touched: vec![false; buckets], table_len: previous.entries.len(), ..Plan::default() };
+    pub fn against(previous: FileTable, found: &[(&str, &str)], buckets: usize) -> Plan {
+        let mut entries = previous.entries;
+        let table_len = entries.len();
+        let by_path: std::collections::HashMap<&str, u32> =
+            entries.iter().enumerate().filter_map(|(id, e)| e.as_ref().map(|e| (e.path.as_str(), id as u32))).collect();
+        let mut plan = Plan { touched: vec![false; buckets], table_len, ..Plan::default() };
+        let mut taken = vec![false; table_len];
+        let mut kept: Vec<Option<u32>> = Vec::with_capacity(found.len());
         for &(path, sha) in found {
-            match by_path.remove(path) {
-                Some((id, e)) if e.sha256 == sha => {
+            match by_path.get(path) {
+                Some(&id) if entries[id as usize].as_ref().is_some_and(|e| e.sha256 == sha) => {
+                    taken[id as usize] = true;
                     plan.ids.push(id);
-                    plan.reused.push(Some(e.clone()));
+                    plan.reused.push(true);
+                    kept.push(Some(id));
                 }
                 was => {
-                    if let Some((_, e)) = was {
+                    if let Some(&id) = was {
+                        taken[id as usize] = true;
+                        let e = entries[id as usize].as_ref().expect("listed by path");
                         plan.touch(&e.buckets);
                     }
                     plan.ids.push(plan.table_len as u32);
                     plan.table_len += 1;
-                    plan.reused.push(None);
+                    plan.reused.push(false);
+                    kept.push(None);
                 }
             }
         }
+        drop(by_path);
         // Files that went.
-        for (_, e) in by_path.into_values() {
-            plan.touch(&e.buckets);
-            plan.removed += 1;
+        for (e, taken) in entries.iter().zip(&taken) {
+            if let (Some(e), false) = (e, taken) {
+                plan.touch(&e.buckets);
+                plan.removed += 1;
+            }
         }
+        plan.entries = kept.into_iter().map(|id| id.and_then(|id| entries[id as usize].take())).collect();
         plan
     }
 
@@ -307,7 +383,7 @@ impl Plan {
 
     /// Files read again or for the first time.
     pub fn read(&self) -> usize {
-        self.reused.iter().filter(|r| r.is_none()).count()
+        self.reused.iter().filter(|r| !**r).count()
     }
 }
 
@@ -325,6 +401,8 @@ mod tests {
         Some(FileEntry {
             path: path.into(),
             sha256: sha.into(),
+            fingerprint: None,
+            hashed_at_ns: 0,
             report,
             header: Vec::new(),
             rejected: Vec::new(),
@@ -349,11 +427,31 @@ mod tests {
         };
         // a unchanged, b changed, c removed, d unchanged, e new.
         let found = [("a.csv", "1"), ("b.csv", "9"), ("d.csv", "4"), ("e.csv", "5")];
-        let plan = Plan::against(&previous, &found, 5);
+        let plan = Plan::against(previous, &found, 5);
         assert_eq!(plan.ids, [0, 5, 4, 6]);
-        assert_eq!(plan.reused.iter().map(Option::is_some).collect::<Vec<_>>(), [true, false, true, false]);
+        assert_eq!(plan.reused, [true, false, true, false]);
+        assert_eq!(plan.entries.iter().map(Option::is_some).collect::<Vec<_>>(), plan.reused);
         assert_eq!(plan.touched, [false, true, true, false, false]);
         assert_eq!((plan.read(), plan.table_len, plan.removed), (2, 7, 1));
+    }
+
+    #[test]
+    fn a_fingerprint_vouches_for_a_hash_only_when_the_file_had_settled() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.csv");
+        std::fs::write(&path, "x").unwrap();
+        let now = Fingerprint::of(&path).unwrap().unwrap();
+        let mut e = entry("a.csv", "1", &[]).unwrap();
+        e.fingerprint = Some(now);
+        // Hashed in the same second as it was written: not vouched for.
+        e.hashed_at_ns = now.changed_ns;
+        assert_eq!(e.vouched(&now), None);
+        e.hashed_at_ns = now.changed_ns + SETTLED_NS;
+        assert_eq!(e.vouched(&now), Some("1"));
+        // Written again (the same size): its change time moved.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&path, "y").unwrap();
+        assert_eq!(e.vouched(&Fingerprint::of(&path).unwrap().unwrap()), None);
     }
 
     #[test]

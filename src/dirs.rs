@@ -122,13 +122,22 @@ fn empty(dir: &OwnedFd) -> io::Result<()> {
 /// links between the two. Outputs are never written in place, so a link
 /// shares bytes that no later run changes.
 pub fn link_or_copy(from: &Path, to: &Path) -> io::Result<()> {
-    if let Some(dir) = to.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    match std::fs::hard_link(from, to) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(e),
-        Err(_) => std::fs::copy(from, to).map(|_| ()),
+    let link = || match std::fs::hard_link(from, to) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => std::fs::copy(from, to).map(|_| ()),
+        done => done,
+    };
+    // The directory is made only when it is missing: thousands of parts
+    // share a few directories.
+    match link() {
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !from.exists() => Err(e),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => match to.parent() {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                link()
+            }
+            None => Err(e),
+        },
+        done => done,
     }
 }
 

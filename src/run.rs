@@ -93,7 +93,7 @@ fn ingest(
     progress.set_length(plan.read() as u64);
     let per_file: Vec<(FileEntry, Option<(PathBuf, Stamp)>)> = files
         .into_par_iter()
-        .zip(plan.reused.par_iter())
+        .zip(std::mem::take(&mut plan.entries).into_par_iter())
         .zip(plan.ids.par_iter())
         .map(|((f, reused), &cache_id)| {
             if let Some(e) = reused {
@@ -101,6 +101,9 @@ fn ingest(
             }
             let checks = p.row_checks(f.source);
             let sheet = f.source.and_then(|s| p.sources.get(s).sheet.as_ref());
+            let hashed_at_ns = cache::now_ns();
+            let fingerprint =
+                cache::Fingerprint::of(&f.path).map_err(|source| Error::Io { path: f.path.clone(), source })?;
             let sub = Submission::read(f, p.reading.encoding, sheet)?;
             let n = normalize::file(&sub, checks);
             let buckets = spill.write(cache_id, &n.observations)?;
@@ -108,6 +111,8 @@ fn ingest(
             let entry = FileEntry {
                 path: n.report.path.clone(),
                 sha256: n.report.sha256.clone(),
+                fingerprint,
+                hashed_at_ns,
                 header: n.report.header.clone(),
                 report: n.report,
                 rejected: n.rejected,
@@ -128,7 +133,7 @@ fn ingest(
         entries: Vec::with_capacity(per_file.len()),
     };
     for (i, (e, stamp)) in per_file.into_iter().enumerate() {
-        if plan.reused[i].is_none() {
+        if !plan.reused[i] {
             plan.touch(&e.buckets);
         }
         out.stamps.extend(stamp);
@@ -151,10 +156,36 @@ fn bucket_count(bytes: u64, bucket_rows: usize, agencies: usize) -> usize {
     wanted.max(MIN_BUCKETS).min(agencies.max(1) as u64) as usize
 }
 
-/// The files' SHA-256, read in parallel (to find what changed since the
-/// cache was written), with what each looked like when hashed.
-fn hash_all(files: &[SourceFile]) -> Result<Vec<Stamp>, Error> {
-    files.par_iter().map(|f| Ok(Stamp::read(&f.path)?)).collect()
+/// What a run knows of a file before reading it.
+struct Known {
+    /// Its SHA-256, and its size and time to check at the end.
+    stamp: Stamp,
+    fingerprint: Option<cache::Fingerprint>,
+    hashed_at_ns: i128,
+}
+
+/// Each file's SHA-256 (to find what changed since the cache was
+/// written): the cache's where the file's fingerprint vouches for it, else
+/// read and hashed (in parallel).
+fn identify(files: &[SourceFile], table: &FileTable) -> Result<Vec<Known>, Error> {
+    let by_path: std::collections::HashMap<&str, &FileEntry> =
+        table.entries.iter().flatten().map(|e| (e.path.as_str(), e)).collect();
+    files
+        .par_iter()
+        .map(|f| {
+            let io = |source| Error::Io { path: f.path.clone(), source };
+            let fingerprint = cache::Fingerprint::of(&f.path).map_err(io)?;
+            let entry = by_path.get(f.rel.as_str());
+            if let (Some(e), Some(now)) = (entry, &fingerprint)
+                && let Some(sha) = e.vouched(now)
+            {
+                let stamp = Stamp::with_hash(&f.path, sha.to_owned())?;
+                return Ok(Known { stamp, fingerprint, hashed_at_ns: e.hashed_at_ns });
+            }
+            let hashed_at_ns = cache::now_ns();
+            Ok(Known { stamp: Stamp::read(&f.path)?, fingerprint, hashed_at_ns })
+        })
+        .collect()
 }
 
 /// Runs the whole pipeline and writes its outputs; returns the manifest.
@@ -189,32 +220,40 @@ pub fn run_with(
     // files (a cache someone pruned) is no cache.
     let previous = if p.output.incremental { FileTable::load(&old_cache, &key) } else { None }
         .filter(|_| (0..buckets).all(|b| old_cache.bucket(b).is_file() && old_cache.spill_bucket(b).is_file()));
-    let mut pre_stamps: Vec<Stamp> = Vec::new();
-    let mut plan = match &previous {
+    let had_cache = previous.is_some();
+    let previous_indicator_rows = previous.as_ref().map(|t| t.indicator_rows);
+    let mut known: Vec<Known> = Vec::new();
+    let mut plan = match previous {
         Some(table) => {
-            pre_stamps = hash_all(&files)?;
+            known = identify(&files, &table)?;
             let found: Vec<(&str, &str)> =
-                files.iter().zip(&pre_stamps).map(|(f, s)| (f.rel.as_str(), s.sha256.as_str())).collect();
-            Plan::against(table, &found, buckets)
+                files.iter().zip(&known).map(|(f, k)| (f.rel.as_str(), k.stamp.sha256.as_str())).collect();
+            let mut plan = Plan::against(table, &found, buckets);
+            for (reused, k) in plan.entries.iter_mut().zip(&known) {
+                if let Some(e) = reused {
+                    (e.fingerprint, e.hashed_at_ns) = (k.fingerprint, k.hashed_at_ns);
+                }
+            }
+            plan
         }
         None => Plan::full(files.len(), buckets),
     };
     let spill = Spill::create(&new_cache.spill(), buckets, p.register.len())?;
-    // What the reused files looked like when hashed, to check at the end
-    // as the files read are.
+    // What the reused files looked like, to check at the end as the files
+    // read are.
     let reused_stamps: Vec<(PathBuf, Stamp)> = files
         .iter()
-        .zip(pre_stamps)
+        .zip(known)
         .zip(&plan.reused)
-        .filter(|(_, r)| r.is_some())
-        .map(|((f, s), _)| (f.path.clone(), s))
+        .filter(|(_, r)| **r)
+        .map(|((f, k), _)| (f.path.clone(), k.stamp))
         .collect();
     let mut ing = ingest(p, files, &mut plan, &spill, progress)?;
     ing.stamps.extend(reused_stamps);
     let indicator_rows = summary_rows(p, &ing.files);
-    let reuse: Vec<bool> = match &previous {
+    let reuse: Vec<bool> = match previous_indicator_rows {
         // The buckets' people's summaries differ: every bucket is computed.
-        Some(t) if t.indicator_rows == indicator_rows => plan.touched.iter().map(|t| !t).collect(),
+        Some(rows) if rows == indicator_rows => plan.touched.iter().map(|t| !t).collect(),
         _ => vec![false; buckets],
     };
     // Each file's cache id (rows in the spill name files by it) and the
@@ -226,11 +265,11 @@ pub fn run_with(
     for (b, &reused) in reuse.iter().enumerate() {
         if reused {
             spill.adopt(b, &old_cache.spill_bucket(b))?;
-        } else if previous.is_some() {
+        } else if had_cache {
             let earlier = old_cache.spill_bucket(b);
             if earlier.exists() {
                 spill.append_kept(b, &earlier, &|id| {
-                    by_cache_id.get(id as usize).copied().flatten().is_some_and(|f| plan.reused[f.0 as usize].is_some())
+                    by_cache_id.get(id as usize).copied().flatten().is_some_and(|f| plan.reused[f.0 as usize])
                 })?;
             }
         }
@@ -284,7 +323,7 @@ pub fn run_with(
     // The same files as the previous run, every bucket reused: its outputs
     // are this run's, and only the manifest, the changes and the report
     // (which compare with it) are written again.
-    let unchanged = previous.is_some() && work.files_read == 0 && plan.removed == 0 && work.buckets_computed == 0;
+    let unchanged = had_cache && work.files_read == 0 && plan.removed == 0 && work.buckets_computed == 0;
     let cached_run: Option<cache::RunEntry> = if unchanged { cache::load(&old_cache.run()).ok() } else { None };
     let table = FileTable { key, indicator_rows, entries: table_entries(&plan, std::mem::take(&mut ing.entries)) };
     let (mut manifest, almanac, mismatches) = match cached_run {
@@ -368,10 +407,8 @@ pub fn run_with(
             let found = almanac::Parts { metrics, totals: parts(table::TOTALS) };
             let cx = almanac::Context { catalog: &p.catalog, register: &p.register, rounding: &p.rounding };
             // The reductions of the parts a previous run wrote the same.
-            let known: almanac::Reductions = match &previous {
-                Some(_) => cache::load(&old_cache.almanac()).unwrap_or_default(),
-                None => almanac::Reductions::new(),
-            };
+            let known: almanac::Reductions =
+                if had_cache { cache::load(&old_cache.almanac()).unwrap_or_default() } else { Default::default() };
             let (almanac, reductions) = almanac::compute(&found, &cx, &known)?;
             drop(known);
             cache::save(&new_cache.almanac(), &reductions)?;

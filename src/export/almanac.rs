@@ -51,6 +51,17 @@ fn num(d: Option<Decimal>) -> String {
 
 /// Writes the yearbook tables' CSVs and workbook into `paths`.
 pub fn write(paths: &OutDir, t: &Tables<'_>, a: &Almanac, encoding: CsvEncoding) -> Result<Vec<Written>, ExportError> {
+    // The workbook (most of the time: every league row, compressed) is
+    // made beside the CSVs.
+    let path = paths.file(file::TABLES_WORKBOOK);
+    let (bytes, csvs) = rayon::join(|| workbook(t, a), || csv_files(paths, t, a, encoding));
+    let mut written = csvs?;
+    let bytes = bytes.map_err(|e| ExportError::Refused { path: path.clone(), reason: e.to_string() })?;
+    written.push(save(&path, &bytes, a)?);
+    Ok(written)
+}
+
+fn csv_files(paths: &OutDir, t: &Tables<'_>, a: &Almanac, encoding: CsvEncoding) -> Result<Vec<Written>, ExportError> {
     let mut written = Vec::new();
     if !a.parents.is_empty() {
         let header = yearbook_header(a);
@@ -77,9 +88,6 @@ pub fn write(paths: &OutDir, t: &Tables<'_>, a: &Almanac, encoding: CsvEncoding)
         }
         written.push(f.finish()?);
     }
-    let path = paths.file(file::TABLES_WORKBOOK);
-    let bytes = workbook(t, a).map_err(|e| ExportError::Refused { path: path.clone(), reason: e.to_string() })?;
-    written.push(save(&path, &bytes, a)?);
     Ok(written)
 }
 

@@ -100,41 +100,51 @@ impl BucketWriter<'_> {
             sdmx: self.settings.sdmx.as_ref().map(|s| sdmx::encode(&t, s, &rows)),
         };
         let opts = &self.settings.parquet;
-        for year_rows in rows.chunk_by(|a, b| a.0.key.year == b.0.key.year) {
-            let year = year_rows[0].0.key.year;
-            let n = year_rows.len() as u64;
-            let obs: Vec<&Observation> = year_rows.iter().map(|(o, _)| *o).collect();
-            // Columns both tables carry are built once.
-            let common = t.common(&obs)?;
-            let tables = [
-                (table::OBSERVATIONS, t.observations(&obs, &common)?),
-                (table::METRICS, t.metrics(year_rows, &common)?),
-            ];
-            for (table, batch) in tables {
-                out.files.push(parquet::write_file(&self.paths.part(table, year, part), table, &batch, opts)?);
-            }
-            if self.settings.indicator_rows {
-                out.indicators.push((year, summary::indicator_rows(&t, year_rows), n));
-            }
-        }
+        let write = |table: &'static str, year: i32, batch: arrow::array::RecordBatch| {
+            parquet::write_file(&self.paths.part(table, year, part), table, &batch, opts)
+        };
+        // Each part file is a task of its own: a run that computes one
+        // bucket (an incremental one) still keeps both cores busy.
         let mut by_year: Vec<&PartsRate> = f.rates.iter().collect();
         by_year.sort_by_key(|r| (r.key.year, r.key.agency, r.key.indicator));
-        for year_rows in by_year.chunk_by(|a, b| a.key.year == b.key.year) {
-            let path = self.paths.part(table::RATES, year_rows[0].key.year, part);
-            out.files.push(parquet::write_file(&path, table::RATES, &t.rates(year_rows)?, opts)?);
-        }
         let mut claims: Vec<&crate::claims::ClaimCheck> = f.claims.iter().collect();
         claims.sort_by_key(|c| c.key.year);
-        for year_rows in claims.chunk_by(|a, b| a.key.year == b.key.year) {
-            let path = self.paths.part(table::CLAIMS, year_rows[0].key.year, part);
-            out.files.push(parquet::write_file(&path, table::CLAIMS, &t.claims(year_rows)?, opts)?);
-        }
         let mut history: Vec<&Superseded> = f.superseded.iter().collect();
         history.sort_by_key(|s| (s.observation.key.year, s.observation.key.agency, s.observation.key.indicator));
-        for year_rows in history.chunk_by(|a, b| a.observation.key.year == b.observation.key.year) {
-            let path = self.paths.part(table::SUPERSEDED, year_rows[0].observation.key.year, part);
-            out.files.push(parquet::write_file(&path, table::SUPERSEDED, &t.superseded(year_rows)?, opts)?);
+        type Task<'t> = Box<dyn Fn() -> Result<Vec<Written>, ExportError> + Send + Sync + 't>;
+        let mut tasks: Vec<Task<'_>> = Vec::new();
+        let years: Vec<&[(&Observation, &Metric)]> = rows.chunk_by(|a, b| a.0.key.year == b.0.key.year).collect();
+        for &year_rows in &years {
+            tasks.push(Box::new(move || {
+                let year = year_rows[0].0.key.year;
+                let obs: Vec<&Observation> = year_rows.iter().map(|(o, _)| *o).collect();
+                // Columns both tables carry are built once.
+                let common = t.common(&obs)?;
+                Ok(vec![
+                    write(table::OBSERVATIONS, year, t.observations(&obs, &common)?)?,
+                    write(table::METRICS, year, t.metrics(year_rows, &common)?)?,
+                ])
+            }));
         }
+        if self.settings.indicator_rows {
+            for year_rows in &years {
+                let n = year_rows.len() as u64;
+                out.indicators.push((year_rows[0].0.key.year, summary::indicator_rows(&t, year_rows), n));
+            }
+        }
+        for year_rows in by_year.chunk_by(|a, b| a.key.year == b.key.year) {
+            tasks.push(Box::new(move || Ok(vec![write(table::RATES, year_rows[0].key.year, t.rates(year_rows)?)?])));
+        }
+        for year_rows in claims.chunk_by(|a, b| a.key.year == b.key.year) {
+            tasks.push(Box::new(move || Ok(vec![write(table::CLAIMS, year_rows[0].key.year, t.claims(year_rows)?)?])));
+        }
+        for year_rows in history.chunk_by(|a, b| a.observation.key.year == b.observation.key.year) {
+            let year = year_rows[0].observation.key.year;
+            tasks.push(Box::new(move || Ok(vec![write(table::SUPERSEDED, year, t.superseded(year_rows)?)?])));
+        }
+        use rayon::prelude::*;
+        let written = tasks.par_iter().map(|task| task()).collect::<Result<Vec<_>, ExportError>>()?;
+        out.files = written.into_iter().flatten().collect();
         Ok(out)
     }
 }
@@ -303,7 +313,29 @@ fn issue_rows<W: std::io::Write>(
 /// The outputs written so far into `paths`, as the readers of a finished
 /// run see them.
 pub fn read_back(paths: &OutDir, manifest: &Manifest) -> crate::readback::Outputs {
-    let view = serde_json::to_value(manifest).and_then(serde_json::from_value).expect("a manifest reads back");
+    use crate::readback::{Decimals, Listed, ManifestView, RoundingView};
+    use serde::Deserialize;
+    let listed =
+        |path: &str, sha256: &str, bytes: u64| Listed { path: path.to_owned(), sha256: sha256.to_owned(), bytes };
+    let input = |f: &manifest::InputFile| listed(&f.path, &f.sha256, f.bytes);
+    let rule = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(&manifest.rounding.rule);
+    let view = ManifestView {
+        run_id: manifest.run_id.clone(),
+        pipeline: input(&manifest.pipeline),
+        schemas: manifest.schemas.iter().map(input).collect(),
+        input_dir: manifest.input_dir.clone(),
+        rounding: RoundingView {
+            rule: crate::decimal::Rounding::deserialize(rule).expect("the manifest names a rule by its name"),
+            indicators: manifest
+                .rounding
+                .indicators
+                .iter()
+                .map(|(k, d)| (k.clone(), Decimals { completion: d.completion, growth: d.growth, change: d.change }))
+                .collect(),
+        },
+        inputs: manifest.inputs.iter().map(|f| listed(&f.path, &f.sha256, f.bytes)).collect(),
+        outputs: manifest.outputs.iter().map(|f| listed(&f.path, &f.sha256, f.bytes)).collect(),
+    };
     crate::readback::Outputs { dir: paths.root().to_owned(), manifest: view }
 }
 

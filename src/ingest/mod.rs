@@ -90,6 +90,12 @@ impl Stamp {
         Ok(Stamp { len, modified, sha256: sha256_hex(&bytes) })
     }
 
+    /// The stamp of the file at `path` whose SHA-256 is known.
+    pub fn with_hash(path: &Path, sha256: String) -> Result<Stamp, IngestError> {
+        let (len, modified) = Stamp::of(path)?;
+        Ok(Stamp { len, modified, sha256 })
+    }
+
     /// Checks that the file at `path` still holds what was read: when its
     /// size or time moved, its bytes are hashed again.
     pub fn verify(&self, path: &Path) -> Result<(), IngestError> {
