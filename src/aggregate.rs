@@ -252,7 +252,9 @@ impl<'p> Aggregator<'p> {
             }
         }
 
-        accs.into_iter()
+        // Each total on its own, on every core.
+        use rayon::prelude::*;
+        accs.into_par_iter()
             .map(|(key, acc)| {
                 let ind = p.catalog.indicator(key.indicator);
                 let dec = p.rounding.of(key.indicator);

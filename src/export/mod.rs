@@ -233,10 +233,21 @@ impl<'a> Exporter<'a> {
             written.push(f.finish()?);
         }
 
-        for rows in by_year.chunk_by(|a, b| a.key.year == b.key.year) {
-            let path = paths.part(table::TOTALS, rows[0].key.year, 0);
-            written.push(parquet::write_file(&path, table::TOTALS, &t.totals(rows)?, &self.settings.parquet)?);
-        }
+        // A year's totals each, in parallel: their lists of contributors
+        // make them the largest file of the finish.
+        let years: Vec<&[&Total]> = by_year.chunk_by(|a, b| a.key.year == b.key.year).collect();
+        let opts = &self.settings.parquet;
+        let parts = {
+            use rayon::prelude::*;
+            years
+                .par_iter()
+                .map(|rows| {
+                    let path = paths.part(table::TOTALS, rows[0].key.year, 0);
+                    Ok(parquet::write_file(&path, table::TOTALS, &t.totals(rows)?, opts)?)
+                })
+                .collect::<Result<Vec<_>, ExportError>>()?
+        };
+        written.extend(parts);
 
         for (name, issues) in [(file::QUARANTINE, rejected), (file::WARNINGS, warnings)] {
             let mut f = csv_out::CsvFile::create(&paths.file(name), &ISSUE_HEADER, self.settings.csv)?;
