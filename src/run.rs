@@ -162,6 +162,9 @@ struct Known {
     stamp: Stamp,
     fingerprint: Option<cache::Fingerprint>,
     hashed_at_ns: i128,
+    /// Whether it was hashed now (its fingerprint did not vouch for the
+    /// cache's hash).
+    hashed: bool,
 }
 
 /// Each file's SHA-256 (to find what changed since the cache was
@@ -180,10 +183,10 @@ fn identify(files: &[SourceFile], table: &FileTable) -> Result<Vec<Known>, Error
                 && let Some(sha) = e.vouched(now)
             {
                 let stamp = Stamp::with_hash(&f.path, sha.to_owned())?;
-                return Ok(Known { stamp, fingerprint, hashed_at_ns: e.hashed_at_ns });
+                return Ok(Known { stamp, fingerprint, hashed_at_ns: e.hashed_at_ns, hashed: false });
             }
             let hashed_at_ns = cache::now_ns();
-            Ok(Known { stamp: Stamp::read(&f.path)?, fingerprint, hashed_at_ns })
+            Ok(Known { stamp: Stamp::read(&f.path)?, fingerprint, hashed_at_ns, hashed: true })
         })
         .collect()
 }
@@ -196,7 +199,28 @@ pub fn run(p: &Pipeline, progress: &ProgressBar) -> Result<Manifest, Error> {
 /// [`run`] with the clock the manifest's times come from, calling
 /// `stage_done` with each stage's name as it finishes (for callers that
 /// report progress or test what happens between stages).
+///
+/// A run that cannot read the previous run's cache (a damaged entry, a
+/// bucket file cut short) is run again in full, with a warning: the cache
+/// only saves time, and a nightly run does not fail for it.
 pub fn run_with(
+    p: &Pipeline,
+    progress: &ProgressBar,
+    clock: &dyn Fn() -> SystemTime,
+    stage_done: &dyn Fn(&str),
+) -> Result<Manifest, Error> {
+    match attempt(p, progress, clock, stage_done) {
+        Err(e @ (Error::Cache(_) | Error::Spill(_))) if p.output.incremental => {
+            warn!("the previous run's cache could not be used ({e}); reading everything again");
+            let mut full = p.clone();
+            full.output.incremental = false;
+            attempt(&full, progress, clock, stage_done)
+        }
+        done => done,
+    }
+}
+
+fn attempt(
     p: &Pipeline,
     progress: &ProgressBar,
     clock: &dyn Fn() -> SystemTime,
@@ -222,10 +246,13 @@ pub fn run_with(
         .filter(|_| (0..buckets).all(|b| old_cache.bucket(b).is_file() && old_cache.spill_bucket(b).is_file()));
     let had_cache = previous.is_some();
     let previous_indicator_rows = previous.as_ref().map(|t| t.indicator_rows);
+    // Whether a file was hashed again: its new fingerprint is worth keeping.
+    let mut rehashed = false;
     let mut known: Vec<Known> = Vec::new();
     let mut plan = match previous {
         Some(table) => {
             known = identify(&files, &table)?;
+            rehashed = known.iter().any(|k| k.hashed);
             let found: Vec<(&str, &str)> =
                 files.iter().zip(&known).map(|(f, k)| (f.rel.as_str(), k.stamp.sha256.as_str())).collect();
             let mut plan = Plan::against(table, &found, buckets);
@@ -333,13 +360,16 @@ pub fn run_with(
                 crate::dirs::link_or_copy(&p.paths.out.join(&o.path), &to)
                     .map_err(|source| Error::Io { path: to.clone(), source })?;
             }
-            // The cache is the previous one, file for file.
+            // The cache is the previous one, file for file, but for the
+            // fingerprints of files hashed again.
+            if rehashed {
+                table.save(&new_cache)?;
+            }
             let cached = (0..buckets).map(|b| (old_cache.bucket(b), new_cache.bucket(b)));
-            let whole = [
-                (old_cache.run(), new_cache.run()),
-                (old_cache.files(), new_cache.files()),
-                (old_cache.almanac(), new_cache.almanac()),
-            ];
+            let files_json = (!rehashed).then(|| (old_cache.files(), new_cache.files()));
+            let whole = [(old_cache.run(), new_cache.run()), (old_cache.almanac(), new_cache.almanac())]
+                .into_iter()
+                .chain(files_json);
             // The tables' reductions are only a shortcut for the next run.
             for (from, to) in cached.chain(whole).filter(|(from, _)| from.exists()) {
                 crate::dirs::link_or_copy(&from, &to).map_err(|source| Error::Io { path: to.clone(), source })?;

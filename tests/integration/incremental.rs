@@ -124,3 +124,26 @@ fn a_cache_missing_a_bucket_is_not_used() {
     let again = run(&input, &out, &[]);
     assert_eq!(again["work"]["files_read"].as_u64(), Some(0), "{}", again["work"]);
 }
+
+/// A damaged cache entry (a disk error, a write cut short) costs a full
+/// run, not the night's run.
+#[test]
+fn a_damaged_cache_entry_makes_a_full_run_not_a_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    copy_tree(&repo().join("sample_data"), &input);
+    let first = run(&input, &out, &[]);
+    // A changed file, so that the run reads the entries of the buckets it
+    // reuses; every entry cut in half.
+    let hrss = input.join("city/TJ-HRSS-2021.csv");
+    let text = std::fs::read_to_string(&hrss).unwrap().replace(",37.62,万人,35,", ",37.70,万人,35,");
+    std::fs::write(&hrss, text).unwrap();
+    for e in std::fs::read_dir(out.join(".cache/buckets")).unwrap() {
+        let path = e.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    }
+    let work = same_as_full(&input, &out, &[]);
+    assert_eq!(work["files_read"], first["counts"]["files"], "{work}");
+    assert_eq!(work["buckets_reused"].as_u64(), Some(0), "{work}");
+}
