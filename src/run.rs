@@ -420,31 +420,36 @@ fn attempt(
             let totals = totals.finish();
             stages.lap("aggregate", stage_done);
             let mismatches = exporter.take_mismatches();
-            let mut outputs = exporter.finish(&totals, &ing.rejected, &ing.warnings)?;
+            exporter.write_totals(&totals)?;
+            // The yearbook tables, from the Parquet written so far, are made
+            // beside the rest of the export (mostly one core's work each).
+            let so_far = exporter.listed();
+            let yearbook_tables = || -> Result<_, Error> {
+                let t = Instant::now();
+                let found = almanac_parts(&paths, &so_far);
+                let cx = almanac::Context { catalog: &p.catalog, register: &p.register, rounding: &p.rounding };
+                // The reductions of the parts a previous run wrote the same.
+                let known: almanac::Reductions =
+                    if had_cache { cache::load(&old_cache.almanac()).unwrap_or_default() } else { Default::default() };
+                let (almanac, reductions) = almanac::compute(&found, &cx, &known)?;
+                drop(known);
+                cache::save(&new_cache.almanac(), &reductions)?;
+                let written = export::write_almanac(&paths, &tables, &almanac, p.output.csv_encoding)?;
+                Ok((almanac, written, t.elapsed()))
+            };
+            let (exported, made) = std::thread::scope(|s| {
+                let made = s.spawn(yearbook_tables);
+                let exported = exporter.finish(&totals, &ing.rejected, &ing.warnings);
+                (exported, made.join().expect("the yearbook tables do not panic"))
+            });
+            let mut outputs = exported?;
             stages.lap("export", stage_done);
-            // The yearbook tables from the Parquet just written.
-            let parts =
-                |table| crate::readback::parts(paths.root(), outputs.iter().map(|f| f.path.as_str()), table, None);
-            let by_path: std::collections::HashMap<PathBuf, &export::OutputFile> =
-                outputs.iter().map(|o| (paths.file(&o.path), o)).collect();
-            let metrics = parts(table::METRICS)
-                .into_iter()
-                .map(|(year, path)| {
-                    let o = by_path[&path];
-                    (year, path, (o.path.clone(), o.sha256.clone()))
-                })
-                .collect();
-            let found = almanac::Parts { metrics, totals: parts(table::TOTALS) };
-            let cx = almanac::Context { catalog: &p.catalog, register: &p.register, rounding: &p.rounding };
-            // The reductions of the parts a previous run wrote the same.
-            let known: almanac::Reductions =
-                if had_cache { cache::load(&old_cache.almanac()).unwrap_or_default() } else { Default::default() };
-            let (almanac, reductions) = almanac::compute(&found, &cx, &known)?;
-            drop(known);
-            cache::save(&new_cache.almanac(), &reductions)?;
-            outputs.extend(export::write_almanac(&paths, &tables, &almanac, p.output.csv_encoding)?);
+            let (almanac, written, took) = made?;
+            outputs.extend(written);
             outputs.sort_by(|a, b| a.path.cmp(&b.path));
+            // The tables' own wall time, which overlaps the export's.
             stages.lap("yearbook_tables", stage_done);
+            stages.0.insert("yearbook_tables".to_owned(), took.as_millis() as u64);
 
             let superseded = merged.superseded_by_file.clone();
             for (report, n) in ing.files.iter_mut().zip(merged.superseded_by_file) {
@@ -632,6 +637,23 @@ fn finished(entry: BucketEntry, written: BucketOutput) -> (Finished, BucketOutpu
 
 fn relative(root: &Path, path: &Path) -> PathBuf {
     path.strip_prefix(root).unwrap_or(path).to_owned()
+}
+
+/// The Parquet parts the yearbook tables read, from the files written so
+/// far: each metrics part with its path and SHA-256 (which key its
+/// reduction in the cache), and the totals.
+fn almanac_parts(paths: &export::OutDir, written: &[export::OutputFile]) -> almanac::Parts {
+    let parts = |table| crate::readback::parts(paths.root(), written.iter().map(|f| f.path.as_str()), table, None);
+    let by_path: std::collections::HashMap<PathBuf, &export::OutputFile> =
+        written.iter().map(|o| (paths.file(&o.path), o)).collect();
+    let metrics = parts(table::METRICS)
+        .into_iter()
+        .map(|(year, path)| {
+            let o = by_path[&path];
+            (year, path, (o.path.clone(), o.sha256.clone()))
+        })
+        .collect();
+    almanac::Parts { metrics, totals: parts(table::TOTALS) }
 }
 
 /// The next run's file table: this run's files by their cache ids, the

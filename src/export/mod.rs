@@ -211,32 +211,44 @@ impl<'a> Exporter<'a> {
         std::mem::take(&mut self.mismatches)
     }
 
-    /// Writes the totals, the quarantine, the warnings and the summaries,
-    /// closes every file and returns them (paths relative to the output
-    /// directory, sorted) with their hashes.
+    /// Writes the quarantine, the warnings and the summaries (after
+    /// [`Exporter::write_totals`]), closes every file and returns every
+    /// file written (paths relative to the output directory, sorted) with
+    /// their hashes.
     pub fn finish(
-        mut self,
+        self,
         totals: &[Total],
         rejected: &[Issue],
         warnings: &[Issue],
     ) -> Result<Vec<OutputFile>, ExportError> {
         let t = self.tables;
-        let mut by_year: Vec<&Total> = totals.iter().collect();
-        by_year.sort_by_key(|t| (t.key.year, t.key.agency, t.key.indicator));
+        let by_year = by_year(totals);
+        let (paths, mut written) = (self.paths, self.written);
+        for (name, issues) in [(file::QUARANTINE, rejected), (file::WARNINGS, warnings)] {
+            let mut f = csv_out::CsvFile::create(&paths.file(name), &ISSUE_HEADER, self.settings.csv)?;
+            issue_rows(&mut f, &t, issues)?;
+            written.push(f.finish()?);
+        }
+        written.extend(self.summary.finish(&t, &by_year)?);
+        Ok(listed(&paths, written))
+    }
+
+    /// Writes the totals' Parquet parts (and their SDMX rows): the first
+    /// of [`Exporter::finish`]'s files, which the yearbook tables read.
+    pub fn write_totals(&mut self, totals: &[Total]) -> Result<(), ExportError> {
+        let t = self.tables;
+        let by_year = by_year(totals);
         if let Some(s) = self.settings.sdmx.clone() {
             let (bytes, rows) = sdmx::encode_totals(&t, &s, &by_year);
             self.sdmx_file()?.append(&bytes, rows)?;
         }
-        let paths = self.paths;
-        let mut written = self.written;
         if let Some(f) = self.sdmx.take() {
-            written.push(f.finish()?);
+            self.written.push(f.finish()?);
         }
-
         // A year's totals each, in parallel: their lists of contributors
         // make them the largest file of the finish.
         let years: Vec<&[&Total]> = by_year.chunk_by(|a, b| a.key.year == b.key.year).collect();
-        let opts = &self.settings.parquet;
+        let (paths, opts) = (&self.paths, &self.settings.parquet);
         let parts = {
             use rayon::prelude::*;
             years
@@ -247,17 +259,21 @@ impl<'a> Exporter<'a> {
                 })
                 .collect::<Result<Vec<_>, ExportError>>()?
         };
-        written.extend(parts);
-
-        for (name, issues) in [(file::QUARANTINE, rejected), (file::WARNINGS, warnings)] {
-            let mut f = csv_out::CsvFile::create(&paths.file(name), &ISSUE_HEADER, self.settings.csv)?;
-            issue_rows(&mut f, &t, issues)?;
-            written.push(f.finish()?);
-        }
-        written.extend(self.summary.finish(&t, &by_year)?);
-
-        Ok(listed(&paths, written))
+        self.written.extend(parts);
+        Ok(())
     }
+
+    /// The files written so far, as the manifest lists them.
+    pub fn listed(&self) -> Vec<OutputFile> {
+        listed(&self.paths, self.written.clone())
+    }
+}
+
+/// Totals by year, then parent, then indicator: the order of the files.
+fn by_year(totals: &[Total]) -> Vec<&Total> {
+    let mut by_year: Vec<&Total> = totals.iter().collect();
+    by_year.sort_by_key(|t| (t.key.year, t.key.agency, t.key.indicator));
+    by_year
 }
 
 /// Written files as the manifest lists them: relative paths, sorted.
