@@ -353,7 +353,9 @@ fn attempt(
     let unchanged = had_cache && work.files_read == 0 && plan.removed == 0 && work.buckets_computed == 0;
     let cached_run: Option<cache::RunEntry> = if unchanged { cache::load(&old_cache.run()).ok() } else { None };
     let table = FileTable { key, indicator_rows, entries: table_entries(&plan, std::mem::take(&mut ing.entries)) };
-    let (mut manifest, almanac, mismatches) = match cached_run {
+    // What the run computed after the buckets: this run's, or (nothing
+    // changed) the previous run's.
+    let (mut run, from_cache) = match cached_run {
         Some(run) => {
             for o in &run.outputs {
                 let to = paths.file(&o.path);
@@ -375,28 +377,7 @@ fn attempt(
                 crate::dirs::link_or_copy(&from, &to).map_err(|source| Error::Io { path: to.clone(), source })?;
             }
             stages.lap("reuse_outputs", stage_done);
-            for (report, n) in ing.files.iter_mut().zip(&run.superseded) {
-                report.superseded = *n;
-            }
-            let manifest = Manifest::new(RunRecord {
-                started,
-                finished: clock(),
-                pipeline,
-                schemas,
-                input_dir: &p.paths.submissions,
-                catalog: &p.catalog,
-                rounding: &p.rounding,
-                files: ing.files,
-                rejected: &ing.rejected,
-                warnings: ing.warnings.len() as u64,
-                observations: run.observations,
-                totals: run.totals,
-                claims: run.claims,
-                outputs: run.outputs,
-                tables: schemas_of_tables,
-                stage_ms: stages.0,
-            });
-            (manifest, run.almanac, run.mismatches)
+            (run, true)
         }
         None => {
             table.save(&new_cache)?;
@@ -451,51 +432,55 @@ fn attempt(
             stages.lap("yearbook_tables", stage_done);
             stages.0.insert("yearbook_tables".to_owned(), took.as_millis() as u64);
 
-            let superseded = merged.superseded_by_file.clone();
-            for (report, n) in ing.files.iter_mut().zip(merged.superseded_by_file) {
-                report.superseded = n;
-            }
-            let observations = merged.observations;
-            let mut manifest = Manifest::new(RunRecord {
-                started,
-                finished: clock(),
-                pipeline,
-                schemas,
-                input_dir: &p.paths.submissions,
-                catalog: &p.catalog,
-                rounding: &p.rounding,
-                files: ing.files,
-                rejected: &ing.rejected,
-                warnings: ing.warnings.len() as u64,
-                observations,
+            let run = cache::RunEntry {
+                outputs,
+                observations: merged.observations,
                 totals: totals.len() as u64,
                 claims: merged.claims,
-                outputs,
-                tables: schemas_of_tables,
-                stage_ms: stages.0,
-            });
-            let max = p.output.workbook_max_rows;
-            if max > 0 && observations <= max {
-                let t = Instant::now();
-                manifest.outputs.push(export::write_workbook(&paths, &manifest)?);
-                manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
-                manifest.stage_ms.insert("workbook".to_owned(), t.elapsed().as_millis() as u64);
-            } else {
-                info!(observations, max, "no audit workbook: too many rows for a spreadsheet");
-            }
-            let run = cache::RunEntry {
-                outputs: manifest.outputs.clone(),
-                observations,
-                totals: manifest.counts.totals,
-                claims: manifest.counts.claims,
-                superseded,
+                superseded: merged.superseded_by_file,
                 almanac,
                 mismatches,
             };
-            cache::save(&new_cache.run(), &run)?;
-            (manifest, run.almanac, run.mismatches)
+            (run, false)
         }
     };
+    for (report, n) in ing.files.iter_mut().zip(&run.superseded) {
+        report.superseded = *n;
+    }
+    let mut manifest = Manifest::new(RunRecord {
+        started,
+        finished: clock(),
+        pipeline,
+        schemas,
+        input_dir: &p.paths.submissions,
+        catalog: &p.catalog,
+        rounding: &p.rounding,
+        files: ing.files,
+        rejected: &ing.rejected,
+        warnings: ing.warnings.len() as u64,
+        observations: run.observations,
+        totals: run.totals,
+        claims: run.claims,
+        outputs: std::mem::take(&mut run.outputs),
+        tables: schemas_of_tables,
+        stage_ms: stages.0,
+    });
+    if !from_cache {
+        let (observations, max) = (run.observations, p.output.workbook_max_rows);
+        if max > 0 && observations <= max {
+            let t = Instant::now();
+            manifest.outputs.push(export::write_workbook(&paths, &manifest)?);
+            manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
+            manifest.stage_ms.insert("workbook".to_owned(), t.elapsed().as_millis() as u64);
+        } else {
+            info!(observations, max, "no audit workbook: too many rows for a spreadsheet");
+        }
+        // Every output so far, the workbook included: what the next run
+        // links when nothing changed.
+        run.outputs = manifest.outputs.clone();
+        cache::save(&new_cache.run(), &run)?;
+    }
+    let (almanac, mismatches) = (run.almanac, run.mismatches);
     manifest.work = work;
     let t = Instant::now();
     if let Ok(previous) = crate::readback::Outputs::open(&p.paths.out) {
