@@ -128,6 +128,12 @@ pub struct Fingerprint {
 const SETTLED_NS: i128 = 2_000_000_000;
 
 impl Fingerprint {
+    /// Whether a file with this fingerprint, hashed at `hashed_at_ns`, had
+    /// settled: it last changed [`SETTLED_NS`] or more before.
+    pub fn settled_by(&self, hashed_at_ns: i128) -> bool {
+        self.changed_ns.max(self.modified_ns) + SETTLED_NS <= hashed_at_ns
+    }
+
     /// The fingerprint of the file at `path` (`None` where the platform
     /// has no inode and change time).
     pub fn of(path: &Path) -> std::io::Result<Option<Fingerprint>> {
@@ -191,8 +197,7 @@ impl FileEntry {
     /// holds.
     pub fn vouched(&self, now: &Fingerprint) -> Option<&str> {
         let then = self.fingerprint.as_ref()?;
-        let settled = then.changed_ns.max(then.modified_ns) + SETTLED_NS <= self.hashed_at_ns;
-        (then == now && settled).then_some(self.sha256.as_str())
+        (then == now && then.settled_by(self.hashed_at_ns)).then_some(self.sha256.as_str())
     }
 }
 

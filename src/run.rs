@@ -246,13 +246,15 @@ fn attempt(
         .filter(|_| (0..buckets).all(|b| old_cache.bucket(b).is_file() && old_cache.spill_bucket(b).is_file()));
     let had_cache = previous.is_some();
     let previous_indicator_rows = previous.as_ref().map(|t| t.indicator_rows);
-    // Whether a file was hashed again: its new fingerprint is worth keeping.
+    // Whether a file was hashed again with a fingerprint worth keeping.
     let mut rehashed = false;
     let mut known: Vec<Known> = Vec::new();
     let mut plan = match previous {
         Some(table) => {
             known = identify(&files, &table)?;
-            rehashed = known.iter().any(|k| k.hashed);
+            // Only a fingerprint that will vouch for its hash next time is
+            // worth writing the table for.
+            rehashed = known.iter().any(|k| k.hashed && k.fingerprint.is_some_and(|f| f.settled_by(k.hashed_at_ns)));
             let found: Vec<(&str, &str)> =
                 files.iter().zip(&known).map(|(f, k)| (f.rel.as_str(), k.stamp.sha256.as_str())).collect();
             let mut plan = Plan::against(table, &found, buckets);
