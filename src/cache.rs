@@ -240,11 +240,17 @@ impl FileTable {
         write(&path, &bytes)
     }
 
-    /// Ids that name no current file.
-    pub fn dead(&self) -> usize {
-        self.entries.iter().filter(|e| e.is_none()).count()
+    /// Whether most of its ids name files that went or changed since they
+    /// were read (a full run then starts the table afresh): ids are never
+    /// reused, so every night that replaces files leaves some.
+    pub fn worn(&self) -> bool {
+        let dead = self.entries.iter().filter(|e| e.is_none()).count();
+        dead > (self.entries.len() - dead).max(WORN_MIN)
     }
 }
+
+/// Dead ids a file table keeps however small the inbox.
+const WORN_MIN: usize = 1000;
 
 /// What one bucket contributed to a run's outputs, beyond its rows: enough
 /// to take its place in the next run without reading or computing it.
@@ -457,6 +463,19 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(&path, "y").unwrap();
         assert_eq!(e.vouched(&Fingerprint::of(&path).unwrap().unwrap()), None);
+    }
+
+    #[test]
+    fn a_table_mostly_of_files_gone_is_worn() {
+        let table = |live: usize, dead: usize| FileTable {
+            key: "k".into(),
+            indicator_rows: true,
+            entries: (0..live).map(|i| entry(&format!("{i}.csv"), "1", &[])).chain((0..dead).map(|_| None)).collect(),
+        };
+        assert!(!table(10, 900).worn(), "a small inbox keeps up to a thousand");
+        assert!(table(10, 1001).worn());
+        assert!(!table(2000, 2000).worn());
+        assert!(table(2000, 2001).worn());
     }
 
     #[test]

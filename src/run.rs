@@ -241,9 +241,12 @@ fn attempt(
     let schema_shas: Vec<&str> = schemas.iter().map(|s| s.sha256.as_str()).collect();
     let key = cache::key(&pipeline.sha256, &schema_shas, buckets);
     // A cache is used whole or not at all: one that misses a bucket's
-    // files (a cache someone pruned) is no cache.
+    // files (a cache someone pruned) is no cache, and one whose file table
+    // is mostly ids of files gone is made again (so it stays the size of
+    // the inbox, however many nights replaced files).
     let previous = if p.output.incremental { FileTable::load(&old_cache, &key) } else { None }
-        .filter(|_| (0..buckets).all(|b| old_cache.bucket(b).is_file() && old_cache.spill_bucket(b).is_file()));
+        .filter(|_| (0..buckets).all(|b| old_cache.bucket(b).is_file() && old_cache.spill_bucket(b).is_file()))
+        .filter(|t| !t.worn());
     let had_cache = previous.is_some();
     let previous_indicator_rows = previous.as_ref().map(|t| t.indicator_rows);
     // Whether a file was hashed again with a fingerprint worth keeping.
