@@ -31,7 +31,7 @@ pub enum ReadError {
 }
 
 /// A file the manifest lists, with its hash.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Listed {
     pub path: String,
     pub sha256: String,
@@ -45,14 +45,14 @@ pub struct Decimals {
     pub change: Option<u8>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct RoundingView {
     pub rule: Rounding,
     pub indicators: BTreeMap<String, Decimals>,
 }
 
 /// The parts of `manifest.json` that reading the outputs needs.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct ManifestView {
     pub run_id: String,
     pub pipeline: Listed,

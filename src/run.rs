@@ -358,9 +358,18 @@ fn attempt(
     let unchanged = had_cache && work.files_read == 0 && plan.removed == 0 && work.buckets_computed == 0;
     let cached_run: Option<cache::RunEntry> = if unchanged { cache::load(&old_cache.run()).ok() } else { None };
     let table = FileTable { key, indicator_rows, entries: table_entries(&plan, std::mem::take(&mut ing.entries)) };
+    // The previous outputs, to say what changed since. One that cannot be
+    // read back (damaged, another version's) leaves this run without
+    // `changes.csv`, not failed.
+    let previous_out = crate::readback::Outputs::open(&p.paths.out).ok();
+    let changes_since = |written: &[export::OutputFile]| {
+        let t = Instant::now();
+        let previous = previous_out.as_ref()?;
+        Some((crate::changes::between(previous, &export::listing(&paths, written)), t.elapsed()))
+    };
     // What the run computed after the buckets: this run's, or (nothing
-    // changed) the previous run's.
-    let (mut run, from_cache) = match cached_run {
+    // changed) the previous run's; and what changed since the previous run.
+    let (mut run, from_cache, changed) = match cached_run {
         Some(run) => {
             for o in &run.outputs {
                 let to = paths.file(&o.path);
@@ -382,7 +391,8 @@ fn attempt(
                 crate::dirs::link_or_copy(&from, &to).map_err(|source| Error::Io { path: to.clone(), source })?;
             }
             stages.lap("reuse_outputs", stage_done);
-            (run, true)
+            let changed = changes_since(&run.outputs);
+            (run, true, changed)
         }
         None => {
             table.save(&new_cache)?;
@@ -423,10 +433,17 @@ fn attempt(
                 let written = export::write_almanac(&paths, &tables, &almanac, p.output.csv_encoding)?;
                 Ok((almanac, written, t.elapsed()))
             };
-            let (exported, made) = std::thread::scope(|s| {
+            // What changed since the previous run, from the Parquet parts
+            // written so far, meanwhile too.
+            let (exported, made, changed) = std::thread::scope(|s| {
                 let made = s.spawn(yearbook_tables);
+                let changed = s.spawn(|| changes_since(&so_far));
                 let exported = exporter.finish(&totals, &ing.rejected, &ing.warnings);
-                (exported, made.join().expect("the yearbook tables do not panic"))
+                (
+                    exported,
+                    made.join().expect("the yearbook tables do not panic"),
+                    changed.join().expect("the comparison with the previous run does not panic"),
+                )
             });
             let mut outputs = exported?;
             stages.lap("export", stage_done);
@@ -446,7 +463,7 @@ fn attempt(
                 almanac,
                 mismatches,
             };
-            (run, false)
+            (run, false, changed)
         }
     };
     for (report, n) in ing.files.iter_mut().zip(&run.superseded) {
@@ -487,21 +504,19 @@ fn attempt(
     }
     let (almanac, mismatches) = (run.almanac, run.mismatches);
     manifest.work = work;
-    let t = Instant::now();
-    if let Ok(previous) = crate::readback::Outputs::open(&p.paths.out) {
-        // A previous run that cannot be read back (damaged, another
-        // version's) leaves this run without `changes.csv`, not failed.
-        match crate::changes::between(&previous, &export::read_back(&paths, &manifest)) {
+    if let (Some((changed, took)), Some(previous)) = (changed, &previous_out) {
+        match changed {
             Ok(changes) => {
                 let written = export::write_changes(&paths, &changes, p.output.csv_encoding, &parquet_options)?;
                 manifest.outputs.extend(written);
                 manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
                 let counts = crate::changes::Counts::of(&changes);
-                manifest.changes = Some(export::manifest::ChangesSince { run_id: previous.manifest.run_id, counts });
+                let run_id = previous.manifest.run_id.clone();
+                manifest.changes = Some(export::manifest::ChangesSince { run_id, counts });
             }
             Err(e) => warn!("no changes.csv: the previous outputs could not be read: {e}"),
         }
-        manifest.stage_ms.insert("changes".to_owned(), t.elapsed().as_millis() as u64);
+        manifest.stage_ms.insert("changes".to_owned(), took.as_millis() as u64);
     }
     let t = Instant::now();
     let quarantine = crate::report::quarantine_by_file(&ing.rejected, &manifest.inputs);

@@ -366,6 +366,17 @@ pub fn read_back(paths: &OutDir, manifest: &Manifest) -> crate::readback::Output
     crate::readback::Outputs { dir: paths.root().to_owned(), manifest: view }
 }
 
+/// The outputs written so far into `paths` as a reader sees them: only
+/// their list (what [`crate::changes::between`] reads by), before the
+/// manifest is made.
+pub fn listing(paths: &OutDir, outputs: &[OutputFile]) -> crate::readback::Outputs {
+    let listed =
+        |f: &OutputFile| crate::readback::Listed { path: f.path.clone(), sha256: f.sha256.clone(), bytes: f.bytes };
+    let manifest =
+        crate::readback::ManifestView { outputs: outputs.iter().map(listed).collect(), ..Default::default() };
+    crate::readback::Outputs { dir: paths.root().to_owned(), manifest }
+}
+
 /// Writes `audit.xlsx` from the Parquet already written into `paths` and
 /// the run's manifest.
 pub fn write_workbook(paths: &OutDir, manifest: &Manifest) -> Result<OutputFile, ExportError> {

@@ -150,11 +150,16 @@ pub fn decimal(name: &str, scale: u8, values: impl IntoIterator<Item = Option<De
     Ok(Col { field: Field::new(name, dt, true), array: Arc::new(array) })
 }
 
-pub fn text_list<'a, I>(name: &str, values: impl IntoIterator<Item = I>) -> Col
+/// A list-of-text column; `items`, the number of texts in all the lists,
+/// sizes the buffers up front (a total's contributors run to millions of
+/// codes at the bench's large scale, and growing the buffers by doubling
+/// copied them again and again).
+pub fn text_list<'a, I>(name: &str, items: usize, values: impl IntoIterator<Item = I>) -> Col
 where
     I: IntoIterator<Item = &'a str>,
 {
-    let mut builder = ListBuilder::new(StringBuilder::new());
+    let values = values.into_iter();
+    let mut builder = ListBuilder::with_capacity(StringBuilder::with_capacity(items, items * 16), values.size_hint().0);
     for list in values {
         for s in list {
             builder.values().append_value(s);

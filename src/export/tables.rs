@@ -293,8 +293,16 @@ impl<'a> Tables<'a> {
             Ok(text(col::CHANGE_NULL_REASON, rows.iter().map(|t| reason(&t.change)))),
             Ok(int64(col::N_AGENCIES, rows.iter().map(|t| Some(t.contributors.len() as i64)))),
             Ok(int64(col::N_MISSING, rows.iter().map(|t| Some(t.missing.len() as i64)))),
-            Ok(text_list(col::CONTRIBUTORS, rows.iter().map(|t| t.contributors.iter().map(|&a| self.agency(a))))),
-            Ok(text_list(col::MISSING, rows.iter().map(|t| t.missing.iter().map(|&a| self.agency(a))))),
+            Ok(text_list(
+                col::CONTRIBUTORS,
+                rows.iter().map(|t| t.contributors.len()).sum(),
+                rows.iter().map(|t| t.contributors.iter().map(|&a| self.agency(a))),
+            )),
+            Ok(text_list(
+                col::MISSING,
+                rows.iter().map(|t| t.missing.len()).sum(),
+                rows.iter().map(|t| t.missing.iter().map(|&a| self.agency(a))),
+            )),
         ];
         batch(table::TOTALS, cols)
     }
