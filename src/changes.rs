@@ -138,15 +138,28 @@ fn figures(out: &Outputs, year: i32, same: &BTreeSet<&str>) -> Result<Figures, R
         (Measure::TotalChange, c::CHANGE_PP),
     ];
     let skip = |path: &std::path::Path| same.contains(out.relative(path).as_str());
-    out.scan_where(table::OBSERVATIONS, Some(year), &skip, |_, b| add(&mut f, b, &agency, true))?;
-    out.scan_where(table::METRICS, Some(year), &skip, |_, b| add(&mut f, b, &printed, true))?;
-    out.scan_where(table::TOTALS, Some(year), &skip, |_, b| add(&mut f, b, &totals, false))?;
+    // The key, the measures, and where a figure came from.
+    let columns = |measures: &[(Measure, &'static str)], sourced: bool| {
+        let mut c = vec![c::AGENCY, c::INDICATOR];
+        c.extend(measures.iter().map(|(_, name)| *name));
+        if sourced {
+            c.extend([c::SOURCE_FILE, c::SOURCE_LINE]);
+        }
+        c
+    };
+    let scan = |table, measures: &[(Measure, &'static str)], sourced, f: &mut Figures| {
+        let wanted = columns(measures, sourced);
+        out.scan_where(table, Some(year), &skip, Some(&wanted), |_, b| add(f, b, measures, sourced))
+    };
+    scan(table::OBSERVATIONS, &agency, true, &mut f)?;
+    scan(table::METRICS, &printed, true, &mut f)?;
+    scan(table::TOTALS, &totals, false, &mut f)?;
     Ok(f)
 }
 
 /// Adds the non-null `measures` (each read from its column) of every row
 /// of `b`, with the row's source file and line where `sourced`.
-fn add(f: &mut Figures, b: &Batch<'_>, measures: &[(Measure, &str)], sourced: bool) -> Result<(), ReadError> {
+fn add(f: &mut Figures, b: &Batch<'_>, measures: &[(Measure, &'static str)], sourced: bool) -> Result<(), ReadError> {
     let (agency, indicator) = (b.text(c::AGENCY)?, b.text(c::INDICATOR)?);
     let source = if sourced { Some((b.text(c::SOURCE_FILE)?, b.int(c::SOURCE_LINE)?)) } else { None };
     let columns = measures.iter().map(|(m, name)| Ok((*m, b.decimal(name)?))).collect::<Result<Vec<_>, ReadError>>()?;

@@ -96,15 +96,17 @@ impl Outputs {
         year: Option<i32>,
         each: impl FnMut(i32, &Batch<'_>) -> Result<(), ReadError>,
     ) -> Result<(), ReadError> {
-        self.scan_where(table, year, &|_| false, each)
+        self.scan_where(table, year, &|_| false, None, each)
     }
 
-    /// [`Outputs::scan`] but for the parts `skip` says to leave out.
+    /// [`Outputs::scan`] but for the parts `skip` says to leave out, and
+    /// only `columns` (all: `None`).
     pub fn scan_where(
         &self,
         table: &str,
         year: Option<i32>,
         skip: &dyn Fn(&Path) -> bool,
+        columns: Option<&[&str]>,
         mut each: impl FnMut(i32, &Batch<'_>) -> Result<(), ReadError>,
     ) -> Result<(), ReadError> {
         for (y, path) in self.parts(table, year) {
@@ -113,7 +115,18 @@ impl Outputs {
             }
             let pq = |source| ReadError::Parquet { path: path.clone(), source };
             let file = File::open(&path).map_err(|source| ReadError::Io { path: path.clone(), source })?;
-            let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?.build().map_err(pq)?;
+            let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
+            if let Some(columns) = columns {
+                // Only the columns asked for are decoded (a total's list of
+                // contributors is most of its part).
+                let roots = columns
+                    .iter()
+                    .map(|c| builder.schema().index_of(c).map_err(|e| pq(e.into())))
+                    .collect::<Result<Vec<usize>, _>>()?;
+                let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), roots);
+                builder = builder.with_projection(mask);
+            }
+            let reader = builder.build().map_err(pq)?;
             for batch in reader {
                 let batch = batch.map_err(|e| pq(e.into()))?;
                 each(y, &Batch { batch: &batch, path: &path })?;

@@ -413,28 +413,42 @@ fn attempt(
             };
             let merged = phase2(p, &buckets_in, &mut exporter, &mut totals, ing.files.len())?;
             stages.lap("merge_metrics_write", stage_done);
-            let totals = totals.finish();
-            stages.lap("aggregate", stage_done);
-            let mismatches = exporter.take_mismatches();
-            exporter.write_totals(&totals)?;
-            // The yearbook tables, from the Parquet written so far, are made
-            // beside the rest of the export (mostly one core's work each).
-            let so_far = exporter.listed();
-            let yearbook_tables = || -> Result<_, Error> {
+            // The yearbook tables' part that needs only the metrics (every
+            // part's reduction, the leagues, the movers and their sheets) is
+            // made while the totals are finished and written.
+            let cx = almanac::Context { catalog: &p.catalog, register: &p.register, rounding: &p.rounding };
+            let metrics_parts = almanac_parts(&paths, &exporter.listed()).metrics;
+            let from_metrics = || -> Result<_, Error> {
                 let t = Instant::now();
-                let found = almanac_parts(&paths, &so_far);
-                let cx = almanac::Context { catalog: &p.catalog, register: &p.register, rounding: &p.rounding };
                 // The reductions of the parts a previous run wrote the same.
                 let known: almanac::Reductions =
                     if had_cache { cache::load(&old_cache.almanac()).unwrap_or_default() } else { Default::default() };
-                let (almanac, reductions) = almanac::compute(&found, &cx, &known)?;
+                let metrics = almanac::from_metrics(&metrics_parts, &cx, &known)?;
                 drop(known);
-                cache::save(&new_cache.almanac(), &reductions)?;
-                let written = export::write_almanac(&paths, &tables, &almanac, p.output.csv_encoding)?;
+                cache::save(&new_cache.almanac(), &metrics.reductions)?;
+                let sheets = export::ranking_sheets(&tables, &metrics)?;
+                Ok((metrics, sheets, t.elapsed()))
+            };
+            let (totals, early) = std::thread::scope(|s| {
+                let early = s.spawn(from_metrics);
+                let totals = totals.finish();
+                stages.lap("aggregate", stage_done);
+                let written = exporter.write_totals(&totals);
+                (written.map(|()| totals), early.join().expect("the yearbook tables do not panic"))
+            });
+            let (totals, (from_metrics, sheets, early_took)) = (totals?, early?);
+            let mismatches = exporter.take_mismatches();
+            // Then the rest of the tables, from the totals' Parquet, beside
+            // the rest of the export and what changed since the previous
+            // run (mostly one core's work each).
+            let so_far = exporter.listed();
+            let yearbook_tables = || -> Result<_, Error> {
+                let t = Instant::now();
+                let totals_parts = almanac_parts(&paths, &so_far).totals;
+                let almanac = almanac::with_totals(from_metrics, &totals_parts, &cx)?;
+                let written = export::write_almanac(&paths, &tables, &almanac, sheets, p.output.csv_encoding)?;
                 Ok((almanac, written, t.elapsed()))
             };
-            // What changed since the previous run, from the Parquet parts
-            // written so far, meanwhile too.
             let (exported, made, changed) = std::thread::scope(|s| {
                 let made = s.spawn(yearbook_tables);
                 let changed = s.spawn(|| changes_since(&so_far));
@@ -450,9 +464,10 @@ fn attempt(
             let (almanac, written, took) = made?;
             outputs.extend(written);
             outputs.sort_by(|a, b| a.path.cmp(&b.path));
-            // The tables' own wall time, which overlaps the export's.
+            // The tables' own wall time, which overlaps the totals' and the
+            // export's.
             stages.lap("yearbook_tables", stage_done);
-            stages.0.insert("yearbook_tables".to_owned(), took.as_millis() as u64);
+            stages.0.insert("yearbook_tables".to_owned(), (early_took + took).as_millis() as u64);
 
             let run = cache::RunEntry {
                 outputs,

@@ -7,8 +7,11 @@
 //! at a time by [`frames`]; a pivot, group-bys, top-k sorts on lazy
 //! frames), so every figure is one a reader of the Parquet finds there,
 //! and each table's size follows the catalog and the register, never the
-//! number of rows. Pure in what it returns: plain values that
-//! `export::almanac` and the report format.
+//! number of rows. In two steps: [`from_metrics`] (each metrics part
+//! reduced to its league lines, its top movers and its members'
+//! completions, then the year's), which a run does while its totals are
+//! written, and [`with_totals`] (the parents' tables). Pure in what it
+//! returns: plain values that `export::almanac` and the report format.
 
 mod frames;
 
@@ -149,17 +152,30 @@ pub struct Reduced {
 /// The reductions of the metrics parts, by part.
 pub type Reductions = std::collections::BTreeMap<PartKey, Reduced>;
 
-/// The yearbook tables from the run's Parquet `parts`; the reductions of
-/// metrics parts found in `known` are taken from there, the others read.
-/// Returns the tables and every part's reduction.
-pub fn compute(parts: &Parts, cx: &Context<'_>, known: &Reductions) -> Result<(Almanac, Reductions), AlmanacError> {
+/// What the tables take from the metrics alone: every year's league and
+/// movers, the members' own completions, and each part's reduction. A
+/// run makes them before its totals are written.
+pub struct FromMetrics {
+    pub league: Vec<(i32, Vec<LeagueRow>)>,
+    pub movers: Vec<YearMovers>,
+    completions: Vec<Completion>,
+    pub reductions: Reductions,
+}
+
+/// [`FromMetrics`] from the metrics `parts` (as [`Parts::metrics`]); the
+/// reductions of parts found in `known` are taken from there.
+pub fn from_metrics(
+    parts: &[(i32, PathBuf, PartKey)],
+    cx: &Context<'_>,
+    known: &Reductions,
+) -> Result<FromMetrics, AlmanacError> {
     let members = Members::of(cx.register);
     let (mut league, mut movers, mut completions) = (Vec::new(), Vec::new(), Vec::new());
     let mut reductions = Reductions::new();
     // A year of the metrics at a time, so that memory holds one year's
     // columns (a tenth of the table at the bench's large scale, where all
     // years at once took 1.4 GB more); the year's queries run on it.
-    for (year, year_parts) in by_year_keyed(&parts.metrics) {
+    for (year, year_parts) in by_year_keyed(parts) {
         let fresh: Vec<(u32, PathBuf)> = year_parts
             .iter()
             .enumerate()
@@ -209,19 +225,24 @@ pub fn compute(parts: &Parts, cx: &Context<'_>, known: &Reductions) -> Result<(A
             movers.push(YearMovers { year, risers, fallers });
         }
     }
-    let totals = scan(
-        &parts.totals,
-        &[c::AGENCY, c::INDICATOR, c::VALUE, c::TARGET, c::COMPLETION_PCT, c::GROWTH_PCT, c::CHANGE_PP],
-    )?;
+    Ok(FromMetrics { league, movers, completions, reductions })
+}
+
+/// The yearbook tables: `metrics`'s, and the parents' tables and
+/// completions from the totals `parts`.
+pub fn with_totals(metrics: FromMetrics, parts: &[(i32, PathBuf)], cx: &Context<'_>) -> Result<Almanac, AlmanacError> {
+    let FromMetrics { league, movers, mut completions, .. } = metrics;
+    let totals =
+        scan(parts, &[c::AGENCY, c::INDICATOR, c::VALUE, c::TARGET, c::COMPLETION_PCT, c::GROWTH_PCT, c::CHANGE_PP])?;
     let (years, parents) = match totals.clone() {
         Some(totals) => parent_tables(totals, cx)?,
         None => (Vec::new(), Vec::new()),
     };
     if let Some(totals) = totals {
-        completions.extend(members.completions(totals, true, cx)?);
+        completions.extend(Members::of(cx.register).completions(totals, true, cx)?);
     }
     completions.sort_by_key(|b| (b.year, b.root, b.indicator, b.agency != b.root, b.agency));
-    Ok((Almanac { years, parents, league, movers, completions }, reductions))
+    Ok(Almanac { years, parents, league, movers, completions })
 }
 
 /// The metrics parts grouped by year, in year order.

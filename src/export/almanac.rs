@@ -50,11 +50,17 @@ fn num(d: Option<Decimal>) -> String {
 }
 
 /// Writes the yearbook tables' CSVs and workbook into `paths`.
-pub fn write(paths: &OutDir, t: &Tables<'_>, a: &Almanac, encoding: CsvEncoding) -> Result<Vec<Written>, ExportError> {
+pub fn write(
+    paths: &OutDir,
+    t: &Tables<'_>,
+    a: &Almanac,
+    sheets: RankingSheets,
+    encoding: CsvEncoding,
+) -> Result<Vec<Written>, ExportError> {
     // The workbook (most of the time: every league row, compressed) is
     // made beside the CSVs.
     let path = paths.file(file::TABLES_WORKBOOK);
-    let (bytes, csvs) = rayon::join(|| workbook(t, a), || csv_files(paths, t, a, encoding));
+    let (bytes, csvs) = rayon::join(|| workbook(t, a, sheets), || csv_files(paths, t, a, encoding));
     let mut written = csvs?;
     let bytes = bytes.map_err(|e| ExportError::Refused { path: path.clone(), reason: e.to_string() })?;
     written.push(save(&path, &bytes, a)?);
@@ -205,7 +211,60 @@ fn texts(ws: &mut Worksheet, row: u32, first: u16, cells: &[&str], format: Optio
 
 /// `tables.xlsx`: a sheet per parent, then per year its league and its
 /// risers and fallers; a title row, the header, the rows.
-fn workbook(t: &Tables<'_>, a: &Almanac) -> Result<Vec<u8>, XlsxError> {
+/// The league and movers sheets of `tables.xlsx`, made from the metrics
+/// alone (so a run makes them while its totals are written), each with
+/// the name it asks for; the workbook names them after the parents' sheets.
+pub struct RankingSheets(Vec<(String, Worksheet)>);
+
+/// [`RankingSheets`] of every year's `league` and `movers`.
+pub fn ranking_sheets(
+    t: &Tables<'_>,
+    league: &[(i32, Vec<LeagueRow>)],
+    movers: &[crate::almanac::YearMovers],
+) -> Result<RankingSheets, XlsxError> {
+    let bold = Format::new().set_bold();
+    let mut sheets = Vec::new();
+    for (year, rows) in league {
+        let mut ws = Worksheet::new();
+        ws.write_string_with_format(0, 0, format!("{year}年各单位目标完成情况排名"), &bold)?;
+        texts(&mut ws, 1, 0, &LEAGUE_HEADER, Some(&bold))?;
+        for (i, r) in rows.iter().enumerate() {
+            let row = i as u32 + 2;
+            let ag = t.register.agency(r.agency);
+            ws.write_number(row, 0, r.rank as f64)?;
+            texts(&mut ws, row, 1, &[&ag.code, ag.name()], None)?;
+            ws.write_number(row, 3, f64::from(r.indicators))?;
+            ws.write_number(row, 4, f64::from(r.with_target))?;
+            ws.write_number(row, 5, f64::from(r.met))?;
+            number(&mut ws, row, 6, r.mean_completion.and_then(|d| d.rescale(league::DECIMALS)))?;
+        }
+        ws.set_column_width(2, 30)?;
+        sheets.push((format!("{year}年完成情况排名"), ws));
+    }
+    for m in movers {
+        let mut ws = Worksheet::new();
+        ws.write_string_with_format(0, 0, format!("{}年同比增长、下降幅度最大的指标", m.year), &bold)?;
+        texts(&mut ws, 1, 0, &MOVERS_HEADER, Some(&bold))?;
+        let rows =
+            m.risers.iter().map(|r| ("上升", r)).enumerate().chain(m.fallers.iter().map(|r| ("下降", r)).enumerate());
+        for (row, (rank, (direction, r))) in rows.enumerate().map(|(n, x)| (n as u32 + 2, x)) {
+            let ag = t.register.agency(r.agency);
+            let ind = t.catalog.indicator(r.indicator);
+            ws.write_string(row, 0, direction)?;
+            ws.write_number(row, 1, (rank + 1) as f64)?;
+            texts(&mut ws, row, 2, &[&ag.code, ag.name(), &ind.code, &ind.name_zh, &ind.base_unit], None)?;
+            number(&mut ws, row, 7, r.previous)?;
+            number(&mut ws, row, 8, r.actual)?;
+            number(&mut ws, row, 9, Some(r.growth))?;
+        }
+        ws.set_column_width(3, 30)?;
+        ws.set_column_width(5, 24)?;
+        sheets.push((format!("{}年增减幅度前{}", m.year, crate::almanac::MOVERS), ws));
+    }
+    Ok(RankingSheets(sheets))
+}
+
+fn workbook(t: &Tables<'_>, a: &Almanac, sheets: RankingSheets) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
     // A fixed creation time keeps the file byte-identical across runs.
     wb.set_properties(&DocProperties::new().set_creation_datetime(&ExcelDateTime::from_ymd(2000, 1, 1)?));
@@ -235,41 +294,9 @@ fn workbook(t: &Tables<'_>, a: &Almanac) -> Result<Vec<u8>, XlsxError> {
         ws.set_column_width(3, 24)?;
         ws.set_freeze_panes(2, 5)?;
     }
-    for (year, rows) in &a.league {
-        let ws = wb.add_worksheet().set_name(names.name(&format!("{year}年完成情况排名")))?;
-        ws.write_string_with_format(0, 0, format!("{year}年各单位目标完成情况排名"), &bold)?;
-        texts(ws, 1, 0, &LEAGUE_HEADER, Some(&bold))?;
-        for (i, r) in rows.iter().enumerate() {
-            let row = i as u32 + 2;
-            let ag = t.register.agency(r.agency);
-            ws.write_number(row, 0, r.rank as f64)?;
-            texts(ws, row, 1, &[&ag.code, ag.name()], None)?;
-            ws.write_number(row, 3, f64::from(r.indicators))?;
-            ws.write_number(row, 4, f64::from(r.with_target))?;
-            ws.write_number(row, 5, f64::from(r.met))?;
-            number(ws, row, 6, r.mean_completion.and_then(|d| d.rescale(league::DECIMALS)))?;
-        }
-        ws.set_column_width(2, 30)?;
-    }
-    for m in &a.movers {
-        let ws =
-            wb.add_worksheet().set_name(names.name(&format!("{}年增减幅度前{}", m.year, crate::almanac::MOVERS)))?;
-        ws.write_string_with_format(0, 0, format!("{}年同比增长、下降幅度最大的指标", m.year), &bold)?;
-        texts(ws, 1, 0, &MOVERS_HEADER, Some(&bold))?;
-        let rows =
-            m.risers.iter().map(|r| ("上升", r)).enumerate().chain(m.fallers.iter().map(|r| ("下降", r)).enumerate());
-        for (row, (rank, (direction, r))) in rows.enumerate().map(|(n, x)| (n as u32 + 2, x)) {
-            let ag = t.register.agency(r.agency);
-            let ind = t.catalog.indicator(r.indicator);
-            ws.write_string(row, 0, direction)?;
-            ws.write_number(row, 1, (rank + 1) as f64)?;
-            texts(ws, row, 2, &[&ag.code, ag.name(), &ind.code, &ind.name_zh, &ind.base_unit], None)?;
-            number(ws, row, 7, r.previous)?;
-            number(ws, row, 8, r.actual)?;
-            number(ws, row, 9, Some(r.growth))?;
-        }
-        ws.set_column_width(3, 30)?;
-        ws.set_column_width(5, 24)?;
+    for (name, mut ws) in sheets.0 {
+        ws.set_name(names.name(&name))?;
+        wb.push_worksheet(ws);
     }
     if a.parents.is_empty() && a.league.is_empty() {
         let ws = wb.add_worksheet().set_name("说明")?;

@@ -292,9 +292,22 @@ pub fn write_almanac(
     paths: &OutDir,
     tables: &Tables<'_>,
     computed: &crate::almanac::Almanac,
+    sheets: almanac::RankingSheets,
     encoding: csv_out::CsvEncoding,
 ) -> Result<Vec<OutputFile>, ExportError> {
-    Ok(listed(paths, almanac::write(paths, tables, computed, encoding)?))
+    Ok(listed(paths, almanac::write(paths, tables, computed, sheets, encoding)?))
+}
+
+/// The league and movers sheets of `tables.xlsx` (see
+/// [`almanac::ranking_sheets`]), made ahead of the workbook.
+pub fn ranking_sheets(
+    tables: &Tables<'_>,
+    metrics: &crate::almanac::FromMetrics,
+) -> Result<almanac::RankingSheets, ExportError> {
+    almanac::ranking_sheets(tables, &metrics.league, &metrics.movers).map_err(|e| ExportError::Refused {
+        path: std::path::PathBuf::from(file::TABLES_WORKBOOK),
+        reason: e.to_string(),
+    })
 }
 
 /// The columns of `quarantine.csv` and `warnings.csv`: file, line (a
