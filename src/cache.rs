@@ -7,7 +7,8 @@
 //! that decides how a file is read and what a bucket computes (yearbook's
 //! version, the pipeline file, every schema file: catalog, register, units,
 //! layouts) and the number of buckets. A file is reused when its path and
-//! SHA-256 are the ones the cache holds. A bucket is reused when no file
+//! SHA-256 are the ones the cache holds (its SHA-256 known without
+//! reading it when its [`Fingerprint`] vouches for it). A bucket is reused when no file
 //! with rows in it was read again, added or removed, and the run writes
 //! the same per-bucket summaries; its Parquet parts are then linked from
 //! the previous output. Everything after the buckets (totals, summaries,
@@ -20,11 +21,10 @@
 //! [`crate::spill`]), `buckets/` (each bucket's outputs and partials,
 //! postcard), `almanac.bin` (each metrics part's reduction for the
 //! yearbook tables, by the part's SHA-256), `run.bin` (what the run
-//! computed after the buckets, for a
-//! run that finds nothing changed: it links every output and renders only
-//! the manifest, the changes and the report again). Nothing in it is an
-//! output: a run without it (or with `--full`) writes the same outputs and
-//! a fresh cache.
+//! computed after the buckets, for a run that finds nothing changed: it
+//! links every output and renders only the manifest, the changes and the
+//! report again). Nothing in it is an output: a run without it (or with
+//! `--full`) writes the same outputs and a fresh cache.
 
 use std::path::{Path, PathBuf};
 
@@ -129,7 +129,7 @@ const SETTLED_NS: i128 = 2_000_000_000;
 
 impl Fingerprint {
     /// Whether a file with this fingerprint, hashed at `hashed_at_ns`, had
-    /// settled: it last changed [`SETTLED_NS`] or more before.
+    /// settled: it last changed two seconds or more before.
     pub fn settled_by(&self, hashed_at_ns: i128) -> bool {
         self.changed_ns.max(self.modified_ns) + SETTLED_NS <= hashed_at_ns
     }

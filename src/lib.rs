@@ -2,13 +2,15 @@
 //!
 //! Stages, one module each, data flowing one way:
 //! [`ingest`] → [`normalize`] → [`spill`] → [`bucket`] (which calls
-//! [`supersede`], [`rates`], [`metrics`], [`claims`] and [`league`]) →
-//! [`aggregate`] → [`export`]; [`run`] strings them together and holds no
+//! [`supersede`], [`rates`], [`metrics`] and [`claims`]) → [`aggregate`] →
+//! [`export`], and the yearbook tables ([`almanac`], [`league`]) from the
+//! Parquet written; [`run`] strings them together and holds no
 //! rule of its own, [`config`] loads what they run on, and [`model`] holds
 //! the types they hand each other (no stage needs a later one for its
 //! types). The computing stages are pure; reading and writing files happen
 //! in `ingest`, `spill` and `export`. [`readback`] reads a finished run's
-//! outputs for [`explain`] and [`audit`].
+//! outputs for [`explain`], [`audit`] and [`changes`]; [`cache`] keeps what
+//! a run read and computed for the next run into the same directory.
 
 pub mod aggregate;
 pub mod almanac;
