@@ -309,6 +309,16 @@ fn run(args: RunArgs, quiet: bool) -> Result<ExitCode, Error> {
                 p.paths.out.join(file::CHANGES).display()
             );
         }
+        let w = &m.work;
+        if w.files_reused > 0 {
+            println!(
+                "from the previous run's cache: {} of {} files and {} of {} buckets reused (run --full to redo all)",
+                w.files_reused,
+                w.files_reused + w.files_read,
+                w.buckets_reused,
+                w.buckets_reused + w.buckets_computed
+            );
+        }
         println!("outputs in {} (run {})", p.paths.out.display(), m.run_id);
         if c.quarantined > 0 {
             println!("quarantined rows: {}", p.paths.out.join(file::QUARANTINE).display());
@@ -351,6 +361,7 @@ fn run_json(m: &crate::export::Manifest, out: &std::path::Path, code: u8) -> ser
         "outputs": m.outputs,
         "durations_ms": m.stage_ms,
         "changes": m.changes,
+        "work": m.work,
     })
 }
 

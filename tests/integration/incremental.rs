@@ -147,3 +147,23 @@ fn a_damaged_cache_entry_makes_a_full_run_not_a_failure() {
     assert_eq!(work["files_read"], first["counts"]["files"], "{work}");
     assert_eq!(work["buckets_reused"].as_u64(), Some(0), "{work}");
 }
+
+/// The console and `--json` say what the run took from the cache.
+#[test]
+fn the_run_says_what_it_reused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    copy_tree(&repo().join("sample_data"), &input);
+    let first = run(&input, &out, &[]);
+    let files = first["counts"]["files"].as_u64().unwrap();
+    let (i, o) = (input.to_str().unwrap(), out.to_str().unwrap());
+    let text = yearbook(&["run", "--input", i, "--out", o]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains(&format!("from the previous run's cache: {files} of {files} files")), "{stdout}");
+    let json = yearbook(&["run", "--json", "--input", i, "--out", o]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!((v["work"]["files_reused"].as_u64(), v["work"]["files_read"].as_u64()), (Some(files), Some(0)));
+    let full = yearbook(&["run", "--json", "--full", "--input", i, "--out", o]);
+    let v: serde_json::Value = serde_json::from_slice(&full.stdout).unwrap();
+    assert_eq!((v["work"]["files_reused"].as_u64(), v["work"]["files_read"].as_u64()), (Some(0), Some(files)));
+}
