@@ -166,12 +166,11 @@ pub fn now_ns() -> i128 {
 /// One file as a run read it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileEntry {
-    pub path: String,
-    pub sha256: String,
+    /// Its path and SHA-256 are the report's.
+    pub report: FileReport,
     /// The file's fingerprint when it was hashed, and when that was.
     pub fingerprint: Option<Fingerprint>,
     pub hashed_at_ns: i128,
-    pub report: FileReport,
     /// The report's header (which the manifest leaves out).
     pub header: Vec<String>,
     pub rejected: Vec<Issue>,
@@ -182,6 +181,15 @@ pub struct FileEntry {
 }
 
 impl FileEntry {
+    /// The file's path, relative to the submissions directory.
+    pub fn path(&self) -> &str {
+        &self.report.path
+    }
+
+    pub fn sha256(&self) -> &str {
+        &self.report.sha256
+    }
+
     /// The entry as the run with this file as `id` reports it.
     pub fn as_file(mut self, id: FileId) -> FileEntry {
         self.report.header = self.header.clone();
@@ -197,7 +205,7 @@ impl FileEntry {
     /// holds.
     pub fn vouched(&self, now: &Fingerprint) -> Option<&str> {
         let then = self.fingerprint.as_ref()?;
-        (then == now && then.settled_by(self.hashed_at_ns)).then_some(self.sha256.as_str())
+        (then == now && then.settled_by(self.hashed_at_ns)).then_some(self.sha256())
     }
 }
 
@@ -347,13 +355,13 @@ impl Plan {
         let mut entries = previous.entries;
         let table_len = entries.len();
         let by_path: std::collections::HashMap<&str, u32> =
-            entries.iter().enumerate().filter_map(|(id, e)| e.as_ref().map(|e| (e.path.as_str(), id as u32))).collect();
+            entries.iter().enumerate().filter_map(|(id, e)| e.as_ref().map(|e| (e.path(), id as u32))).collect();
         let mut plan = Plan { touched: vec![false; buckets], table_len, ..Plan::default() };
         let mut taken = vec![false; table_len];
         let mut kept: Vec<Option<u32>> = Vec::with_capacity(found.len());
         for &(path, sha) in found {
             match by_path.get(path) {
-                Some(&id) if entries[id as usize].as_ref().is_some_and(|e| e.sha256 == sha) => {
+                Some(&id) if entries[id as usize].as_ref().is_some_and(|e| e.sha256() == sha) => {
                     taken[id as usize] = true;
                     plan.ids.push(id);
                     plan.reused.push(true);
@@ -410,8 +418,6 @@ mod tests {
         }))
         .unwrap();
         Some(FileEntry {
-            path: path.into(),
-            sha256: sha.into(),
             fingerprint: None,
             hashed_at_ns: 0,
             report,

@@ -109,8 +109,6 @@ fn ingest(
             let buckets = spill.write(cache_id, &n.observations)?;
             progress.inc(1);
             let entry = FileEntry {
-                path: n.report.path.clone(),
-                sha256: n.report.sha256.clone(),
                 fingerprint,
                 hashed_at_ns,
                 header: n.report.header.clone(),
@@ -172,7 +170,7 @@ struct Known {
 /// read and hashed (in parallel).
 fn identify(files: &[SourceFile], table: &FileTable) -> Result<Vec<Known>, Error> {
     let by_path: std::collections::HashMap<&str, &FileEntry> =
-        table.entries.iter().flatten().map(|e| (e.path.as_str(), e)).collect();
+        table.entries.iter().flatten().map(|e| (e.path(), e)).collect();
     files
         .par_iter()
         .map(|f| {
@@ -621,7 +619,8 @@ impl Buckets<'_> {
             totals: self.tree.partial(&figures.current),
         };
         cache::save(&self.new.bucket(b), &entry)?;
-        Ok(finished(entry, written))
+        let BucketEntry { observations, superseded_by_file, claim_outcomes, totals, .. } = entry;
+        Ok((Finished { observations, superseded_by_file, claim_outcomes, totals }, written))
     }
 
     /// Takes bucket `b` from the previous run: its parts and cache entry
@@ -643,16 +642,6 @@ impl Buckets<'_> {
         let f = Finished { observations, superseded_by_file, claim_outcomes, totals };
         Ok((f, BucketOutput { files, indicators, claims, sdmx }))
     }
-}
-
-fn finished(entry: BucketEntry, written: BucketOutput) -> (Finished, BucketOutput) {
-    let f = Finished {
-        observations: entry.observations,
-        superseded_by_file: entry.superseded_by_file,
-        claim_outcomes: entry.claim_outcomes,
-        totals: entry.totals,
-    };
-    (f, written)
 }
 
 fn relative(root: &Path, path: &Path) -> PathBuf {

@@ -155,11 +155,6 @@ impl Spill {
         Ok(out)
     }
 
-    /// The bucket files' directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The file of bucket `bucket`.
     pub fn file(&self, bucket: usize) -> PathBuf {
         self.path(bucket)

@@ -374,19 +374,22 @@ pub fn read_back(paths: &OutDir, manifest: &Manifest) -> crate::readback::Output
                 .collect(),
         },
         inputs: manifest.inputs.iter().map(|f| listed(&f.path, &f.sha256, f.bytes)).collect(),
-        outputs: manifest.outputs.iter().map(|f| listed(&f.path, &f.sha256, f.bytes)).collect(),
+        outputs: manifest.outputs.iter().map(output).collect(),
     };
     crate::readback::Outputs { dir: paths.root().to_owned(), manifest: view }
+}
+
+/// An output as a reader of the manifest lists it.
+fn output(f: &OutputFile) -> crate::readback::Listed {
+    crate::readback::Listed { path: f.path.clone(), sha256: f.sha256.clone(), bytes: f.bytes }
 }
 
 /// The outputs written so far into `paths` as a reader sees them: only
 /// their list (what [`crate::changes::between`] reads by), before the
 /// manifest is made.
 pub fn listing(paths: &OutDir, outputs: &[OutputFile]) -> crate::readback::Outputs {
-    let listed =
-        |f: &OutputFile| crate::readback::Listed { path: f.path.clone(), sha256: f.sha256.clone(), bytes: f.bytes };
     let manifest =
-        crate::readback::ManifestView { outputs: outputs.iter().map(listed).collect(), ..Default::default() };
+        crate::readback::ManifestView { outputs: outputs.iter().map(output).collect(), ..Default::default() };
     crate::readback::Outputs { dir: paths.root().to_owned(), manifest }
 }
 
