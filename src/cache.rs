@@ -20,7 +20,8 @@
 //! the buckets its rows went to), `spill/` (each bucket's rows, see
 //! [`crate::spill`]), `buckets/` (each bucket's outputs and partials,
 //! postcard), `almanac.bin` (each metrics part's reduction for the
-//! yearbook tables, by the part's SHA-256), `run.bin` (what the run
+//! yearbook tables, by the part's SHA-256), `totals.bin` (each year's
+//! totals part by the digest of its rows), `run.bin` (what the run
 //! computed after the buckets, for a run that finds nothing changed: it
 //! links every output and renders only the manifest, the changes and the
 //! report again). Nothing in it is an output: a run without it (or with
@@ -47,6 +48,7 @@ const SPILL: &str = "spill";
 const BUCKETS: &str = "buckets";
 const RUN: &str = "run.bin";
 const ALMANAC: &str = "almanac.bin";
+const TOTALS: &str = "totals.bin";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -89,6 +91,12 @@ impl CacheDir {
 
     pub fn files(&self) -> PathBuf {
         self.0.join(FILES)
+    }
+
+    /// Each year's totals part with the digest of its rows
+    /// (`crate::export::TotalsPart`).
+    pub fn totals(&self) -> PathBuf {
+        self.0.join(TOTALS)
     }
 }
 

@@ -167,8 +167,10 @@ impl NullReason {
 }
 
 /// A computed percentage: exact, unrounded (12 decimals) and printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Serialized as the outputs hold it: unrounded and printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Figure {
+    #[serde(skip)]
     pub exact: Ratio,
     pub unrounded: Decimal,
     pub rounded: Decimal,

@@ -381,9 +381,13 @@ fn attempt(
             }
             let cached = (0..buckets).map(|b| (old_cache.bucket(b), new_cache.bucket(b)));
             let files_json = (!rehashed).then(|| (old_cache.files(), new_cache.files()));
-            let whole = [(old_cache.run(), new_cache.run()), (old_cache.almanac(), new_cache.almanac())]
-                .into_iter()
-                .chain(files_json);
+            let whole = [
+                (old_cache.run(), new_cache.run()),
+                (old_cache.almanac(), new_cache.almanac()),
+                (old_cache.totals(), new_cache.totals()),
+            ]
+            .into_iter()
+            .chain(files_json);
             // The tables' reductions are only a shortcut for the next run.
             for (from, to) in cached.chain(whole).filter(|(from, _)| from.exists()) {
                 crate::dirs::link_or_copy(&from, &to).map_err(|source| Error::Io { path: to.clone(), source })?;
@@ -393,7 +397,6 @@ fn attempt(
             (run, true, changed)
         }
         None => {
-            table.save(&new_cache)?;
             let mut exporter = Exporter::new(paths.clone(), tables, settings);
             let tree = Tree::new(p.rules(), &p.register);
             let mut totals = Aggregator::new(&tree);
@@ -409,7 +412,14 @@ fn attempt(
                 out: paths.root(),
                 tree: &tree,
             };
-            let merged = phase2(p, &buckets_in, &mut exporter, &mut totals, ing.files.len())?;
+            // The file table is saved beside the buckets' work, which
+            // leaves a core idle at times.
+            let (saved, merged) = std::thread::scope(|s| {
+                let saved = s.spawn(|| table.save(&new_cache));
+                let merged = phase2(p, &buckets_in, &mut exporter, &mut totals, ing.files.len());
+                (saved.join().expect("saving the file table does not panic"), merged)
+            });
+            let merged = saved.map_err(Error::from).and(merged)?;
             stages.lap("merge_metrics_write", stage_done);
             // The yearbook tables' part that needs only the metrics (every
             // part's reduction, the leagues, the movers and their sheets) is
@@ -431,7 +441,15 @@ fn attempt(
                 let early = s.spawn(from_metrics);
                 let totals = totals.finish();
                 stages.lap("aggregate", stage_done);
-                let written = exporter.write_totals(&totals);
+                // The years whose totals are what the previous run wrote
+                // keep its parts.
+                let known: Vec<export::TotalsPart> =
+                    if had_cache { cache::load(&old_cache.totals()).unwrap_or_default() } else { Vec::new() };
+                let previous = export::PreviousTotals { out: &p.paths.out, parts: &known };
+                let written = exporter
+                    .write_totals(&totals, had_cache.then_some(&previous))
+                    .map_err(Error::from)
+                    .and_then(|parts| Ok(cache::save(&new_cache.totals(), &parts)?));
                 (written.map(|()| totals), early.join().expect("the yearbook tables do not panic"))
             });
             let (totals, (from_metrics, sheets, early_took)) = (totals?, early?);

@@ -18,7 +18,7 @@
 //! recomputes only the buckets they touch.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -145,7 +145,10 @@ impl Spill {
         let path = self.path(bucket);
         let invalid = || SpillError { path: path.clone(), source: std::io::ErrorKind::InvalidData.into() };
         let bytes = read_all(&path)?;
-        let mut out = Vec::new();
+        // At most this many rows: reserved once, so that the rows are not
+        // copied again and again as the vector grows (pages never written
+        // are never touched).
+        let mut out = Vec::with_capacity(bytes.len() / SMALLEST_ROW);
         let mut rest = bytes.as_slice();
         while !rest.is_empty() {
             let (mut o, file) = decode(&mut rest).ok_or_else(invalid)?;
@@ -162,12 +165,12 @@ impl Spill {
 }
 
 fn read_all(path: &Path) -> Result<Vec<u8>, SpillError> {
-    let err = |source| SpillError { path: path.to_owned(), source };
-    let mut bytes = Vec::new();
-    let file = File::open(path).map_err(err)?;
-    BufReader::new(file).read_to_end(&mut bytes).map_err(err)?;
-    Ok(bytes)
+    std::fs::read(path).map_err(|source| SpillError { path: path.to_owned(), source })
 }
+
+/// The fewest bytes a row takes in a spill (every field fixed-size, every
+/// string empty or absent): see [`encode`].
+const SMALLEST_ROW: usize = 3 * 4 + 4 + 4 + 4 + 8 + 8 + 4 + 4 * 4;
 
 fn put_str(buf: &mut Vec<u8>, s: &str) {
     buf.extend_from_slice(&(s.len() as u32).to_le_bytes());

@@ -7,7 +7,7 @@
 //! ([`merge`]). A file's repeats of its own keys are settled in normalize,
 //! before this.
 
-use crate::model::{FileId, Observation, Superseded};
+use crate::model::{FileId, Observation, Origin, Superseded};
 
 /// Items named by their relative paths, sorted by them and numbered:
 /// a later [`FileId`] supersedes an earlier one.
@@ -31,17 +31,22 @@ pub struct Merged {
 
 /// Merges rows in [`sort`] order: of the rows of one key the one from the
 /// latest file is current; each earlier one is superseded by the next.
-pub fn merge(sorted: Vec<Observation>) -> Merged {
-    let mut current = Vec::with_capacity(sorted.len());
-    let mut superseded = Vec::new();
-    let mut rows = sorted.into_iter().peekable();
-    while let Some(o) = rows.next() {
-        match rows.peek() {
-            Some(next) if next.key == o.key => superseded.push(Superseded { by: next.origin, observation: o }),
-            _ => current.push(o),
-        }
-    }
-    Merged { current, superseded }
+pub fn merge(mut sorted: Vec<Observation>) -> Merged {
+    // Superseded rows are few: they are taken out in place, and the rows
+    // that stay are not copied (a bucket holds tens of thousands).
+    let by: Vec<(usize, Origin)> =
+        sorted.windows(2).enumerate().filter(|(_, w)| w[0].key == w[1].key).map(|(i, w)| (i, w[1].origin)).collect();
+    let (mut at, mut next) = (0, by.iter().map(|(i, _)| *i).peekable());
+    let superseded = sorted
+        .extract_if(.., |_| {
+            let out = next.next_if_eq(&at).is_some();
+            at += 1;
+            out
+        })
+        .zip(&by)
+        .map(|(observation, &(_, by))| Superseded { by, observation })
+        .collect();
+    Merged { current: sorted, superseded }
 }
 
 #[cfg(test)]

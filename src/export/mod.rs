@@ -22,7 +22,7 @@ pub mod summary;
 pub mod tables;
 pub mod workbook;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::aggregate::Total;
 use crate::bucket::BucketFigures;
@@ -234,8 +234,15 @@ impl<'a> Exporter<'a> {
     }
 
     /// Writes the totals' Parquet parts (and their SDMX rows): the first
-    /// of [`Exporter::finish`]'s files, which the yearbook tables read.
-    pub fn write_totals(&mut self, totals: &[Total]) -> Result<(), ExportError> {
+    /// of [`Exporter::finish`]'s files, which the yearbook tables read. A
+    /// year whose rows are those of a part in `previous` (by digest) has
+    /// that part linked, not encoded again. Returns each year's part with
+    /// its digest, for the next run.
+    pub fn write_totals(
+        &mut self,
+        totals: &[Total],
+        previous: Option<&PreviousTotals<'_>>,
+    ) -> Result<Vec<TotalsPart>, ExportError> {
         let t = self.tables;
         let by_year = by_year(totals);
         if let Some(s) = self.settings.sdmx.clone() {
@@ -254,18 +261,66 @@ impl<'a> Exporter<'a> {
             years
                 .par_iter()
                 .map(|rows| {
-                    let path = paths.part(table::TOTALS, rows[0].key.year, 0);
-                    Ok(parquet::write_file(&path, table::TOTALS, &t.totals(rows)?, opts)?)
+                    let year = rows[0].key.year;
+                    let path = paths.part(table::TOTALS, year, 0);
+                    let digest = TotalsPart::digest(rows);
+                    let file = match previous.and_then(|p| p.linked(year, &digest, &path)) {
+                        Some(file) => file,
+                        None => parquet::write_file(&path, table::TOTALS, &t.totals(rows)?, opts)?,
+                    };
+                    Ok(TotalsPart { year, digest, file })
                 })
                 .collect::<Result<Vec<_>, ExportError>>()?
         };
-        self.written.extend(parts);
-        Ok(())
+        self.written.extend(parts.iter().map(|p| p.file.clone()));
+        Ok(parts
+            .into_iter()
+            .map(|p| TotalsPart { file: Written { path: paths.relative(&p.file.path).into(), ..p.file }, ..p })
+            .collect())
     }
 
     /// The files written so far, as the manifest lists them.
     pub fn listed(&self) -> Vec<OutputFile> {
         listed(&self.paths, self.written.clone())
+    }
+}
+
+/// One year's totals part as a run wrote it (its path relative to the
+/// output), with the digest of the rows it holds.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TotalsPart {
+    pub year: i32,
+    pub digest: [u8; 32],
+    pub file: Written,
+}
+
+impl TotalsPart {
+    /// The SHA-256 of a year's totals as serialized: every field a row of
+    /// the part is made of. The part's other bytes come from the pipeline,
+    /// the schemas and yearbook's version, which key the cache that keeps
+    /// the digests.
+    pub fn digest(rows: &[&Total]) -> [u8; 32] {
+        use sha2::Digest;
+        let mut sha = sha2::Sha256::new();
+        postcard::to_io(rows, &mut sha).expect("hashing does not fail");
+        sha.finalize().into()
+    }
+}
+
+/// The totals parts of a previous run, and the output they are in.
+pub struct PreviousTotals<'p> {
+    pub out: &'p Path,
+    pub parts: &'p [TotalsPart],
+}
+
+impl PreviousTotals<'_> {
+    /// Links the previous part of `year` to `to` when its rows had this
+    /// digest: what it holds, or `None` (none such, or it could not be
+    /// linked: the year is written again).
+    fn linked(&self, year: i32, digest: &[u8; 32], to: &Path) -> Option<Written> {
+        let part = self.parts.iter().find(|p| p.year == year && &p.digest == digest)?;
+        crate::dirs::link_or_copy(&self.out.join(&part.file.path), to).ok()?;
+        Some(Written { path: to.to_owned(), ..part.file.clone() })
     }
 }
 

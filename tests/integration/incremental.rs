@@ -72,8 +72,17 @@ fn every_kind_of_change_writes_what_a_full_run_writes() {
     let hrss = input.join("city/TJ-HRSS-2021.csv");
     let text = std::fs::read_to_string(&hrss).unwrap().replace(",37.62,万人,35,", ",37.70,万人,35,");
     std::fs::write(&hrss, text).unwrap();
+    let inode = |year: i32| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(out.join(format!("totals/year={year}/part-00000.parquet"))).unwrap().ino()
+    };
+    let (before_2020, before_2021) = (inode(2020), inode(2021));
     let work = same_as_full(&input, &out, &[]);
     assert_eq!(work["files_read"].as_u64(), Some(1), "{work}");
+    // 2020's totals are as they were: their part is the previous run's
+    // file; 2021's is written again.
+    assert_eq!(inode(2020), before_2020);
+    assert_ne!(inode(2021), before_2021);
     let computed = work["buckets_computed"].as_u64().unwrap();
     assert!((1..buckets).contains(&computed), "only the bureau's bucket: {work}");
     // The city's total follows: 436 397 + 800.
