@@ -145,23 +145,27 @@ impl Fingerprint {
     /// The fingerprint of the file at `path` (`None` where the platform
     /// has no inode and change time).
     pub fn of(path: &Path) -> std::io::Result<Option<Fingerprint>> {
+        Ok(Fingerprint::of_metadata(&std::fs::metadata(path)?))
+    }
+
+    /// The fingerprint in a file's metadata.
+    pub fn of_metadata(m: &std::fs::Metadata) -> Option<Fingerprint> {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
-            let m = std::fs::metadata(path)?;
             let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
-            Ok(Some(Fingerprint {
+            Some(Fingerprint {
                 len: m.len(),
                 modified_ns: ns(m.mtime(), m.mtime_nsec()),
                 changed_ns: ns(m.ctime(), m.ctime_nsec()),
                 inode: m.ino(),
                 device: m.dev(),
-            }))
+            })
         }
         #[cfg(not(unix))]
         {
-            let _ = path;
-            Ok(None)
+            let _ = m;
+            None
         }
     }
 }

@@ -168,19 +168,29 @@ struct Known {
 /// Each file's SHA-256 (to find what changed since the cache was
 /// written): the cache's where the file's fingerprint vouches for it, else
 /// read and hashed (in parallel).
-fn identify(files: &[SourceFile], table: &FileTable) -> Result<Vec<Known>, Error> {
+fn identify(
+    files: &[SourceFile],
+    metadata: &[Option<std::fs::Metadata>],
+    table: &FileTable,
+) -> Result<Vec<Known>, Error> {
     let by_path: std::collections::HashMap<&str, &FileEntry> =
         table.entries.iter().flatten().map(|e| (e.path(), e)).collect();
     files
         .par_iter()
-        .map(|f| {
+        .zip(metadata)
+        .map(|(f, m)| {
             let io = |source| Error::Io { path: f.path.clone(), source };
-            let fingerprint = cache::Fingerprint::of(&f.path).map_err(io)?;
+            // A file gone since it was listed: the error names it.
+            let m = match m {
+                Some(m) => m,
+                None => &std::fs::metadata(&f.path).map_err(io)?,
+            };
+            let fingerprint = cache::Fingerprint::of_metadata(m);
             let entry = by_path.get(f.rel.as_str());
             if let (Some(e), Some(now)) = (entry, &fingerprint)
                 && let Some(sha) = e.vouched(now)
             {
-                let stamp = Stamp::with_hash(&f.path, sha.to_owned())?;
+                let stamp = Stamp::with_hash(m, sha.to_owned());
                 return Ok(Known { stamp, fingerprint, hashed_at_ns: e.hashed_at_ns, hashed: false });
             }
             let hashed_at_ns = cache::now_ns();
@@ -229,7 +239,10 @@ fn attempt(
     let pipeline = input_file(&p.paths.pipeline)?;
     let schemas: Vec<InputFile> = p.paths.schemas().into_iter().map(input_file).collect::<Result<_, _>>()?;
     let files = ingest::discover(&p.paths.submissions, &p.sources)?;
-    let bytes: u64 = files.iter().filter_map(|f| f.path.metadata().ok()).map(|m| m.len()).sum();
+    // Each file's metadata, once: its size for the buckets, its
+    // fingerprint and stamp for the cache.
+    let metadata: Vec<Option<std::fs::Metadata>> = files.par_iter().map(|f| f.path.metadata().ok()).collect();
+    let bytes: u64 = metadata.iter().flatten().map(|m| m.len()).sum();
     let buckets = bucket_count(bytes, p.output.bucket_rows, p.register.len());
     info!(files = files.len(), bytes, buckets, dir = %p.paths.submissions.display(), "submissions found");
 
@@ -252,7 +265,7 @@ fn attempt(
     let mut known: Vec<Known> = Vec::new();
     let mut plan = match previous {
         Some(table) => {
-            known = identify(&files, &table)?;
+            known = identify(&files, &metadata, &table)?;
             // Only a fingerprint that will vouch for its hash next time is
             // worth writing the table for.
             rehashed = known.iter().any(|k| k.hashed && k.fingerprint.is_some_and(|f| f.settled_by(k.hashed_at_ns)));

@@ -90,10 +90,9 @@ impl Stamp {
         Ok(Stamp { len, modified, sha256: sha256_hex(&bytes) })
     }
 
-    /// The stamp of the file at `path` whose SHA-256 is known.
-    pub fn with_hash(path: &Path, sha256: String) -> Result<Stamp, IngestError> {
-        let (len, modified) = Stamp::of(path)?;
-        Ok(Stamp { len, modified, sha256 })
+    /// The stamp of a file whose SHA-256 is known, from its metadata.
+    pub fn with_hash(m: &std::fs::Metadata, sha256: String) -> Stamp {
+        Stamp { len: m.len(), modified: m.modified().ok(), sha256 }
     }
 
     /// Checks that the file at `path` still holds what was read: when its
