@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
 use sha2::{Digest, Sha256};
 
 use crate::aggregate::Partial;
@@ -278,9 +279,9 @@ const WORN_MIN: usize = 1000;
 pub struct BucketEntry {
     /// Its Parquet parts, paths relative to the output directory.
     pub parts: Vec<Written>,
-    pub indicators: Vec<(i32, Vec<u8>, u64)>,
+    pub indicators: Vec<(i32, ByteBuf, u64)>,
     pub claims: Encoded,
-    pub sdmx: Option<(Vec<u8>, u64)>,
+    pub sdmx: Option<(ByteBuf, u64)>,
     pub observations: u64,
     /// Rows superseded, by the cache id of the file that sent them.
     pub superseded_by_file: Vec<(u32, u64)>,

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use serde_bytes::ByteBuf;
+
 use super::csv_out::{IN_MEMORY, buffer, text};
 use super::tables::Tables;
 use crate::claims::ClaimCheck;
@@ -28,7 +30,7 @@ pub const SUMMARY_HEADER: [&str; 11] = [
 #[derive(Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Encoded {
     /// Mismatches per year.
-    pub mismatches: BTreeMap<i32, (Vec<u8>, u64)>,
+    pub mismatches: BTreeMap<i32, (ByteBuf, u64)>,
     /// The mismatches for the report page.
     pub report: Mismatches,
 }
@@ -81,7 +83,10 @@ pub fn encode(t: &Tables<'_>, checks: &[ClaimCheck]) -> Encoded {
         .expect(IN_MEMORY);
     }
     Encoded {
-        mismatches: per_year.into_iter().map(|(y, (w, n))| (y, (w.into_inner().expect(IN_MEMORY), n))).collect(),
+        mismatches: per_year
+            .into_iter()
+            .map(|(y, (w, n))| (y, (ByteBuf::from(w.into_inner().expect(IN_MEMORY)), n)))
+            .collect(),
         report,
     }
 }

@@ -24,6 +24,8 @@ pub mod workbook;
 
 use std::path::{Path, PathBuf};
 
+use serde_bytes::ByteBuf;
+
 use crate::aggregate::Total;
 use crate::bucket::BucketFigures;
 use crate::metrics::Metric;
@@ -71,12 +73,13 @@ pub struct Settings {
 }
 
 /// What one bucket wrote: its Parquet parts, and the rows the [`Exporter`]
-/// appends in bucket order.
+/// appends in bucket order (CSV bytes as `ByteBuf`, which the cache keeps
+/// and reads back whole, not a byte at a time).
 pub struct BucketOutput {
     pub files: Vec<Written>,
-    pub indicators: Vec<(i32, Vec<u8>, u64)>,
+    pub indicators: Vec<(i32, ByteBuf, u64)>,
     pub claims: claims::Encoded,
-    pub sdmx: Option<(Vec<u8>, u64)>,
+    pub sdmx: Option<(ByteBuf, u64)>,
 }
 
 /// Writes one bucket's outputs; many run at once, one per bucket.
@@ -97,7 +100,7 @@ impl BucketWriter<'_> {
             files: Vec::new(),
             indicators: Vec::new(),
             claims: claims::encode(&t, &f.claims),
-            sdmx: self.settings.sdmx.as_ref().map(|s| sdmx::encode(&t, s, &rows)),
+            sdmx: self.settings.sdmx.as_ref().map(|s| sdmx::encode(&t, s, &rows)).map(|(b, n)| (ByteBuf::from(b), n)),
         };
         let opts = &self.settings.parquet;
         let write = |table: &'static str, year: i32, batch: arrow::array::RecordBatch| {
@@ -129,7 +132,11 @@ impl BucketWriter<'_> {
         if self.settings.indicator_rows {
             for year_rows in &years {
                 let n = year_rows.len() as u64;
-                out.indicators.push((year_rows[0].0.key.year, summary::indicator_rows(&t, year_rows), n));
+                out.indicators.push((
+                    year_rows[0].0.key.year,
+                    ByteBuf::from(summary::indicator_rows(&t, year_rows)),
+                    n,
+                ));
             }
         }
         for year_rows in by_year.chunk_by(|a, b| a.key.year == b.key.year) {
