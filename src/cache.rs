@@ -14,7 +14,9 @@
 //! the previous output. Everything after the buckets (totals, summaries,
 //! yearbook tables, report, manifest) is recomputed from the buckets'
 //! cached partials, in bucket order, as a full run computes it from the
-//! same partials: the outputs are the same bytes either way.
+//! same partials: the outputs are the same bytes either way (a year's
+//! totals part whose rows hash as the previous run's is linked, not
+//! encoded again).
 //!
 //! Layout: `files.json` (the file table: per file its report and issues,
 //! the buckets its rows went to), `spill/` (each bucket's rows, see
