@@ -359,3 +359,17 @@ impl<'p> Aggregator<'p> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_lists_the_expected_agencies_a_total_lacks() {
+        let ids = |v: &[u32]| v.iter().map(|&i| AgencyId(i)).collect::<Vec<_>>();
+        assert_eq!(absent(&ids(&[1, 2, 3, 5, 8]), &ids(&[2, 5, 7])), ids(&[1, 3, 8]));
+        assert_eq!(absent(&ids(&[1, 2]), &ids(&[1, 2])), ids(&[]));
+        assert_eq!(absent(&ids(&[4, 6]), &ids(&[])), ids(&[4, 6]));
+        assert_eq!(absent(&ids(&[]), &ids(&[3])), ids(&[]));
+    }
+}

@@ -93,4 +93,24 @@ mod tests {
             merged.superseded.iter().map(|s| (s.observation.origin.file.0, s.by.file.0)).collect();
         assert_eq!(history, [(0, 1), (1, 2)]);
     }
+
+    #[test]
+    fn among_many_keys_only_the_earlier_rows_of_a_key_are_taken_out() {
+        let at = |indicator: u32, file: u32| {
+            let mut r = row(file, u64::from(indicator) * 10 + u64::from(file), i128::from(file));
+            r.key.indicator = IndicatorId(indicator);
+            r
+        };
+        let mut rows = vec![at(0, 0), at(1, 0), at(1, 2), at(1, 1), at(2, 3), at(2, 0), at(3, 1)];
+        sort(&mut rows);
+        let merged = merge(rows);
+        let current: Vec<(u32, u32)> = merged.current.iter().map(|o| (o.key.indicator.0, o.origin.file.0)).collect();
+        assert_eq!(current, [(0, 0), (1, 2), (2, 3), (3, 1)]);
+        let history: Vec<(u32, u32, u32)> = merged
+            .superseded
+            .iter()
+            .map(|s| (s.observation.key.indicator.0, s.observation.origin.file.0, s.by.file.0))
+            .collect();
+        assert_eq!(history, [(1, 0, 1), (1, 1, 2), (2, 0, 3)]);
+    }
 }
