@@ -3,7 +3,7 @@
 //! a full run (`--full`) writes: after a new file, a changed file, a
 //! removed file, and a catalog change that invalidates everything.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::util::{EN_HEADER, copy_tree, files_under, repo, yearbook};
 
@@ -52,12 +52,26 @@ fn same_as_full(input: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
     incremental["work"].clone()
 }
 
-#[test]
-fn every_kind_of_change_writes_what_a_full_run_writes() {
+/// The sample copied into a new directory and run once into `out`: the
+/// directory (kept alive), the input, the output and the first manifest.
+fn first_run() -> (tempfile::TempDir, PathBuf, PathBuf, serde_json::Value) {
     let tmp = tempfile::tempdir().unwrap();
     let (input, out) = (tmp.path().join("in"), tmp.path().join("out"));
     copy_tree(&repo().join("sample_data"), &input);
     let first = run(&input, &out, &[]);
+    (tmp, input, out, first)
+}
+
+/// The bureau corrects 2021's new jobs: 37.62 → 37.70 万人.
+fn correct_new_jobs(input: &Path) {
+    let hrss = input.join("city/TJ-HRSS-2021.csv");
+    let text = std::fs::read_to_string(&hrss).unwrap().replace(",37.62,万人,35,", ",37.70,万人,35,");
+    std::fs::write(&hrss, text).unwrap();
+}
+
+#[test]
+fn every_kind_of_change_writes_what_a_full_run_writes() {
+    let (tmp, input, out, first) = first_run();
     let files = first["counts"]["files"].as_u64().unwrap();
     let buckets = first["work"]["buckets_computed"].as_u64().unwrap();
     assert_eq!(first["work"]["files_read"].as_u64(), Some(files));
@@ -68,10 +82,8 @@ fn every_kind_of_change_writes_what_a_full_run_writes() {
     assert_eq!((work["files_read"].as_u64(), work["buckets_computed"].as_u64()), (Some(0), Some(0)), "{work}");
     assert_eq!(work["buckets_reused"].as_u64(), Some(buckets));
 
-    // A changed file: the bureau corrects 2021's new jobs.
-    let hrss = input.join("city/TJ-HRSS-2021.csv");
-    let text = std::fs::read_to_string(&hrss).unwrap().replace(",37.62,万人,35,", ",37.70,万人,35,");
-    std::fs::write(&hrss, text).unwrap();
+    // A changed file.
+    correct_new_jobs(&input);
     let inode = |year: i32| {
         use std::os::unix::fs::MetadataExt;
         std::fs::metadata(out.join(format!("totals/year={year}/part-00000.parquet"))).unwrap().ino()
@@ -121,10 +133,7 @@ fn every_kind_of_change_writes_what_a_full_run_writes() {
 /// cache: the run reads everything, as a full run, and writes a whole one.
 #[test]
 fn a_cache_missing_a_bucket_is_not_used() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (input, out) = (tmp.path().join("in"), tmp.path().join("out"));
-    copy_tree(&repo().join("sample_data"), &input);
-    let first = run(&input, &out, &[]);
+    let (_tmp, input, out, first) = first_run();
     std::fs::remove_file(out.join(".cache/buckets/bucket-00001.bin")).unwrap();
     let work = same_as_full(&input, &out, &[]);
     assert_eq!(work["files_read"], first["counts"]["files"], "{work}");
@@ -138,15 +147,10 @@ fn a_cache_missing_a_bucket_is_not_used() {
 /// run, not the night's run.
 #[test]
 fn a_damaged_cache_entry_makes_a_full_run_not_a_failure() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (input, out) = (tmp.path().join("in"), tmp.path().join("out"));
-    copy_tree(&repo().join("sample_data"), &input);
-    let first = run(&input, &out, &[]);
+    let (_tmp, input, out, first) = first_run();
     // A changed file, so that the run reads the entries of the buckets it
     // reuses; every entry cut in half.
-    let hrss = input.join("city/TJ-HRSS-2021.csv");
-    let text = std::fs::read_to_string(&hrss).unwrap().replace(",37.62,万人,35,", ",37.70,万人,35,");
-    std::fs::write(&hrss, text).unwrap();
+    correct_new_jobs(&input);
     for e in std::fs::read_dir(out.join(".cache/buckets")).unwrap() {
         let path = e.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();
@@ -160,10 +164,7 @@ fn a_damaged_cache_entry_makes_a_full_run_not_a_failure() {
 /// The console and `--json` say what the run took from the cache.
 #[test]
 fn the_run_says_what_it_reused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (input, out) = (tmp.path().join("in"), tmp.path().join("out"));
-    copy_tree(&repo().join("sample_data"), &input);
-    let first = run(&input, &out, &[]);
+    let (_tmp, input, out, first) = first_run();
     let files = first["counts"]["files"].as_u64().unwrap();
     let (i, o) = (input.to_str().unwrap(), out.to_str().unwrap());
     let text = yearbook(&["run", "--input", i, "--out", o]);
