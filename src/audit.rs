@@ -138,6 +138,9 @@ struct IndicatorRow {
     numerator: String,
     #[serde(default)]
     denominator: String,
+    /// `area` or `own` (empty: own).
+    #[serde(default)]
+    coverage: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,9 +148,12 @@ struct AgencyRow {
     code: String,
     #[serde(default)]
     parent: String,
-    /// Groups (regions) beside the tree, which total their members' leaves.
+    /// Groups (regions) beside the tree, which total their members.
     #[serde(default)]
     groups: String,
+    /// The parent whose `area` figures this agency sends.
+    #[serde(default)]
+    reports_for: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -170,9 +176,25 @@ fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>, AuditEr
 
 struct Schemas {
     indicators: BTreeMap<String, IndicatorRow>,
-    /// Each leaf agency (one no agency names as parent) with its ancestors
-    /// and the groups it or an ancestor is in.
-    leaves: BTreeMap<String, Vec<String>>,
+    /// Every agency with the totals above it: its ancestors and the
+    /// groups it or an ancestor is in.
+    up: BTreeMap<String, Vec<String>>,
+    /// Every total (a parent or a group) with its members: a parent's
+    /// children, a group's members none of whose parents is in it.
+    members: BTreeMap<String, Vec<String>>,
+    /// Every parent with the agencies reporting for it.
+    reporters: BTreeMap<String, Vec<String>>,
+}
+
+impl Schemas {
+    fn is_total(&self, agency: &str) -> bool {
+        self.members.contains_key(agency)
+    }
+
+    /// Whether `agency` sends the figures of `indicator` for a parent.
+    fn reports_for_a_parent(&self, agency: &str, indicator: &IndicatorRow) -> bool {
+        indicator.coverage == "area" && self.reporters.values().any(|r| r.iter().any(|a| a == agency))
+    }
 }
 
 fn schemas(out: &Outputs) -> Result<Schemas, AuditError> {
@@ -194,32 +216,41 @@ fn schemas(out: &Outputs) -> Result<Schemas, AuditError> {
     let rows: Vec<AgencyRow> = read_csv(&agencies)?;
     let parent: BTreeMap<&str, &str> =
         rows.iter().filter(|r| !r.parent.is_empty()).map(|r| (r.code.as_str(), r.parent.as_str())).collect();
-    let parents: BTreeSet<&str> = parent.values().copied().collect();
-    let mut leaves = BTreeMap::new();
+    let groups_of = |code: &str| -> Vec<String> {
+        rows.iter()
+            .find(|x| x.code == code)
+            .map_or(Vec::new(), |x| x.groups.split_whitespace().map(str::to_owned).collect())
+    };
+    let (mut up, mut members, mut reporters) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
     for r in &rows {
-        if parents.contains(r.code.as_str()) {
-            continue;
-        }
-        let mut up = Vec::new();
+        let mut ancestors: Vec<String> = Vec::new();
         let mut at = r.code.as_str();
         while let Some(&p) = parent.get(at) {
-            if up.iter().any(|u: &String| u == p) {
+            if ancestors.iter().any(|u| u == p) {
                 break;
             }
-            up.push(p.to_owned());
+            ancestors.push(p.to_owned());
             at = p;
         }
-        let groups_of = |code: &str| rows.iter().find(|x| x.code == code).map_or("", |x| x.groups.as_str());
-        let mut groups: Vec<String> = std::iter::once(r.code.as_str())
-            .chain(up.iter().map(String::as_str))
-            .flat_map(|c| groups_of(c).split_whitespace().map(str::to_owned).collect::<Vec<_>>())
-            .collect();
+        let above: BTreeSet<String> = ancestors.iter().flat_map(|a| groups_of(a)).collect();
+        if let Some(p) = parent.get(r.code.as_str()) {
+            members.entry(p.to_string()).or_insert_with(Vec::new).push(r.code.clone());
+        }
+        for g in groups_of(&r.code) {
+            if !above.contains(&g) {
+                members.entry(g).or_insert_with(Vec::new).push(r.code.clone());
+            }
+        }
+        if !r.reports_for.is_empty() {
+            reporters.entry(r.reports_for.clone()).or_insert_with(Vec::new).push(r.code.clone());
+        }
+        let mut groups: Vec<String> = groups_of(&r.code).into_iter().chain(above).collect();
         groups.sort();
         groups.dedup();
-        up.extend(groups);
-        leaves.insert(r.code.clone(), up);
+        ancestors.extend(groups);
+        up.insert(r.code.clone(), ancestors);
     }
-    Ok(Schemas { indicators, leaves })
+    Ok(Schemas { indicators, up, members, reporters })
 }
 
 // ---------------------------------------------------------------- hashes
@@ -313,6 +344,8 @@ struct Obs {
     claimed_growth: Option<Claim>,
     /// Decimals the value was typed with.
     decimals: u8,
+    /// The file and line it was read from.
+    source: Option<(String, i64)>,
 }
 
 /// A printed figure an agency claimed, at the decimals it printed.
@@ -344,6 +377,7 @@ fn read_year(out: &Outputs, year: i32, r: &mut Report) -> Result<Year, ReadError
         let raw = b.present(col::VALUE_RAW, b.text(col::VALUE_RAW)?);
         let (cc, cg) = (b.decimal(col::CLAIMED_COMPLETION)?, b.decimal(col::CLAIMED_GROWTH)?);
         let (ccd, cgd) = (b.int(col::CLAIMED_COMPLETION_DECIMALS)?, b.int(col::CLAIMED_GROWTH_DECIMALS)?);
+        let (file, line) = (b.text(col::SOURCE_FILE)?, b.int(col::SOURCE_LINE)?);
         // A claim is compared at the precision it was printed with.
         let claim = |d: Option<Decimal>, decimals: Option<i64>| {
             let (value, decimals) = (q(d?), u8::try_from(decimals?).ok()?);
@@ -358,6 +392,7 @@ fn read_year(out: &Outputs, year: i32, r: &mut Report) -> Result<Year, ReadError
                 target: target(i).map(q),
                 claimed_completion: claim(cc(i), ccd(i)),
                 claimed_growth: claim(cg(i), cgd(i)),
+                source: file(i).map(str::to_owned).zip(line(i)),
             };
             if rows.insert(key.clone(), obs).is_some() {
                 dups.push(key);
@@ -594,60 +629,137 @@ fn check_rates(out: &Outputs, s: &Schemas, year: i32, this: &Year, r: &mut Repor
     Ok(())
 }
 
-/// One recomputed total.
-#[derive(Debug, Clone)]
-struct Total {
-    sum: Q,
-    den: Q,
+/// A figure of a total: a sum's value and target, or a rate's parts.
+#[derive(Debug, Clone, PartialEq)]
+struct Part {
+    n: Q,
+    d: Q,
     target: Option<Q>,
-    all_targets: bool,
-    contributors: Vec<String>,
 }
 
-/// Totals of `year` by (parent, indicator): every leaf agency's figure
-/// added to each of its ancestors; rates from their summed parts.
-fn totals(s: &Schemas, this: &Year) -> BTreeMap<(String, String), Total> {
-    let mut t: BTreeMap<(String, String), Total> = BTreeMap::new();
-    let zero = || Total { sum: Q::zero(), den: Q::zero(), target: None, all_targets: true, contributors: Vec::new() };
-    for ((agency, code), o) in this {
-        let Some(ancestors) = s.leaves.get(agency) else { continue };
-        for (rate_code, ind) in &s.indicators {
-            let (sum, den, target) = if ind.aggregation == "sum" && rate_code == code {
-                let Some(v) = &o.value else { continue };
-                (v.clone(), Q::zero(), Some(o.target.clone()))
-            } else if ind.aggregation == "ratio" && &ind.numerator == code {
-                let den = this.get(&(agency.clone(), ind.denominator.clone())).and_then(|d| d.value.clone());
-                let (Some(n), Some(d)) = (&o.value, den) else { continue };
-                (n.clone(), d, None)
-            } else {
-                continue;
-            };
-            for parent in ancestors {
-                let e = t.entry((parent.clone(), rate_code.clone())).or_insert_with(zero);
-                e.sum += &sum;
-                e.den += &den;
-                match &target {
-                    Some(Some(x)) => e.target = Some(e.target.take().unwrap_or_else(Q::zero) + x),
-                    Some(None) => e.all_targets = false,
-                    None => {}
+/// A figure reported for a total, with the row it is.
+#[derive(Debug, Clone)]
+struct Rep {
+    part: Part,
+    by: String,
+    source: Option<(String, i64)>,
+    /// Another report for the same total that differs.
+    conflict: bool,
+}
+
+/// One recomputed total: the figure reported for it, and its
+/// contributors (each leaf's own figure, or a member's reported figure
+/// standing for everything under it), by agency code.
+#[derive(Debug, Clone, Default)]
+struct Total {
+    reported: Option<Rep>,
+    contributors: BTreeMap<String, Part>,
+}
+
+impl Total {
+    fn has_figure(&self) -> bool {
+        self.reported.is_some() || !self.contributors.is_empty()
+    }
+}
+
+/// The totals of one year, worked out as SUBMISSIONS.md "Scope" reads,
+/// from the top down and without the pipeline's buckets.
+struct Totals<'s> {
+    s: &'s Schemas,
+    year: &'s Year,
+    done: BTreeMap<(String, String), Total>,
+}
+
+impl Totals<'_> {
+    /// What was reported for `agency` (a total) of `code`: its own row,
+    /// or for an `area` indicator a declared reporter's, which wins.
+    fn reported(&self, agency: &str, code: &str) -> Option<Rep> {
+        let ind = self.s.indicators.get(code)?;
+        if ind.aggregation == "ratio" {
+            let (n, d) = (self.reported(agency, &ind.numerator)?, self.reported(agency, &ind.denominator)?);
+            let part = Part { n: n.part.n, d: d.part.n, target: None };
+            return Some(Rep { part, ..n });
+        }
+        if ind.aggregation != "sum" || !self.s.is_total(agency) {
+            return None;
+        }
+        let row = |a: &str| {
+            let o = self.year.get(&(a.to_owned(), code.to_owned()))?;
+            let part = Part { n: o.value.clone()?, d: Q::zero(), target: o.target.clone() };
+            Some(Rep { part, by: a.to_owned(), source: o.source.clone(), conflict: false })
+        };
+        let mut sent: Vec<Rep> = Vec::new();
+        if ind.coverage == "area" {
+            let mut by: Vec<&String> = self.s.reporters.get(agency).map(|r| r.iter().collect()).unwrap_or_default();
+            by.sort();
+            sent.extend(by.into_iter().filter_map(|a| row(a)));
+        }
+        sent.extend(row(agency));
+        let mut first = sent.first()?.clone();
+        first.conflict = sent.iter().any(|r| r.part != first.part);
+        Some(first)
+    }
+
+    fn total(&mut self, agency: &str, code: &str) -> Total {
+        let key = (agency.to_owned(), code.to_owned());
+        if let Some(t) = self.done.get(&key) {
+            return t.clone();
+        }
+        let mut t = Total { reported: self.reported(agency, code), contributors: BTreeMap::new() };
+        let ind = &self.s.indicators[code];
+        for m in self.s.members.get(agency).cloned().unwrap_or_default() {
+            if let Some(r) = self.reported(&m, code) {
+                t.contributors.insert(m, r.part);
+            } else if self.s.is_total(&m) {
+                t.contributors.extend(self.total(&m, code).contributors);
+            } else if !self.s.reports_for_a_parent(&m, ind) {
+                let value = |c: &str| self.year.get(&(m.clone(), c.to_owned())).and_then(|o| o.value.clone());
+                let own = if ind.aggregation == "ratio" {
+                    value(&ind.numerator).zip(value(&ind.denominator)).map(|(n, d)| Part { n, d, target: None })
+                } else {
+                    let o = self.year.get(&(m.clone(), code.to_owned()));
+                    o.and_then(|o| Some(Part { n: o.value.clone()?, d: Q::zero(), target: o.target.clone() }))
+                };
+                if let Some(p) = own {
+                    t.contributors.insert(m, p);
                 }
-                e.contributors.push(agency.clone());
+            }
+        }
+        self.done.insert(key, t.clone());
+        t
+    }
+}
+
+/// Σ over some contributors: (Σ n, Σ d).
+fn sum_parts<'p>(parts: impl Iterator<Item = &'p Part>) -> (Q, Q) {
+    parts.fold((Q::zero(), Q::zero()), |(n, d), p| (n + &p.n, d + &p.d))
+}
+
+/// Totals of `year` by (total, indicator): every total with a reported
+/// figure or a contributor, for every `sum` and `ratio` indicator.
+fn totals(s: &Schemas, this: &Year) -> BTreeMap<(String, String), Total> {
+    let mut t = Totals { s, year: this, done: BTreeMap::new() };
+    let codes: Vec<String> = s
+        .indicators
+        .iter()
+        .filter(|(_, i)| i.aggregation == "sum" || i.aggregation == "ratio")
+        .map(|(c, _)| c.clone())
+        .collect();
+    let mut out = BTreeMap::new();
+    for agency in s.members.keys() {
+        for code in &codes {
+            let total = t.total(agency, code);
+            if total.has_figure() {
+                out.insert((agency.clone(), code.clone()), total);
             }
         }
     }
-    t
+    out
 }
 
-/// A total's value: the sum, or Σ numerator / Σ denominator × 100.
-fn total_value(t: &Total, ratio: bool) -> Option<Q> {
-    if ratio { pct(&t.sum, &t.den, "").ok() } else { Some(t.sum.clone()) }
-}
-
-/// Whether a total is too large for the totals' value columns: its sums,
-/// its target or its rate.
-fn overflows(t: &Total, ratio: bool, rule: Rounding) -> bool {
-    let big = |x: &Q| !fits(x, VALUE_DECIMALS, rule);
-    big(&t.sum) || big(&t.den) || t.target.as_ref().is_some_and(big) || total_value(t, ratio).is_some_and(|v| big(&v))
+/// A total's figure from its parts: the sum, or Σ n / Σ d × 100.
+fn level(n: &Q, d: &Q, ratio: bool) -> Option<Q> {
+    if ratio { pct(n, d, "").ok() } else { Some(n.clone()) }
 }
 
 fn check_totals(
@@ -664,6 +776,8 @@ fn check_totals(
         let (agency, indicator) =
             (b.present(col::AGENCY, b.text(col::AGENCY)?), b.present(col::INDICATOR, b.text(col::INDICATOR)?));
         let (contributors, missing) = (b.text_list(col::CONTRIBUTORS)?, b.text_list(col::MISSING)?);
+        let not_compared = b.text_list(col::NOT_COMPARED)?;
+        let findings = b.text_list(col::FINDINGS)?;
         for i in 0..b.len() {
             let key = (agency(i)?.to_owned(), indicator(i)?.to_owned());
             let what = format!("totals {year} {} {}", key.0, key.1);
@@ -676,72 +790,151 @@ fn check_totals(
             seen.insert(key.clone());
             let ratio = ind.aggregation == "ratio";
             let rate = ind.kind == "rate";
-            let t = now.get(&key);
-            let over = t.is_some_and(|t| overflows(t, ratio, rule));
+            let empty = Total::default();
+            let t = now.get(&key).unwrap_or(&empty);
+            let prev = before.get(&key);
             let mut row = Row { r: &mut *r, what: what.clone(), b, i };
-            let mut printed: Vec<&str> = contributors(i);
-            let mut expected: Vec<&str> =
-                t.map(|t| t.contributors.iter().map(String::as_str).collect()).unwrap_or_default();
-            printed.sort_unstable();
-            expected.sort_unstable();
+            let listed = |l: Vec<&str>| -> Vec<String> {
+                let mut l: Vec<String> = l.into_iter().map(str::to_owned).collect();
+                l.sort();
+                l
+            };
+            let expected: Vec<String> = t.contributors.keys().cloned().collect();
             row.r.count("values compared");
-            if printed != expected {
-                row.r.differ(format!("{what}: contributors are {printed:?}, recomputed {expected:?}"));
+            if listed(contributors(i)) != expected {
+                row.r.differ(format!("{what}: contributors are {:?}, recomputed {expected:?}", contributors(i)));
             }
-            // A missing agency is a leaf under the parent without a figure
-            // this year (the run also counts those whose row it quarantined,
-            // which the outputs do not hold).
+            // A missing agency is under the total and not a contributor
+            // (the run also counts those whose row it quarantined, which
+            // the outputs do not hold).
             for m in missing(i) {
                 row.r.count("values compared");
-                let under = s.leaves.get(m).is_some_and(|up| up.contains(&key.0));
-                if !under || expected.contains(&m) {
-                    row.r.differ(format!(
-                        "{what}: {m} is listed as missing but is not a leaf under it without a figure"
-                    ));
+                let under = s.up.get(m).is_some_and(|up| up.contains(&key.0));
+                if !under || t.contributors.contains_key(m) {
+                    row.r.differ(format!("{what}: {m} is listed as missing but is not under it without a figure"));
                 }
             }
-            let value = t.and_then(|t| total_value(t, ratio));
-            let prev_total = before.get(&key).filter(|p| !overflows(p, ratio, rule));
-            let previous: Fig = prev_total.and_then(|p| total_value(p, ratio)).ok_or("no_previous");
-            if over {
-                for column in
-                    [col::VALUE, col::VALUE_UNROUNDED, col::NUMERATOR, col::DENOMINATOR, col::TARGET, col::PREVIOUS]
-                {
-                    row.decimal(column, None)?;
-                }
+            let (sn, sd) = sum_parts(t.contributors.values());
+            let members = (!t.contributors.is_empty()).then(|| level(&sn, &sd, ratio)).flatten();
+            let rep = t.reported.as_ref();
+            let (n, d) = match rep {
+                Some(r) => (r.part.n.clone(), r.part.d.clone()),
+                None => (sn.clone(), sd.clone()),
+            };
+            let value = t.has_figure().then(|| level(&n, &d, ratio)).flatten();
+            let too_big = |x: &Option<Q>| x.as_ref().is_some_and(|x| !fits(x, VALUE_DECIMALS, rule));
+            if too_big(&value) || too_big(&Some(n.clone())) || too_big(&Some(d.clone())) {
                 for (column, decimals) in [(col::COMPLETION_PCT, dec.completion), (col::GROWTH_PCT, dec.growth)] {
                     row.figure(column, &Err("overflow"), decimals, rule)?;
                 }
-                row.figure(col::CHANGE_PP, &Err("overflow"), dec.change.unwrap_or(0), rule)?;
-                row.boolean(col::MET, None)?;
-            } else if ratio {
+                continue;
+            }
+            row.text(col::VALUE_BASIS, Some(if rep.is_some() { "reported" } else { "summed" }))?;
+            row.text(col::REPORTED_BY, rep.map(|r| r.by.as_str()))?;
+            row.text(col::REPORTED_SOURCE_FILE, rep.and_then(|r| r.source.as_ref()).map(|s| s.0.as_str()))?;
+            let line = b.int(col::REPORTED_SOURCE_LINE)?(i);
+            row.r.count("values compared");
+            if line != rep.and_then(|r| r.source.as_ref()).map(|s| s.1) {
+                row.r.differ(format!("{what}: reported_source_line is {line:?}"));
+            }
+            let mut expect_findings: Vec<&str> = Vec::new();
+            if rep.is_some_and(|r| r.conflict) {
+                expect_findings.push("conflicting_reports");
+            }
+            // The comparison: reported with reported; else the
+            // contributors of both years, each with its own figures.
+            let rep_before = prev.and_then(|p| p.reported.as_ref());
+            let had_total = prev.is_some_and(Total::has_figure);
+            let mut compared_away: Vec<String> = Vec::new();
+            let sides: Result<(Q, Q), &str> = match (rep, rep_before) {
+                (Some(a), Some(b)) => Ok((a.part.clone(), b.part.clone()))
+                    .map(|(a, b)| (level(&a.n, &a.d, ratio), level(&b.n, &b.d, ratio)))
+                    .and_then(|x| x.0.zip(x.1).ok_or("denominator_zero")),
+                (Some(_), None) if had_total => Err("basis_changed"),
+                (Some(_), None) => Err("no_previous"),
+                (None, _) => {
+                    let empty = BTreeMap::new();
+                    let then = prev.map_or(&empty, |p| &p.contributors);
+                    if had_total && !t.contributors.is_empty() {
+                        compared_away = t
+                            .contributors
+                            .keys()
+                            .filter(|a| !then.contains_key(*a))
+                            .chain(then.keys().filter(|a| !t.contributors.contains_key(*a)))
+                            .cloned()
+                            .collect();
+                        compared_away.sort();
+                    }
+                    let both: Vec<&String> = t.contributors.keys().filter(|a| then.contains_key(*a)).collect();
+                    if both.is_empty() {
+                        Err(if had_total && !t.contributors.is_empty() {
+                            "no_common_contributors"
+                        } else {
+                            "no_previous"
+                        })
+                    } else {
+                        let (an, ad) = sum_parts(both.iter().map(|a| &t.contributors[*a]));
+                        let (bn, bd) = sum_parts(both.iter().map(|a| &then[*a]));
+                        level(&an, &ad, ratio).zip(level(&bn, &bd, ratio)).ok_or("denominator_zero")
+                    }
+                }
+            };
+            let sides = if value.is_none() { Err("value_missing") } else { sides };
+            let basis = match (&sides, rep) {
+                (Ok(_), Some(_)) => "reported",
+                (Ok(_), None) => "comparable",
+                (Err(_), _) => "none",
+            };
+            row.text(col::GROWTH_BASIS, Some(basis))?;
+            row.r.count("values compared");
+            if listed(not_compared(i)) != compared_away {
+                row.r.differ(format!("{what}: not_compared is {:?}, recomputed {compared_away:?}", not_compared(i)));
+            }
+            let previous: Fig = sides.as_ref().map(|s| s.1.clone()).map_err(|e| *e);
+            let compared = sides.as_ref().ok().map(|s| s.0.clone());
+            row.decimal(col::PREVIOUS, previous.as_ref().ok().map(|p| round(p, VALUE_DECIMALS, rule)))?;
+            row.decimal(col::COMPARED, compared.as_ref().map(|p| round(p, VALUE_DECIMALS, rule)))?;
+            let current = compared.clone().or(value.clone());
+            if ratio {
                 let cd = dec.change.unwrap_or(0);
                 row.decimal(col::VALUE, value.as_ref().map(|v| round(v, cd, rule)))?;
                 row.decimal(col::VALUE_UNROUNDED, value.as_ref().map(|v| round(v, VALUE_DECIMALS, rule)))?;
-                row.decimal(col::NUMERATOR, t.map(|t| t.sum.clone()))?;
-                row.decimal(col::DENOMINATOR, t.map(|t| t.den.clone()))?;
+                row.decimal(col::MEMBERS_VALUE, members.as_ref().map(|v| round(v, cd, rule)))?;
+                row.decimal(col::UNALLOCATED, None)?;
+                row.decimal(col::NUMERATOR, t.has_figure().then(|| n.clone()))?;
+                row.decimal(col::DENOMINATOR, t.has_figure().then(|| d.clone()))?;
                 row.decimal(col::TARGET, None)?;
-                row.decimal(col::PREVIOUS, previous.as_ref().ok().map(|p| round(p, VALUE_DECIMALS, rule)))?;
                 row.figure(col::COMPLETION_PCT, &Err("ratio_target_not_aggregated"), dec.completion, rule)?;
                 row.figure(col::GROWTH_PCT, &Err("rate_uses_change_pp"), dec.growth, rule)?;
-                let ch = match (&value, &previous) {
+                let ch = match (&value, &sides) {
                     (None, _) => Err("value_missing"),
                     (_, Err(e)) => Err(*e),
-                    (Some(a), Ok(p)) => Ok(a - p),
+                    (_, Ok((a, p))) => Ok(a - p),
                 };
                 row.figure(col::CHANGE_PP, &ch, cd, rule)?;
             } else {
-                let target: Result<Q, &str> = match t {
-                    Some(Total { target: Some(x), all_targets: true, .. }) => Ok(x.clone()),
-                    Some(Total { target: Some(_), all_targets: false, .. }) => Err("partial_targets"),
-                    _ => Err("no_target"),
+                let target: Result<Q, &str> = match rep {
+                    Some(r) => r.part.target.clone().ok_or("no_target"),
+                    None => {
+                        let targets: Vec<&Option<Q>> = t.contributors.values().map(|p| &p.target).collect();
+                        match (targets.iter().any(|x| x.is_some()), targets.iter().all(|x| x.is_some())) {
+                            (true, true) => Ok(targets.iter().flat_map(|x| x.iter()).fold(Q::zero(), |a, x| a + x)),
+                            (true, false) => Err("partial_targets"),
+                            (false, _) => Err("no_target"),
+                        }
+                    }
                 };
                 row.decimal(col::VALUE, value.clone())?;
                 row.decimal(col::VALUE_UNROUNDED, value.clone())?;
+                row.decimal(col::MEMBERS_VALUE, members.clone())?;
+                let unallocated = rep.zip(members.as_ref()).map(|(r, m)| &r.part.n - m);
+                if unallocated.as_ref().is_some_and(|u| u.is_negative()) {
+                    expect_findings.push("members_exceed_reported");
+                }
+                row.decimal(col::UNALLOCATED, unallocated)?;
                 row.decimal(col::NUMERATOR, None)?;
                 row.decimal(col::DENOMINATOR, None)?;
                 row.decimal(col::TARGET, target.clone().ok())?;
-                row.decimal(col::PREVIOUS, previous.clone().ok())?;
                 let c = match (&target, &value) {
                     (Ok(x), _) => completion(value.as_ref(), Some(x), &ind.direction),
                     (Err(e), Some(_)) => Err(*e),
@@ -749,14 +942,21 @@ fn check_totals(
                 };
                 row.figure(col::COMPLETION_PCT, &c, dec.completion, rule)?;
                 row.boolean(col::MET, met(value.as_ref(), target.as_ref().ok(), &ind.direction, &c))?;
-                row.figure(col::GROWTH_PCT, &growth(value.as_ref(), &previous, rate), dec.growth, rule)?;
-                row.figure(col::CHANGE_PP, &change(value.as_ref(), &previous, rate), dec.change.unwrap_or(0), rule)?;
+                row.figure(col::GROWTH_PCT, &growth(current.as_ref(), &previous, rate), dec.growth, rule)?;
+                row.figure(col::CHANGE_PP, &change(current.as_ref(), &previous, rate), dec.change.unwrap_or(0), rule)?;
+            }
+            expect_findings.sort_unstable();
+            let mut printed = findings(i);
+            printed.sort_unstable();
+            row.r.count("values compared");
+            if printed != expect_findings {
+                row.r.differ(format!("{what}: findings are {printed:?}, recomputed {expect_findings:?}"));
             }
         }
         Ok(())
     })?;
     for key in now.keys().filter(|k| !seen.contains(*k)) {
-        r.differ(format!("totals {year}: no row for {} {}, which has contributors", key.0, key.1));
+        r.differ(format!("totals {year}: no row for {} {}, which has a figure", key.0, key.1));
     }
     Ok(())
 }

@@ -1,8 +1,11 @@
 //! `yearbook explain`: the derivation of one printed figure, from the run's
 //! outputs alone: each input with its file, line, byte, hash and the cell
 //! as typed, the unit conversion, the formula with its numbers, the exact
-//! quotient, the rounding rule and the printed value. For a total, every
-//! contributing agency with its figure and every missing one. For a rate
+//! quotient, the rounding rule and the printed value. For a total, whose
+//! figure it is (reported for the parent, with its row, or summed), the
+//! members' sum and the difference, what its growth compares (which
+//! agencies, with the arithmetic), every contributing agency with its
+//! figure and every missing one. For a rate
 //! whose numerator and denominator the agency sent, the rate from its parts
 //! (`rates`), each part with its source: the check of a sent rate, or the
 //! figure of one it did not send.
@@ -142,6 +145,30 @@ pub struct Explanation {
     /// Agencies under the parent with no accepted figure this year
     /// (quarantined rows count here).
     pub missing: Vec<String>,
+    /// A total's scope (口径): `None` for an agency's own figure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<TotalScope>,
+}
+
+/// Whose figure a total is and what its growth compares.
+#[derive(Debug, Clone, Serialize)]
+pub struct TotalScope {
+    /// `reported` (the figure sent for the parent) or `summed`.
+    pub value_basis: String,
+    /// The row(s) the reported figure is (a rate: its parts').
+    pub reported: Vec<Input>,
+    /// The members' sum (a ratio: their rate) and reported − that sum
+    /// (本级及未分配).
+    pub members_value: Option<String>,
+    pub unallocated: Option<String>,
+    /// `reported`, `comparable` or `none`.
+    pub growth_basis: String,
+    /// The contributors of both years that a comparable growth compares,
+    /// and those of either year it leaves out.
+    pub compared: Vec<String>,
+    pub not_compared: Vec<String>,
+    pub findings: Vec<String>,
+    pub finding_detail: Option<String>,
 }
 
 /// One observation row, as the outputs hold it.
@@ -264,6 +291,25 @@ struct Printed {
     claim_ok: [Option<bool>; 2],
     contributors: Vec<String>,
     missing: Vec<String>,
+    value_basis: Option<String>,
+    reported_by: Option<String>,
+    members_value: Option<Decimal>,
+    unallocated: Option<Decimal>,
+    growth_basis: Option<String>,
+    compared: Option<Decimal>,
+    not_compared: Vec<String>,
+    findings: Vec<String>,
+    finding_detail: Option<String>,
+}
+
+impl Printed {
+    fn reported(&self) -> bool {
+        self.value_basis.as_deref() == Some("reported")
+    }
+
+    fn basis(&self) -> &str {
+        self.growth_basis.as_deref().unwrap_or("none")
+    }
 }
 
 const WHICH: [Which; 3] = [Which::Completion, Which::Growth, Which::Change];
@@ -302,6 +348,16 @@ fn printed_row(
             p.denominator_indicator = b.text(col::DENOMINATOR_INDICATOR)?(i).map(str::to_owned);
             p.contributors = b.text_list(col::CONTRIBUTORS)?(i).into_iter().map(str::to_owned).collect();
             p.missing = b.text_list(col::MISSING)?(i).into_iter().map(str::to_owned).collect();
+            let owned = |v: Option<&str>| v.map(str::to_owned);
+            p.value_basis = owned(b.text(col::VALUE_BASIS)?(i));
+            p.reported_by = owned(b.text(col::REPORTED_BY)?(i));
+            p.members_value = b.decimal(col::MEMBERS_VALUE)?(i);
+            p.unallocated = b.decimal(col::UNALLOCATED)?(i);
+            p.growth_basis = owned(b.text(col::GROWTH_BASIS)?(i));
+            p.compared = b.decimal(col::COMPARED)?(i);
+            p.not_compared = b.text_list(col::NOT_COMPARED)?(i).into_iter().map(str::to_owned).collect();
+            p.findings = b.text_list(col::FINDINGS)?(i).into_iter().map(str::to_owned).collect();
+            p.finding_detail = owned(b.text(col::FINDING_DETAIL)?(i));
         } else {
             p.direction = Some(b.named_present(col::DIRECTION)?(i)?);
             p.value = b.decimal(col::ACTUAL)?(i);
@@ -378,23 +434,58 @@ fn figure(
 
 fn formula(which: Which, p: &Printed, total: bool) -> String {
     let ratio = p.aggregation == Some(Aggregation::Ratio);
-    let value = if total && ratio {
-        "Σ numerator / Σ denominator × 100"
-    } else if total {
-        "Σ value"
-    } else {
-        "actual"
+    let (value, target) = match (total, ratio, p.reported()) {
+        (false, ..) => ("actual", "target"),
+        (true, true, true) => ("reported numerator / reported denominator × 100", "target"),
+        (true, true, false) => ("Σ numerator / Σ denominator × 100", "target"),
+        (true, false, true) => ("reported value", "reported target"),
+        (true, false, false) => ("Σ value", "Σ target"),
     };
-    let target = if total { "Σ target" } else { "target" };
+    // A total's growth: reported with reported, or over the contributors
+    // of both years (同口径).
+    let (now, before) = match (total, p.basis(), ratio) {
+        (true, "comparable", false) => ("Σ compared", "the compared contributors' previous Σ"),
+        (true, "comparable", true) => (
+            "Σ compared numerator / Σ compared denominator × 100",
+            "the same over the compared contributors' previous figures",
+        ),
+        (true, "reported", _) => (value, "previous year's reported"),
+        _ => (value, "previous year's"),
+    };
     match which {
         Which::Completion => match p.direction.and_then(metrics::completion_quotient) {
             Some((Operand::Target, _)) => format!("{target} / {value} × 100 (a smaller value is better)"),
             _ => format!("{value} / {target} × 100"),
         },
-        Which::Growth => format!("({value} − previous year's) / previous year's × 100"),
-        Which::Change => format!("{value} − previous year's (percentage points)"),
+        Which::Growth => format!("({now} − {before}) / {before} × 100"),
+        Which::Change => format!("{now} − {before} (percentage points)"),
         Which::Rate => "numerator / denominator × 100".to_owned(),
     }
+}
+
+/// The rows an agency's figures of `codes` come from in `year`: for a
+/// total reported for, the reporting agency's rows (its totals row names
+/// it); else its own.
+fn figure_rows(out: &Outputs, agency: &str, codes: &[&str], year: i32) -> Result<Vec<Obs>, ReadError> {
+    let mut rows = Vec::new();
+    for code in codes {
+        let from = match printed_row(out, table::TOTALS, agency, code, year)? {
+            Some(t) if t.reported() => t.reported_by.unwrap_or_else(|| agency.to_owned()),
+            _ => agency.to_owned(),
+        };
+        rows.extend(observations(out, year, |a, i| a == from && i == *code)?);
+    }
+    Ok(rows)
+}
+
+/// Σ of one indicator's values over some rows.
+fn sum_of<'o>(rows: impl Iterator<Item = &'o Obs>, code: &str) -> Option<Decimal> {
+    rows.filter(|o| o.indicator == code).filter_map(|o| o.value).try_fold(None, |acc: Option<Decimal>, v| {
+        Some(Some(match acc {
+            None => v,
+            Some(a) => a.checked_add(v)?,
+        }))
+    })?
 }
 
 /// A row of the `rates` table.
@@ -515,6 +606,7 @@ pub fn explain(
         derivations: Vec::new(),
         contributors: Vec::new(),
         missing: Vec::new(),
+        scope: None,
     });
     e.derivations.extend(rate);
     Ok(e)
@@ -545,8 +637,16 @@ fn explain_figures(
             });
         }
     };
-    if is_total && let Some(first) = p.contributors.first() {
-        p.direction = printed_row(out, table::METRICS, first, indicator, year)?.and_then(|m| m.direction);
+    // A total's direction is its indicator's: read from the metrics row of
+    // an agency that sent it (the reporter, else a contributor).
+    if is_total {
+        for a in p.reported_by.iter().chain(&p.contributors).cloned().collect::<Vec<_>>() {
+            let from = figure_rows(out, &a, &[indicator], year)?.pop().map_or(a, |o| o.agency);
+            if let Some(m) = printed_row(out, table::METRICS, &from, indicator, year)? {
+                p.direction = m.direction;
+                break;
+            }
+        }
     }
     let ratio = p.aggregation == Some(Aggregation::Ratio);
     let rounding = &out.manifest.rounding;
@@ -578,39 +678,107 @@ fn explain_figures(
     };
 
     // The rows the figures come from: the subject's own, or the
-    // contributors' for a total.
+    // contributors' for a total (a member reported for: its reporter's).
     let parts = [p.numerator_indicator.clone(), p.denominator_indicator.clone()];
     let codes: Vec<&str> = std::iter::once(indicator).chain(parts.iter().flatten().map(String::as_str)).collect();
+    let role_of = |o: &Obs| {
+        if Some(&o.indicator) == parts[0].as_ref() {
+            "numerator"
+        } else if Some(&o.indicator) == parts[1].as_ref() {
+            "denominator"
+        } else {
+            "value"
+        }
+    };
     let mut contributors = Vec::new();
+    let mut scope = None;
+    // A total's comparable basis: Σ over the contributors of both years,
+    // this year's and last year's rows (numerator, denominator or value).
+    let mut compared_sums: Option<[Option<Decimal>; 2]> = None;
+    let mut compared_before: Option<[Option<Decimal>; 2]> = None;
+    let prev_total = if is_total { printed_row(out, table::TOTALS, agency, indicator, year - 1)? } else { None };
     let (this, before) = if is_total {
-        let rows = observations(out, year, |a, i| p.contributors.iter().any(|c| c == a) && codes.contains(&i))?;
+        let mut this_rows: Vec<(String, Vec<Obs>)> = Vec::new();
         for c in &p.contributors {
+            let rows = figure_rows(out, c, &codes, year)?;
             let inputs = rows
                 .iter()
-                .filter(|o| &o.agency == c)
                 .flat_map(|o| {
-                    let role = if Some(&o.indicator) == parts[0].as_ref() {
-                        "numerator"
-                    } else if Some(&o.indicator) == parts[1].as_ref() {
-                        "denominator"
-                    } else {
-                        "value"
-                    };
+                    let role = role_of(o);
+                    let role = if &o.agency == c { role.to_owned() } else { format!("{role} reported for {c}") };
                     let target = (role == "value" && o.target.is_some()).then(|| o.input("target", true));
-                    std::iter::once(o.input(role, false)).chain(target)
+                    std::iter::once(o.input(&role, false)).chain(target)
                 })
                 .collect();
             contributors.push(Contributor { agency: c.clone(), inputs });
+            this_rows.push((c.clone(), rows));
         }
-        (None, None)
+        let reported = if p.reported() { figure_rows(out, agency, &codes, year)? } else { Vec::new() };
+        let before_contributors = prev_total.as_ref().map(|t| t.contributors.clone()).unwrap_or_default();
+        let compared: Vec<String> = if p.basis() == "comparable" {
+            p.contributors.iter().filter(|c| before_contributors.contains(c)).cloned().collect()
+        } else {
+            Vec::new()
+        };
+        if !compared.is_empty() {
+            let mut then_rows = Vec::new();
+            for c in &compared {
+                then_rows.extend(figure_rows(out, c, &codes, year - 1)?);
+            }
+            let now_rows = this_rows.iter().filter(|(c, _)| compared.contains(c)).flat_map(|(_, r)| r.iter());
+            let now_rows: Vec<&Obs> = now_rows.collect();
+            let sums = |rows: &[&Obs]| match (&parts[0], &parts[1]) {
+                (Some(n), Some(d)) => [sum_of(rows.iter().copied(), n), sum_of(rows.iter().copied(), d)],
+                _ => [sum_of(rows.iter().copied(), indicator), None],
+            };
+            compared_sums = Some(sums(&now_rows));
+            compared_before = Some(sums(&then_rows.iter().collect::<Vec<_>>()));
+        }
+        let inputs = |rows: &[Obs], y: i32| -> Vec<Input> {
+            let _ = y;
+            rows.iter()
+                .flat_map(|o| {
+                    let role = format!("reported {}", role_of(o));
+                    let target =
+                        (role_of(o) == "value" && o.target.is_some()).then(|| o.input("reported target", true));
+                    std::iter::once(o.input(&role, false)).chain(target)
+                })
+                .collect()
+        };
+        scope = Some(TotalScope {
+            value_basis: p.value_basis.clone().unwrap_or_default(),
+            reported: inputs(&reported, year),
+            members_value: p.members_value.map(|v| v.trimmed().to_string()),
+            unallocated: p.unallocated.map(|v| v.trimmed().to_string()),
+            growth_basis: p.basis().to_owned(),
+            compared,
+            not_compared: p.not_compared.clone(),
+            findings: p.findings.clone(),
+            finding_detail: p.finding_detail.clone(),
+        });
+        let this = reported.into_iter().find(|o| o.indicator == indicator);
+        let before =
+            if p.basis() == "reported" { figure_rows(out, agency, &[indicator], year - 1)?.pop() } else { None };
+        (this, before)
     } else {
         let this = observations(out, year, |a, i| a == agency && i == indicator)?.pop();
         let before = observations(out, year - 1, |a, i| a == agency && i == indicator)?.pop();
         (this, before)
     };
-    let prev_total = if is_total { printed_row(out, table::TOTALS, agency, indicator, year - 1)? } else { None };
-    let previous = if is_total { prev_total.as_ref().and_then(|t| t.value) } else { p.previous };
-    let prev_parts = prev_total.as_ref().and_then(|t| Some((t.numerator?, t.denominator?)));
+    let previous = p.previous;
+    let mut prev_parts = prev_total.as_ref().and_then(|t| Some((t.numerator?, t.denominator?)));
+    // What a growth or change is computed from: for a comparable total,
+    // the compared contributors' sums of both years.
+    let mut q = p.clone();
+    if let (Some(now), Some(then)) = (compared_sums, compared_before) {
+        if ratio {
+            q.numerator = now[0];
+            q.denominator = now[1];
+            prev_parts = then[0].zip(then[1]);
+        } else {
+            q.value = now[0];
+        }
+    }
 
     let mut derivations = Vec::new();
     for w in wanted {
@@ -634,6 +802,7 @@ fn explain_figures(
             conversion: None,
             source: None,
         };
+        let comparable = is_total && p.basis() == "comparable";
         match (is_total, w) {
             (false, Which::Completion) => {
                 inputs.extend(this.as_ref().map(|o| o.input("actual", false)));
@@ -643,24 +812,44 @@ fn explain_figures(
                 inputs.extend(this.as_ref().map(|o| o.input("actual", false)));
                 inputs.extend(before.as_ref().map(|o| o.input("previous", false)));
             }
+            (true, Which::Completion) if p.reported() => {
+                inputs.extend(this.as_ref().map(|o| o.input("reported value", false)));
+                inputs.extend(this.as_ref().filter(|o| o.target.is_some()).map(|o| o.input("reported target", true)));
+            }
             (true, Which::Completion) => {
                 inputs.push(total_input("Σ value", p.value, year, true));
                 inputs.push(total_input("Σ target", p.target, year, true));
             }
+            (true, _) if comparable && ratio => {
+                let (now, then) = (compared_sums.unwrap_or_default(), compared_before.unwrap_or_default());
+                inputs.push(total_input("Σ compared numerator", now[0], year, false));
+                inputs.push(total_input("Σ compared denominator", now[1], year, false));
+                inputs.push(total_input("previous Σ compared numerator", then[0], year - 1, false));
+                inputs.push(total_input("previous Σ compared denominator", then[1], year - 1, false));
+            }
+            (true, _) if comparable => {
+                inputs.push(total_input("Σ compared", q.value, year, true));
+                inputs.push(total_input("previous Σ compared", previous, year - 1, true));
+            }
+            (true, _) if p.reported() && !ratio => {
+                inputs.extend(this.as_ref().map(|o| o.input("reported", false)));
+                inputs.extend(before.as_ref().map(|o| o.input("previous year's reported", false)));
+            }
             (true, _) => {
                 if ratio {
-                    inputs.push(total_input("Σ numerator", p.numerator, year, false));
-                    inputs.push(total_input("Σ denominator", p.denominator, year, false));
-                    inputs.push(total_input("previous Σ numerator", prev_parts.map(|x| x.0), year - 1, false));
-                    inputs.push(total_input("previous Σ denominator", prev_parts.map(|x| x.1), year - 1, false));
+                    inputs.push(total_input("numerator", p.numerator, year, false));
+                    inputs.push(total_input("denominator", p.denominator, year, false));
+                    inputs.push(total_input("previous numerator", prev_parts.map(|x| x.0), year - 1, false));
+                    inputs.push(total_input("previous denominator", prev_parts.map(|x| x.1), year - 1, false));
                 } else {
-                    inputs.push(total_input("Σ value", p.value, year, true));
-                    inputs.push(total_input("previous Σ value", previous, year - 1, true));
+                    inputs.push(total_input("value", p.value, year, true));
+                    inputs.push(total_input("previous", previous, year - 1, true));
                 }
             }
         }
         let rule = rounding.rule;
-        let computed = if p.reasons[k].is_some() { None } else { figure(w, &p, previous, prev_parts, decimals, rule) };
+        let on = if w == Which::Completion { &p } else { &q };
+        let computed = if p.reasons[k].is_some() { None } else { figure(w, on, previous, prev_parts, decimals, rule) };
         let claim = match w {
             Which::Completion => 0,
             _ => 1,
@@ -692,6 +881,7 @@ fn explain_figures(
         derivations,
         contributors,
         missing: p.missing.clone(),
+        scope,
     })
 }
 
@@ -721,6 +911,37 @@ fn write_input(s: &mut String, i: &Input) {
     }
 }
 
+/// Whose figure a total is, and what its growth compares.
+fn render_scope(s: &mut String, sc: &TotalScope) {
+    let _ = writeln!(s, "\nscope (口径): {}", sc.value_basis);
+    for i in &sc.reported {
+        write_input(s, i);
+    }
+    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "∅".to_owned());
+    if sc.value_basis == "reported" {
+        let _ = writeln!(s, "  members' sum (下级合计)         {}", show(&sc.members_value));
+        let _ = writeln!(s, "  difference (本级及未分配)       {}", show(&sc.unallocated));
+    }
+    let basis = match sc.growth_basis.as_str() {
+        "reported" => "reported: this year's reported figure against the previous year's",
+        "comparable" => "comparable (同口径): the contributors with a figure in both years",
+        _ => "none: nothing compared",
+    };
+    let _ = writeln!(s, "growth basis: {basis}");
+    if !sc.compared.is_empty() {
+        let _ = writeln!(s, "  compared ({}): {}", sc.compared.len(), sc.compared.join(" "));
+    }
+    if !sc.not_compared.is_empty() {
+        let _ = writeln!(s, "  left out of the comparison ({}): {}", sc.not_compared.len(), sc.not_compared.join(" "));
+    }
+    if !sc.findings.is_empty() {
+        let _ = writeln!(s, "findings: {}", sc.findings.join(", "));
+        if let Some(d) = &sc.finding_detail {
+            let _ = writeln!(s, "  {d}");
+        }
+    }
+}
+
 /// The explanation as text for people.
 pub fn render(e: &Explanation) -> String {
     let mut s = String::new();
@@ -730,9 +951,16 @@ pub fn render(e: &Explanation) -> String {
         e.agency,
         e.indicator,
         e.year,
-        if e.subject == "total" { "total of the agencies under it" } else { "the agency's own figure" },
+        match (&e.scope, e.subject) {
+            (Some(sc), _) if sc.value_basis == "reported" => "total: the figure reported for it, as published",
+            (_, "total") => "total of the agencies under it",
+            _ => "the agency's own figure",
+        },
         e.run_id
     );
+    if let Some(sc) = &e.scope {
+        render_scope(&mut s, sc);
+    }
     for d in &e.derivations {
         let _ = writeln!(s, "\n{} ({}) = {}", d.metric, d.column, d.formula);
         for i in &d.inputs {

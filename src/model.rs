@@ -23,7 +23,7 @@ pub struct Key {
 }
 
 /// Where an observation came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Origin {
     pub file: FileId,
     pub line: u64,
@@ -94,6 +94,8 @@ pub enum NullReason {
     PartialTargets,
     DenominatorZero,
     Overflow,
+    BasisChanged,
+    NoCommonContributors,
 }
 
 impl NullReason {
@@ -112,6 +114,8 @@ impl NullReason {
         NullReason::PartialTargets,
         NullReason::DenominatorZero,
         NullReason::Overflow,
+        NullReason::BasisChanged,
+        NullReason::NoCommonContributors,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -130,6 +134,8 @@ impl NullReason {
             NullReason::PartialTargets => "partial_targets",
             NullReason::DenominatorZero => "denominator_zero",
             NullReason::Overflow => "overflow",
+            NullReason::BasisChanged => "basis_changed",
+            NullReason::NoCommonContributors => "no_common_contributors",
         }
     }
 
@@ -150,6 +156,8 @@ impl NullReason {
             NullReason::PartialTargets => "部分单位无目标值",
             NullReason::DenominatorZero => "分母为零",
             NullReason::Overflow => "数值超出可表示范围",
+            NullReason::BasisChanged => "口径变化，不可比",
+            NullReason::NoCommonContributors => "两年无共同汇总单位",
         }
     }
 
@@ -293,7 +301,7 @@ pub mod col {
         COMPLETION_NULL_REASON = "completion_null_reason", "why completion_pct is null", "完成率为空的原因";
         COMPLETION_PCT = "completion_pct", "target completion in percent, as printed", "目标完成率（%，按规则修约）";
         COMPLETION_PCT_UNROUNDED = "completion_pct_unrounded", "completion before rounding, exact to 12 decimals", "完成率修约前的值（12位小数）";
-        CONTRIBUTORS = "contributors", "agencies whose figures the total adds up", "参与汇总的单位";
+        CONTRIBUTORS = "contributors", "agencies whose figures the members' sum adds (a member with a reported figure stands for those under it)", "参与汇总的单位（有上报数的下级代表其所属单位）";
         DENOMINATOR = "denominator", "a rate's denominator (Σ for a total)", "比率的分母（汇总行为合计）";
         DENOMINATOR_INDICATOR = "denominator_indicator", "indicator code of the rate's denominator", "分母指标代码";
         DENOMINATOR_SOURCE_FILE = "denominator_source_file", "file the denominator was read from", "分母的来源文件";
@@ -317,7 +325,21 @@ pub mod col {
         NUMERATOR_INDICATOR = "numerator_indicator", "indicator code of the rate's numerator", "分子指标代码";
         NUMERATOR_SOURCE_FILE = "numerator_source_file", "file the numerator was read from", "分子的来源文件";
         NUMERATOR_SOURCE_LINE = "numerator_source_line", "line (or a sheet's row) of the numerator", "分子的来源行号";
-        PREVIOUS = "previous", "the previous year's figure, in the base unit", "上年值（基本单位）";
+        PREVIOUS = "previous", "the previous year's figure, in the base unit (a total: what its growth compares with, last year's reported figure or last year's figures of the contributors compared)", "上年值（基本单位；汇总行为增长的比较基数：上年上报数或可比单位的上年合计）";
+        COMPARED = "compared", "a total's figure its growth compares with previous: the reported figure, or this year's figures of the contributors in both years (同口径)", "汇总行增长计算所用的本年数：上报数，或两年均有数据单位的本年合计（同口径）";
+        FINDINGS = "findings", "what a reviewer is shown about a total: members_exceed_reported, conflicting_reports", "汇总行的审核发现：下级合计大于上报数、上报数据不一致";
+        FINDING_DETAIL = "finding_detail", "the findings explained, with the figures involved", "审核发现说明（英文）";
+        FINDING_DETAIL_ZH = "finding_detail_zh", "the findings explained, in Chinese", "审核发现说明（中文）";
+        GROWTH_BASIS = "growth_basis", "what a total's growth compares: reported (reported figures of both years), comparable (the contributors in both years) or none", "汇总行增长的比较口径：reported 两年上报数，comparable 两年均有数据的单位（同口径），none 无";
+        MEMBERS_VALUE = "members_value", "a total's members' sum (a ratio: their rate), beside a reported figure", "下级合计（比率为下级合计计算的比率），与上报数并列";
+        N_NOT_COMPARED = "n_not_compared", "number of contributors left out of the growth's comparison", "未纳入同口径比较的单位数";
+        NOT_COMPARED = "not_compared", "contributors of this year or the previous one left out of the growth's comparison", "本年或上年参与汇总、但未纳入同口径比较的单位";
+        REPORTED_BY = "reported_by", "the agency whose row a reported total is: the parent itself or the agency reporting for it", "上报数的报送单位：上级单位本身或登记为其报送的单位";
+        REPORTED_SOURCE_FILE = "reported_source_file", "file of the reported figure", "上报数的来源文件";
+        REPORTED_SOURCE_LINE = "reported_source_line", "line (or a sheet's row) of the reported figure", "上报数的来源行号（工作簿为行号）";
+        REPORTED_SOURCE_CELL = "reported_source_cell", "a workbook's cell of the reported figure (C7)", "上报数所在的工作簿单元格";
+        UNALLOCATED = "unallocated", "reported figure − members' sum: the part no member covers (本级及未分配)", "上报数减下级合计：本级及未分配部分";
+        VALUE_BASIS = "value_basis", "whether a total is the figure reported for the parent (reported) or its contributors' sum (summed)", "汇总值口径：reported 上报数，summed 下级合计";
         RATE_FROM_PARTS = "rate_from_parts", "numerator / denominator × 100, rounded to the rate's decimals", "由分子分母计算的比率（按比率的小数位修约）";
         RATE_FROM_PARTS_NULL_REASON = "rate_from_parts_null_reason", "why rate_from_parts is null", "由分子分母计算的比率为空的原因";
         RATE_FROM_PARTS_UNROUNDED = "rate_from_parts_unrounded", "rate_from_parts before rounding, exact to 12 decimals", "由分子分母计算的比率修约前的值（12位小数）";
@@ -342,7 +364,7 @@ pub mod col {
         UNIT = "unit", "the indicator's base unit", "计量单位（基本单位）";
         UNIT_POWER = "unit_power", "power of ten from the unit sent to the base unit (万 = 4)", "报送单位换算为基本单位的十的幂（万 = 4）";
         UNIT_SENT = "unit_sent", "the unit as the agency wrote it", "单位报送时所写的计量单位";
-        VALUE = "value", "the figure in the indicator's base unit (a total: the sum, or the rate rounded)", "数值（基本单位；汇总行为合计或修约后的比率）";
+        VALUE = "value", "the figure in the indicator's base unit (a total: the reported figure or the sum, a rate rounded)", "数值（基本单位；汇总行为上报数或合计，比率为修约后的值）";
         VALUE_RAW = "value_raw", "the value cell as typed", "数值单元格原文";
         VALUE_UNROUNDED = "value_unrounded", "a total's value before rounding", "汇总值修约前的值";
     }

@@ -413,7 +413,7 @@ fn attempt(
             let mut exporter = Exporter::new(paths.clone(), tables, settings);
             let tree = Tree::new(p.rules(), &p.register);
             let mut totals = Aggregator::new(&tree);
-            totals.quarantined(&tree, &ing.quarantined_keys);
+            totals.quarantined(&ing.quarantined_keys);
             let buckets_in = Buckets {
                 spill: &spill,
                 reuse: &reuse,
@@ -649,8 +649,12 @@ impl Buckets<'_> {
             claim_outcomes: figures.claim_outcomes,
             totals: self.tree.partial(&figures.current),
         };
+        // The cache names files by their cache ids, the run by its own.
+        let mut entry = entry;
+        entry.totals.rename_files(|f| self.cache_ids.get(f.0 as usize).map(|&c| FileId(c)));
         cache::save(&self.new.bucket(b), &entry)?;
-        let BucketEntry { observations, superseded_by_file, claim_outcomes, totals, .. } = entry;
+        let BucketEntry { observations, superseded_by_file, claim_outcomes, mut totals, .. } = entry;
+        totals.rename_files(|c| self.files.get(c.0 as usize).copied().flatten());
         Ok((Finished { observations, superseded_by_file, claim_outcomes, totals }, written))
     }
 
@@ -662,8 +666,20 @@ impl Buckets<'_> {
             crate::dirs::link_or_copy(from, to).map_err(|source| Error::Io { path: to.to_owned(), source })
         };
         link(&self.old.bucket(b), &self.new.bucket(b))?;
-        let BucketEntry { parts, indicators, claims, sdmx, observations, superseded_by_file, claim_outcomes, totals } =
-            entry;
+        let BucketEntry {
+            parts,
+            indicators,
+            claims,
+            sdmx,
+            observations,
+            superseded_by_file,
+            claim_outcomes,
+            mut totals,
+        } = entry;
+        if !totals.rename_files(|c| self.files.get(c.0 as usize).copied().flatten()) {
+            let reason = "a total's report names a file the cache does not know".to_owned();
+            return Err(cache::CacheError::Invalid { path: self.old.bucket(b), reason }.into());
+        }
         let mut files = Vec::with_capacity(parts.len());
         for w in parts {
             let to = self.out.join(&w.path);

@@ -12,8 +12,9 @@ use super::{ConfigError, ConfigErrors, table};
 use crate::decimal::Decimal;
 
 /// Columns a catalog may add: `min`, the smallest value an indicator can
-/// take (see [`Kind::default_min`]).
-const OPTIONAL: [&str; 1] = ["min"];
+/// take (see [`Kind::default_min`]), and `coverage`, what its figures
+/// cover (see [`Coverage`]).
+const OPTIONAL: [&str; 2] = ["min", "coverage"];
 
 /// What `min` holds for "no minimum at all".
 const NO_MIN: &str = "none";
@@ -59,6 +60,19 @@ pub enum Aggregation {
     Sum,
     Ratio,
     None,
+}
+
+/// What an indicator's figures cover (SUBMISSIONS.md, "Scope"): the one
+/// place a total learns whose figure it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Coverage {
+    /// The agency's own work (cases it answered, documents it reviewed):
+    /// a parent's total adds its members' figures.
+    Own,
+    /// A territory (new urban jobs, persons insured): the agency the
+    /// register names as reporting for a parent sends the parent's figure.
+    Area,
 }
 
 macro_rules! display_as_serde_name {
@@ -121,6 +135,7 @@ display_as_serde_name! {
     Kind => { Count = "count", Amount = "amount", Rate = "rate", Average = "average", Level = "level", Cumulative = "cumulative" }
     Direction => { Up = "up", Down = "down", None = "none" }
     Aggregation => { Sum = "sum", Ratio = "ratio", None = "none" }
+    Coverage => { Own = "own", Area = "area" }
 }
 
 /// Index of an indicator in the catalog, which is sorted by code: ids sort
@@ -144,6 +159,8 @@ pub struct Indicator {
     /// catalog's `min`, or its kind's default; `None` (`min` = `none`) for
     /// a net change, which can fall below zero.
     pub min: Option<Decimal>,
+    /// `own` unless the catalog's `coverage` says `area`.
+    pub coverage: Coverage,
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,6 +177,8 @@ struct CatalogRow {
     decimals: u8,
     #[serde(default)]
     min: String,
+    #[serde(default)]
+    coverage: String,
 }
 
 #[derive(Debug, Clone)]
@@ -195,7 +214,13 @@ impl Catalog {
             let kind = parse_enum::<Kind>("kind", &r.kind).map_err(&mut err).ok();
             let direction = parse_enum::<Direction>("direction", &r.direction).map_err(&mut err).ok();
             let aggregation = parse_enum::<Aggregation>("aggregation", &r.aggregation).map_err(&mut err).ok();
-            let (Some(kind), Some(direction), Some(aggregation)) = (kind, direction, aggregation) else {
+            let coverage = match r.coverage.as_str() {
+                "" => Some(Coverage::Own),
+                c => parse_enum::<Coverage>("coverage", c).map_err(&mut err).ok(),
+            };
+            let (Some(kind), Some(direction), Some(aggregation), Some(coverage)) =
+                (kind, direction, aggregation, coverage)
+            else {
                 continue;
             };
             if r.name_zh.is_empty() || r.name_en.is_empty() {
@@ -251,6 +276,7 @@ impl Catalog {
                 denominator,
                 decimals: r.decimals,
                 min,
+                coverage,
             });
         }
         if !errors.is_empty() {
@@ -262,6 +288,14 @@ impl Catalog {
                 let p = &indicators[part.0 as usize];
                 if p.aggregation != Aggregation::Sum {
                     let msg = format!("`{}`: `{}` is a ratio part, so its aggregation must be sum", ind.code, p.code);
+                    errors.push(ConfigError::new(path, Some(row.line), msg));
+                }
+                // A parent's rate is reported or summed as its parts are.
+                if p.coverage != ind.coverage {
+                    let msg = format!(
+                        "`{}`: its part `{}` covers `{}`, the rate `{}`: a rate and its parts have one coverage",
+                        ind.code, p.code, p.coverage, ind.coverage
+                    );
                     errors.push(ConfigError::new(path, Some(row.line), msg));
                 }
             }

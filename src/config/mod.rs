@@ -16,7 +16,7 @@ pub mod units;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use catalog::{Aggregation, Catalog, Direction, Indicator, IndicatorId, Kind, YearOnYear};
+pub use catalog::{Aggregation, Catalog, Coverage, Direction, Indicator, IndicatorId, Kind, YearOnYear};
 pub use layouts::{Field, Layout, Layouts};
 pub use pipeline::{OutputSettings, Pipeline, PipelineFile, Precision, Reading, RoundingRules, RowChecks, Rules};
 pub use register::{Agency, AgencyId, Register};

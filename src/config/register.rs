@@ -7,6 +7,11 @@
 //! from its members' leaves, like a parent's, but it has no parent, is in
 //! no tree, and its totals are never summed into anything. An agency needs
 //! a name in one language at least.
+//!
+//! An agency may report for a parent (`reports_for`, SUBMISSIONS.md
+//! "Scope"): the municipal bureau whose figure of new urban jobs covers the
+//! whole city. Its figures of `area` indicators are the parent's reported
+//! figures, its `own` figures stay its own; `crate::aggregate` applies it.
 
 use rustc_hash::FxHashMap;
 use std::path::Path;
@@ -16,7 +21,7 @@ use serde::Deserialize;
 use super::{ConfigError, ConfigErrors, table};
 
 const COLUMNS: [&str; 4] = ["code", "name_zh", "name_en", "parent"];
-const OPTIONAL: [&str; 1] = ["groups"];
+const OPTIONAL: [&str; 2] = ["groups", "reports_for"];
 
 /// Index of an agency in the register, which is sorted by code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
@@ -34,6 +39,8 @@ pub struct Agency {
     pub groups: Vec<AgencyId>,
     /// Whether some agency lists this one as its group.
     pub is_group: bool,
+    /// The parent whose `area` figures this agency sends (`reports_for`).
+    pub reports_for: Option<AgencyId>,
 }
 
 impl Agency {
@@ -51,6 +58,8 @@ struct RegisterRow {
     parent: String,
     #[serde(default)]
     groups: String,
+    #[serde(default)]
+    reports_for: String,
 }
 
 #[derive(Debug, Clone)]
@@ -100,6 +109,7 @@ impl Register {
                 has_children: false,
                 groups,
                 is_group: false,
+                reports_for: None,
             });
         }
         for i in 0..agencies.len() {
@@ -115,6 +125,26 @@ impl Register {
             if a.is_group && (a.parent.is_some() || a.has_children || !a.groups.is_empty()) {
                 let msg = format!("`{}`: a group has no parent, no children and no groups of its own", a.code);
                 errors.push(ConfigError::new(path, Some(row.line), msg));
+            }
+        }
+        // A reporter is an agency without members, reporting for a parent
+        // or a group: a total whose figure someone can send.
+        for (row, i) in rows.iter().zip(0..agencies.len()) {
+            let code = &row.value.reports_for;
+            if code.is_empty() {
+                continue;
+            }
+            let mut err = |msg: String| errors.push(ConfigError::new(path, Some(row.line), msg));
+            match by_code.get(code.as_str()) {
+                None => err(format!("`{}`: reports_for `{code}` is not in the register", row.value.code)),
+                Some(&p) if !(agencies[p.0 as usize].has_children || agencies[p.0 as usize].is_group) => {
+                    err(format!("`{}`: reports_for `{code}`, which has no members to report for", row.value.code))
+                }
+                Some(_) if agencies[i].has_children || agencies[i].is_group => err(format!(
+                    "`{}`: reports_for is for an agency without members (a parent's own rows are its reported figures)",
+                    row.value.code
+                )),
+                Some(&p) => agencies[i].reports_for = Some(p),
             }
         }
         // Every chain of parents must end at a root, without a cycle.

@@ -270,7 +270,7 @@ impl<'a> Exporter<'a> {
                 .map(|rows| {
                     let year = rows[0].key.year;
                     let path = paths.part(table::TOTALS, year, 0);
-                    let digest = TotalsPart::digest(rows);
+                    let digest = TotalsPart::digest(rows, |o| t.source_file(o));
                     let file = match previous.and_then(|p| p.linked(year, &digest, &path)) {
                         Some(file) => file,
                         None => parquet::write_file(&path, table::TOTALS, &t.totals(rows)?, opts)?,
@@ -306,10 +306,15 @@ impl TotalsPart {
     /// the part is made of. The part's other bytes come from the pipeline,
     /// the schemas and yearbook's version, which key the cache that keeps
     /// the digests.
-    pub fn digest(rows: &[&Total]) -> [u8; 32] {
+    /// A report's file is hashed by its path, which the part holds, not
+    /// by the run's id of it, which moves as files come and go.
+    pub fn digest<'f>(rows: &[&Total], file: impl Fn(&crate::model::Origin) -> &'f str) -> [u8; 32] {
         use sha2::Digest;
         let mut sha = sha2::Sha256::new();
         postcard::to_io(rows, &mut sha).expect("hashing does not fail");
+        for r in rows.iter().flat_map(|t| t.report.iter().chain(&t.conflicts)) {
+            postcard::to_io(file(&r.origin), &mut sha).expect("hashing does not fail");
+        }
         sha.finalize().into()
     }
 }

@@ -266,6 +266,8 @@ impl<'a> Tables<'a> {
         let (p, scales) = (self, self.scales);
         let ind = |t: &Total| p.catalog.indicator(t.key.indicator);
         let part = |id: Option<IndicatorId>| id.map(|id| p.catalog.indicator(id).code.as_str());
+        let details: Vec<Option<(String, String)>> =
+            rows.iter().map(|t| crate::aggregate::findings_text(t, |a| self.agency(a))).collect();
         let cols = vec![
             Ok(text(col::AGENCY, rows.iter().map(|t| Some(self.agency(t.key.agency))))),
             Ok(text(col::AGENCY_NAME, rows.iter().map(|t| Some(p.register.agency(t.key.agency).name())))),
@@ -291,6 +293,22 @@ impl<'a> Tables<'a> {
             decimal(col::CHANGE_PP, scales.change, rows.iter().map(|t| rounded(&t.change))),
             decimal(col::CHANGE_PP_UNROUNDED, UNROUNDED_SCALE, rows.iter().map(|t| unrounded(&t.change))),
             Ok(text(col::CHANGE_NULL_REASON, rows.iter().map(|t| reason(&t.change)))),
+            Ok(text(col::VALUE_BASIS, rows.iter().map(|t| Some(t.scope.name())))),
+            Ok(text(col::REPORTED_BY, rows.iter().map(|t| t.report.map(|r| self.agency(r.by))))),
+            Ok(text(col::REPORTED_SOURCE_FILE, rows.iter().map(|t| t.report.map(|r| self.source_file(&r.origin))))),
+            Ok(int64(col::REPORTED_SOURCE_LINE, rows.iter().map(|t| t.report.map(|r| r.origin.line as i64)))),
+            Ok(text(
+                col::REPORTED_SOURCE_CELL,
+                rows.iter()
+                    .map(|t| t.report.and_then(|r| self.cell(&r.origin)))
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(|c| c.as_deref()),
+            )),
+            decimal(col::MEMBERS_VALUE, BASE_SCALE, rows.iter().map(|t| t.members)),
+            decimal(col::UNALLOCATED, BASE_SCALE, rows.iter().map(|t| t.unallocated)),
+            Ok(text(col::GROWTH_BASIS, rows.iter().map(|t| Some(t.basis.name())))),
+            decimal(col::COMPARED, BASE_SCALE, rows.iter().map(|t| t.compared)),
             Ok(int64(col::N_AGENCIES, rows.iter().map(|t| Some(t.contributors.len() as i64)))),
             Ok(int64(col::N_MISSING, rows.iter().map(|t| Some(t.missing.len() as i64)))),
             Ok(text_list(
@@ -303,6 +321,19 @@ impl<'a> Tables<'a> {
                 rows.iter().map(|t| t.missing.len()).sum(),
                 rows.iter().map(|t| t.missing.iter().map(|&a| self.agency(a))),
             )),
+            Ok(int64(col::N_NOT_COMPARED, rows.iter().map(|t| Some(t.not_compared.len() as i64)))),
+            Ok(text_list(
+                col::NOT_COMPARED,
+                rows.iter().map(|t| t.not_compared.len()).sum(),
+                rows.iter().map(|t| t.not_compared.iter().map(|&a| self.agency(a))),
+            )),
+            Ok(text_list(
+                col::FINDINGS,
+                rows.iter().map(|t| t.findings.len()).sum(),
+                rows.iter().map(|t| t.findings.iter().map(|f| f.name())),
+            )),
+            Ok(text(col::FINDING_DETAIL_ZH, details.iter().map(|d| d.as_ref().map(|d| d.0.as_str())))),
+            Ok(text(col::FINDING_DETAIL, details.iter().map(|d| d.as_ref().map(|d| d.1.as_str())))),
         ];
         batch(table::TOTALS, cols)
     }

@@ -5,9 +5,12 @@
 //! One sheet per year, a row per metric: the inputs as numbers, the
 //! formulas (`=ROUND(F2/G2*100,1)`), yearbook's printed figures beside
 //! them, and the source file, line and raw text. The `totals` sheet gives
-//! each total a block: one row per contributing agency whose cells refer
-//! to that agency's row of the year sheet, and the total's row summing
-//! them with formulas. Built from the run's own Parquet (the same reader as
+//! each total a block: one row per contributor whose cells refer to the
+//! row of the year sheet its figure is (a member reported for: its
+//! reporter's row), with last year's figure beside it when the growth
+//! compares it, and the total's row: the reported figure's row or the
+//! contributors' sum, the members' sum and the difference beside it, and
+//! the growth over the figures it compares, all as formulas. Built from the run's own Parquet (the same reader as
 //! `explain` and `audit`), so it shows exactly what the run wrote.
 //!
 //! Spreadsheets compute in binary floating point; the figures here agree
@@ -103,6 +106,12 @@ columns!(T {
     Completion = "completion_pct",
     Growth = "growth_pct",
     Change = "change_pp",
+    Members = "members_value",
+    Unallocated = "unallocated",
+    Compared = "compared",
+    ComparedPrevious = "compared_previous",
+    ComparedDenominator = "compared_denominator",
+    ComparedPreviousDenominator = "compared_previous_denominator",
     PrintedValue = "yearbook_value",
     PrintedCompletion = "yearbook_completion_pct",
     PrintedGrowth = "yearbook_growth_pct",
@@ -383,9 +392,10 @@ pub fn write(out: &Outputs, path: &Path) -> Result<(), WorkbookError> {
 }
 
 /// The `totals` sheet: per total, its contributors' rows referring to the
-/// year sheets, then the total's row with the sums and percentages as
-/// formulas over them: Σ for a sum, Σ numerator / Σ denominator × 100 for
-/// a ratio (as `crate::aggregate` computes them).
+/// year sheets, then the total's row with the value, the sums and the
+/// percentages as formulas over them, as `crate::aggregate` computes them:
+/// a reported figure is its row's; else Σ for a sum, Σ numerator /
+/// Σ denominator × 100 for a ratio; the growth over what it compares.
 fn totals_sheet(
     out: &Outputs,
     wb: &mut Workbook,
@@ -401,6 +411,33 @@ fn totals_sheet(
         ws.write_string_with_format(0, c as u16, *h, &bold)?;
     }
     ws.set_freeze_panes(1, 0)?;
+    // Which agency's row each reported total is, and each total's
+    // contributors, by (year, total, indicator): read before the blocks,
+    // which refer to members' and last year's.
+    let mut reporter: BTreeMap<(i32, String, String), String> = BTreeMap::new();
+    let mut listed: BTreeMap<(i32, String, String), Vec<String>> = BTreeMap::new();
+    for &year in years {
+        out.scan(table::TOTALS, Some(year), |_, b| {
+            let (agency, indicator) = (b.text(col::AGENCY)?, b.text(col::INDICATOR)?);
+            let (basis, by, contributors) =
+                (b.text(col::VALUE_BASIS)?, b.text(col::REPORTED_BY)?, b.text_list(col::CONTRIBUTORS)?);
+            for i in 0..b.len() {
+                let (Some(a), Some(ind)) = (agency(i), indicator(i)) else { continue };
+                let key = (year, a.to_owned(), ind.to_owned());
+                if let (Some("reported"), Some(by)) = (basis(i), by(i)) {
+                    reporter.insert(key.clone(), by.to_owned());
+                }
+                listed.insert(key, contributors(i).into_iter().map(str::to_owned).collect());
+            }
+            Ok(())
+        })?;
+    }
+    // The year sheet's row of `agency`'s figure of `ind` in `year`.
+    let row_of = |year: i32, agency: &str, ind: &str| {
+        let key = (year, agency.to_owned(), ind.to_owned());
+        let from = reporter.get(&key).cloned().unwrap_or_else(|| agency.to_owned());
+        rows.get(&(year, from, ind.to_owned())).copied()
+    };
     // (year, parent, indicator) → the total's row here.
     let mut total_rows: BTreeMap<(i32, String, String), u32> = BTreeMap::new();
     let mut r = 1u32;
@@ -418,11 +455,15 @@ fn totals_sheet(
             let why = [b.named::<NullReason>(w0)?, b.named(w1)?, b.named(w2)?];
             let target_ok = b.decimal(col::TARGET)?;
             let (numerator, denominator) = (b.decimal(col::NUMERATOR)?, b.decimal(col::DENOMINATOR)?);
-            let previous = b.decimal(col::PREVIOUS)?;
+            let (previous, compared) = (b.decimal(col::PREVIOUS)?, b.decimal(col::COMPARED)?);
+            let (members, unallocated) = (b.decimal(col::MEMBERS_VALUE)?, b.decimal(col::UNALLOCATED)?);
+            let (value_basis, growth_basis) = (b.text(col::VALUE_BASIS)?, b.text(col::GROWTH_BASIS)?);
             for i in 0..b.len() {
                 let (a, ind) = (agency(i)?.to_owned(), indicator(i)?.to_owned());
                 let ratio = aggregation(i)? == Aggregation::Ratio;
                 let why = [why[0](i)?, why[1](i)?, why[2](i)?];
+                let reported = value_basis(i) == Some("reported");
+                let comparable = growth_basis(i) == Some("comparable");
                 // A sheet holds 1 048 576 rows: past that, one row says where
                 // the rest is.
                 if r as usize + contributors(i).len() + 2 > SHEET_ROWS {
@@ -436,28 +477,42 @@ fn totals_sheet(
                     continue;
                 }
                 let first = r;
+                let (n, d) = (num_ind(i).unwrap_or_default(), den_ind(i).unwrap_or_default());
+                let compared_before: Vec<String> =
+                    listed.get(&(year - 1, a.clone(), ind.clone())).cloned().unwrap_or_default();
                 let res = (|| -> Result<(), WorkbookError> {
                     let [dc, dg, dch] = decimals_of(decimals, &ind)?;
-                    // Contributor rows: references into the year sheet.
+                    // Contributor rows: references into the year sheets.
                     for c in contributors(i) {
                         ws_row_label(wb, r, year, c, &ind, "agency")?;
                         let ws = wb.worksheet_from_name("totals")?;
-                        let refer = |ws: &mut Worksheet, at: T, row: u32, column: Y, shown: Option<Decimal>| {
-                            ws.write_formula(r, at.at(), formula(sheet_ref(year, column, row), shown)).map(|_| ())
+                        let refer = |ws: &mut Worksheet, at: T, y: i32, row: u32, column: Y, shown: Option<Decimal>| {
+                            ws.write_formula(r, at.at(), formula(sheet_ref(y, column, row), shown)).map(|_| ())
                         };
+                        // Last year's figure, where the growth compares it.
+                        let then = comparable && compared_before.iter().any(|x| x == c);
                         if ratio {
-                            let (n, d) = (num_ind(i).unwrap_or_default(), den_ind(i).unwrap_or_default());
-                            if let (Some(&(nr, nv, _)), Some(&(dr, dv, _))) = (
-                                rows.get(&(year, c.to_owned(), n.to_owned())),
-                                rows.get(&(year, c.to_owned(), d.to_owned())),
-                            ) {
-                                refer(ws, T::Numerator, nr, Y::Actual, nv)?;
-                                refer(ws, T::Denominator, dr, Y::Actual, dv)?;
+                            if let (Some((nr, nv, _)), Some((dr, dv, _))) = (row_of(year, c, n), row_of(year, c, d)) {
+                                refer(ws, T::Numerator, year, nr, Y::Actual, nv)?;
+                                refer(ws, T::Denominator, year, dr, Y::Actual, dv)?;
+                                if then
+                                    && let (Some((pn, pnv, _)), Some((pd, pdv, _))) =
+                                        (row_of(year - 1, c, n), row_of(year - 1, c, d))
+                                {
+                                    refer(ws, T::Compared, year, nr, Y::Actual, nv)?;
+                                    refer(ws, T::ComparedDenominator, year, dr, Y::Actual, dv)?;
+                                    refer(ws, T::ComparedPrevious, year - 1, pn, Y::Actual, pnv)?;
+                                    refer(ws, T::ComparedPreviousDenominator, year - 1, pd, Y::Actual, pdv)?;
+                                }
                             }
-                        } else if let Some(&(sr, sv, st)) = rows.get(&(year, c.to_owned(), ind.clone())) {
-                            refer(ws, T::Value, sr, Y::Actual, sv)?;
-                            if target_ok(i).is_some() {
-                                refer(ws, T::Target, sr, Y::Target, st)?;
+                        } else if let Some((sr, sv, st)) = row_of(year, c, &ind) {
+                            refer(ws, T::Value, year, sr, Y::Actual, sv)?;
+                            if target_ok(i).is_some() && !reported {
+                                refer(ws, T::Target, year, sr, Y::Target, st)?;
+                            }
+                            if then && let Some((pr, pv, _)) = row_of(year - 1, c, &ind) {
+                                refer(ws, T::Compared, year, sr, Y::Actual, sv)?;
+                                refer(ws, T::ComparedPrevious, year - 1, pr, Y::Actual, pv)?;
                             }
                         }
                         r += 1;
@@ -478,39 +533,91 @@ fn totals_sheet(
                     };
                     let [pc, pg, pch] = [printed[0](i), printed[1](i), printed[2](i)];
                     let prev = total_rows.get(&(year - 1, a.clone(), ind.clone())).map(|&p| p + 1);
+                    // What the value is: the reported row's, else the sum.
+                    let own = |part: &str, y: i32| row_of(y, &a, part).filter(|_| reported);
+                    let (cc, pv) = (T::Compared.cell(tr), T::Previous.cell(tr));
                     if ratio {
-                        let (n, d, pv) = (T::Numerator.cell(tr), T::Denominator.cell(tr), T::Previous.cell(tr));
-                        put(T::Numerator, range(T::Numerator), numerator(i), None)?;
-                        put(T::Denominator, range(T::Denominator), denominator(i), None)?;
-                        if value(i).is_some() {
-                            put(T::Value, round_formula(&format!("{n}/{d}*100"), dch, rule), value(i), Some(dch))?;
+                        let (nc, dc_) = (T::Numerator.cell(tr), T::Denominator.cell(tr));
+                        match (own(n, year), own(d, year)) {
+                            (Some((nr, nv, _)), Some((dr, dv, _))) => {
+                                put(T::Numerator, sheet_ref(year, Y::Actual, nr), nv, None)?;
+                                put(T::Denominator, sheet_ref(year, Y::Actual, dr), dv, None)?;
+                                let sums = format!("{}/{}*100", range(T::Numerator), range(T::Denominator));
+                                if r > first {
+                                    put(T::Members, round_formula(&sums, dch, rule), members(i), Some(dch))?;
+                                }
+                            }
+                            _ => {
+                                put(T::Numerator, range(T::Numerator), numerator(i), None)?;
+                                put(T::Denominator, range(T::Denominator), denominator(i), None)?;
+                                if value(i).is_some() {
+                                    put(
+                                        T::Members,
+                                        round_formula(&format!("{nc}/{dc_}*100"), dch, rule),
+                                        members(i),
+                                        Some(dch),
+                                    )?;
+                                }
+                            }
                         }
-                        if let Some(p) = prev {
-                            let x = format!("{}/{}*100", T::Numerator.cell(p), T::Denominator.cell(p));
-                            put(T::Previous, x, previous(i), None)?;
+                        if value(i).is_some() {
+                            put(T::Value, round_formula(&format!("{nc}/{dc_}*100"), dch, rule), value(i), Some(dch))?;
                         }
                         if why[2].is_none() {
-                            put(T::Change, round_formula(&format!("{n}/{d}*100-{pv}"), dch, rule), pch, Some(dch))?;
+                            if comparable {
+                                let x = |a: T, b: T| format!("{}/{}*100", range(a), range(b));
+                                put(T::Compared, x(T::Compared, T::ComparedDenominator), compared(i), None)?;
+                                put(
+                                    T::Previous,
+                                    x(T::ComparedPrevious, T::ComparedPreviousDenominator),
+                                    previous(i),
+                                    None,
+                                )?;
+                            } else if let Some(p) = prev {
+                                put(T::Compared, format!("{nc}/{dc_}*100"), compared(i), None)?;
+                                let x = format!("{}/{}*100", T::Numerator.cell(p), T::Denominator.cell(p));
+                                put(T::Previous, x, previous(i), None)?;
+                            }
+                            put(T::Change, round_formula(&format!("{cc}-{pv}"), dch, rule), pch, Some(dch))?;
                         }
                     } else {
-                        let (v, t, pv) = (T::Value.cell(tr), T::Target.cell(tr), T::Previous.cell(tr));
-                        if value(i).is_some() {
-                            put(T::Value, range(T::Value), value(i), None)?;
+                        let (v, t) = (T::Value.cell(tr), T::Target.cell(tr));
+                        match own(&ind, year) {
+                            Some((sr, sv, st)) => {
+                                put(T::Value, sheet_ref(year, Y::Actual, sr), sv, None)?;
+                                if target_ok(i).is_some() {
+                                    put(T::Target, sheet_ref(year, Y::Target, sr), st, None)?;
+                                }
+                                if r > first {
+                                    put(T::Members, range(T::Value), members(i), None)?;
+                                    put(T::Unallocated, format!("{v}-{}", T::Members.cell(tr)), unallocated(i), None)?;
+                                }
+                            }
+                            None => {
+                                if value(i).is_some() {
+                                    put(T::Value, range(T::Value), value(i), None)?;
+                                    put(T::Members, v.clone(), members(i), None)?;
+                                }
+                                if target_ok(i).is_some() {
+                                    put(T::Target, range(T::Target), target_ok(i), None)?;
+                                }
+                            }
                         }
-                        if target_ok(i).is_some() {
-                            put(T::Target, range(T::Target), target_ok(i), None)?;
-                        }
-                        if let Some(p) = prev {
+                        if comparable {
+                            put(T::Compared, range(T::Compared), compared(i), None)?;
+                            put(T::Previous, range(T::ComparedPrevious), previous(i), None)?;
+                        } else if let Some(p) = prev.filter(|_| why[1].is_none() || why[2].is_none()) {
+                            put(T::Compared, v.clone(), compared(i), None)?;
                             put(T::Previous, T::Value.cell(p), previous(i), None)?;
                         }
                         if why[0].is_none() {
                             put(T::Completion, round_formula(&format!("{v}/{t}*100"), dc, rule), pc, Some(dc))?;
                         }
                         if why[1].is_none() {
-                            put(T::Growth, round_formula(&format!("({v}-{pv})/{pv}*100"), dg, rule), pg, Some(dg))?;
+                            put(T::Growth, round_formula(&format!("({cc}-{pv})/{pv}*100"), dg, rule), pg, Some(dg))?;
                         }
                         if why[2].is_none() {
-                            put(T::Change, round_formula(&format!("{v}-{pv}"), dch, rule), pch, Some(dch))?;
+                            put(T::Change, round_formula(&format!("{cc}-{pv}"), dch, rule), pch, Some(dch))?;
                         }
                     }
                     opt_number(ws, r, T::PrintedValue.at(), value(i))?;

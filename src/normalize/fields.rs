@@ -239,6 +239,7 @@ mod tests {
             denominator: None,
             decimals: 0,
             min: Kind::Count.default_min(),
+            coverage: crate::config::Coverage::Area,
         }
     }
 

@@ -45,15 +45,28 @@ fn explain_json_of_a_total_lists_contributors_and_missing() {
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(e["subject"], "total");
+    // The districts, each by the figure its bureau reports for it.
     let agencies: Vec<&str> =
         e["contributors"].as_array().unwrap().iter().map(|c| c["agency"].as_str().unwrap()).collect();
-    assert_eq!(agencies, ["TJ-D01-HRSS", "TJ-D13-HRSS", "TJ-HRSS"]);
+    assert_eq!(agencies, ["TJ-D01", "TJ-D13"]);
+    assert_eq!(e["contributors"][0]["inputs"][0]["agency"], "TJ-D01-HRSS");
     // TJ-D02-HRSS's 2021 rows conflict, so they are quarantined.
-    assert_eq!(e["missing"], serde_json::json!(["TJ-D02-HRSS"]));
+    assert_eq!(e["missing"], serde_json::json!(["TJ-D02"]));
+    // The city's figure is the one the municipal bureau reports for it.
+    let scope = &e["scope"];
+    assert_eq!(scope["value_basis"], "reported");
+    assert_eq!(scope["reported"][0]["agency"], "TJ-HRSS");
+    assert_eq!(scope["reported"][0]["source"]["file"], "city/TJ-HRSS-2021.csv");
+    assert_eq!(scope["reported"][0]["source"]["line"], 2);
+    assert_eq!((&scope["members_value"], &scope["unallocated"]), (&"60197".into(), &"316003".into()));
+    assert_eq!(scope["growth_basis"], "reported");
     let completion = &e["derivations"][0];
-    assert_eq!(completion["computation"], "436397 / 405527 × 100");
+    assert_eq!(completion["computation"], "376200 / 350000 × 100");
     assert_eq!(completion["rounded"], completion["printed"]);
-    assert_eq!(completion["printed"], "107.6");
+    assert_eq!(completion["printed"], "107.5");
+    let growth = &e["derivations"][1];
+    assert_eq!(growth["computation"], "(376200 − 370900) / 370900 × 100");
+    assert_eq!(growth["printed"], "1.43");
 }
 
 #[test]
@@ -81,10 +94,10 @@ fn audit_passes_on_the_sample() {
     let (_tmp, out) = sample();
     let (code, text) = audit(&out, Some("sample_data"));
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("282 metric rows recomputed"), "{text}");
-    assert!(text.contains("235 total rows recomputed"), "{text}");
+    assert!(text.contains("302 metric rows recomputed"), "{text}");
+    assert!(text.contains("250 total rows recomputed"), "{text}");
     assert!(text.contains("26 rate rows recomputed"), "{text}");
-    assert!(text.contains("15 submissions against their manifest SHA-256"), "{text}");
+    assert!(text.contains("16 submissions against their manifest SHA-256"), "{text}");
     assert!(text.contains("audit passed"), "{text}");
 }
 

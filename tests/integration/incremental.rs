@@ -97,10 +97,11 @@ fn every_kind_of_change_writes_what_a_full_run_writes() {
     assert_ne!(inode(2021), before_2021);
     let computed = work["buckets_computed"].as_u64().unwrap();
     assert!((1..buckets).contains(&computed), "only the bureau's bucket: {work}");
-    // The city's total follows: 436 397 + 800.
+    // The city's total follows: the bureau's figure, which is the city's
+    // (it reports for it), 376 200 + 800.
     let totals = crate::util::csv_rows(&out.join("summary/2021/totals.csv"));
     let city = crate::util::find(&totals, &[("汇总单位代码", "TJ"), ("指标代码", "EMP-URBAN-NEW")]);
-    assert_eq!(crate::util::cell(&totals, city, "合计值"), "437197");
+    assert_eq!(crate::util::cell(&totals, city, "合计值"), "377000");
 
     // A new file.
     std::fs::write(input.join("city/TJ-JUS-2023.csv"), format!("{EN_HEADER}TJ-JUS,2023,INFO-DISCLOSED,,120,条,,,,\n"))
@@ -120,13 +121,29 @@ fn every_kind_of_change_writes_what_a_full_run_writes() {
     let catalog = tmp.path().join("catalog.csv");
     let text = std::fs::read_to_string(repo().join("schemas/catalog.csv")).unwrap();
     let edited = text.replace(
-        "EMP-URBAN-NEW,城镇新增就业,New urban employment,人,count,up,sum,,,0,0",
-        "EMP-URBAN-NEW,城镇新增就业,New urban employment,人,count,up,sum,,,1,0",
+        "EMP-URBAN-NEW,城镇新增就业,New urban employment,人,count,up,sum,,,0,area,0",
+        "EMP-URBAN-NEW,城镇新增就业,New urban employment,人,count,up,sum,,,1,area,0",
     );
     assert_ne!(text, edited);
     std::fs::write(&catalog, edited).unwrap();
     let work = same_as_full(&input, &out, &["--catalog", catalog.to_str().unwrap()]);
     assert_eq!((work["files_reused"].as_u64(), work["buckets_reused"].as_u64()), (Some(0), Some(0)), "{work}");
+
+    // A change of scope in the register (the municipal bureau no longer
+    // reports for the city): everything is computed again, and the city's
+    // new jobs are its members' sum instead of the bureau's figure.
+    let agencies = tmp.path().join("agencies.csv");
+    let text = std::fs::read_to_string(repo().join("schemas/agencies.csv")).unwrap();
+    let edited = text.replace("Social Security Bureau,TJ,TJ\n", "Social Security Bureau,TJ,\n");
+    assert_ne!(text, edited);
+    std::fs::write(&agencies, edited).unwrap();
+    let args = ["--catalog", catalog.to_str().unwrap(), "--agencies", agencies.to_str().unwrap()];
+    let work = same_as_full(&input, &out, &args);
+    assert_eq!((work["files_reused"].as_u64(), work["buckets_reused"].as_u64()), (Some(0), Some(0)), "{work}");
+    let totals = crate::util::parquet_rows(&out, "totals");
+    let city = crate::util::find(&totals, &[("year", "2021"), ("agency", "TJ"), ("indicator", "EMP-URBAN-NEW")]);
+    assert_eq!(crate::util::cell(&totals, city, "value_basis"), "summed");
+    assert_eq!(crate::util::cell(&totals, city, "contributors"), "[TJ-D01, TJ-HRSS]");
 }
 
 /// A cache missing a part (pruned by hand, a disk that lost a file) is no
