@@ -40,14 +40,14 @@ use crate::rates;
 
 /// Whether a total's value is a figure reported for the parent or the
 /// sum over its contributors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Scope {
     Reported,
     Summed,
 }
 
 /// What a total's growth (or change in points) compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Basis {
     /// This year's reported figure with the previous year's.
     Reported,
@@ -88,6 +88,27 @@ names! {
     Scope => { Reported = "reported", Summed = "summed" }
     Basis => { Reported = "reported", Comparable = "comparable", None = "none" }
     Finding => { MembersExceedReported = "members_exceed_reported", ConflictingReports = "conflicting_reports" }
+}
+
+impl Scope {
+    /// The scope as the people's tables print it.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Scope::Reported => "上报数",
+            Scope::Summed => "下级合计",
+        }
+    }
+}
+
+impl Basis {
+    /// The growth's basis as the people's tables print it (none: empty).
+    pub fn zh(self) -> &'static str {
+        match self {
+            Basis::Reported => "上报数对比",
+            Basis::Comparable => "同口径",
+            Basis::None => "",
+        }
+    }
 }
 
 /// A figure sent for a parent: by the parent itself or by the agency

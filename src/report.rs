@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use crate::aggregate::{Basis, Scope};
 use crate::almanac::{Almanac, Completion};
 use crate::config::{Catalog, Register};
 use crate::decimal::Decimal;
@@ -248,10 +249,12 @@ fn completion_bars(h: &mut String, p: &Page<'_>, rows: &[&Completion]) {
     let max = rows.iter().map(|r| f64_of(r.completion)).fold(100.0_f64, f64::max).min(400.0) * 1.1;
     let (label_w, bar_w, row_h) = (190.0, 420.0, 22.0);
     let height = rows.len() as f64 * row_h + 8.0;
+    // Room for a reported total's members' sum and difference.
+    let notes = if rows.iter().any(|r| r.scope == Some(Scope::Reported)) { 340.0 } else { 0.0 };
     let _ = write!(
         h,
         r#"<svg class="chart" width="{w}" height="{height}" viewBox="0 0 {w} {height}" role="img" xmlns="http://www.w3.org/2000/svg">"#,
-        w = label_w + bar_w + 150.0
+        w = label_w + bar_w + 150.0 + notes
     );
     for (i, r) in rows.iter().enumerate() {
         let y = i as f64 * row_h + 4.0;
@@ -269,11 +272,20 @@ fn completion_bars(h: &mut String, p: &Page<'_>, rows: &[&Completion]) {
             bh = row_h - 6.0,
             fill = if met { "#2f7d4f" } else { "#c0504d" }
         );
-        let extra = match (r.growth, r.change) {
-            (Some(g), _) => format!("，同比 {}%", g),
-            (None, Some(c)) => format!("，同比 {} 个百分点", c),
+        let comparable = if r.basis == Some(Basis::Comparable) { "（同口径）" } else { "" };
+        let mut extra = match (r.growth, r.change) {
+            (Some(g), _) => format!("，同比 {}%{comparable}", g),
+            (None, Some(c)) => format!("，同比 {} 个百分点{comparable}", c),
             _ => String::new(),
         };
+        // A total reported for the parent is the published figure; its
+        // members' sum and the part none of them covers stand beside it.
+        if let (Some(Scope::Reported), Some(m)) = (r.scope, r.members) {
+            let unit = &p.catalog.indicator(r.indicator).base_unit;
+            let shown = |d: Decimal| format!("{}{unit}", d.trimmed());
+            let rest = r.unallocated.map(|u| format!("，本级及未分配 {}", shown(u))).unwrap_or_default();
+            extra.push_str(&format!("（上报数；下级合计 {}{rest}）", shown(m)));
+        }
         let _ = write!(
             h,
             r#"<text x="{x:.1}" y="{ty}" font-size="12">{}%{}</text>"#,

@@ -21,6 +21,7 @@ use polars::prelude::*;
 
 use frames::{read_year, scan};
 
+use crate::aggregate::{Basis, Scope};
 use crate::config::{AgencyId, Catalog, IndicatorId, Register, YearOnYear};
 use crate::decimal::{Decimal, Rounding};
 use crate::league::{self, LeagueRow};
@@ -80,6 +81,13 @@ pub struct IndicatorYears {
     pub completion: Option<Decimal>,
     pub growth: Option<Decimal>,
     pub change: Option<Decimal>,
+    /// The latest year's scope (口径): whether the total is the figure
+    /// reported for the parent, with the members' sum and the difference
+    /// beside it, and what its growth compares.
+    pub scope: Option<Scope>,
+    pub members: Option<Decimal>,
+    pub unallocated: Option<Decimal>,
+    pub basis: Option<Basis>,
 }
 
 /// A printed completion of a root (the city) or one of its members (a
@@ -93,6 +101,13 @@ pub struct Completion {
     pub completion: Decimal,
     pub growth: Option<Decimal>,
     pub change: Option<Decimal>,
+    /// A total's scope: reported or summed, its members' sum and the
+    /// difference beside a reported figure, and its growth's basis
+    /// (`None` for an agency's own figure).
+    pub scope: Option<Scope>,
+    pub members: Option<Decimal>,
+    pub unallocated: Option<Decimal>,
+    pub basis: Option<Basis>,
 }
 
 /// The agencies' figures that grew most and fell most in one year.
@@ -232,8 +247,7 @@ pub fn from_metrics(
 /// completions from the totals `parts`.
 pub fn with_totals(metrics: FromMetrics, parts: &[(i32, PathBuf)], cx: &Context<'_>) -> Result<Almanac, AlmanacError> {
     let FromMetrics { league, movers, mut completions, .. } = metrics;
-    let totals =
-        scan(parts, &[c::AGENCY, c::INDICATOR, c::VALUE, c::TARGET, c::COMPLETION_PCT, c::GROWTH_PCT, c::CHANGE_PP])?;
+    let totals = scan(parts, &TOTALS_COLUMNS)?;
     let (years, parents) = match totals.clone() {
         Some(totals) => parent_tables(totals, cx)?,
         None => (Vec::new(), Vec::new()),
@@ -269,6 +283,22 @@ fn top(mut candidates: Vec<Mover>, cx: &Context<'_>, rising: bool) -> Vec<Mover>
     candidates.truncate(MOVERS as usize);
     candidates
 }
+
+/// The totals columns the tables read: the values, the latest year's
+/// percentages and each total's scope.
+const TOTALS_COLUMNS: [&str; 11] = [
+    c::AGENCY,
+    c::INDICATOR,
+    c::VALUE,
+    c::TARGET,
+    c::COMPLETION_PCT,
+    c::GROWTH_PCT,
+    c::CHANGE_PP,
+    c::VALUE_BASIS,
+    c::MEMBERS_VALUE,
+    c::UNALLOCATED,
+    c::GROWTH_BASIS,
+];
 
 /// The metrics columns the tables read.
 const METRICS_COLUMNS: [&str; 9] = [
@@ -329,6 +359,11 @@ fn completion_rows(df: &DataFrame, cx: &Context<'_>) -> PolarsResult<Vec<Complet
     let years = df.column("year")?.i32()?;
     let (completion, growth, change) =
         (decimals(df, c::COMPLETION_PCT)?, decimals(df, c::GROWTH_PCT)?, decimals(df, c::CHANGE_PP)?);
+    // Only totals have a scope.
+    let scopes = df.column(c::VALUE_BASIS).ok().map(|c| c.str()).transpose()?;
+    let bases = df.column(c::GROWTH_BASIS).ok().map(|c| c.str()).transpose()?;
+    let members = if scopes.is_some() { Some(decimals(df, c::MEMBERS_VALUE)?) } else { None };
+    let unallocated = if scopes.is_some() { Some(decimals(df, c::UNALLOCATED)?) } else { None };
     let mut out = Vec::with_capacity(df.height());
     for i in 0..df.height() {
         let (a, r, ind) = (agencies.get(i), roots.get(i), indicators.get(i));
@@ -346,6 +381,10 @@ fn completion_rows(df: &DataFrame, cx: &Context<'_>) -> PolarsResult<Vec<Complet
             completion,
             growth: at(growth[i], d.growth),
             change: at(change[i], d.change),
+            scope: scopes.and_then(|s| s.get(i)).and_then(Scope::from_name),
+            members: members.as_ref().and_then(|m| m[i]),
+            unallocated: unallocated.as_ref().and_then(|u| u[i]),
+            basis: bases.and_then(|b| b.get(i)).and_then(Basis::from_name),
         });
     }
     Ok(out)
@@ -436,7 +475,16 @@ fn parent_tables(totals: LazyFrame, cx: &Context<'_>) -> PolarsResult<(Vec<i32>,
         "_".into(),
         polars::frame::PivotColumnNaming::Auto,
     );
-    let latest_cols = [c::TARGET, c::COMPLETION_PCT, c::GROWTH_PCT, c::CHANGE_PP];
+    let latest_cols = [
+        c::TARGET,
+        c::COMPLETION_PCT,
+        c::GROWTH_PCT,
+        c::CHANGE_PP,
+        c::VALUE_BASIS,
+        c::MEMBERS_VALUE,
+        c::UNALLOCATED,
+        c::GROWTH_BASIS,
+    ];
     let latest_df = totals.filter(col("year").eq(lit(latest))).select(
         [col(c::AGENCY), col(c::INDICATOR)].into_iter().chain(latest_cols.iter().map(|&n| col(n))).collect::<Vec<_>>(),
     );
@@ -451,6 +499,8 @@ fn parent_tables(totals: LazyFrame, cx: &Context<'_>) -> PolarsResult<(Vec<i32>,
     let target = decimals(&df, c::TARGET)?;
     let (completion, growth, change) =
         (decimals(&df, c::COMPLETION_PCT)?, decimals(&df, c::GROWTH_PCT)?, decimals(&df, c::CHANGE_PP)?);
+    let (scopes, bases) = (codes(&df, c::VALUE_BASIS)?, codes(&df, c::GROWTH_BASIS)?);
+    let (members, unallocated) = (decimals(&df, c::MEMBERS_VALUE)?, decimals(&df, c::UNALLOCATED)?);
     let mut rows: Vec<(AgencyId, IndicatorYears)> = Vec::with_capacity(df.height());
     for i in 0..df.height() {
         let (a, ind) = (agencies.get(i), indicators.get(i));
@@ -469,6 +519,11 @@ fn parent_tables(totals: LazyFrame, cx: &Context<'_>) -> PolarsResult<(Vec<i32>,
                 completion: at(completion[i], d.completion),
                 growth: if rate { None } else { at(growth[i], d.growth) },
                 change: if rate { at(change[i], d.change) } else { None },
+                scope: scopes.get(i).and_then(Scope::from_name),
+                // Beside a reported figure only: a summed one is its members' sum.
+                members: shown(members[i]).filter(|_| scopes.get(i) == Some(Scope::Reported.name())),
+                unallocated: shown(unallocated[i]),
+                basis: bases.get(i).and_then(Basis::from_name),
             },
         ));
     }

@@ -15,6 +15,7 @@ use super::staging::OutDir;
 use super::tables::Tables;
 use super::workbook::decimals_format;
 use super::{ExportError, durable, io};
+use crate::aggregate::{Basis, Scope};
 use crate::almanac::{Almanac, Mover, ParentTable};
 use crate::decimal::Decimal;
 use crate::league::{self, LeagueRow};
@@ -35,6 +36,10 @@ fn yearbook_header(a: &Almanac) -> Vec<String> {
             format!("{latest}年完成率(%)"),
             format!("{latest}年同比增长(%)"),
             format!("{latest}年同比变化(百分点)"),
+            format!("{latest}年口径"),
+            format!("{latest}年下级合计"),
+            format!("{latest}年本级及未分配"),
+            format!("{latest}年增长口径"),
         ])
         .collect()
 }
@@ -115,6 +120,8 @@ fn parent_rows<'a>(t: &'a Tables<'_>, table: &'a ParentTable) -> impl Iterator<I
             .chain([text(&ind.name_zh).into_owned(), text(&ind.base_unit).into_owned()])
             .chain(r.values.iter().map(|v| num(*v)))
             .chain([num(r.target), num(r.completion), num(r.growth), num(r.change)])
+            .chain([r.scope.map_or("", Scope::zh).to_owned(), num(r.members), num(r.unallocated)])
+            .chain([r.basis.map_or("", Basis::zh).to_owned()])
             .collect()
     })
 }
@@ -200,7 +207,7 @@ fn number(ws: &mut Worksheet, row: u32, col: u16, d: Option<Decimal>) -> Result<
 
 /// Writes `cells` as text from column `first` on.
 fn texts(ws: &mut Worksheet, row: u32, first: u16, cells: &[&str], format: Option<&Format>) -> Result<(), XlsxError> {
-    for (i, cell) in (first..).zip(cells) {
+    for (i, cell) in (first..).zip(cells).filter(|(_, c)| !c.is_empty()) {
         match format {
             Some(f) => ws.write_string_with_format(row, i, *cell, f)?,
             None => ws.write_string(row, i, *cell)?,
@@ -292,9 +299,15 @@ fn workbook(t: &Tables<'_>, a: &Almanac, sheets: RankingSheets) -> Result<Vec<u8
             let ind = t.catalog.indicator(r.indicator);
             texts(ws, row, 0, &[&ag.code, ag.name(), &ind.code, &ind.name_zh, &ind.base_unit], None)?;
             let numbers = r.values.iter().chain([&r.target, &r.completion, &r.growth, &r.change]);
-            for (j, v) in numbers.enumerate() {
-                number(ws, row, (PARENT_COLUMNS.len() + j) as u16, *v)?;
+            let mut at = PARENT_COLUMNS.len() as u16;
+            for v in numbers {
+                number(ws, row, at, *v)?;
+                at += 1;
             }
+            texts(ws, row, at, &[r.scope.map_or("", Scope::zh)], None)?;
+            number(ws, row, at + 1, r.members)?;
+            number(ws, row, at + 2, r.unallocated)?;
+            texts(ws, row, at + 3, &[r.basis.map_or("", Basis::zh)], None)?;
         }
         ws.set_column_width(3, 24)?;
         ws.set_freeze_panes(2, 5)?;

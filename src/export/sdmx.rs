@@ -10,6 +10,9 @@
 //!   `GROWTH_PCT`, `CHANGE_PP`; for a parent's or group's total `TOTAL`,
 //!   `TOTAL_COMPLETION_PCT`, `TOTAL_GROWTH_PCT`, `TOTAL_CHANGE_PP` (a
 //!   district may send its own figure too: the two never share a key);
+//!   beside a total that is the figure reported for the parent,
+//!   `TOTAL_MEMBERS` (its members' sum, a ratio's members' rate) and
+//!   `TOTAL_UNALLOCATED` (reported − members' sum, 本级及未分配);
 //! - `OBS_VALUE` is the figure in the indicator's base unit, or the printed
 //!   percentage, exactly as the Parquet holds it; `UNIT_MEASURE` the base
 //!   unit, `PC` for a percentage, `PP` for points; `UNIT_MULT` 0 (base
@@ -22,7 +25,7 @@
 
 use super::csv_out::{IN_MEMORY, buffer};
 use super::tables::Tables;
-use crate::aggregate::Total;
+use crate::aggregate::{Scope, Total};
 use crate::decimal::Decimal;
 use crate::metrics::Metric;
 use crate::model::{Observation, Outcome};
@@ -130,6 +133,14 @@ pub fn encode_totals(t: &Tables<'_>, s: &Structure, totals: &[&Total]) -> (Vec<u
         let (agency, ind) = (&t.register.agency(total.key.agency).code, t.catalog.indicator(total.key.indicator));
         let (indicator, year) = (ind.code.as_str(), total.key.year);
         out.push(Figure { agency, indicator, measure: "TOTAL", year, value: Some(v.trimmed()), unit: &ind.base_unit });
+        if total.scope == Scope::Reported {
+            let unit = &ind.base_unit;
+            for (measure, value) in [("TOTAL_MEMBERS", total.members), ("TOTAL_UNALLOCATED", total.unallocated)] {
+                if let Some(v) = value {
+                    out.push(Figure { agency, indicator, measure, year, value: Some(v.trimmed()), unit });
+                }
+            }
+        }
         let measures = ["TOTAL_COMPLETION_PCT", "TOTAL_GROWTH_PCT", "TOTAL_CHANGE_PP"];
         out.percentages((agency, indicator, year), measures, [&total.completion, &total.growth, &total.change]);
     }

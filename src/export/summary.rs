@@ -12,7 +12,8 @@ use super::csv_out::{CsvEncoding, CsvError, CsvFile, RowBuf, encode_cells, text}
 use super::hashed::Written;
 use super::staging::OutDir;
 use super::tables::Tables;
-use crate::aggregate::Total;
+use crate::aggregate::{Scope, Total};
+use crate::config::AgencyId;
 use crate::decimal::{Decimal, DecimalText};
 use crate::metrics::Metric;
 use crate::model::file;
@@ -74,7 +75,7 @@ const INDICATORS_HEADER: [&str; 19] = [
     "行号",
 ];
 
-const TOTALS_HEADER: [&str; 16] = [
+const TOTALS_HEADER: [&str; 24] = [
     "汇总单位代码",
     "汇总单位名称",
     "指标代码",
@@ -82,15 +83,23 @@ const TOTALS_HEADER: [&str; 16] = [
     "计量单位",
     "汇总方式",
     "合计值",
+    "口径",
+    "上报单位",
+    "下级合计",
+    "本级及未分配",
     "目标值",
     "完成率(%)",
     "是否完成",
+    "本年可比值",
     "上年值",
     "同比增长(%)",
     "同比变化(百分点)",
+    "增长口径",
+    "未纳入比较单位",
     "参与单位数",
     "缺报单位数",
     "缺报单位",
+    "审核发现",
 ];
 
 /// Encodes rows of `summary/<year>/indicators.csv` (no header), for
@@ -196,7 +205,10 @@ fn totals_rows<W: Write>(f: &mut CsvFile<W>, t: &Tables<'_>, totals: &[&Total]) 
     for total in totals {
         let ag = t.register.agency(total.key.agency);
         let ind = t.catalog.indicator(total.key.indicator);
-        let missing: Vec<&str> = total.missing.iter().map(|&a| t.register.agency(a).code.as_str()).collect();
+        let code = |a: AgencyId| t.register.agency(a).code.as_str();
+        let missing: Vec<&str> = total.missing.iter().map(|&a| code(a)).collect();
+        let not_compared: Vec<&str> = total.not_compared.iter().map(|&a| code(a)).collect();
+        let findings = crate::aggregate::findings_text(total, code).map(|(zh, _)| zh).unwrap_or_default();
         f.row([
             text(&ag.code).as_ref(),
             &text(ag.name()),
@@ -205,15 +217,23 @@ fn totals_rows<W: Write>(f: &mut CsvFile<W>, t: &Tables<'_>, totals: &[&Total]) 
             &text(&ind.base_unit),
             total.aggregation.name(),
             &num(total.value),
+            total.scope.zh(),
+            &text(total.report.map_or("", |r| code(r.by))),
+            &num(total.members.filter(|_| total.scope == Scope::Reported)),
+            &num(total.unallocated),
             &num(total.target.ok()),
             &pct(&total.completion),
             yes_no(total.met),
+            &num(total.compared),
             &num(total.previous.ok()),
             &pct(&total.growth),
             &pct(&total.change),
+            total.basis.zh(),
+            &text(&not_compared.join(" ")),
             &total.contributors.len().to_string(),
             &total.missing.len().to_string(),
             &text(&missing.join(" ")),
+            &text(&findings),
         ])?;
     }
     Ok(())

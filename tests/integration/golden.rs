@@ -262,6 +262,22 @@ fn the_sdmx_export_holds_every_figure_exactly() {
         } else {
             assert_eq!(c("value"), "");
         }
+        // A reported total's members' sum and difference beside it.
+        for (measure, column) in [("TOTAL_MEMBERS", "members_value"), ("TOTAL_UNALLOCATED", "unallocated")] {
+            let found = sdmx.get(&(c("agency"), c("indicator"), measure.to_owned(), c("year")));
+            match (c("value_basis").as_str(), c(column).as_str(), found) {
+                ("reported", v, Some((shown, _, _))) if !v.is_empty() => assert!(same(shown, v), "{measure}"),
+                ("reported", "", None) | ("summed", _, None) => {}
+                (basis, v, found) => panic!("{measure} of a {basis} total {v:?}: {found:?}"),
+            }
+        }
     }
+    let lvc = sdmx.get(&(
+        "TJ".to_owned(),
+        "LABOR-VIOLATION-CASES".to_owned(),
+        "TOTAL_UNALLOCATED".to_owned(),
+        "2020".to_owned(),
+    ));
+    assert_eq!(lvc.map(|f| f.0.as_str()), Some("-3"), "the 全市 row 3 below its members' sum");
     assert_eq!(compared + sdmx.keys().filter(|k| k.2.starts_with("TOTAL_")).count(), rows.len() - 1);
 }

@@ -83,6 +83,14 @@ fn the_report_is_one_self_contained_page_with_the_seed_s_figures() {
     let y2021 = &y2021[y2021.find("城镇新增就业（天津市）").expect("2021's new urban jobs")..];
     let bureau = &y2021[y2021.find("天津市人力资源和社会保障局").unwrap()..];
     assert!(bureau.starts_with("天津市人力资源和社会保障局 107.5%，同比 1.43%"), "{}", &bureau[..80]);
+    // The city's line is the figure the bureau reports for it, its
+    // districts' sum and the part they do not cover beside it.
+    let city = &y2021[y2021.find("天津市 ").unwrap()..];
+    assert!(
+        city.starts_with("天津市 107.5%，同比 1.43%（上报数；下级合计 60197人，本级及未分配 316003人）"),
+        "{}",
+        &city[..120]
+    );
     // What the run read, the league and the mismatched claims are there.
     assert!(text.contains("312 读取行 rows read"), "{}", &text[..400]);
     assert!(text.contains("目标完成情况排名"));
@@ -113,6 +121,14 @@ fn chromium_renders_the_report_with_the_seed_s_figures_and_a_screenshot() {
     let y2021 = &y2021[y2021.find("城镇新增就业（天津市）").expect("2021's new urban jobs")..];
     let bureau = &y2021[y2021.find("天津市人力资源和社会保障局").unwrap()..];
     assert!(bureau.starts_with("天津市人力资源和社会保障局 107.5%，同比 1.43%"), "{}", &bureau[..80]);
+    // The city's line is the figure the bureau reports for it, its
+    // districts' sum and the part they do not cover beside it.
+    let city = &y2021[y2021.find("天津市 ").unwrap()..];
+    assert!(
+        city.starts_with("天津市 107.5%，同比 1.43%（上报数；下级合计 60197人，本级及未分配 316003人）"),
+        "{}",
+        &city[..120]
+    );
 
     let shot = tmp.path().join("report.png");
     let o = headless(browser, &tmp.path().join("profile-shot"))

@@ -148,12 +148,15 @@ fn the_tables_workbook_holds_the_csvs_figures_a_sheet_per_table() {
         for r in &rows[2..] {
             let csv = find(&book, &[("汇总单位代码", &r[0].to_string()), ("指标代码", &r[2].to_string())]);
             for (c, want) in csv.iter().enumerate().skip(5) {
-                match r.get(c).and_then(|d| d.as_f64()) {
-                    Some(got) => {
+                // Figures are numbers; the scope (口径) and the growth's
+                // basis are words.
+                match (r.get(c).and_then(|d| d.as_f64()), r.get(c).and_then(|d| d.get_string())) {
+                    (Some(got), _) => {
                         assert_eq!(got, want.parse::<f64>().unwrap(), "{sheet} {} {}", csv[2], book[0][c]);
                         compared += 1;
                     }
-                    None => assert_eq!(want, "", "{sheet} {} {}: missing in the sheet", csv[2], book[0][c]),
+                    (None, Some(got)) => assert_eq!(got, want, "{sheet} {} {}", csv[2], book[0][c]),
+                    (None, None) => assert_eq!(want, "", "{sheet} {} {}: missing in the sheet", csv[2], book[0][c]),
                 }
             }
         }
