@@ -270,7 +270,7 @@ fn a_reported_growth_compares_reported_figures_and_a_change_of_basis_prints_none
     );
     // 2020: reported, 2019 was the districts' sum: not comparable.
     let y2020 = total(&t, "C", "JOBS", 2020);
-    assert_eq!((y2020.basis, y2020.growth.clone().err()), (Basis::None, Some(NullReason::BasisChanged)));
+    assert_eq!((y2020.basis, y2020.growth.err()), (Basis::None, Some(NullReason::BasisChanged)));
     let y2021 = total(&t, "C", "JOBS", 2021);
     assert_eq!(y2021.basis, Basis::Reported);
     assert_eq!(rounded(&y2021.growth).as_deref(), Some("1.43"));
@@ -300,7 +300,7 @@ fn world() -> impl Strategy<Value = World> {
             // A group of trees is no tree: agency 0 is the one root.
             parents[0] = None;
             let n = parents.len();
-            let has_children: Vec<bool> = (0..n).map(|i| parents.iter().any(|p| *p == Some(i))).collect();
+            let has_children: Vec<bool> = (0..n).map(|i| parents.contains(&Some(i))).collect();
             let totals: Vec<usize> = (0..n).filter(|&i| has_children[i]).collect();
             let reports_for = picks
                 .iter()
