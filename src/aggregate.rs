@@ -569,7 +569,7 @@ impl<'a> Aggregator<'a> {
     /// Totals of every parent, sorted by (parent, indicator, year).
     pub fn finish(self) -> Vec<Total> {
         use rayon::prelude::*;
-        let Aggregator { tree, direct, reports, mut expected, expected_reports } = self;
+        let Aggregator { tree, mut direct, reports, mut expected, expected_reports } = self;
         for v in expected.values_mut() {
             v.sort_unstable();
             v.dedup();
@@ -578,28 +578,32 @@ impl<'a> Aggregator<'a> {
         let reported = reported_figures(tree, &resolved);
         // Every total with something under it: the nearest totals of the
         // leaves that sent, the parents reported for, and all above them.
-        let mut by_slice: FxHashMap<(IndicatorId, i32), Vec<AgencyId>> = FxHashMap::default();
+        // Each with its nearest leaves' running total, moved out of `direct`.
+        type Slice = Vec<(AgencyId, Option<Running>)>;
+        let mut by_slice: FxHashMap<(IndicatorId, i32), Slice> = FxHashMap::default();
         {
             let mut keys: FxHashSet<Key> = FxHashSet::default();
-            for &k in direct.keys().chain(reported.keys()) {
+            let all: Vec<Key> = direct.keys().chain(reported.keys()).copied().collect();
+            for k in all {
                 for t in std::iter::once(k.agency).chain(tree.reach[k.agency.0 as usize].iter().copied()) {
-                    if keys.insert(Key { agency: t, ..k }) {
-                        by_slice.entry((k.indicator, k.year)).or_default().push(t);
+                    let key = Key { agency: t, ..k };
+                    if keys.insert(key) {
+                        by_slice.entry((k.indicator, k.year)).or_default().push((t, direct.remove(&key)));
                     }
                 }
             }
         }
         // Each indicator and year bottom-up, members before their totals.
-        let slices: Vec<((IndicatorId, i32), Vec<AgencyId>)> = by_slice.into_iter().collect();
-        let finished: FxHashMap<Key, Running> = slices
+        let slices: Vec<((IndicatorId, i32), Slice)> = by_slice.into_iter().collect();
+        let mut finished: FxHashMap<Key, Running> = slices
             .into_par_iter()
             .flat_map_iter(|((indicator, year), mut totals)| {
-                totals.sort_unstable_by_key(|t| (tree.height[t.0 as usize], *t));
+                totals.sort_unstable_by_key(|(t, _)| (tree.height[t.0 as usize], *t));
                 let mut done: FxHashMap<AgencyId, Running> = FxHashMap::default();
                 let reports_expected = |c: AgencyId| expected_reports.contains(&(c, indicator));
-                for &t in &totals {
+                for (t, nearest) in totals {
                     let key = Key { agency: t, indicator, year };
-                    let mut m = direct.get(&key).cloned().unwrap_or_default();
+                    let mut m = nearest.unwrap_or_default();
                     m.contributors.sort_unstable();
                     m.missing = expected.get(&(t, indicator)).map_or_else(Vec::new, |e| absent(e, &m.contributors));
                     for &c in &tree.members[t.0 as usize] {
@@ -630,7 +634,8 @@ impl<'a> Aggregator<'a> {
             .collect();
         let mut keys: Vec<Key> = finished.keys().copied().collect();
         keys.sort_unstable();
-        keys.into_par_iter()
+        let mut totals: Vec<Total> = keys
+            .into_par_iter()
             .map(|key| {
                 let before = Key { year: key.year - 1, ..key };
                 let report = resolved.get(&key).or_else(|| {
@@ -649,7 +654,14 @@ impl<'a> Aggregator<'a> {
                     reported.get(&before),
                 )
             })
-            .collect()
+            .collect();
+        // The lists move into their totals instead of being copied.
+        for t in &mut totals {
+            if let Some(m) = finished.remove(&t.key) {
+                (t.contributors, t.missing) = (m.contributors, m.missing);
+            }
+        }
+        totals
     }
 }
 
@@ -744,8 +756,9 @@ fn finish_one(
         met: None,
         growth: Err(NullReason::ValueMissing),
         change: Err(NullReason::ValueMissing),
-        contributors: m.contributors.clone(),
-        missing: m.missing.clone(),
+        // Moved in by the caller.
+        contributors: Vec::new(),
+        missing: Vec::new(),
         scope: if reported.is_some() { Scope::Reported } else { Scope::Summed },
         report: reported.map(|(_, (r, _))| *r),
         conflicts: reported.map(|(_, (_, c))| c.clone()).unwrap_or_default(),
