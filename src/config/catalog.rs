@@ -373,6 +373,32 @@ mod tests {
         assert_eq!(Kind::from_name(""), None);
     }
 
+    fn load(text: &str) -> Result<Catalog, ConfigErrors> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.csv");
+        std::fs::write(&path, text).unwrap();
+        Catalog::load(&path)
+    }
+
+    #[test]
+    fn coverage_is_own_unless_the_catalog_says_area_and_a_rate_shares_its_parts() {
+        const HEAD: &str =
+            "code,name_zh,name_en,base_unit,kind,direction,aggregation,numerator,denominator,decimals,coverage\n";
+        let c =
+            load(&format!("{HEAD}JOBS,就业,Jobs,人,count,up,sum,,,0,area\nCASES,案件,Cases,件,count,up,sum,,,0,\n"))
+                .unwrap();
+        assert_eq!(c.indicator(c.get("JOBS").unwrap()).coverage, Coverage::Area);
+        assert_eq!(c.indicator(c.get("CASES").unwrap()).coverage, Coverage::Own);
+        let err = load(&format!("{HEAD}X,丙,X,件,count,up,sum,,,0,territory\n")).unwrap_err().to_string();
+        assert!(err.contains(":2: column `coverage`: unknown variant `territory`"), "{err}");
+        let err = load(&format!(
+            "{HEAD}A,甲,A,件,count,up,sum,,,0,area\nB,乙,B,件,count,up,sum,,,0,\nR,率,R,%,rate,up,ratio,A,B,1,area\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(":4: `R`: its part `B` covers `own`, the rate `area`"), "{err}");
+    }
+
     #[test]
     fn minimums_by_kind() {
         assert_eq!(Kind::Count.default_min(), Some(Decimal::new(0, 0)));

@@ -267,4 +267,30 @@ mod tests {
         assert!(err.contains(":4: `C`: group `NONE` is not in the register"), "{err}");
         assert!(err.contains(":5: `D`: a name is required"), "{err}");
     }
+
+    #[test]
+    fn an_agency_reports_for_a_total_and_only_one_without_members_does() {
+        let r = load(
+            "code,name_zh,name_en,parent,reports_for\n\
+             C,市,,,\n\
+             C-B,市局,,C,C\n\
+             D1,一区,,C,\n\
+             D1-B,一区局,,D1,\n",
+        )
+        .unwrap();
+        assert_eq!(r.agency(r.get("C-B").unwrap()).reports_for, r.get("C"));
+        assert_eq!(r.agency(r.get("D1-B").unwrap()).reports_for, None);
+        let err = load(
+            "code,name_zh,name_en,parent,reports_for\n\
+             C,市,,,\n\
+             C-B,市局,,C,NOPE\n\
+             D1,一区,,C,C\n\
+             D1-B,一区局,,D1,C-B\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(":3: `C-B`: reports_for `NOPE` is not in the register"), "{err}");
+        assert!(err.contains(":4: `D1`: reports_for is for an agency without members"), "{err}");
+        assert!(err.contains(":5: `D1-B`: reports_for `C-B`, which has no members to report for"), "{err}");
+    }
 }

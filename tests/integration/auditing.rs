@@ -2,11 +2,7 @@
 
 use std::path::Path;
 
-use crate::util::{EN_HEADER, Scratch, cell, claims_table, csv_rows, find, run_sample, yearbook};
-
-fn stdout(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use crate::util::{EN_HEADER, Scratch, cell, claims_table, csv_rows, find, run_sample, stdout, yearbook};
 
 fn sample() -> (tempfile::TempDir, String) {
     let tmp = tempfile::tempdir().unwrap();

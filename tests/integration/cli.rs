@@ -1,8 +1,4 @@
-use crate::util::{Scratch, csv_rows, repo, run_sample, yearbook};
-
-fn stdout(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use crate::util::{Scratch, csv_rows, repo, run_sample, stdout, yearbook};
 
 #[test]
 fn validate_a_clean_file_exits_0() {

@@ -39,6 +39,8 @@ mod readers;
 mod report;
 /// Submissions that exercise one rule each: layouts, duplicates, supersede.
 mod rules;
+/// Totals by scope (口径): reported figures, members' sums, comparable growth.
+mod scope;
 /// Files in other shapes, read by the pipeline's sources.
 mod sources;
 /// The audit workbook recalculated by LibreOffice.

@@ -15,6 +15,11 @@ pub fn yearbook(args: &[&str]) -> Output {
 }
 
 /// Runs the bundled pipeline on the sample data into `out`.
+/// What a run of the binary printed on stdout.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 pub fn run_sample(out: &Path) -> Output {
     let out = out.to_str().unwrap();
     let o = yearbook(&["run", "-q", "--out", out]);
