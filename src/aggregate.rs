@@ -912,28 +912,17 @@ pub fn findings_text<'r>(t: &Total, code: impl Fn(AgencyId) -> &'r str) -> Optio
             }
             Finding::ConflictingReports => {
                 let Some(r) = t.report else { continue };
+                let (won, value) = (code(r.by), r.value.trimmed());
+                let (why_zh, why_en) = if r.by == t.key.agency {
+                    ("本级数据", "the parent's own row")
+                } else {
+                    ("登记的报送单位", "the reporter the register declares")
+                };
                 for c in &t.conflicts {
-                    zh.push(format!(
-                        "{}报送{}，{}报送{}；采用{}的数据（{}）",
-                        code(r.by),
-                        r.value.trimmed(),
-                        code(c.by),
-                        c.value.trimmed(),
-                        code(r.by),
-                        if r.by == t.key.agency { "本级数据" } else { "登记的报送单位" }
-                    ));
+                    let (other, theirs) = (code(c.by), c.value.trimmed());
+                    zh.push(format!("{won}报送{value}，{other}报送{theirs}；采用{won}的数据（{why_zh}）"));
                     en.push(format!(
-                        "{} sent {}, {} sent {}; {}'s figure is the total ({})",
-                        code(r.by),
-                        r.value.trimmed(),
-                        code(c.by),
-                        c.value.trimmed(),
-                        code(r.by),
-                        if r.by == t.key.agency {
-                            "the parent's own row"
-                        } else {
-                            "the reporter the register declares"
-                        }
+                        "{won} sent {value}, {other} sent {theirs}; {won}'s figure is the total ({why_en})"
                     ));
                 }
             }

@@ -284,8 +284,8 @@ fn top(mut candidates: Vec<Mover>, cx: &Context<'_>, rising: bool) -> Vec<Mover>
     candidates
 }
 
-/// The totals columns the tables read: the values, the latest year's
-/// percentages and each total's scope.
+/// The totals columns the tables read: the key and the value, then what
+/// the tables show of the latest year (its target, percentages and scope).
 const TOTALS_COLUMNS: [&str; 11] = [
     c::AGENCY,
     c::INDICATOR,
@@ -475,16 +475,8 @@ fn parent_tables(totals: LazyFrame, cx: &Context<'_>) -> PolarsResult<(Vec<i32>,
         "_".into(),
         polars::frame::PivotColumnNaming::Auto,
     );
-    let latest_cols = [
-        c::TARGET,
-        c::COMPLETION_PCT,
-        c::GROWTH_PCT,
-        c::CHANGE_PP,
-        c::VALUE_BASIS,
-        c::MEMBERS_VALUE,
-        c::UNALLOCATED,
-        c::GROWTH_BASIS,
-    ];
+    // The latest year's columns: all but the key and the value.
+    let latest_cols = &TOTALS_COLUMNS[3..];
     let latest_df = totals.filter(col("year").eq(lit(latest))).select(
         [col(c::AGENCY), col(c::INDICATOR)].into_iter().chain(latest_cols.iter().map(|&n| col(n))).collect::<Vec<_>>(),
     );
