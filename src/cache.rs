@@ -3,10 +3,12 @@
 //! inbox rereads only new and changed files and recomputes only the
 //! buckets of agencies they touch.
 //!
-//! A cache is used only when its key matches: the SHA-256 of everything
-//! that decides how a file is read and what a bucket computes (yearbook's
-//! version, the pipeline file, every schema file: catalog, register, units,
-//! layouts) and the number of buckets. A file is reused when its path and
+//! A cache is used only when its key ([`CacheKey`]) matches: everything
+//! that decides how a file is read and what a bucket computes (the cache's
+//! format, the identity of the build that wrote it, the SHA-256 of the
+//! pipeline file and of every schema file: catalog, register, units,
+//! layouts) and the number of buckets; a run that finds another key says
+//! in one line which part differs and reads everything again. A file is reused when its path and
 //! SHA-256 are the ones the cache holds (its SHA-256 known without
 //! reading it when its [`Fingerprint`] vouches for it). A bucket is reused when no file
 //! with rows in it was read again, added or removed, and the run writes
@@ -34,7 +36,6 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
-use sha2::{Digest, Sha256};
 
 use crate::aggregate::Partial;
 use crate::claims::ClaimOutcomes;
@@ -103,17 +104,56 @@ impl CacheDir {
     }
 }
 
-/// The key of everything that decides a file's reading and a bucket's
-/// figures: yearbook's version, the SHA-256 of the pipeline and of each
-/// schema file, and the number of buckets.
-pub fn key(pipeline_sha256: &str, schema_sha256: &[&str], buckets: usize) -> String {
-    let mut h = Sha256::new();
-    for part in [env!("CARGO_PKG_VERSION"), pipeline_sha256].into_iter().chain(schema_sha256.iter().copied()) {
-        h.update(part.as_bytes());
-        h.update([0]);
+/// The version of the cache's formats (the file table, the buckets'
+/// entries, the spill, the reductions): raised whenever one of them
+/// changes, and in the key beside the build's identity, which moves with
+/// every change of the code anyway.
+pub const FORMAT: u32 = 2;
+
+/// Everything that decides a file's reading and a bucket's figures, the
+/// one key of the cache: the cache's format, the build that wrote it, the
+/// pipeline file (rounding rule and decimals, sources, output settings),
+/// every schema file (catalog with coverage, register with `reports_for`,
+/// units, layouts) and the number of buckets. The other cache files are
+/// read only under the file table's key, so it vouches for them too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheKey {
+    pub format: u32,
+    pub build: String,
+    pub pipeline_sha256: String,
+    pub schema_sha256: Vec<String>,
+    pub buckets: usize,
+}
+
+impl CacheKey {
+    /// This build's key for a run over these files.
+    pub fn new(pipeline_sha256: &str, schema_sha256: &[&str], buckets: usize) -> CacheKey {
+        CacheKey {
+            format: FORMAT,
+            build: crate::BUILD.to_owned(),
+            pipeline_sha256: pipeline_sha256.to_owned(),
+            schema_sha256: schema_sha256.iter().map(|s| (*s).to_owned()).collect(),
+            buckets,
+        }
     }
-    h.update(buckets.to_le_bytes());
-    format!("{:x}", h.finalize())
+
+    /// Why a cache written under `self` cannot serve a run under `now`, in
+    /// the words of the one line a run says; `None` when it can.
+    pub fn stale(&self, now: &CacheKey) -> Option<&'static str> {
+        if self.format != now.format {
+            Some("it is in another format")
+        } else if self.build != now.build {
+            Some("another build of yearbook wrote it")
+        } else if self.pipeline_sha256 != now.pipeline_sha256 {
+            Some("the pipeline file changed")
+        } else if self.schema_sha256 != now.schema_sha256 {
+            Some("a schema file changed (catalog, register, units or layouts)")
+        } else if self.buckets != now.buckets {
+            Some("the inbox's size changed the number of buckets")
+        } else {
+            None
+        }
+    }
 }
 
 /// What the file system says of a file without reading it: size,
@@ -230,7 +270,7 @@ impl FileEntry {
 /// naming their files rightly.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileTable {
-    pub key: String,
+    pub key: CacheKey,
     /// Whether the buckets' summaries include `summary/<year>/indicators.csv`
     /// rows.
     pub indicator_rows: bool,
@@ -239,19 +279,33 @@ pub struct FileTable {
 
 impl FileTable {
     /// The table at `dir`, if there is one of this `key`; `None` when
-    /// there is none, or it is another key's (a catalog changed:
-    /// everything is read again) or unreadable (the same, with a warning).
-    pub fn load(dir: &CacheDir, key: &str) -> Option<FileTable> {
+    /// there is none, or it is another key's (a catalog changed, another
+    /// build: everything is read again, and one line says why) or
+    /// unreadable (the same).
+    pub fn load(dir: &CacheDir, key: &CacheKey) -> Option<FileTable> {
         let path = dir.files();
         let bytes = std::fs::read(&path).ok()?;
         match serde_json::from_slice::<FileTable>(&bytes) {
-            Ok(t) if t.key == key => Some(t),
-            Ok(_) => {
-                tracing::info!("the cache was made for other inputs' reading: every file is read again");
-                None
-            }
+            Ok(t) => match t.key.stale(key) {
+                None => Some(t),
+                Some(why) => {
+                    tracing::warn!("the previous run's cache is not used, {why}: every file is read again");
+                    None
+                }
+            },
             Err(e) => {
-                tracing::warn!(path = %path.display(), "unreadable cache, every file is read again: {e}");
+                let format = serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .ok()
+                    .and_then(|v| v.get("key")?.get("format")?.as_u64());
+                match format {
+                    Some(f) if f != u64::from(FORMAT) => tracing::warn!(
+                        "the previous run's cache is not used, it is in another format ({f}, this build reads {FORMAT}): every file is read again"
+                    ),
+                    _ => tracing::warn!(
+                        path = %path.display(),
+                        "the previous run's cache is not used, it cannot be read ({e}): every file is read again"
+                    ),
+                }
                 None
             }
         }
@@ -445,9 +499,32 @@ mod tests {
     }
 
     #[test]
+    fn a_cache_another_build_or_format_wrote_is_not_used_and_says_why() {
+        let now = CacheKey::new("pipeline", &["catalog", "register"], 4);
+        assert_eq!(now.stale(&now), None);
+        let other_build = CacheKey { build: "0123456789abcdef".into(), ..now.clone() };
+        assert_eq!(other_build.stale(&now), Some("another build of yearbook wrote it"));
+        let old_format = CacheKey { format: FORMAT - 1, ..now.clone() };
+        assert_eq!(old_format.stale(&now), Some("it is in another format"));
+        let register = CacheKey::new("pipeline", &["catalog", "register with reports_for"], 4);
+        assert!(register.stale(&now).is_some_and(|why| why.contains("register")));
+
+        let dir = tempfile::tempdir().unwrap();
+        let cache = CacheDir::of(dir.path());
+        let table = |key: CacheKey| FileTable { key, indicator_rows: false, entries: vec![entry("a.csv", "1", &[0])] };
+        table(other_build).save(&cache).unwrap();
+        assert!(FileTable::load(&cache, &now).is_none(), "another build's table");
+        table(now.clone()).save(&cache).unwrap();
+        assert!(FileTable::load(&cache, &now).is_some(), "this build's table");
+        // A table of the format before this key (a plain string) is read as none.
+        std::fs::write(cache.files(), br#"{"key":"9f2c","indicator_rows":false,"entries":[]}"#).unwrap();
+        assert!(FileTable::load(&cache, &now).is_none());
+    }
+
+    #[test]
     fn a_changed_a_new_and_a_removed_file_touch_their_buckets_only() {
         let previous = FileTable {
-            key: "k".into(),
+            key: CacheKey::new("p", &["c"], 2),
             indicator_rows: true,
             entries: vec![
                 entry("a.csv", "1", &[0]),
@@ -489,7 +566,7 @@ mod tests {
     #[test]
     fn a_table_mostly_of_files_gone_is_worn() {
         let table = |live: usize, dead: usize| FileTable {
-            key: "k".into(),
+            key: CacheKey::new("p", &["c"], 2),
             indicator_rows: true,
             entries: (0..live).map(|i| entry(&format!("{i}.csv"), "1", &[])).chain((0..dead).map(|_| None)).collect(),
         };
@@ -501,10 +578,12 @@ mod tests {
 
     #[test]
     fn the_key_changes_with_any_schema_and_with_the_buckets() {
+        let key = CacheKey::new;
         let k = key("p", &["c", "a"], 4);
         assert_eq!(k, key("p", &["c", "a"], 4));
         for other in [key("p", &["c2", "a"], 4), key("p", &["c", "a"], 8), key("p2", &["c", "a"], 4)] {
             assert_ne!(k, other);
+            assert!(other.stale(&k).is_some());
         }
     }
 }

@@ -12,6 +12,11 @@
 //! outputs for [`explain`], [`audit`] and [`changes`]; [`cache`] keeps what
 //! a run read and computed for the next run into the same directory.
 
+/// The identity of this build: a hash of its code, made by `build.rs`. The
+/// incremental cache's key carries it (`cache::CacheKey`) and the manifest
+/// names it.
+pub const BUILD: &str = env!("YEARBOOK_BUILD_ID");
+
 pub mod aggregate;
 pub mod almanac;
 pub mod audit;

@@ -250,7 +250,7 @@ fn attempt(
     let paths = staging.paths();
     let (old_cache, new_cache) = (CacheDir::of(&p.paths.out), CacheDir::of(paths.root()));
     let schema_shas: Vec<&str> = schemas.iter().map(|s| s.sha256.as_str()).collect();
-    let key = cache::key(&pipeline.sha256, &schema_shas, buckets);
+    let key = cache::CacheKey::new(&pipeline.sha256, &schema_shas, buckets);
     // A cache is used whole or not at all: one that misses a bucket's
     // files (a cache someone pruned) is no cache, and one whose file table
     // is mostly ids of files gone is made again (so it stays the size of

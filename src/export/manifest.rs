@@ -98,6 +98,9 @@ impl ColumnInfo {
 pub struct Manifest {
     pub tool: String,
     pub version: String,
+    /// The identity of the build that ran (a hash of its code): what the
+    /// incremental cache's key names.
+    pub build: String,
     pub run_id: String,
     pub started_at: String,
     pub finished_at: String,
@@ -186,6 +189,7 @@ impl Manifest {
         Manifest {
             tool: env!("CARGO_PKG_NAME").to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            build: crate::BUILD.to_owned(),
             run_id: format!("{stamp}-{:08x}", (nanos as u64 ^ u64::from(std::process::id())) as u32),
             started_at: humantime::format_rfc3339_millis(r.started).to_string(),
             finished_at: humantime::format_rfc3339_millis(r.finished).to_string(),

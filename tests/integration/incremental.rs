@@ -194,3 +194,28 @@ fn the_run_says_what_it_reused() {
     let v: serde_json::Value = serde_json::from_slice(&full.stdout).unwrap();
     assert_eq!((v["work"]["files_reused"].as_u64(), v["work"]["files_read"].as_u64()), (Some(0), Some(files)));
 }
+
+/// A cache another build of yearbook wrote, or one in another format, is
+/// not used: the run reads everything and says why in one line.
+#[test]
+fn a_cache_of_another_build_or_format_is_not_used_and_the_run_says_why() {
+    let (_tmp, input, out, first) = first_run();
+    let files = first["counts"]["files"].as_u64();
+    let table = out.join(".cache/files.json");
+    let (i, o) = (input.to_str().unwrap(), out.to_str().unwrap());
+    for ((from, to), why) in [
+        (("\"build\":\"", "\"build\":\"0"), "another build of yearbook wrote it"),
+        (("\"format\":", "\"format\":9"), "it is in another format"),
+    ] {
+        let text = std::fs::read_to_string(&table).unwrap();
+        assert!(text.contains(from), "{text:.200}");
+        std::fs::write(&table, text.replacen(from, to, 1)).unwrap();
+        let run = yearbook(&["run", "--json", "--input", i, "--out", o]);
+        let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        assert_eq!((v["work"]["files_read"].as_u64(), v["work"]["files_reused"].as_u64()), (files, Some(0)));
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        let said: Vec<&str> = stderr.lines().filter(|l| l.contains("cache")).collect();
+        assert_eq!(said.len(), 1, "{stderr}");
+        assert!(said[0].contains(why), "{stderr}");
+    }
+}
