@@ -357,7 +357,7 @@ pub struct RunEntry {
     /// Per file of the run, in file order.
     pub superseded: Vec<u64>,
     pub almanac: crate::almanac::Almanac,
-    pub mismatches: crate::report::Mismatches,
+    pub mismatches: crate::export::report::Mismatches,
 }
 
 /// Writes `value` to `path` in postcard.

@@ -3,14 +3,22 @@
 //! Stages, one module each, data flowing one way:
 //! [`ingest`] → [`normalize`] → [`spill`] → [`bucket`] (which calls
 //! [`supersede`], [`rates`], [`metrics`] and [`claims`]) → [`aggregate`] →
-//! [`export`], and the yearbook tables ([`almanac`], [`league`]) from the
-//! Parquet written; [`run`] strings them together and holds no
-//! rule of its own, [`config`] loads what they run on, and [`model`] holds
-//! the types they hand each other (no stage needs a later one for its
-//! types). The computing stages are pure; reading and writing files happen
+//! [`export`] (the Parquet, the people's CSVs, the workbooks and the
+//! report), with the yearbook tables ([`almanac`], its league among them)
+//! made from the Parquet written; [`run`] strings them together and holds
+//! no rule of its own, [`config`] loads what they run on, and [`model`]
+//! holds the types they hand each other and the output directory's
+//! layout. The computing stages are pure; reading and writing files happen
 //! in `ingest`, `spill` and `export`. [`readback`] reads a finished run's
 //! outputs for [`explain`], [`audit`] and [`changes`]; [`cache`] keeps what
 //! a run read and computed for the next run into the same directory.
+//!
+//! No module imports a later one. From the bottom: [`decimal`], [`dirs`];
+//! [`config`]; [`model`]; [`reject`], [`supersede`], [`spill`],
+//! [`readback`]; [`ingest`], [`changes`], [`audit`]; [`normalize`],
+//! [`describe`], [`rates`]; [`metrics`]; [`claims`], [`aggregate`],
+//! [`explain`]; [`bucket`], [`almanac`]; [`export`]; [`cache`]; [`error`];
+//! [`run`]; [`cli`].
 
 /// The identity of this build: a hash of its code, made by `build.rs`. The
 /// incremental cache's key carries it (`cache::CacheKey`) and the manifest
@@ -33,14 +41,12 @@ pub mod error;
 pub mod explain;
 pub mod export;
 pub mod ingest;
-pub mod league;
 pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod rates;
 pub mod readback;
 pub mod reject;
-pub mod report;
 pub mod run;
 pub mod spill;
 pub mod supersede;

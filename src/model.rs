@@ -1,8 +1,11 @@
 //! The data model: what the stages hand each other. A submission file's
 //! id, an observation's key, where it came from and what it holds, the
 //! history a later file replaced, and a computed percentage or why there is
-//! none. Types only, with the few methods that belong to them; nothing here
+//! none; the output directory's layout, which writers and readers share.
+//! Types only, with the few methods that belong to them; nothing here
 //! reads, writes or knows a stage.
+
+use std::path::{Path, PathBuf};
 
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
@@ -215,6 +218,50 @@ pub fn matches_claim(exact: Ratio, claim: Decimal, rule: Rounding) -> bool {
 }
 
 pub type Outcome = Result<Figure, NullReason>;
+
+/// A directory of outputs, and the path of each output in it: the one
+/// place those paths are made.
+#[derive(Debug, Clone)]
+pub struct OutDir(PathBuf);
+
+impl OutDir {
+    pub fn new(root: &Path) -> OutDir {
+        OutDir(root.to_owned())
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.0
+    }
+
+    /// A file at the top (`quarantine.csv`, `manifest.json`).
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// Part `part` of `table` for `year`: `table/year=2021/part-00003.parquet`
+    /// (Hive's partitions, one part per bucket of agencies as Spark writes
+    /// one per task).
+    pub fn part(&self, table: &str, year: i32, part: usize) -> PathBuf {
+        self.0.join(table).join(format!("year={year}")).join(format!("part-{part:05}.parquet"))
+    }
+
+    /// A summary CSV of `year`: `summary/2021/indicators.csv`.
+    pub fn summary(&self, year: i32, name: &str) -> PathBuf {
+        self.0.join(file::SUMMARY).join(year.to_string()).join(name)
+    }
+
+    /// A summary CSV of the whole run: `summary/yearbook.csv`.
+    pub fn summary_file(&self, name: &str) -> PathBuf {
+        self.0.join(file::SUMMARY).join(name)
+    }
+
+    /// `path`, inside this directory, as the manifest names it: relative,
+    /// with `/` between components.
+    pub fn relative(&self, path: &Path) -> String {
+        let rel = path.strip_prefix(&self.0).unwrap_or(path);
+        rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    }
+}
 
 /// The Parquet tables, by the name of their directory: writers and readers
 /// use these, so a name is spelled once.

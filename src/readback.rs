@@ -81,7 +81,7 @@ impl Outputs {
     /// year then part order; only `year` when given.
     /// `path` relative to the output directory, as the manifest lists it.
     pub fn relative(&self, path: &Path) -> String {
-        crate::export::OutDir::new(&self.dir).relative(path)
+        crate::model::OutDir::new(&self.dir).relative(path)
     }
 
     pub fn parts(&self, table: &str, year: Option<i32>) -> Vec<(i32, PathBuf)> {

@@ -563,8 +563,8 @@ fn attempt(
         manifest.stage_ms.insert("changes".to_owned(), took.as_millis() as u64);
     }
     let t = Instant::now();
-    let quarantine = crate::report::quarantine_by_file(&ing.rejected, &manifest.inputs);
-    let page = crate::report::Page {
+    let quarantine = crate::export::report::quarantine_by_file(&ing.rejected, &manifest.inputs);
+    let page = crate::export::report::Page {
         catalog: &p.catalog,
         register: &p.register,
         almanac: &almanac,

@@ -34,7 +34,7 @@ const BATCH_ROWS: usize = 64 * 1024;
 /// One year's parts: `columns`, and the year (from the partition, as
 /// Hive readers take it) as an `Int32` column `year`, and each row's part
 /// (the number it is given with) as a `UInt32` column
-/// [`crate::league::PART`].
+/// [`crate::almanac::league::PART`].
 pub(super) fn read_year(year: i32, paths: &[(u32, PathBuf)], columns: &[&str]) -> Result<DataFrame, AlmanacError> {
     // The parts decode in parallel, then stack in part order.
     let parts = paths
@@ -43,7 +43,7 @@ pub(super) fn read_year(year: i32, paths: &[(u32, PathBuf)], columns: &[&str]) -
             let df = read_part(p, columns)?;
             df.map(|mut df| {
                 let n = df.height();
-                df.with_column(Column::new(crate::league::PART.into(), vec![*part; n]))?;
+                df.with_column(Column::new(crate::almanac::league::PART.into(), vec![*part; n]))?;
                 Ok(df)
             })
             .transpose()
@@ -64,7 +64,7 @@ pub(super) fn read_year(year: i32, paths: &[(u32, PathBuf)], columns: &[&str]) -
             columns
                 .iter()
                 .map(|&n| Column::new_empty(n.into(), &DataType::Null))
-                .chain([Column::new_empty(crate::league::PART.into(), &DataType::UInt32)])
+                .chain([Column::new_empty(crate::almanac::league::PART.into(), &DataType::UInt32)])
                 .collect::<Vec<_>>(),
         )?,
     };

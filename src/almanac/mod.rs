@@ -14,6 +14,7 @@
 //! returns: plain values that `export::almanac` and the report format.
 
 mod frames;
+pub mod league;
 
 use std::path::PathBuf;
 
@@ -24,9 +25,9 @@ use frames::{read_year, scan};
 use crate::aggregate::{Basis, Scope};
 use crate::config::{AgencyId, Catalog, IndicatorId, Register, YearOnYear};
 use crate::decimal::{Decimal, Rounding};
-use crate::league::{self, LeagueRow};
 use crate::model::col as c;
 use crate::readback::ReadError;
+use league::LeagueRow;
 
 /// Why the tables could not be made.
 #[derive(Debug, thiserror::Error)]

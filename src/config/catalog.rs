@@ -316,7 +316,7 @@ impl Catalog {
             let id = IndicatorId(i as u32);
             [(ind.name_zh.as_str(), id), (ind.name_en.as_str(), id)]
         });
-        let by_name = super::sources::name_index(names);
+        let by_name = super::names::name_index(names);
         Ok(Catalog { indicators, by_code, by_name, ratios_by_numerator })
     }
 
@@ -327,7 +327,7 @@ impl Catalog {
     /// The indicator a name (Chinese or English, any case) names, where
     /// only one indicator has it.
     pub fn by_name(&self, name: &str) -> Option<IndicatorId> {
-        self.by_name.get(&super::sources::normalize(name)).copied()
+        self.by_name.get(&super::names::normalize(name)).copied()
     }
 
     pub fn indicator(&self, id: IndicatorId) -> &Indicator {

@@ -195,5 +195,5 @@ impl Layouts {
 /// Header names match case-insensitively, ignoring surrounding white space
 /// (and a BOM a spreadsheet may leave on the first cell).
 fn normalize_header(h: &str) -> String {
-    super::sources::normalize(h)
+    super::names::normalize(h)
 }

@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod layouts;
+pub mod names;
 pub mod pipeline;
 pub mod register;
 pub mod sources;

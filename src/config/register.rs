@@ -174,7 +174,7 @@ impl Register {
             let id = AgencyId(i as u32);
             [(a.name_zh.as_str(), id), (a.name_en.as_str(), id)]
         });
-        let by_name = super::sources::name_index(names);
+        let by_name = super::names::name_index(names);
         Ok(Register { agencies, by_code, by_name })
     }
 
@@ -185,7 +185,7 @@ impl Register {
     /// The agency a name (Chinese or English, any case) names, where only
     /// one agency has it.
     pub fn by_name(&self, name: &str) -> Option<AgencyId> {
-        self.by_name.get(&super::sources::normalize(name)).copied()
+        self.by_name.get(&super::names::normalize(name)).copied()
     }
 
     pub fn agency(&self, id: AgencyId) -> &Agency {

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::layouts::{Field, Layout};
+use super::names::normalize;
 use super::{AgencyId, Catalog, ConfigError, IndicatorId, Register, Units};
 
 /// Footnote markers when a source names none: a row whose first non-empty
@@ -113,27 +114,6 @@ impl NameMatch {
     fn matches(&self, name: &str) -> bool {
         self.0.matches(&normalize(name))
     }
-}
-
-/// Names and cells compare trimmed and lower-cased.
-pub fn normalize(text: &str) -> String {
-    text.trim_start_matches('\u{feff}').trim_matches([' ', '\t', '\u{3000}']).to_lowercase()
-}
-
-/// Names (normalized) → ids, for names that name one thing only: a name two
-/// entries share says nothing, and is left out.
-pub fn name_index<'a, T: Copy + Eq>(names: impl Iterator<Item = (&'a str, T)>) -> FxHashMap<String, T> {
-    let mut index: FxHashMap<String, Option<T>> = FxHashMap::default();
-    for (name, id) in names {
-        if name.trim().is_empty() {
-            continue;
-        }
-        let slot = index.entry(normalize(name)).or_insert(Some(id));
-        if *slot != Some(id) {
-            *slot = None;
-        }
-    }
-    index.into_iter().filter_map(|(k, v)| Some((k, v?))).collect()
 }
 
 /// Fields the files of a source do not carry, resolved.

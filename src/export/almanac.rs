@@ -11,14 +11,14 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet,
 
 use super::csv_out::{CsvEncoding, CsvFile, text};
 use super::hashed::Written;
-use super::staging::OutDir;
 use super::tables::Tables;
 use super::workbook::decimals_format;
 use super::{ExportError, durable, io};
 use crate::aggregate::{Basis, Scope};
+use crate::almanac::league::{self, LeagueRow};
 use crate::almanac::{Almanac, Mover, ParentTable};
 use crate::decimal::Decimal;
-use crate::league::{self, LeagueRow};
+use crate::model::OutDir;
 use crate::model::file;
 
 const PARENT_COLUMNS: [&str; 5] = ["汇总单位代码", "汇总单位名称", "指标代码", "指标名称", "计量单位"];

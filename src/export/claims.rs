@@ -10,7 +10,7 @@ use serde_bytes::ByteBuf;
 use super::csv_out::{IN_MEMORY, buffer, text};
 use super::tables::Tables;
 use crate::claims::ClaimCheck;
-use crate::report::{Mismatch, Mismatches};
+use crate::export::report::{Mismatch, Mismatches};
 
 pub const SUMMARY_HEADER: [&str; 11] = [
     "单位代码",

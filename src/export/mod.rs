@@ -16,6 +16,7 @@ pub mod durable;
 pub mod hashed;
 pub mod manifest;
 pub mod parquet;
+pub mod report;
 pub mod sdmx;
 pub mod staging;
 pub mod summary;
@@ -33,9 +34,10 @@ use crate::model::{Observation, Superseded, file, table};
 use crate::rates::PartsRate;
 use crate::reject::Issue;
 
+pub use crate::model::OutDir;
 use hashed::Written;
 pub use manifest::{Manifest, OutputFile};
-pub use staging::{OutDir, Staging};
+pub use staging::Staging;
 use tables::Tables;
 
 #[derive(Debug, thiserror::Error)]
@@ -166,7 +168,7 @@ pub struct Exporter<'a> {
     written: Vec<Written>,
     summary: summary::Summary,
     sdmx: Option<csv_out::CsvFile>,
-    mismatches: crate::report::Mismatches,
+    mismatches: crate::export::report::Mismatches,
 }
 
 impl<'a> Exporter<'a> {
@@ -214,7 +216,7 @@ impl<'a> Exporter<'a> {
 
     /// The claims that did not match, for the report page (taken: call
     /// once every bucket is absorbed).
-    pub fn take_mismatches(&mut self) -> crate::report::Mismatches {
+    pub fn take_mismatches(&mut self) -> crate::export::report::Mismatches {
         std::mem::take(&mut self.mismatches)
     }
 
@@ -548,9 +550,9 @@ fn changes_batch(rows: &[crate::changes::Change]) -> Result<arrow::array::Record
     )
 }
 
-/// Writes `report.html` (see [`crate::report`]).
-pub fn write_report(paths: &OutDir, page: &crate::report::Page<'_>) -> Result<OutputFile, ExportError> {
-    let html = crate::report::render(page);
+/// Writes `report.html` (see [`report`]).
+pub fn write_report(paths: &OutDir, page: &crate::export::report::Page<'_>) -> Result<OutputFile, ExportError> {
+    let html = crate::export::report::render(page);
     let path = paths.file(file::REPORT);
     durable::write(&path, html.as_bytes()).map_err(io(&path))?;
     Ok(OutputFile {

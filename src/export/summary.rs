@@ -10,12 +10,12 @@ use rustc_hash::FxHashMap;
 
 use super::csv_out::{CsvEncoding, CsvError, CsvFile, RowBuf, encode_cells, text};
 use super::hashed::Written;
-use super::staging::OutDir;
 use super::tables::Tables;
 use crate::aggregate::{Scope, Total};
 use crate::config::AgencyId;
 use crate::decimal::{Decimal, DecimalText};
 use crate::metrics::Metric;
+use crate::model::OutDir;
 use crate::model::file;
 use crate::model::{Observation, Outcome};
 

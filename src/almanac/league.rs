@@ -83,7 +83,7 @@ pub fn rows(
     let n_ind = grouped.column("n_indicators")?.u32()?;
     let n_tgt = grouped.column("n_with_target")?.u32()?;
     let n_met = grouped.column("n_met")?.u32()?;
-    let (sums, scale) = crate::almanac::mantissas(&grouped, "completion_sum")?;
+    let (sums, scale) = super::mantissas(&grouped, "completion_sum")?;
     let counts = grouped.column("n_completion")?.u32()?;
     let parts = grouped.column(PART)?.u32()?;
     // Group keys and counts are never null; a null would be polars' bug,
