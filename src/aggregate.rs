@@ -828,48 +828,9 @@ fn finish_one(
         };
         total.met = metrics::met(total.value, total.target.ok(), ind.direction, &total.completion);
     }
-    // The comparison: reported with reported, else the contributors in
-    // both years with their own figures of the year before.
-    let had_total = m_before.is_some_and(|b| b.sums.n.is_some()) || reported_before.is_some();
-    let sides: Result<(Sums, Sums), NullReason> = match (reported, reported_before) {
-        (Some((r, _)), Some(b)) => {
-            total.basis = Basis::Reported;
-            Ok((Sums { n: Some(r.n), d: r.d }, Sums { n: Some(b.n), d: b.d }))
-        }
-        (Some(_), None) if had_total => Err(NullReason::BasisChanged),
-        (Some(_), None) => Err(NullReason::NoPrevious),
-        (None, _) => {
-            if had_total && m.sums.n.is_some() {
-                let before = m_before.map_or(&[][..], |b| &b.contributors[..]);
-                total.not_compared = either_not_both(&m.contributors, before);
-            }
-            match m.then.n {
-                Some(_) => {
-                    total.basis = Basis::Comparable;
-                    Ok((m.now, m.then))
-                }
-                None if had_total && m.sums.n.is_some() => Err(NullReason::NoCommonContributors),
-                None => Err(NullReason::NoPrevious),
-            }
-        }
-    };
-    let sides = sides.and_then(|(now, then)| {
-        let now = exact(now.n, now.d, ratio).ok_or(NullReason::ValueMissing)??;
-        let then = exact(then.n, then.d, ratio).ok_or(NullReason::NoPrevious)??;
-        Ok((now, then))
-    });
-    let sides = match sides {
-        Ok((now, then)) => match (at_value_scale(now, rule), at_value_scale(then, rule)) {
-            (Some(a), Some(b)) => Ok((now, then, a, b)),
-            _ => Err(NullReason::Overflow),
-        },
-        Err(e) => Err(e),
-    };
-    // Nothing this year: nothing to compare, whatever the year before.
-    let sides = if total.value.is_none() { Err(NullReason::ValueMissing) } else { sides };
-    if sides.is_err() {
-        total.basis = Basis::None;
-    }
+    let c = comparison(m, m_before, reported.map(|(r, _)| r), reported_before, ratio, total.value.is_some(), rule);
+    let sides = c.sides;
+    (total.basis, total.not_compared) = (c.basis, c.not_compared);
     total.previous = sides.map(|s| s.3);
     total.compared = sides.ok().map(|s| s.2);
     // The growth's own side: this year's compared figure, or the value
@@ -889,6 +850,67 @@ fn finish_one(
         total.change = metrics::change(current, total.previous, ind.kind, dec.change, rule);
     }
     total
+}
+
+/// What a total's growth compares: its basis, the contributors of either
+/// year left out, and both sides, exact and at the value scale (or why
+/// there are none).
+struct Comparison {
+    basis: Basis,
+    not_compared: Vec<AgencyId>,
+    sides: Result<(Ratio, Ratio, Decimal, Decimal), NullReason>,
+}
+
+/// Reported with reported; else the contributors of both years, each with
+/// its own figures of both (同口径). `has_value`: whether the total has a
+/// figure this year at all.
+fn comparison(
+    m: &Running,
+    m_before: Option<&Running>,
+    reported: Option<&Reported>,
+    reported_before: Option<&Reported>,
+    ratio: bool,
+    has_value: bool,
+    rule: crate::decimal::Rounding,
+) -> Comparison {
+    let mut c = Comparison { basis: Basis::None, not_compared: Vec::new(), sides: Err(NullReason::NoPrevious) };
+    let had_total = m_before.is_some_and(|b| b.sums.n.is_some()) || reported_before.is_some();
+    let sides: Result<(Sums, Sums), NullReason> = match (reported, reported_before) {
+        (Some(r), Some(b)) => {
+            c.basis = Basis::Reported;
+            Ok((Sums { n: Some(r.n), d: r.d }, Sums { n: Some(b.n), d: b.d }))
+        }
+        (Some(_), None) if had_total => Err(NullReason::BasisChanged),
+        (Some(_), None) => Err(NullReason::NoPrevious),
+        (None, _) => {
+            if had_total && m.sums.n.is_some() {
+                let before = m_before.map_or(&[][..], |b| &b.contributors[..]);
+                c.not_compared = either_not_both(&m.contributors, before);
+            }
+            match m.then.n {
+                Some(_) => {
+                    c.basis = Basis::Comparable;
+                    Ok((m.now, m.then))
+                }
+                None if had_total && m.sums.n.is_some() => Err(NullReason::NoCommonContributors),
+                None => Err(NullReason::NoPrevious),
+            }
+        }
+    };
+    let sides = sides.and_then(|(now, then)| {
+        let now = exact(now.n, now.d, ratio).ok_or(NullReason::ValueMissing)??;
+        let then = exact(then.n, then.d, ratio).ok_or(NullReason::NoPrevious)??;
+        match (at_value_scale(now, rule), at_value_scale(then, rule)) {
+            (Some(a), Some(b)) => Ok((now, then, a, b)),
+            _ => Err(NullReason::Overflow),
+        }
+    });
+    // Nothing this year: nothing to compare, whatever the year before.
+    c.sides = if has_value { sides } else { Err(NullReason::ValueMissing) };
+    if c.sides.is_err() {
+        c.basis = Basis::None;
+    }
+    c
 }
 
 /// The findings of a total in words, Chinese and English, with the figures

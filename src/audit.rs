@@ -762,6 +762,40 @@ fn level(n: &Q, d: &Q, ratio: bool) -> Option<Q> {
     if ratio { pct(n, d, "").ok() } else { Some(n.clone()) }
 }
 
+/// What a total's growth compares, worked out from its contributors of
+/// both years: reported with reported; else the contributors of both
+/// years, each with its own figures (both sides, or why there are none),
+/// and the contributors of either year left out, sorted.
+fn comparison(t: &Total, prev: Option<&Total>, ratio: bool) -> (Result<(Q, Q), &'static str>, Vec<String>) {
+    let (rep, rep_before) = (t.reported.as_ref(), prev.and_then(|p| p.reported.as_ref()));
+    let had_total = prev.is_some_and(Total::has_figure);
+    let side = |p: &Part| level(&p.n, &p.d, ratio);
+    match (rep, rep_before) {
+        (Some(a), Some(b)) => (side(&a.part).zip(side(&b.part)).ok_or("denominator_zero"), Vec::new()),
+        (Some(_), None) if had_total => (Err("basis_changed"), Vec::new()),
+        (Some(_), None) => (Err("no_previous"), Vec::new()),
+        (None, _) => {
+            let empty = BTreeMap::new();
+            let then = prev.map_or(&empty, |p| &p.contributors);
+            let mut away: Vec<String> = Vec::new();
+            if had_total && !t.contributors.is_empty() {
+                let new = t.contributors.keys().filter(|a| !then.contains_key(*a));
+                away = new.chain(then.keys().filter(|a| !t.contributors.contains_key(*a))).cloned().collect();
+                away.sort();
+            }
+            let both: Vec<&String> = t.contributors.keys().filter(|a| then.contains_key(*a)).collect();
+            if both.is_empty() {
+                let why =
+                    if had_total && !t.contributors.is_empty() { "no_common_contributors" } else { "no_previous" };
+                return (Err(why), away);
+            }
+            let (an, ad) = sum_parts(both.iter().map(|a| &t.contributors[*a]));
+            let (bn, bd) = sum_parts(both.iter().map(|a| &then[*a]));
+            (level(&an, &ad, ratio).zip(level(&bn, &bd, ratio)).ok_or("denominator_zero"), away)
+        }
+    }
+}
+
 fn check_totals(
     out: &Outputs,
     s: &Schemas,
@@ -841,44 +875,7 @@ fn check_totals(
             if rep.is_some_and(|r| r.conflict) {
                 expect_findings.push("conflicting_reports");
             }
-            // The comparison: reported with reported; else the
-            // contributors of both years, each with its own figures.
-            let rep_before = prev.and_then(|p| p.reported.as_ref());
-            let had_total = prev.is_some_and(Total::has_figure);
-            let mut compared_away: Vec<String> = Vec::new();
-            let sides: Result<(Q, Q), &str> = match (rep, rep_before) {
-                (Some(a), Some(b)) => Ok((a.part.clone(), b.part.clone()))
-                    .map(|(a, b)| (level(&a.n, &a.d, ratio), level(&b.n, &b.d, ratio)))
-                    .and_then(|x| x.0.zip(x.1).ok_or("denominator_zero")),
-                (Some(_), None) if had_total => Err("basis_changed"),
-                (Some(_), None) => Err("no_previous"),
-                (None, _) => {
-                    let empty = BTreeMap::new();
-                    let then = prev.map_or(&empty, |p| &p.contributors);
-                    if had_total && !t.contributors.is_empty() {
-                        compared_away = t
-                            .contributors
-                            .keys()
-                            .filter(|a| !then.contains_key(*a))
-                            .chain(then.keys().filter(|a| !t.contributors.contains_key(*a)))
-                            .cloned()
-                            .collect();
-                        compared_away.sort();
-                    }
-                    let both: Vec<&String> = t.contributors.keys().filter(|a| then.contains_key(*a)).collect();
-                    if both.is_empty() {
-                        Err(if had_total && !t.contributors.is_empty() {
-                            "no_common_contributors"
-                        } else {
-                            "no_previous"
-                        })
-                    } else {
-                        let (an, ad) = sum_parts(both.iter().map(|a| &t.contributors[*a]));
-                        let (bn, bd) = sum_parts(both.iter().map(|a| &then[*a]));
-                        level(&an, &ad, ratio).zip(level(&bn, &bd, ratio)).ok_or("denominator_zero")
-                    }
-                }
-            };
+            let (sides, compared_away) = comparison(t, prev, ratio);
             let sides = if value.is_none() { Err("value_missing") } else { sides };
             let basis = match (&sides, rep) {
                 (Ok(_), Some(_)) => "reported",

@@ -679,92 +679,18 @@ fn explain_figures(
 
     // The rows the figures come from: the subject's own, or the
     // contributors' for a total (a member reported for: its reporter's).
-    let parts = [p.numerator_indicator.clone(), p.denominator_indicator.clone()];
-    let codes: Vec<&str> = std::iter::once(indicator).chain(parts.iter().flatten().map(String::as_str)).collect();
-    let role_of = |o: &Obs| {
-        if Some(&o.indicator) == parts[0].as_ref() {
-            "numerator"
-        } else if Some(&o.indicator) == parts[1].as_ref() {
-            "denominator"
-        } else {
-            "value"
-        }
-    };
-    let mut contributors = Vec::new();
-    let mut scope = None;
-    // A total's comparable basis: Σ over the contributors of both years,
-    // this year's and last year's rows (numerator, denominator or value).
-    let mut compared_sums: Option<[Option<Decimal>; 2]> = None;
-    let mut compared_before: Option<[Option<Decimal>; 2]> = None;
     let prev_total = if is_total { printed_row(out, table::TOTALS, agency, indicator, year - 1)? } else { None };
+    let (mut contributors, mut scope, mut compared) = (Vec::new(), None, None);
     let (this, before) = if is_total {
-        let mut this_rows: Vec<(String, Vec<Obs>)> = Vec::new();
-        for c in &p.contributors {
-            let rows = figure_rows(out, c, &codes, year)?;
-            let inputs = rows
-                .iter()
-                .flat_map(|o| {
-                    let role = role_of(o);
-                    let role = if &o.agency == c { role.to_owned() } else { format!("{role} reported for {c}") };
-                    let target = (role == "value" && o.target.is_some()).then(|| o.input("target", true));
-                    std::iter::once(o.input(&role, false)).chain(target)
-                })
-                .collect();
-            contributors.push(Contributor { agency: c.clone(), inputs });
-            this_rows.push((c.clone(), rows));
-        }
-        let reported = if p.reported() { figure_rows(out, agency, &codes, year)? } else { Vec::new() };
-        let before_contributors = prev_total.as_ref().map(|t| t.contributors.clone()).unwrap_or_default();
-        let compared: Vec<String> = if p.basis() == "comparable" {
-            p.contributors.iter().filter(|c| before_contributors.contains(c)).cloned().collect()
-        } else {
-            Vec::new()
-        };
-        if !compared.is_empty() {
-            let mut then_rows = Vec::new();
-            for c in &compared {
-                then_rows.extend(figure_rows(out, c, &codes, year - 1)?);
-            }
-            let now_rows = this_rows.iter().filter(|(c, _)| compared.contains(c)).flat_map(|(_, r)| r.iter());
-            let now_rows: Vec<&Obs> = now_rows.collect();
-            let sums = |rows: &[&Obs]| match (&parts[0], &parts[1]) {
-                (Some(n), Some(d)) => [sum_of(rows.iter().copied(), n), sum_of(rows.iter().copied(), d)],
-                _ => [sum_of(rows.iter().copied(), indicator), None],
-            };
-            compared_sums = Some(sums(&now_rows));
-            compared_before = Some(sums(&then_rows.iter().collect::<Vec<_>>()));
-        }
-        let inputs = |rows: &[Obs], y: i32| -> Vec<Input> {
-            let _ = y;
-            rows.iter()
-                .flat_map(|o| {
-                    let role = format!("reported {}", role_of(o));
-                    let target =
-                        (role_of(o) == "value" && o.target.is_some()).then(|| o.input("reported target", true));
-                    std::iter::once(o.input(&role, false)).chain(target)
-                })
-                .collect()
-        };
-        scope = Some(TotalScope {
-            value_basis: p.value_basis.clone().unwrap_or_default(),
-            reported: inputs(&reported, year),
-            members_value: p.members_value.map(|v| v.trimmed().to_string()),
-            unallocated: p.unallocated.map(|v| v.trimmed().to_string()),
-            growth_basis: p.basis().to_owned(),
-            compared,
-            not_compared: p.not_compared.clone(),
-            findings: p.findings.clone(),
-            finding_detail: p.finding_detail.clone(),
-        });
-        let this = reported.into_iter().find(|o| o.indicator == indicator);
-        let before =
-            if p.basis() == "reported" { figure_rows(out, agency, &[indicator], year - 1)?.pop() } else { None };
-        (this, before)
+        let t = total_rows(out, &p, (agency, indicator, year), prev_total.as_ref())?;
+        (contributors, scope, compared) = (t.contributors, Some(t.scope), t.compared);
+        (t.this, t.before)
     } else {
         let this = observations(out, year, |a, i| a == agency && i == indicator)?.pop();
         let before = observations(out, year - 1, |a, i| a == agency && i == indicator)?.pop();
         (this, before)
     };
+    let (compared_sums, compared_before) = (compared.map(|c| c.0), compared.map(|c| c.1));
     let previous = p.previous;
     let mut prev_parts = prev_total.as_ref().and_then(|t| Some((t.numerator?, t.denominator?)));
     // What a growth or change is computed from: for a comparable total,
@@ -883,6 +809,105 @@ fn explain_figures(
         missing: p.missing.clone(),
         scope,
     })
+}
+
+/// A figure's part in a total: the value, or a rate's numerator or
+/// denominator.
+fn role_of<'a>(o: &Obs, parts: &[Option<String>; 2]) -> &'a str {
+    if Some(&o.indicator) == parts[0].as_ref() {
+        "numerator"
+    } else if Some(&o.indicator) == parts[1].as_ref() {
+        "denominator"
+    } else {
+        "value"
+    }
+}
+
+/// Σ value (or Σ numerator, Σ denominator of a rate) over some rows.
+type Sums = [Option<Decimal>; 2];
+
+/// What a total's explanation reads beyond its printed row.
+struct TotalRows {
+    contributors: Vec<Contributor>,
+    scope: TotalScope,
+    /// The compared contributors' sums this year and the year before.
+    compared: Option<(Sums, Sums)>,
+    /// The reported row, this year's and (reported basis) last year's.
+    this: Option<Obs>,
+    before: Option<Obs>,
+}
+
+/// A total's rows: each contributor's (a member reported for: its
+/// reporter's), the reported row, and for a comparable growth the
+/// compared contributors' sums of both years, from their rows.
+fn total_rows(
+    out: &Outputs,
+    p: &Printed,
+    (agency, indicator, year): (&str, &str, i32),
+    prev_total: Option<&Printed>,
+) -> Result<TotalRows, ReadError> {
+    let parts = [p.numerator_indicator.clone(), p.denominator_indicator.clone()];
+    let codes: Vec<&str> = std::iter::once(indicator).chain(parts.iter().flatten().map(String::as_str)).collect();
+    let mut contributors = Vec::new();
+    let mut this_rows: Vec<(String, Vec<Obs>)> = Vec::new();
+    for c in &p.contributors {
+        let rows = figure_rows(out, c, &codes, year)?;
+        let inputs = rows
+            .iter()
+            .flat_map(|o| {
+                let role = role_of(o, &parts);
+                let role = if &o.agency == c { role.to_owned() } else { format!("{role} reported for {c}") };
+                let target = (role == "value" && o.target.is_some()).then(|| o.input("target", true));
+                std::iter::once(o.input(&role, false)).chain(target)
+            })
+            .collect();
+        contributors.push(Contributor { agency: c.clone(), inputs });
+        this_rows.push((c.clone(), rows));
+    }
+    let reported = if p.reported() { figure_rows(out, agency, &codes, year)? } else { Vec::new() };
+    let before_contributors = prev_total.map(|t| t.contributors.clone()).unwrap_or_default();
+    let compared: Vec<String> = if p.basis() == "comparable" {
+        p.contributors.iter().filter(|c| before_contributors.contains(c)).cloned().collect()
+    } else {
+        Vec::new()
+    };
+    let sums = |rows: &[&Obs]| match (&parts[0], &parts[1]) {
+        (Some(n), Some(d)) => [sum_of(rows.iter().copied(), n), sum_of(rows.iter().copied(), d)],
+        _ => [sum_of(rows.iter().copied(), indicator), None],
+    };
+    let mut compared_sums = None;
+    if !compared.is_empty() {
+        let mut then_rows = Vec::new();
+        for c in &compared {
+            then_rows.extend(figure_rows(out, c, &codes, year - 1)?);
+        }
+        let now_rows: Vec<&Obs> =
+            this_rows.iter().filter(|(c, _)| compared.contains(c)).flat_map(|(_, r)| r.iter()).collect();
+        compared_sums = Some((sums(&now_rows), sums(&then_rows.iter().collect::<Vec<_>>())));
+    }
+    let reported_inputs = reported
+        .iter()
+        .flat_map(|o| {
+            let role = format!("reported {}", role_of(o, &parts));
+            let target =
+                (role_of(o, &parts) == "value" && o.target.is_some()).then(|| o.input("reported target", true));
+            std::iter::once(o.input(&role, false)).chain(target)
+        })
+        .collect();
+    let scope = TotalScope {
+        value_basis: p.value_basis.clone().unwrap_or_default(),
+        reported: reported_inputs,
+        members_value: p.members_value.map(|v| v.trimmed().to_string()),
+        unallocated: p.unallocated.map(|v| v.trimmed().to_string()),
+        growth_basis: p.basis().to_owned(),
+        compared,
+        not_compared: p.not_compared.clone(),
+        findings: p.findings.clone(),
+        finding_detail: p.finding_detail.clone(),
+    };
+    let this = reported.into_iter().find(|o| o.indicator == indicator);
+    let before = if p.basis() == "reported" { figure_rows(out, agency, &[indicator], year - 1)?.pop() } else { None };
+    Ok(TotalRows { contributors, scope, compared: compared_sums, this, before })
 }
 
 fn write_input(s: &mut String, i: &Input) {
