@@ -264,6 +264,33 @@ impl FileEntry {
     }
 }
 
+/// Why a run does not use the previous run's cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoCache {
+    /// There is none (a first run, or `.cache/` deleted).
+    None,
+    /// `run --full`.
+    Full,
+    /// There is one, written under another key or unreadable: why.
+    Stale(String),
+    /// It misses a bucket's files (pruned by hand).
+    Pruned,
+    /// Most of its file table names files gone since: started afresh.
+    Worn,
+}
+
+impl std::fmt::Display for NoCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoCache::None => f.write_str("there is none"),
+            NoCache::Full => f.write_str("run --full asks for a full run"),
+            NoCache::Stale(why) => f.write_str(why),
+            NoCache::Pruned => f.write_str("it misses a bucket's files"),
+            NoCache::Worn => f.write_str("its file table names mostly files gone since: it is started afresh"),
+        }
+    }
+}
+
 /// The file table: every file the cache holds rows of, by cache id. Ids
 /// are never reused: a file that went (or changed: it gets a new id)
 /// leaves `None`, so that the rows of the buckets nothing touched keep
@@ -283,30 +310,35 @@ impl FileTable {
     /// build: everything is read again, and one line says why) or
     /// unreadable (the same).
     pub fn load(dir: &CacheDir, key: &CacheKey) -> Option<FileTable> {
+        match Self::open(dir, key) {
+            Ok(t) => Some(t),
+            Err(NoCache::None) => None,
+            Err(why) => {
+                tracing::warn!("the previous run's cache is not used, {why}: every file is read again");
+                None
+            }
+        }
+    }
+
+    /// The table at `dir` if it serves `key`, else why not.
+    pub fn open(dir: &CacheDir, key: &CacheKey) -> Result<FileTable, NoCache> {
         let path = dir.files();
-        let bytes = std::fs::read(&path).ok()?;
+        let bytes = std::fs::read(&path).map_err(|_| NoCache::None)?;
         match serde_json::from_slice::<FileTable>(&bytes) {
             Ok(t) => match t.key.stale(key) {
-                None => Some(t),
-                Some(why) => {
-                    tracing::warn!("the previous run's cache is not used, {why}: every file is read again");
-                    None
-                }
+                None => Ok(t),
+                Some(why) => Err(NoCache::Stale(why.to_owned())),
             },
             Err(e) => {
                 let format = serde_json::from_slice::<serde_json::Value>(&bytes)
                     .ok()
                     .and_then(|v| v.get("key")?.get("format")?.as_u64());
-                match format {
-                    Some(f) if f != u64::from(FORMAT) => tracing::warn!(
-                        "the previous run's cache is not used, it is in another format ({f}, this build reads {FORMAT}): every file is read again"
-                    ),
-                    _ => tracing::warn!(
-                        path = %path.display(),
-                        "the previous run's cache is not used, it cannot be read ({e}): every file is read again"
-                    ),
-                }
-                None
+                Err(NoCache::Stale(match format {
+                    Some(f) if f != u64::from(FORMAT) => {
+                        format!("it is in another format ({f}, this build reads {FORMAT})")
+                    }
+                    _ => format!("it cannot be read ({}: {e})", path.display()),
+                }))
             }
         }
     }
@@ -402,6 +434,35 @@ pub struct Plan {
     pub table_len: usize,
     /// Files the previous run read that are gone.
     pub removed: usize,
+    /// Per file of the run: why it is read or reused.
+    pub why: Vec<FileWhy>,
+    /// The paths of the files that went.
+    pub removed_paths: Vec<String>,
+}
+
+/// Why a file is read again or taken from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FileWhy {
+    /// Its path and SHA-256 are the cache's.
+    Same,
+    /// The cache has no file at its path.
+    New,
+    /// The cache has its path with other bytes.
+    Changed,
+    /// No cache is used: every file is read.
+    #[default]
+    NoCache,
+}
+
+impl FileWhy {
+    pub fn words(self) -> &'static str {
+        match self {
+            FileWhy::Same => "the same bytes as the cache's (reused)",
+            FileWhy::New => "new since the cache",
+            FileWhy::Changed => "changed since the cache",
+            FileWhy::NoCache => "no cache is used",
+        }
+    }
 }
 
 impl Plan {
@@ -415,6 +476,8 @@ impl Plan {
             touched: vec![true; buckets],
             table_len: files,
             removed: 0,
+            why: vec![FileWhy::NoCache; files],
+            removed_paths: Vec::new(),
         }
     }
 
@@ -434,9 +497,11 @@ impl Plan {
                     taken[id as usize] = true;
                     plan.ids.push(id);
                     plan.reused.push(true);
+                    plan.why.push(FileWhy::Same);
                     kept.push(Some(id));
                 }
                 was => {
+                    plan.why.push(if was.is_some() { FileWhy::Changed } else { FileWhy::New });
                     if let Some(&id) = was {
                         taken[id as usize] = true;
                         let e = entries[id as usize].as_ref().expect("listed by path");
@@ -455,6 +520,7 @@ impl Plan {
             if let (Some(e), false) = (e, taken) {
                 plan.touch(&e.buckets);
                 plan.removed += 1;
+                plan.removed_paths.push(e.path().to_owned());
             }
         }
         plan.entries = kept.into_iter().map(|id| id.and_then(|id| entries[id as usize].take())).collect();
@@ -467,6 +533,13 @@ impl Plan {
                 *t = true;
             }
         }
+    }
+
+    /// Whether a run with this plan and these buckets reused (`reuse`)
+    /// has nothing to compute: no file read, none gone, every bucket
+    /// reused. The previous outputs are then linked (`crate::run`).
+    pub fn unchanged(&self, reuse: &[bool]) -> bool {
+        self.read() == 0 && self.removed == 0 && reuse.iter().all(|r| *r)
     }
 
     /// Files read again or for the first time.
@@ -542,6 +615,27 @@ mod tests {
         assert_eq!(plan.entries.iter().map(Option::is_some).collect::<Vec<_>>(), plan.reused);
         assert_eq!(plan.touched, [false, true, true, false, false]);
         assert_eq!((plan.read(), plan.table_len, plan.removed), (2, 7, 1));
+        // Each file's reason, and the file that went.
+        assert_eq!(plan.why, [FileWhy::Same, FileWhy::Changed, FileWhy::Same, FileWhy::New]);
+        assert_eq!(plan.removed_paths, ["c.csv"]);
+        assert!(!plan.unchanged(&[true; 5]), "files are read");
+    }
+
+    #[test]
+    fn the_same_files_and_every_bucket_reused_is_a_run_with_nothing_to_compute() {
+        let table = || FileTable {
+            key: CacheKey::new("p", &["c"], 2),
+            indicator_rows: true,
+            entries: vec![entry("a.csv", "1", &[0]), entry("b.csv", "2", &[1])],
+        };
+        let plan = Plan::against(table(), &[("a.csv", "1"), ("b.csv", "2")], 2);
+        assert_eq!(plan.why, [FileWhy::Same, FileWhy::Same]);
+        assert!(plan.unchanged(&[true, true]));
+        assert!(!plan.unchanged(&[true, false]), "a bucket computed");
+        let gone = Plan::against(table(), &[("a.csv", "1")], 2);
+        assert!(!gone.unchanged(&[true, true]), "a file gone");
+        let full = Plan::full(2, 2);
+        assert_eq!((full.why, full.touched), (vec![FileWhy::NoCache; 2], vec![true; 2]));
     }
 
     #[test]

@@ -152,6 +152,10 @@ pub struct RunArgs {
     /// same; only the time differs).
     #[arg(long)]
     pub full: bool,
+    /// Print the plan (each file read or taken from the cache, each bucket
+    /// computed or reused, the finish, and why) and write nothing.
+    #[arg(long, conflicts_with = "json")]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -271,6 +275,10 @@ fn progress_bar(quiet: bool) -> ProgressBar {
 fn run(args: RunArgs, quiet: bool) -> Result<ExitCode, Error> {
     let mut p = load(&args.pipeline, args.input, args.out)?;
     p.output.incremental = !args.full;
+    if args.dry_run {
+        print!("{}", crate::plan::RunPlan::make(&p)?.render());
+        return Ok(ExitCode::from(exit::OK));
+    }
     let m = crate::run::run(&p, &progress_bar(quiet || args.json))?;
     let c = &m.counts;
     // A file refused whole is news on its own, apart from rows quarantined

@@ -18,7 +18,8 @@
 //! [`readback`]; [`ingest`], [`changes`], [`audit`]; [`normalize`],
 //! [`describe`], [`rates`]; [`metrics`]; [`claims`], [`aggregate`],
 //! [`explain`]; [`bucket`], [`almanac`]; [`export`]; [`cache`]; [`error`];
-//! [`run`]; [`cli`].
+//! [`plan`] (what a run reads, computes or reuses, and why); [`run`];
+//! [`cli`].
 
 /// The identity of this build: a hash of its code, made by `build.rs`. The
 /// incremental cache's key carries it (`cache::CacheKey`) and the manifest
@@ -44,6 +45,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod model;
 pub mod normalize;
+pub mod plan;
 pub mod rates;
 pub mod readback;
 pub mod reject;

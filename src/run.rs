@@ -40,20 +40,12 @@ use crate::error::Error;
 use crate::export::manifest::{InputFile, Manifest, RunRecord};
 use crate::export::tables::Tables;
 use crate::export::{self, BucketOutput, Exporter, Staging};
-use crate::ingest::{self, SourceFile, Stamp, Submission, sha256_hex};
+use crate::ingest::{SourceFile, Stamp, Submission};
 use crate::model::{FileId, Key, table};
 use crate::normalize::{self, FileReport};
+use crate::plan::RunPlan;
 use crate::reject::Issue;
 use crate::spill::Spill;
-
-/// A generous lower bound on the bytes of a submission row, to estimate
-/// the number of rows from the input's size before reading it.
-const MIN_ROW_BYTES: u64 = 40;
-
-/// Buckets of even a small run, so that phase 2 has work for more than one
-/// core. A constant, not the number of threads: the part files a run
-/// writes must not depend on the machine.
-const MIN_BUCKETS: u64 = 4;
 
 /// Each stage's wall time, in milliseconds, and when the current one began.
 struct StageTimes(BTreeMap<String, u64>, Instant);
@@ -144,61 +136,6 @@ fn ingest(
     Ok(out)
 }
 
-/// The number of buckets for `bytes` of input: a power of two, so that
-/// it stays the same from night to night while the inbox grows (a new
-/// number recomputes every bucket), at least [`MIN_BUCKETS`] and at most
-/// one per agency. Not the number of threads: the part files a run writes
-/// must not depend on the machine.
-fn bucket_count(bytes: u64, bucket_rows: usize, agencies: usize) -> usize {
-    let wanted = (bytes / MIN_ROW_BYTES / bucket_rows.max(1) as u64 + 1).next_power_of_two();
-    wanted.max(MIN_BUCKETS).min(agencies.max(1) as u64) as usize
-}
-
-/// What a run knows of a file before reading it.
-struct Known {
-    /// Its SHA-256, and its size and time to check at the end.
-    stamp: Stamp,
-    fingerprint: Option<cache::Fingerprint>,
-    hashed_at_ns: i128,
-    /// Whether it was hashed now (its fingerprint did not vouch for the
-    /// cache's hash).
-    hashed: bool,
-}
-
-/// Each file's SHA-256 (to find what changed since the cache was
-/// written): the cache's where the file's fingerprint vouches for it, else
-/// read and hashed (in parallel).
-fn identify(
-    files: &[SourceFile],
-    metadata: &[Option<std::fs::Metadata>],
-    table: &FileTable,
-) -> Result<Vec<Known>, Error> {
-    let by_path: std::collections::HashMap<&str, &FileEntry> =
-        table.entries.iter().flatten().map(|e| (e.path(), e)).collect();
-    files
-        .par_iter()
-        .zip(metadata)
-        .map(|(f, m)| {
-            let io = |source| Error::Io { path: f.path.clone(), source };
-            // A file gone since it was listed: the error names it.
-            let m = match m {
-                Some(m) => m,
-                None => &std::fs::metadata(&f.path).map_err(io)?,
-            };
-            let fingerprint = cache::Fingerprint::of_metadata(m);
-            let entry = by_path.get(f.rel.as_str());
-            if let (Some(e), Some(now)) = (entry, &fingerprint)
-                && let Some(sha) = e.vouched(now)
-            {
-                let stamp = Stamp::with_hash(m, sha.to_owned());
-                return Ok(Known { stamp, fingerprint, hashed_at_ns: e.hashed_at_ns, hashed: false });
-            }
-            let hashed_at_ns = cache::now_ns();
-            Ok(Known { stamp: Stamp::read(&f.path)?, fingerprint, hashed_at_ns, hashed: true })
-        })
-        .collect()
-}
-
 /// Runs the whole pipeline and writes its outputs; returns the manifest.
 pub fn run(p: &Pipeline, progress: &ProgressBar) -> Result<Manifest, Error> {
     run_with(p, progress, &SystemTime::now, &|_| {})
@@ -236,51 +173,26 @@ fn attempt(
 ) -> Result<Manifest, Error> {
     let started = clock();
     let mut stages = StageTimes(BTreeMap::new(), Instant::now());
-    let pipeline = input_file(&p.paths.pipeline)?;
-    let schemas: Vec<InputFile> = p.paths.schemas().into_iter().map(input_file).collect::<Result<_, _>>()?;
-    let files = ingest::discover(&p.paths.submissions, &p.sources)?;
-    // Each file's metadata, once: its size for the buckets, its
-    // fingerprint and stamp for the cache.
-    let metadata: Vec<Option<std::fs::Metadata>> = files.par_iter().map(|f| f.path.metadata().ok()).collect();
-    let bytes: u64 = metadata.iter().flatten().map(|m| m.len()).sum();
-    let buckets = bucket_count(bytes, p.output.bucket_rows, p.register.len());
-    info!(files = files.len(), bytes, buckets, dir = %p.paths.submissions.display(), "submissions found");
-
+    // The output directory's lock first: the plan reads the previous
+    // run's cache, which another run must not be replacing meanwhile.
     let staging = Staging::create(&p.paths.out)?;
     let paths = staging.paths();
     let (old_cache, new_cache) = (CacheDir::of(&p.paths.out), CacheDir::of(paths.root()));
-    let schema_shas: Vec<&str> = schemas.iter().map(|s| s.sha256.as_str()).collect();
-    let key = cache::CacheKey::new(&pipeline.sha256, &schema_shas, buckets);
-    // A cache is used whole or not at all: one that misses a bucket's
-    // files (a cache someone pruned) is no cache, and one whose file table
-    // is mostly ids of files gone is made again (so it stays the size of
-    // the inbox, however many nights replaced files).
-    let previous = if p.output.incremental { FileTable::load(&old_cache, &key) } else { None }
-        .filter(|_| (0..buckets).all(|b| old_cache.bucket(b).is_file() && old_cache.spill_bucket(b).is_file()))
-        .filter(|t| !t.worn());
-    let had_cache = previous.is_some();
-    let previous_indicator_rows = previous.as_ref().map(|t| t.indicator_rows);
-    // Whether a file was hashed again with a fingerprint worth keeping.
-    let mut rehashed = false;
-    let mut known: Vec<Known> = Vec::new();
-    let mut plan = match previous {
-        Some(table) => {
-            known = identify(&files, &metadata, &table)?;
-            // Only a fingerprint that will vouch for its hash next time is
-            // worth writing the table for.
-            rehashed = known.iter().any(|k| k.hashed && k.fingerprint.is_some_and(|f| f.settled_by(k.hashed_at_ns)));
-            let found: Vec<(&str, &str)> =
-                files.iter().zip(&known).map(|(f, k)| (f.rel.as_str(), k.stamp.sha256.as_str())).collect();
-            let mut plan = Plan::against(table, &found, buckets);
-            for (reused, k) in plan.entries.iter_mut().zip(&known) {
-                if let Some(e) = reused {
-                    (e.fingerprint, e.hashed_at_ns) = (k.fingerprint, k.hashed_at_ns);
-                }
-            }
-            plan
-        }
-        None => Plan::full(files.len(), buckets),
-    };
+    let RunPlan {
+        pipeline,
+        schemas,
+        files,
+        bytes,
+        buckets,
+        key,
+        cache: cache_status,
+        previous_indicator_rows,
+        known,
+        rehashed,
+        files_plan: mut plan,
+    } = RunPlan::make(p)?;
+    info!(files = files.len(), bytes, buckets, dir = %p.paths.submissions.display(), "submissions found");
+    let had_cache = cache_status.is_ok();
     let spill = Spill::create(&new_cache.spill(), buckets, p.register.len())?;
     // What the reused files looked like, to check at the end as the files
     // read are.
@@ -294,11 +206,7 @@ fn attempt(
     let mut ing = ingest(p, files, &mut plan, &spill, progress)?;
     ing.stamps.extend(reused_stamps);
     let indicator_rows = summary_rows(p, &ing.files);
-    let reuse: Vec<bool> = match previous_indicator_rows {
-        // The buckets' people's summaries differ: every bucket is computed.
-        Some(rows) if rows == indicator_rows => plan.touched.iter().map(|t| !t).collect(),
-        _ => vec![false; buckets],
-    };
+    let reuse = RunPlan::reuse(previous_indicator_rows, &plan.touched, indicator_rows);
     // Each file's cache id (rows in the spill name files by it) and the
     // file it is in this run.
     let mut by_cache_id: Vec<Option<FileId>> = vec![None; plan.table_len];
@@ -366,7 +274,7 @@ fn attempt(
     // The same files as the previous run, every bucket reused: its outputs
     // are this run's, and only the manifest, the changes and the report
     // (which compare with it) are written again.
-    let unchanged = had_cache && work.files_read == 0 && plan.removed == 0 && work.buckets_computed == 0;
+    let unchanged = had_cache && plan.unchanged(&reuse);
     let cached_run: Option<cache::RunEntry> = if unchanged { cache::load(&old_cache.run()).ok() } else { None };
     let table = FileTable { key, indicator_rows, entries: table_entries(&plan, std::mem::take(&mut ing.entries)) };
     // The previous outputs, to say what changed since. One that cannot be
@@ -793,9 +701,4 @@ fn summary_rows(p: &Pipeline, files: &[FileReport]) -> bool {
         info!(accepted, max, "no summary/<year>/indicators.csv: more rows than a person opens (the Parquet has them)");
     }
     write
-}
-
-fn input_file(path: &Path) -> Result<InputFile, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
-    Ok(InputFile { path: path.display().to_string(), sha256: sha256_hex(&bytes), bytes: bytes.len() as u64 })
 }

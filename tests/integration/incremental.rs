@@ -219,3 +219,33 @@ fn a_cache_of_another_build_or_format_is_not_used_and_the_run_says_why() {
         assert!(said[0].contains(why), "{stderr}");
     }
 }
+
+/// `run --dry-run` prints what a run would read and compute, and why, and
+/// writes nothing.
+#[test]
+fn a_dry_run_says_what_a_run_would_do_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, out) = (tmp.path().join("in"), tmp.path().join("out"));
+    copy_tree(&repo().join("sample_data"), &input);
+    let (i, o) = (input.to_str().unwrap(), out.to_str().unwrap());
+    let dry = |what: &str| {
+        let run = yearbook(&["run", "--dry-run", "--input", i, "--out", o]);
+        assert_eq!(run.status.code(), Some(0), "{what}: {}", String::from_utf8_lossy(&run.stderr));
+        String::from_utf8_lossy(&run.stdout).into_owned()
+    };
+    let text = dry("first");
+    assert!(text.contains("cache: not used, there is none"), "{text}");
+    assert!(text.contains("files: 16 read, 0 reused"), "{text}");
+    assert!(!out.exists(), "a dry run writes nothing");
+    run(&input, &out, &[]);
+    let listing = files_under(&out);
+    let text = dry("nothing changed");
+    assert!(text.contains("files: 0 read, 16 reused"), "{text}");
+    assert!(text.contains("finish: nothing changed"), "{text}");
+    correct_new_jobs(&input);
+    let text = dry("a changed file");
+    assert!(text.contains("files: 1 read, 15 reused"), "{text}");
+    assert!(text.contains("read    city/TJ-HRSS-2021.csv   changed since the cache"), "{text}");
+    assert!(text.contains("finish: totals, tables"), "{text}");
+    assert_eq!(files_under(&out), listing, "a dry run writes nothing");
+}
