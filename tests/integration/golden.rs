@@ -43,21 +43,19 @@ fn compare(name: &str, got: Vec<Vec<String>>) {
 
 #[test]
 fn sample_outputs_match_golden_files() {
-    let dir = tempfile::tempdir().unwrap();
-    run_sample(dir.path());
+    let dir = crate::util::shared_sample();
     for table in TABLES {
-        compare(table, parquet_rows(dir.path(), table));
+        compare(table, parquet_rows(dir, table));
     }
     for name in CSVS {
-        compare(name, csv_rows(&dir.path().join(name)));
+        compare(name, csv_rows(&dir.join(name)));
     }
 }
 
 #[test]
 fn every_bad_row_of_the_sample_is_quarantined_with_its_line() {
-    let dir = tempfile::tempdir().unwrap();
-    run_sample(dir.path());
-    let q = csv_rows(&dir.path().join("quarantine.csv"));
+    let dir = crate::util::shared_sample();
+    let q = csv_rows(&dir.join("quarantine.csv"));
     let got: Vec<(&str, &str, &str)> = q[1..].iter().map(|r| (r[0].as_str(), r[1].as_str(), r[5].as_str())).collect();
     assert_eq!(
         got,
@@ -79,10 +77,8 @@ fn every_bad_row_of_the_sample_is_quarantined_with_its_line() {
 
 #[test]
 fn every_row_read_is_accounted_for() {
-    let dir = tempfile::tempdir().unwrap();
-    run_sample(dir.path());
-    let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    let dir = crate::util::shared_sample();
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     let mut quarantined = 0;
     for f in m["inputs"].as_array().unwrap() {
         let (read, acc, q) =
@@ -95,7 +91,7 @@ fn every_row_read_is_accounted_for() {
     assert_eq!(m["counts"]["rows_read"], 312);
     // Every output is listed with the hash of what is on disk.
     for o in m["outputs"].as_array().unwrap() {
-        let bytes = std::fs::read(dir.path().join(o["path"].as_str().unwrap())).unwrap();
+        let bytes = std::fs::read(dir.join(o["path"].as_str().unwrap())).unwrap();
         assert_eq!(yearbook::ingest::sha256_hex(&bytes), o["sha256"].as_str().unwrap());
     }
 }
@@ -149,10 +145,8 @@ fn many_small_buckets_write_the_same_outputs_as_one() {
 #[test]
 fn every_parquet_file_describes_itself() {
     use parquet::file::reader::{FileReader, SerializedFileReader};
-    let dir = tempfile::tempdir().unwrap();
-    run_sample(dir.path());
-    let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    let dir = crate::util::shared_sample();
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     let mut files = 0;
     for o in m["outputs"].as_array().unwrap() {
         let path = o["path"].as_str().unwrap();
@@ -160,7 +154,7 @@ fn every_parquet_file_describes_itself() {
             continue;
         }
         files += 1;
-        let reader = SerializedFileReader::new(std::fs::File::open(dir.path().join(path)).unwrap()).unwrap();
+        let reader = SerializedFileReader::new(std::fs::File::open(dir.join(path)).unwrap()).unwrap();
         let kv: std::collections::BTreeMap<String, String> = reader
             .metadata()
             .file_metadata()
@@ -195,9 +189,8 @@ fn every_parquet_file_describes_itself() {
 /// total.
 #[test]
 fn the_sdmx_export_holds_every_figure_exactly() {
-    let dir = tempfile::tempdir().unwrap();
-    run_sample(dir.path());
-    let rows = csv_rows(&dir.path().join("sdmx.csv"));
+    let dir = crate::util::shared_sample();
+    let rows = csv_rows(&dir.join("sdmx.csv"));
     assert_eq!(
         rows[0],
         [
@@ -227,7 +220,7 @@ fn the_sdmx_export_holds_every_figure_exactly() {
         |s: &str| if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_owned() } else { s.to_owned() };
     let same = |a: &str, b: &str| trim(a) == trim(b);
     let mut compared = 0;
-    let obs = parquet_rows(dir.path(), "observations");
+    let obs = parquet_rows(dir, "observations");
     for o in &obs[1..] {
         let c = |n: &str| crate::util::cell(&obs, o, n).to_owned();
         let (value, status, decimals) = &sdmx[&(c("agency"), c("indicator"), "VALUE".to_owned(), c("year"))];
@@ -236,7 +229,7 @@ fn the_sdmx_export_holds_every_figure_exactly() {
         assert_eq!(decimals.parse::<usize>().unwrap(), value.split_once('.').map_or(0, |(_, f)| f.len()));
         compared += 1;
     }
-    let metrics = parquet_rows(dir.path(), "metrics");
+    let metrics = parquet_rows(dir, "metrics");
     for m in &metrics[1..] {
         let c = |n: &str| crate::util::cell(&metrics, m, n).to_owned();
         for (col, measure) in
@@ -253,7 +246,7 @@ fn the_sdmx_export_holds_every_figure_exactly() {
             }
         }
     }
-    let totals = parquet_rows(dir.path(), "totals");
+    let totals = parquet_rows(dir, "totals");
     for t in &totals[1..] {
         let c = |n: &str| crate::util::cell(&totals, t, n).to_owned();
         if let Some((shown, _, _)) = sdmx.get(&(c("agency"), c("indicator"), "TOTAL".to_owned(), c("year"))) {

@@ -1,15 +1,13 @@
 //! Every figure's trail leads back to the bytes it came from.
 
-use crate::util::{cell, parquet_rows, repo, run_sample};
+use crate::util::{cell, parquet_rows, repo};
 
 /// Each observation's `source_line` and `source_byte` are the line and
 /// byte where its record starts in the file as sent: CRLF and LF files,
 /// UTF-8 with or without BOM, and GB18030 alike.
 #[test]
 fn source_line_and_byte_point_at_the_record() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    run_sample(&out);
+    let out = crate::util::shared_sample();
     let rows = parquet_rows(&out, "observations");
     let mut crlf = 0;
     for row in &rows[1..] {

@@ -15,6 +15,20 @@ pub fn yearbook(args: &[&str]) -> Output {
 }
 
 /// Runs the bundled pipeline on the sample data into `out`.
+/// The bundled sample's outputs, run once for every test that only reads
+/// them (a test that writes into an output directory, or compares two
+/// runs, makes its own).
+pub fn shared_sample() -> &'static Path {
+    static SAMPLE: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    let (_, out) = SAMPLE.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        run_sample(&out);
+        (tmp, out)
+    });
+    out
+}
+
 /// What a run of the binary printed on stdout.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

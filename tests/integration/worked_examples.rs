@@ -5,7 +5,7 @@ use yearbook::config::{Direction, Kind};
 use yearbook::decimal::{Decimal, Rounding};
 use yearbook::metrics::{change, completion, growth};
 
-use crate::util::{cell, find, parquet_rows, run_sample};
+use crate::util::{cell, find, parquet_rows};
 
 fn d(s: &str) -> Decimal {
     s.parse().unwrap()
@@ -68,9 +68,8 @@ fn undefined_cases_are_null_with_a_reason() {
 
 #[test]
 fn sample_run_reproduces_the_seed_report() {
-    let dir = tempfile::tempdir().unwrap();
-    run_sample(dir.path());
-    let m = parquet_rows(dir.path(), "metrics");
+    let dir = crate::util::shared_sample();
+    let m = parquet_rows(dir, "metrics");
     let hrss = |ind: &str| find(&m, &[("year", "2021"), ("agency", "TJ-HRSS"), ("indicator", ind)]).clone();
 
     let emp = hrss("EMP-URBAN-NEW");

@@ -22,9 +22,7 @@ fn catalog_decimals() -> BTreeMap<String, u8> {
 
 #[test]
 fn each_parent_s_table_is_its_totals_pivoted_on_the_year_value_by_value() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    run_sample(&out);
+    let out = crate::util::shared_sample();
     let book = csv_rows(&out.join("summary/yearbook.csv"));
     let header = &book[0];
     let years: Vec<String> =
@@ -77,9 +75,7 @@ fn each_parent_s_table_is_its_totals_pivoted_on_the_year_value_by_value() {
 
 #[test]
 fn risers_and_fallers_are_the_largest_growths_each_year_as_the_people_s_table_prints_them() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    run_sample(&out);
+    let out = crate::util::shared_sample();
     for year in 2017..=2022 {
         let path = out.join(format!("summary/{year}/movers.csv"));
         if !path.exists() {
@@ -128,9 +124,7 @@ fn risers_and_fallers_are_the_largest_growths_each_year_as_the_people_s_table_pr
 /// numbers as numbers in the indicator's format, a league sheet per year.
 #[test]
 fn the_tables_workbook_holds_the_csvs_figures_a_sheet_per_table() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    run_sample(&out);
+    let out = crate::util::shared_sample();
     let mut wb = open_workbook_auto(out.join("tables.xlsx")).unwrap();
     let names = wb.sheet_names();
     assert_eq!(&names[..4], ["天津市", "和平区", "河东区", "滨海新区"]);
