@@ -8,7 +8,7 @@ use crate::util::{cell, parquet_rows, repo};
 #[test]
 fn source_line_and_byte_point_at_the_record() {
     let out = crate::util::shared_sample();
-    let rows = parquet_rows(&out, "observations");
+    let rows = parquet_rows(out, "observations");
     let mut crlf = 0;
     for row in &rows[1..] {
         let file = cell(&rows, row, "source_file");

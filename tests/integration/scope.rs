@@ -34,7 +34,7 @@ fn explain_shows_the_reported_figure_with_its_row_the_members_sum_and_the_differ
 #[test]
 fn a_tables_total_row_is_the_city_s_figure_and_parts_above_it_are_a_finding() {
     let out = crate::util::shared_sample();
-    let t = parquet_rows(&out, "totals");
+    let t = parquet_rows(out, "totals");
     let file = "imports/2019-2020年劳动保障监察情况.csv";
     let y2019 = find(&t, &[("year", "2019"), ("agency", "TJ"), ("indicator", "LABOR-VIOLATION-CASES")]);
     for (column, want) in [
@@ -74,7 +74,7 @@ fn a_tables_total_row_is_the_city_s_figure_and_parts_above_it_are_a_finding() {
 #[test]
 fn a_summed_total_grows_over_the_agencies_of_both_years() {
     let out = crate::util::shared_sample();
-    let t = parquet_rows(&out, "totals");
+    let t = parquet_rows(out, "totals");
     // 2019: 市司法局 and 市民政局 join 和平区司法局 (14 in 2018). The level
     // went from 14 to 421; compared over 和平区司法局 alone, 14 → 11.
     let row = find(&t, &[("year", "2019"), ("agency", "TJ"), ("indicator", "ADMIN-LITIGATION")]);
