@@ -612,14 +612,17 @@ pub fn explain(
     Ok(e)
 }
 
-fn explain_figures(
+/// The printed row a figure is explained from: the agency's own, or where
+/// it has none or `total_only`, its total, with the direction of its
+/// indicator read from the metrics row of an agency that sent it (the
+/// reporter, else a contributor); and whether it is a total.
+fn printed_subject(
     out: &Outputs,
     agency: &str,
     indicator: &str,
     year: i32,
-    which: Option<Which>,
     total_only: bool,
-) -> Result<Explanation, ExplainError> {
+) -> Result<(Printed, bool), ExplainError> {
     let own = if total_only { None } else { printed_row(out, table::METRICS, agency, indicator, year)? };
     let total = match own {
         Some(_) => None,
@@ -648,34 +651,28 @@ fn explain_figures(
             }
         }
     }
+    Ok((p, is_total))
+}
+
+fn explain_figures(
+    out: &Outputs,
+    agency: &str,
+    indicator: &str,
+    year: i32,
+    which: Option<Which>,
+    total_only: bool,
+) -> Result<Explanation, ExplainError> {
+    let (p, is_total) = printed_subject(out, agency, indicator, year, total_only)?;
     let ratio = p.aggregation == Some(Aggregation::Ratio);
     let rounding = &out.manifest.rounding;
     let decimals = rounding.indicators.get(indicator).copied();
     let rate = p.kind.is_some_and(|k| k.year_on_year() == YearOnYear::ChangePp);
-    let wanted: Vec<Which> = match which {
-        Some(w) => {
-            let why = match w {
-                Which::Growth if rate => Some("a rate has a change in percentage points instead"),
-                Which::Change if !rate => Some("only rates have a change in percentage points"),
-                Which::Completion if is_total && ratio => Some("targets of rates are not aggregated"),
-                _ => None,
-            };
-            if let Some(why) = why {
-                return Err(ExplainError::NotApplicable {
-                    indicator: indicator.to_owned(),
-                    year,
-                    metric: w.name(),
-                    why,
-                });
-            }
-            vec![w]
-        }
-        None => WHICH
-            .into_iter()
-            .filter(|w| if rate { *w != Which::Growth } else { *w != Which::Change })
-            .filter(|w| !(is_total && ratio && *w == Which::Completion))
-            .collect(),
-    };
+    let wanted = wanted(which, rate, is_total && ratio).map_err(|(metric, why)| ExplainError::NotApplicable {
+        indicator: indicator.to_owned(),
+        year,
+        metric,
+        why,
+    })?;
 
     // The rows the figures come from: the subject's own, or the
     // contributors' for a total (a member reported for: its reporter's).
@@ -714,65 +711,19 @@ fn explain_figures(
             Which::Growth => d.growth,
             Which::Change | Which::Rate => d.change.unwrap_or(0),
         });
-        let mut inputs = Vec::new();
-        // `own_unit`: false for numerators and denominators, which are in
-        // their own indicators' units.
-        let total_input = |role: &str, v: Option<Decimal>, y: i32, own_unit: bool| Input {
-            role: role.to_owned(),
-            agency: agency.to_owned(),
-            year: y,
-            value: v.map(|v| v.trimmed().to_string()),
-            unit: if own_unit { p.unit.clone() } else { String::new() },
-            raw: None,
-            unit_sent: None,
-            conversion: None,
-            source: None,
+        let subject = Subject {
+            p: &p,
+            q: &q,
+            agency,
+            year,
+            is_total,
+            ratio,
+            this: this.as_ref(),
+            before: before.as_ref(),
+            compared: compared_sums.zip(compared_before),
+            prev_parts,
         };
-        let comparable = is_total && p.basis() == "comparable";
-        match (is_total, w) {
-            (false, Which::Completion) => {
-                inputs.extend(this.as_ref().map(|o| o.input("actual", false)));
-                inputs.extend(this.as_ref().filter(|o| o.target.is_some()).map(|o| o.input("target", true)));
-            }
-            (false, _) => {
-                inputs.extend(this.as_ref().map(|o| o.input("actual", false)));
-                inputs.extend(before.as_ref().map(|o| o.input("previous", false)));
-            }
-            (true, Which::Completion) if p.reported() => {
-                inputs.extend(this.as_ref().map(|o| o.input("reported value", false)));
-                inputs.extend(this.as_ref().filter(|o| o.target.is_some()).map(|o| o.input("reported target", true)));
-            }
-            (true, Which::Completion) => {
-                inputs.push(total_input("Σ value", p.value, year, true));
-                inputs.push(total_input("Σ target", p.target, year, true));
-            }
-            (true, _) if comparable && ratio => {
-                let (now, then) = (compared_sums.unwrap_or_default(), compared_before.unwrap_or_default());
-                inputs.push(total_input("Σ compared numerator", now[0], year, false));
-                inputs.push(total_input("Σ compared denominator", now[1], year, false));
-                inputs.push(total_input("previous Σ compared numerator", then[0], year - 1, false));
-                inputs.push(total_input("previous Σ compared denominator", then[1], year - 1, false));
-            }
-            (true, _) if comparable => {
-                inputs.push(total_input("Σ compared", q.value, year, true));
-                inputs.push(total_input("previous Σ compared", previous, year - 1, true));
-            }
-            (true, _) if p.reported() && !ratio => {
-                inputs.extend(this.as_ref().map(|o| o.input("reported", false)));
-                inputs.extend(before.as_ref().map(|o| o.input("previous year's reported", false)));
-            }
-            (true, _) => {
-                if ratio {
-                    inputs.push(total_input("numerator", p.numerator, year, false));
-                    inputs.push(total_input("denominator", p.denominator, year, false));
-                    inputs.push(total_input("previous numerator", prev_parts.map(|x| x.0), year - 1, false));
-                    inputs.push(total_input("previous denominator", prev_parts.map(|x| x.1), year - 1, false));
-                } else {
-                    inputs.push(total_input("value", p.value, year, true));
-                    inputs.push(total_input("previous", previous, year - 1, true));
-                }
-            }
-        }
+        let inputs = subject.inputs(w);
         let rule = rounding.rule;
         let on = if w == Which::Completion { &p } else { &q };
         let computed = if p.reasons[k].is_some() { None } else { figure(w, on, previous, prev_parts, decimals, rule) };
@@ -809,6 +760,118 @@ fn explain_figures(
         missing: p.missing.clone(),
         scope,
     })
+}
+
+/// The figures `explain` shows (`which`, or every one that applies to a
+/// rate or to another kind; a ratio total has no completion), or the one
+/// asked for and why it does not apply.
+fn wanted(which: Option<Which>, rate: bool, ratio_total: bool) -> Result<Vec<Which>, (&'static str, &'static str)> {
+    match which {
+        Some(w) => {
+            let why = match w {
+                Which::Growth if rate => Some("a rate has a change in percentage points instead"),
+                Which::Change if !rate => Some("only rates have a change in percentage points"),
+                Which::Completion if ratio_total => Some("targets of rates are not aggregated"),
+                _ => None,
+            };
+            match why {
+                Some(why) => Err((w.name(), why)),
+                None => Ok(vec![w]),
+            }
+        }
+        None => Ok(WHICH
+            .into_iter()
+            .filter(|w| if rate { *w != Which::Growth } else { *w != Which::Change })
+            .filter(|w| !(ratio_total && *w == Which::Completion))
+            .collect()),
+    }
+}
+
+/// What one figure is explained from: the printed row (`p`), the same with
+/// a comparable total's compared sums in place (`q`), the rows read.
+struct Subject<'a> {
+    p: &'a Printed,
+    q: &'a Printed,
+    agency: &'a str,
+    year: i32,
+    is_total: bool,
+    ratio: bool,
+    this: Option<&'a Obs>,
+    before: Option<&'a Obs>,
+    compared: Option<(Sums, Sums)>,
+    prev_parts: Option<(Decimal, Decimal)>,
+}
+
+impl Subject<'_> {
+    /// A number of the total's own (no row of a file behind it).
+    /// `own_unit`: false for numerators and denominators, which are in
+    /// their own indicators' units.
+    fn total_input(&self, role: &str, v: Option<Decimal>, year: i32, own_unit: bool) -> Input {
+        Input {
+            role: role.to_owned(),
+            agency: self.agency.to_owned(),
+            year,
+            value: v.map(|v| v.trimmed().to_string()),
+            unit: if own_unit { self.p.unit.clone() } else { String::new() },
+            raw: None,
+            unit_sent: None,
+            conversion: None,
+            source: None,
+        }
+    }
+
+    /// The inputs of figure `w`: rows of files, or a total's sums.
+    fn inputs(&self, w: Which) -> Vec<Input> {
+        let (p, year) = (self.p, self.year);
+        let (this, before) = (self.this, self.before);
+        let mut inputs = Vec::new();
+        let comparable = self.is_total && p.basis() == "comparable";
+        match (self.is_total, w) {
+            (false, Which::Completion) => {
+                inputs.extend(this.map(|o| o.input("actual", false)));
+                inputs.extend(this.filter(|o| o.target.is_some()).map(|o| o.input("target", true)));
+            }
+            (false, _) => {
+                inputs.extend(this.map(|o| o.input("actual", false)));
+                inputs.extend(before.map(|o| o.input("previous", false)));
+            }
+            (true, Which::Completion) if p.reported() => {
+                inputs.extend(this.map(|o| o.input("reported value", false)));
+                inputs.extend(this.filter(|o| o.target.is_some()).map(|o| o.input("reported target", true)));
+            }
+            (true, Which::Completion) => {
+                inputs.push(self.total_input("Σ value", p.value, year, true));
+                inputs.push(self.total_input("Σ target", p.target, year, true));
+            }
+            (true, _) if comparable && self.ratio => {
+                let (now, then) = self.compared.unwrap_or_default();
+                inputs.push(self.total_input("Σ compared numerator", now[0], year, false));
+                inputs.push(self.total_input("Σ compared denominator", now[1], year, false));
+                inputs.push(self.total_input("previous Σ compared numerator", then[0], year - 1, false));
+                inputs.push(self.total_input("previous Σ compared denominator", then[1], year - 1, false));
+            }
+            (true, _) if comparable => {
+                inputs.push(self.total_input("Σ compared", self.q.value, year, true));
+                inputs.push(self.total_input("previous Σ compared", p.previous, year - 1, true));
+            }
+            (true, _) if p.reported() && !self.ratio => {
+                inputs.extend(this.map(|o| o.input("reported", false)));
+                inputs.extend(before.map(|o| o.input("previous year's reported", false)));
+            }
+            (true, _) if self.ratio => {
+                let prev = self.prev_parts;
+                inputs.push(self.total_input("numerator", p.numerator, year, false));
+                inputs.push(self.total_input("denominator", p.denominator, year, false));
+                inputs.push(self.total_input("previous numerator", prev.map(|x| x.0), year - 1, false));
+                inputs.push(self.total_input("previous denominator", prev.map(|x| x.1), year - 1, false));
+            }
+            (true, _) => {
+                inputs.push(self.total_input("value", p.value, year, true));
+                inputs.push(self.total_input("previous", p.previous, year - 1, true));
+            }
+        }
+        inputs
+    }
 }
 
 /// A figure's part in a total: the value, or a rate's numerator or
