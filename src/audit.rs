@@ -492,6 +492,31 @@ impl Row<'_, '_> {
         Ok(())
     }
 
+    fn int(&mut self, column: &str, expected: Option<i64>) -> Result<(), ReadError> {
+        let got = self.b.int(column)?(self.i);
+        self.r.count("values compared");
+        if got != expected {
+            let what = format!("{}: {column} is {got:?}, recomputed {expected:?}", self.what);
+            self.r.differ(what);
+        }
+        Ok(())
+    }
+
+    /// A list column (agencies, findings) against the recomputed one, in
+    /// any order.
+    fn agencies(&mut self, column: &str, expected: &[String]) -> Result<(), ReadError> {
+        let mut got: Vec<String> = self.b.text_list(column)?(self.i).into_iter().map(str::to_owned).collect();
+        got.sort();
+        let mut expected = expected.to_vec();
+        expected.sort();
+        self.r.count("values compared");
+        if got != expected {
+            let what = format!("{}: {column} is {got:?}, recomputed {expected:?}", self.what);
+            self.r.differ(what);
+        }
+        Ok(())
+    }
+
     fn boolean(&mut self, column: &str, expected: Option<bool>) -> Result<(), ReadError> {
         let got = self.b.boolean(column)?(self.i);
         self.r.count("values compared");
@@ -809,9 +834,7 @@ fn check_totals(
     out.scan(table::TOTALS, Some(year), |_, b| {
         let (agency, indicator) =
             (b.present(col::AGENCY, b.text(col::AGENCY)?), b.present(col::INDICATOR, b.text(col::INDICATOR)?));
-        let (contributors, missing) = (b.text_list(col::CONTRIBUTORS)?, b.text_list(col::MISSING)?);
-        let not_compared = b.text_list(col::NOT_COMPARED)?;
-        let findings = b.text_list(col::FINDINGS)?;
+        let missing = b.text_list(col::MISSING)?;
         for i in 0..b.len() {
             let key = (agency(i)?.to_owned(), indicator(i)?.to_owned());
             let what = format!("totals {year} {} {}", key.0, key.1);
@@ -828,16 +851,7 @@ fn check_totals(
             let t = now.get(&key).unwrap_or(&empty);
             let prev = before.get(&key);
             let mut row = Row { r: &mut *r, what: what.clone(), b, i };
-            let listed = |l: Vec<&str>| -> Vec<String> {
-                let mut l: Vec<String> = l.into_iter().map(str::to_owned).collect();
-                l.sort();
-                l
-            };
-            let expected: Vec<String> = t.contributors.keys().cloned().collect();
-            row.r.count("values compared");
-            if listed(contributors(i)) != expected {
-                row.r.differ(format!("{what}: contributors are {:?}, recomputed {expected:?}", contributors(i)));
-            }
+            row.agencies(col::CONTRIBUTORS, &t.contributors.keys().cloned().collect::<Vec<_>>())?;
             // A missing agency is under the total and not a contributor
             // (the run also counts those whose row it quarantined, which
             // the outputs do not hold).
@@ -866,11 +880,7 @@ fn check_totals(
             row.text(col::VALUE_BASIS, Some(if rep.is_some() { "reported" } else { "summed" }))?;
             row.text(col::REPORTED_BY, rep.map(|r| r.by.as_str()))?;
             row.text(col::REPORTED_SOURCE_FILE, rep.and_then(|r| r.source.as_ref()).map(|s| s.0.as_str()))?;
-            let line = b.int(col::REPORTED_SOURCE_LINE)?(i);
-            row.r.count("values compared");
-            if line != rep.and_then(|r| r.source.as_ref()).map(|s| s.1) {
-                row.r.differ(format!("{what}: reported_source_line is {line:?}"));
-            }
+            row.int(col::REPORTED_SOURCE_LINE, rep.and_then(|r| r.source.as_ref()).map(|s| s.1))?;
             let mut expect_findings: Vec<&str> = Vec::new();
             if rep.is_some_and(|r| r.conflict) {
                 expect_findings.push("conflicting_reports");
@@ -883,10 +893,7 @@ fn check_totals(
                 (Err(_), _) => "none",
             };
             row.text(col::GROWTH_BASIS, Some(basis))?;
-            row.r.count("values compared");
-            if listed(not_compared(i)) != compared_away {
-                row.r.differ(format!("{what}: not_compared is {:?}, recomputed {compared_away:?}", not_compared(i)));
-            }
+            row.agencies(col::NOT_COMPARED, &compared_away)?;
             let previous: Fig = sides.as_ref().map(|s| s.1.clone()).map_err(|e| *e);
             let compared = sides.as_ref().ok().map(|s| s.0.clone());
             row.decimal(col::PREVIOUS, previous.as_ref().ok().map(|p| round(p, VALUE_DECIMALS, rule)))?;
@@ -942,13 +949,7 @@ fn check_totals(
                 row.figure(col::GROWTH_PCT, &growth(current.as_ref(), &previous, rate), dec.growth, rule)?;
                 row.figure(col::CHANGE_PP, &change(current.as_ref(), &previous, rate), dec.change.unwrap_or(0), rule)?;
             }
-            expect_findings.sort_unstable();
-            let mut printed = findings(i);
-            printed.sort_unstable();
-            row.r.count("values compared");
-            if printed != expect_findings {
-                row.r.differ(format!("{what}: findings are {printed:?}, recomputed {expect_findings:?}"));
-            }
+            row.agencies(col::FINDINGS, &expect_findings.iter().map(|f| (*f).to_owned()).collect::<Vec<_>>())?;
         }
         Ok(())
     })?;
