@@ -4,7 +4,7 @@
 //! The register may have several roots (one city's tree, or countries side
 //! by side). A group (a region, an income group) is a row whose code other
 //! rows list in their optional `groups` column: its totals are computed
-//! from its members' leaves, like a parent's, but it has no parent, is in
+//! from its members as a parent's are (SUBMISSIONS.md "Scope"), but it has no parent, is in
 //! no tree, and its totals are never summed into anything. An agency needs
 //! a name in one language at least.
 //!
