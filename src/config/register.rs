@@ -4,9 +4,9 @@
 //! The register may have several roots (one city's tree, or countries side
 //! by side). A group (a region, an income group) is a row whose code other
 //! rows list in their optional `groups` column: its totals are computed
-//! from its members as a parent's are (SUBMISSIONS.md "Scope"), but it has no parent, is in
-//! no tree, and its totals are never summed into anything. An agency needs
-//! a name in one language at least.
+//! from its members as a parent's are (SUBMISSIONS.md "Scope"), but it has
+//! no parent, is in no tree, and its totals are never summed into
+//! anything. An agency needs a name in one language at least.
 //!
 //! An agency may report for a parent (`reports_for`, SUBMISSIONS.md
 //! "Scope"): the municipal bureau whose figure of new urban jobs covers the
