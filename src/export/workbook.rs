@@ -391,6 +391,78 @@ pub fn write(out: &Outputs, path: &Path) -> Result<(), WorkbookError> {
     Ok(())
 }
 
+/// Which agency's row of a year sheet each reported total is, and each
+/// total's contributors, by (year, total, indicator): read before the
+/// blocks, which refer to members' and last year's.
+#[derive(Default)]
+struct TotalsIndex {
+    reporter: BTreeMap<(i32, String, String), String>,
+    listed: BTreeMap<(i32, String, String), Vec<String>>,
+}
+
+impl TotalsIndex {
+    fn read(out: &Outputs, years: &[i32]) -> Result<TotalsIndex, ReadError> {
+        let mut index = TotalsIndex::default();
+        for &year in years {
+            out.scan(table::TOTALS, Some(year), |_, b| {
+                let (agency, indicator) = (b.text(col::AGENCY)?, b.text(col::INDICATOR)?);
+                let (basis, by, contributors) =
+                    (b.text(col::VALUE_BASIS)?, b.text(col::REPORTED_BY)?, b.text_list(col::CONTRIBUTORS)?);
+                for i in 0..b.len() {
+                    let (Some(a), Some(ind)) = (agency(i), indicator(i)) else { continue };
+                    let key = (year, a.to_owned(), ind.to_owned());
+                    if let (Some("reported"), Some(by)) = (basis(i), by(i)) {
+                        index.reporter.insert(key.clone(), by.to_owned());
+                    }
+                    index.listed.insert(key, contributors(i).into_iter().map(str::to_owned).collect());
+                }
+                Ok(())
+            })?;
+        }
+        Ok(index)
+    }
+
+    /// The year sheet's row of `agency`'s figure of `ind` in `year`: its
+    /// reporter's, for a total reported for.
+    fn row_of(
+        &self,
+        rows: &Rows,
+        year: i32,
+        agency: &str,
+        ind: &str,
+    ) -> Option<(u32, Option<Decimal>, Option<Decimal>)> {
+        let key = (year, agency.to_owned(), ind.to_owned());
+        let from = self.reporter.get(&key).cloned().unwrap_or_else(|| agency.to_owned());
+        rows.get(&(year, from, ind.to_owned())).copied()
+    }
+}
+
+/// One total's row of the totals table, as its block needs it.
+struct Block<'a> {
+    year: i32,
+    agency: String,
+    ind: String,
+    ratio: bool,
+    reported: bool,
+    comparable: bool,
+    /// A rate's numerator and denominator indicators.
+    parts: (&'a str, &'a str),
+    contributors: Vec<&'a str>,
+    /// Last year's contributors, of which a comparable growth compares those
+    /// still here.
+    before: Vec<String>,
+    value: Option<Decimal>,
+    target: Option<Decimal>,
+    numerator: Option<Decimal>,
+    denominator: Option<Decimal>,
+    previous: Option<Decimal>,
+    compared: Option<Decimal>,
+    members: Option<Decimal>,
+    unallocated: Option<Decimal>,
+    printed: [Option<Decimal>; 3],
+    why: [Option<NullReason>; 3],
+}
+
 /// The `totals` sheet: per total, its contributors' rows referring to the
 /// year sheets, then the total's row with the value, the sums and the
 /// percentages as formulas over them, as `crate::aggregate` computes them:
@@ -411,33 +483,7 @@ fn totals_sheet(
         ws.write_string_with_format(0, c as u16, *h, &bold)?;
     }
     ws.set_freeze_panes(1, 0)?;
-    // Which agency's row each reported total is, and each total's
-    // contributors, by (year, total, indicator): read before the blocks,
-    // which refer to members' and last year's.
-    let mut reporter: BTreeMap<(i32, String, String), String> = BTreeMap::new();
-    let mut listed: BTreeMap<(i32, String, String), Vec<String>> = BTreeMap::new();
-    for &year in years {
-        out.scan(table::TOTALS, Some(year), |_, b| {
-            let (agency, indicator) = (b.text(col::AGENCY)?, b.text(col::INDICATOR)?);
-            let (basis, by, contributors) =
-                (b.text(col::VALUE_BASIS)?, b.text(col::REPORTED_BY)?, b.text_list(col::CONTRIBUTORS)?);
-            for i in 0..b.len() {
-                let (Some(a), Some(ind)) = (agency(i), indicator(i)) else { continue };
-                let key = (year, a.to_owned(), ind.to_owned());
-                if let (Some("reported"), Some(by)) = (basis(i), by(i)) {
-                    reporter.insert(key.clone(), by.to_owned());
-                }
-                listed.insert(key, contributors(i).into_iter().map(str::to_owned).collect());
-            }
-            Ok(())
-        })?;
-    }
-    // The year sheet's row of `agency`'s figure of `ind` in `year`.
-    let row_of = |year: i32, agency: &str, ind: &str| {
-        let key = (year, agency.to_owned(), ind.to_owned());
-        let from = reporter.get(&key).cloned().unwrap_or_else(|| agency.to_owned());
-        rows.get(&(year, from, ind.to_owned())).copied()
-    };
+    let index = TotalsIndex::read(out, years)?;
     // (year, parent, indicator) → the total's row here.
     let mut total_rows: BTreeMap<(i32, String, String), u32> = BTreeMap::new();
     let mut r = 1u32;
@@ -453,17 +499,13 @@ fn totals_sheet(
             let [(.., p0, w0), (.., p1, w1), (.., p2, w2)] = PERCENTAGES;
             let printed = [b.decimal(p0)?, b.decimal(p1)?, b.decimal(p2)?];
             let why = [b.named::<NullReason>(w0)?, b.named(w1)?, b.named(w2)?];
-            let target_ok = b.decimal(col::TARGET)?;
+            let target = b.decimal(col::TARGET)?;
             let (numerator, denominator) = (b.decimal(col::NUMERATOR)?, b.decimal(col::DENOMINATOR)?);
             let (previous, compared) = (b.decimal(col::PREVIOUS)?, b.decimal(col::COMPARED)?);
             let (members, unallocated) = (b.decimal(col::MEMBERS_VALUE)?, b.decimal(col::UNALLOCATED)?);
             let (value_basis, growth_basis) = (b.text(col::VALUE_BASIS)?, b.text(col::GROWTH_BASIS)?);
             for i in 0..b.len() {
                 let (a, ind) = (agency(i)?.to_owned(), indicator(i)?.to_owned());
-                let ratio = aggregation(i)? == Aggregation::Ratio;
-                let why = [why[0](i)?, why[1](i)?, why[2](i)?];
-                let reported = value_basis(i) == Some("reported");
-                let comparable = growth_basis(i) == Some("comparable");
                 // A sheet holds 1 048 576 rows: past that, one row says where
                 // the rest is.
                 if r as usize + contributors(i).len() + 2 > SHEET_ROWS {
@@ -476,162 +518,37 @@ fn totals_sheet(
                     }
                     continue;
                 }
+                let block = Block {
+                    year,
+                    ratio: aggregation(i)? == Aggregation::Ratio,
+                    reported: value_basis(i) == Some("reported"),
+                    comparable: growth_basis(i) == Some("comparable"),
+                    parts: (num_ind(i).unwrap_or_default(), den_ind(i).unwrap_or_default()),
+                    contributors: contributors(i),
+                    before: index.listed.get(&(year - 1, a.clone(), ind.clone())).cloned().unwrap_or_default(),
+                    value: value(i),
+                    target: target(i),
+                    numerator: numerator(i),
+                    denominator: denominator(i),
+                    previous: previous(i),
+                    compared: compared(i),
+                    members: members(i),
+                    unallocated: unallocated(i),
+                    printed: [printed[0](i), printed[1](i), printed[2](i)],
+                    why: [why[0](i)?, why[1](i)?, why[2](i)?],
+                    agency: a,
+                    ind,
+                };
                 let first = r;
-                let (n, d) = (num_ind(i).unwrap_or_default(), den_ind(i).unwrap_or_default());
-                let compared_before: Vec<String> =
-                    listed.get(&(year - 1, a.clone(), ind.clone())).cloned().unwrap_or_default();
-                let res = (|| -> Result<(), WorkbookError> {
-                    let [dc, dg, dch] = decimals_of(decimals, &ind)?;
-                    // Contributor rows: references into the year sheets.
-                    for c in contributors(i) {
-                        ws_row_label(wb, r, year, c, &ind, "agency")?;
-                        let ws = wb.worksheet_from_name("totals")?;
-                        let refer = |ws: &mut Worksheet, at: T, y: i32, row: u32, column: Y, shown: Option<Decimal>| {
-                            ws.write_formula(r, at.at(), formula(sheet_ref(y, column, row), shown)).map(|_| ())
-                        };
-                        // Last year's figure, where the growth compares it.
-                        let then = comparable && compared_before.iter().any(|x| x == c);
-                        if ratio {
-                            if let (Some((nr, nv, _)), Some((dr, dv, _))) = (row_of(year, c, n), row_of(year, c, d)) {
-                                refer(ws, T::Numerator, year, nr, Y::Actual, nv)?;
-                                refer(ws, T::Denominator, year, dr, Y::Actual, dv)?;
-                                if then
-                                    && let (Some((pn, pnv, _)), Some((pd, pdv, _))) =
-                                        (row_of(year - 1, c, n), row_of(year - 1, c, d))
-                                {
-                                    refer(ws, T::Compared, year, nr, Y::Actual, nv)?;
-                                    refer(ws, T::ComparedDenominator, year, dr, Y::Actual, dv)?;
-                                    refer(ws, T::ComparedPrevious, year - 1, pn, Y::Actual, pnv)?;
-                                    refer(ws, T::ComparedPreviousDenominator, year - 1, pd, Y::Actual, pdv)?;
-                                }
-                            }
-                        } else if let Some((sr, sv, st)) = row_of(year, c, &ind) {
-                            refer(ws, T::Value, year, sr, Y::Actual, sv)?;
-                            if target_ok(i).is_some() && !reported {
-                                refer(ws, T::Target, year, sr, Y::Target, st)?;
-                            }
-                            if then && let Some((pr, pv, _)) = row_of(year - 1, c, &ind) {
-                                refer(ws, T::Compared, year, sr, Y::Actual, sv)?;
-                                refer(ws, T::ComparedPrevious, year - 1, pr, Y::Actual, pv)?;
-                            }
-                        }
-                        r += 1;
-                    }
-                    ws_row_label(wb, r, year, &a, &ind, "total")?;
-                    let ws = wb.worksheet_from_name("totals")?;
-                    let tr = r + 1;
-                    let range = |c: T| {
-                        if r > first { format!("SUM({}:{})", c.cell(first + 1), c.cell(r)) } else { "0".to_owned() }
-                    };
-                    // Each total's formula shows the run's own figure; the
-                    // percentages with their decimals.
-                    let mut put = |at: T, x: String, shown: Option<Decimal>, decimals: Option<u8>| match decimals {
-                        Some(d) => {
-                            ws.write_formula_with_format(r, at.at(), formula(x, shown), &decimals_format(d)).map(|_| ())
-                        }
-                        None => ws.write_formula(r, at.at(), formula(x, shown)).map(|_| ()),
-                    };
-                    let [pc, pg, pch] = [printed[0](i), printed[1](i), printed[2](i)];
-                    let prev = total_rows.get(&(year - 1, a.clone(), ind.clone())).map(|&p| p + 1);
-                    // What the value is: the reported row's, else the sum.
-                    let own = |part: &str, y: i32| row_of(y, &a, part).filter(|_| reported);
-                    let (cc, pv) = (T::Compared.cell(tr), T::Previous.cell(tr));
-                    if ratio {
-                        let (nc, dc_) = (T::Numerator.cell(tr), T::Denominator.cell(tr));
-                        match (own(n, year), own(d, year)) {
-                            (Some((nr, nv, _)), Some((dr, dv, _))) => {
-                                put(T::Numerator, sheet_ref(year, Y::Actual, nr), nv, None)?;
-                                put(T::Denominator, sheet_ref(year, Y::Actual, dr), dv, None)?;
-                                let sums = format!("{}/{}*100", range(T::Numerator), range(T::Denominator));
-                                if r > first {
-                                    put(T::Members, round_formula(&sums, dch, rule), members(i), Some(dch))?;
-                                }
-                            }
-                            _ => {
-                                put(T::Numerator, range(T::Numerator), numerator(i), None)?;
-                                put(T::Denominator, range(T::Denominator), denominator(i), None)?;
-                                if value(i).is_some() {
-                                    put(
-                                        T::Members,
-                                        round_formula(&format!("{nc}/{dc_}*100"), dch, rule),
-                                        members(i),
-                                        Some(dch),
-                                    )?;
-                                }
-                            }
-                        }
-                        if value(i).is_some() {
-                            put(T::Value, round_formula(&format!("{nc}/{dc_}*100"), dch, rule), value(i), Some(dch))?;
-                        }
-                        if why[2].is_none() {
-                            if comparable {
-                                let x = |a: T, b: T| format!("{}/{}*100", range(a), range(b));
-                                put(T::Compared, x(T::Compared, T::ComparedDenominator), compared(i), None)?;
-                                put(
-                                    T::Previous,
-                                    x(T::ComparedPrevious, T::ComparedPreviousDenominator),
-                                    previous(i),
-                                    None,
-                                )?;
-                            } else if let Some(p) = prev {
-                                put(T::Compared, format!("{nc}/{dc_}*100"), compared(i), None)?;
-                                let x = format!("{}/{}*100", T::Numerator.cell(p), T::Denominator.cell(p));
-                                put(T::Previous, x, previous(i), None)?;
-                            }
-                            put(T::Change, round_formula(&format!("{cc}-{pv}"), dch, rule), pch, Some(dch))?;
-                        }
-                    } else {
-                        let (v, t) = (T::Value.cell(tr), T::Target.cell(tr));
-                        match own(&ind, year) {
-                            Some((sr, sv, st)) => {
-                                put(T::Value, sheet_ref(year, Y::Actual, sr), sv, None)?;
-                                if target_ok(i).is_some() {
-                                    put(T::Target, sheet_ref(year, Y::Target, sr), st, None)?;
-                                }
-                                if r > first {
-                                    put(T::Members, range(T::Value), members(i), None)?;
-                                    put(T::Unallocated, format!("{v}-{}", T::Members.cell(tr)), unallocated(i), None)?;
-                                }
-                            }
-                            None => {
-                                if value(i).is_some() {
-                                    put(T::Value, range(T::Value), value(i), None)?;
-                                    put(T::Members, v.clone(), members(i), None)?;
-                                }
-                                if target_ok(i).is_some() {
-                                    put(T::Target, range(T::Target), target_ok(i), None)?;
-                                }
-                            }
-                        }
-                        if comparable {
-                            put(T::Compared, range(T::Compared), compared(i), None)?;
-                            put(T::Previous, range(T::ComparedPrevious), previous(i), None)?;
-                        } else if let Some(p) = prev.filter(|_| why[1].is_none() || why[2].is_none()) {
-                            put(T::Compared, v.clone(), compared(i), None)?;
-                            put(T::Previous, T::Value.cell(p), previous(i), None)?;
-                        }
-                        if why[0].is_none() {
-                            put(T::Completion, round_formula(&format!("{v}/{t}*100"), dc, rule), pc, Some(dc))?;
-                        }
-                        if why[1].is_none() {
-                            put(T::Growth, round_formula(&format!("({cc}-{pv})/{pv}*100"), dg, rule), pg, Some(dg))?;
-                        }
-                        if why[2].is_none() {
-                            put(T::Change, round_formula(&format!("{cc}-{pv}"), dch, rule), pch, Some(dch))?;
-                        }
-                    }
-                    opt_number(ws, r, T::PrintedValue.at(), value(i))?;
-                    let printed_cols = [T::PrintedCompletion, T::PrintedGrowth, T::PrintedChange];
-                    for ((at, p), d) in printed_cols.into_iter().zip(&printed).zip([dc, dg, dch]) {
-                        opt_figure(ws, r, at.at(), p(i), d)?;
-                    }
-                    text(ws, r, T::WhyEmpty.at(), &why_empty(why.map(|w| (None, w))))?;
-                    Ok(())
-                })();
+                let prev = total_rows.get(&(year - 1, block.agency.clone(), block.ind.clone())).map(|&p| p + 1);
+                let res = decimals_of(decimals, &block.ind).and_then(|d| {
+                    r = contributor_rows(wb, &index, rows, &block, r)?;
+                    total_row(wb, &index, rows, &block, (first, r, prev), d, rule)
+                });
                 if let Err(e) = res {
                     failed.get_or_insert(e);
                 }
-                total_rows.insert((year, a, ind), r);
+                total_rows.insert((year, block.agency, block.ind), r);
                 r += 1;
             }
             Ok(())
@@ -641,6 +558,165 @@ fn totals_sheet(
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// A total's contributor rows from row `r` on, each referring to the row
+/// of the year sheet its figure is, with last year's beside it when the
+/// growth compares it; returns the row after them.
+fn contributor_rows(
+    wb: &mut Workbook,
+    index: &TotalsIndex,
+    rows: &Rows,
+    block: &Block<'_>,
+    mut r: u32,
+) -> Result<u32, WorkbookError> {
+    let (year, ind, (n, d)) = (block.year, block.ind.as_str(), block.parts);
+    for &c in &block.contributors {
+        ws_row_label(wb, r, year, c, ind, "agency")?;
+        let ws = wb.worksheet_from_name("totals")?;
+        let refer = |ws: &mut Worksheet, at: T, y: i32, row: u32, column: Y, shown: Option<Decimal>| {
+            ws.write_formula(r, at.at(), formula(sheet_ref(y, column, row), shown)).map(|_| ())
+        };
+        let row_of = |y: i32, code: &str| index.row_of(rows, y, c, code);
+        // Last year's figure, where the growth compares it.
+        let then = block.comparable && block.before.iter().any(|x| x == c);
+        if block.ratio {
+            if let (Some((nr, nv, _)), Some((dr, dv, _))) = (row_of(year, n), row_of(year, d)) {
+                refer(ws, T::Numerator, year, nr, Y::Actual, nv)?;
+                refer(ws, T::Denominator, year, dr, Y::Actual, dv)?;
+                if then && let (Some((pn, pnv, _)), Some((pd, pdv, _))) = (row_of(year - 1, n), row_of(year - 1, d)) {
+                    refer(ws, T::Compared, year, nr, Y::Actual, nv)?;
+                    refer(ws, T::ComparedDenominator, year, dr, Y::Actual, dv)?;
+                    refer(ws, T::ComparedPrevious, year - 1, pn, Y::Actual, pnv)?;
+                    refer(ws, T::ComparedPreviousDenominator, year - 1, pd, Y::Actual, pdv)?;
+                }
+            }
+        } else if let Some((sr, sv, st)) = row_of(year, ind) {
+            refer(ws, T::Value, year, sr, Y::Actual, sv)?;
+            if block.target.is_some() && !block.reported {
+                refer(ws, T::Target, year, sr, Y::Target, st)?;
+            }
+            if then && let Some((pr, pv, _)) = row_of(year - 1, ind) {
+                refer(ws, T::Compared, year, sr, Y::Actual, sv)?;
+                refer(ws, T::ComparedPrevious, year - 1, pr, Y::Actual, pv)?;
+            }
+        }
+        r += 1;
+    }
+    Ok(r)
+}
+
+/// A total's own row `r` (its contributors' rows from `first` on, last
+/// year's total's row `prev`): its value (the reported row's or the sum),
+/// members' sum and difference, both sides of the comparison and the
+/// percentages, as formulas showing the run's own figures.
+fn total_row(
+    wb: &mut Workbook,
+    index: &TotalsIndex,
+    rows: &Rows,
+    block: &Block<'_>,
+    (first, r, prev): (u32, u32, Option<u32>),
+    [dc, dg, dch]: [u8; 3],
+    rule: Rounding,
+) -> Result<(), WorkbookError> {
+    let (year, a, ind, (n, d)) = (block.year, block.agency.as_str(), block.ind.as_str(), block.parts);
+    ws_row_label(wb, r, year, a, ind, "total")?;
+    let ws = wb.worksheet_from_name("totals")?;
+    let tr = r + 1;
+    let range = |c: T| if r > first { format!("SUM({}:{})", c.cell(first + 1), c.cell(r)) } else { "0".to_owned() };
+    // The percentages with their decimals.
+    let mut put = |at: T, x: String, shown: Option<Decimal>, decimals: Option<u8>| match decimals {
+        Some(d) => ws.write_formula_with_format(r, at.at(), formula(x, shown), &decimals_format(d)).map(|_| ()),
+        None => ws.write_formula(r, at.at(), formula(x, shown)).map(|_| ()),
+    };
+    let [pc, pg, pch] = block.printed;
+    let why = block.why;
+    // What the value is: the reported row's, else the sum.
+    let own = |part: &str| index.row_of(rows, year, a, part).filter(|_| block.reported);
+    let (cc, pv) = (T::Compared.cell(tr), T::Previous.cell(tr));
+    if block.ratio {
+        let (nc, dc_) = (T::Numerator.cell(tr), T::Denominator.cell(tr));
+        let rate = round_formula(&format!("{nc}/{dc_}*100"), dch, rule);
+        match (own(n), own(d)) {
+            (Some((nr, nv, _)), Some((dr, dv, _))) => {
+                put(T::Numerator, sheet_ref(year, Y::Actual, nr), nv, None)?;
+                put(T::Denominator, sheet_ref(year, Y::Actual, dr), dv, None)?;
+                let sums = format!("{}/{}*100", range(T::Numerator), range(T::Denominator));
+                if r > first {
+                    put(T::Members, round_formula(&sums, dch, rule), block.members, Some(dch))?;
+                }
+            }
+            _ => {
+                put(T::Numerator, range(T::Numerator), block.numerator, None)?;
+                put(T::Denominator, range(T::Denominator), block.denominator, None)?;
+                if block.value.is_some() {
+                    put(T::Members, rate.clone(), block.members, Some(dch))?;
+                }
+            }
+        }
+        if block.value.is_some() {
+            put(T::Value, rate, block.value, Some(dch))?;
+        }
+        if why[2].is_none() {
+            if block.comparable {
+                let x = |a: T, b: T| format!("{}/{}*100", range(a), range(b));
+                put(T::Compared, x(T::Compared, T::ComparedDenominator), block.compared, None)?;
+                let before = x(T::ComparedPrevious, T::ComparedPreviousDenominator);
+                put(T::Previous, before, block.previous, None)?;
+            } else if let Some(p) = prev {
+                put(T::Compared, format!("{nc}/{dc_}*100"), block.compared, None)?;
+                let x = format!("{}/{}*100", T::Numerator.cell(p), T::Denominator.cell(p));
+                put(T::Previous, x, block.previous, None)?;
+            }
+            put(T::Change, round_formula(&format!("{cc}-{pv}"), dch, rule), pch, Some(dch))?;
+        }
+    } else {
+        let (v, t) = (T::Value.cell(tr), T::Target.cell(tr));
+        match own(ind) {
+            Some((sr, sv, st)) => {
+                put(T::Value, sheet_ref(year, Y::Actual, sr), sv, None)?;
+                if block.target.is_some() {
+                    put(T::Target, sheet_ref(year, Y::Target, sr), st, None)?;
+                }
+                if r > first {
+                    put(T::Members, range(T::Value), block.members, None)?;
+                    put(T::Unallocated, format!("{v}-{}", T::Members.cell(tr)), block.unallocated, None)?;
+                }
+            }
+            None => {
+                if block.value.is_some() {
+                    put(T::Value, range(T::Value), block.value, None)?;
+                    put(T::Members, v.clone(), block.members, None)?;
+                }
+                if block.target.is_some() {
+                    put(T::Target, range(T::Target), block.target, None)?;
+                }
+            }
+        }
+        if block.comparable {
+            put(T::Compared, range(T::Compared), block.compared, None)?;
+            put(T::Previous, range(T::ComparedPrevious), block.previous, None)?;
+        } else if let Some(p) = prev.filter(|_| why[1].is_none() || why[2].is_none()) {
+            put(T::Compared, v.clone(), block.compared, None)?;
+            put(T::Previous, T::Value.cell(p), block.previous, None)?;
+        }
+        if why[0].is_none() {
+            put(T::Completion, round_formula(&format!("{v}/{t}*100"), dc, rule), pc, Some(dc))?;
+        }
+        if why[1].is_none() {
+            put(T::Growth, round_formula(&format!("({cc}-{pv})/{pv}*100"), dg, rule), pg, Some(dg))?;
+        }
+        if why[2].is_none() {
+            put(T::Change, round_formula(&format!("{cc}-{pv}"), dch, rule), pch, Some(dch))?;
+        }
+    }
+    opt_number(ws, r, T::PrintedValue.at(), block.value)?;
+    let printed_cols = [T::PrintedCompletion, T::PrintedGrowth, T::PrintedChange];
+    for ((at, p), d) in printed_cols.into_iter().zip(block.printed).zip([dc, dg, dch]) {
+        opt_figure(ws, r, at.at(), p, d)?;
+    }
+    text(ws, r, T::WhyEmpty.at(), &why_empty(why.map(|w| (None, w))))?;
+    Ok(())
 }
 
 fn ws_row_label(
