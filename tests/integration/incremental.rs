@@ -249,3 +249,156 @@ fn a_dry_run_says_what_a_run_would_do_and_writes_nothing() {
     assert!(text.contains("finish: totals, tables"), "{text}");
     assert_eq!(files_under(&out), listing, "a dry run writes nothing");
 }
+
+/// One change to an inbox between two nightly runs.
+#[derive(Debug, Clone)]
+enum Change {
+    /// A digit of a record changed to another: the file keeps its size;
+    /// with `old_mtime`, its modification time is set back as well.
+    Digit {
+        file: usize,
+        at: usize,
+        old_mtime: bool,
+    },
+    /// A record appended (one a file's header may not read: quarantined).
+    Append {
+        file: usize,
+    },
+    Add {
+        value: u32,
+    },
+    Remove {
+        file: usize,
+    },
+    Rename {
+        file: usize,
+    },
+    /// Moved into another folder.
+    Move {
+        file: usize,
+    },
+    /// Its times moved on, its bytes the same.
+    Touch {
+        file: usize,
+    },
+    /// The catalog prints new jobs with one decimal more, or one fewer.
+    Catalog,
+    /// A bucket's cache entry cut short.
+    DamageCache,
+}
+
+fn change() -> impl proptest::strategy::Strategy<Value = Change> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (0usize..64, 0usize..4096, any::<bool>()).prop_map(|(file, at, old_mtime)| Change::Digit {
+            file,
+            at,
+            old_mtime
+        }),
+        (0usize..64).prop_map(|file| Change::Append { file }),
+        (1u32..100_000).prop_map(|value| Change::Add { value }),
+        (0usize..64).prop_map(|file| Change::Remove { file }),
+        (0usize..64).prop_map(|file| Change::Rename { file }),
+        (0usize..64).prop_map(|file| Change::Move { file }),
+        (0usize..64).prop_map(|file| Change::Touch { file }),
+        Just(Change::Catalog),
+        Just(Change::DamageCache),
+    ]
+}
+
+/// The CSV files of the inbox (workbooks left alone), by path.
+fn csv_files(input: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = files_under(input)
+        .into_iter()
+        .map(|(name, _)| input.join(name))
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Makes `change` to the inbox at `input` (or the catalog, or the cache in
+/// `out`); `n` numbers what it adds.
+fn apply(change: &Change, input: &Path, catalog: &Path, out: &Path, n: usize) {
+    let files = csv_files(input);
+    let pick = |i: usize| files[i % files.len()].clone();
+    match *change {
+        Change::Digit { file, at, old_mtime } => {
+            let path = pick(file);
+            let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+            let mut bytes = std::fs::read(&path).unwrap();
+            // A digit after the first line, so the header stays what it was.
+            let body = bytes.iter().position(|&b| b == b'\n').map_or(0, |p| p + 1);
+            let digits: Vec<usize> = (body..bytes.len()).filter(|&i| bytes[i].is_ascii_digit()).collect();
+            if let Some(&i) = digits.get(at % digits.len().max(1)) {
+                bytes[i] = if bytes[i] == b'9' { b'1' } else { bytes[i] + 1 };
+                std::fs::write(&path, bytes).unwrap();
+                if old_mtime {
+                    std::fs::File::options().write(true).open(&path).unwrap().set_modified(modified).unwrap();
+                }
+            }
+        }
+        Change::Append { file } => {
+            let path = pick(file);
+            let mut text = std::fs::read(&path).unwrap();
+            text.extend_from_slice(b"TJ-JUS,2023,INFO-DISCLOSED,,120,\xe6\x9d\xa1,,,,\n");
+            std::fs::write(&path, text).unwrap();
+        }
+        Change::Add { value } => {
+            let row = format!("{EN_HEADER}TJ-MZ,2023,INFO-REQUESTS,,{value},件,,,,\n");
+            std::fs::write(input.join(format!("city/added-{n}.csv")), row).unwrap();
+        }
+        Change::Remove { file } if files.len() > 4 => std::fs::remove_file(pick(file)).unwrap(),
+        Change::Remove { .. } => {}
+        Change::Rename { file } => {
+            let path = pick(file);
+            std::fs::rename(&path, path.with_file_name(format!("renamed-{n}.csv"))).unwrap();
+        }
+        Change::Move { file } => {
+            let path = pick(file);
+            let dir = input.join(format!("moved-{n}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::rename(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+        Change::Touch { file } => {
+            let path = pick(file);
+            let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+            std::fs::File::options().write(true).open(&path).unwrap().set_modified(later).unwrap();
+        }
+        Change::Catalog => {
+            let text = std::fs::read_to_string(catalog).unwrap();
+            let (zero, one) = (",,,0,area,0\n", ",,,1,area,0\n");
+            let at = text.find("EMP-URBAN-NEW").unwrap();
+            let line_end = at + text[at..].find('\n').unwrap() + 1;
+            let line = &text[at..line_end];
+            let edited = if line.ends_with(zero) { line.replace(zero, one) } else { line.replace(one, zero) };
+            std::fs::write(catalog, format!("{}{edited}{}", &text[..at], &text[line_end..])).unwrap();
+        }
+        Change::DamageCache => {
+            let bucket = out.join(".cache/buckets/bucket-00000.bin");
+            if let Ok(bytes) = std::fs::read(&bucket) {
+                std::fs::write(&bucket, &bytes[..bytes.len() / 2]).unwrap();
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4))]
+
+    /// After any sequence of changes, each incremental run writes what a
+    /// full run writes, byte for byte (the manifest's times and work aside).
+    #[test]
+    fn any_sequence_of_changes_leaves_incremental_runs_equal_to_full_ones(
+        changes in proptest::collection::vec(change(), 3)
+    ) {
+        let (tmp, input, out, _) = first_run();
+        let catalog = tmp.path().join("catalog.csv");
+        std::fs::copy(repo().join("schemas/catalog.csv"), &catalog).unwrap();
+        let extra = ["--catalog", catalog.to_str().unwrap()];
+        for (n, c) in changes.iter().enumerate() {
+            apply(c, &input, &catalog, &out, n);
+            same_as_full(&input, &out, &extra);
+        }
+    }
+}
