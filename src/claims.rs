@@ -31,9 +31,9 @@
 //!
 //! Pure: nothing here reads or writes files.
 
-use crate::config::{Catalog, Direction, Rules, Units, YearOnYear};
+use crate::config::{Catalog, Rules, Units, YearOnYear};
 use crate::decimal::{Decimal, Ratio, Rounding};
-use crate::metrics::Metric;
+use crate::metrics::{self, Metric, Operand};
 use crate::model::{Key, NullReason, Observation, Origin, Outcome, at_claim_precision, col, matches_claim, row_of};
 use crate::rates::{self, PartsRate};
 use serde::Serialize;
@@ -269,11 +269,11 @@ fn percent(a: Decimal, b: Decimal) -> Option<Ratio> {
 }
 
 fn growth_pct(actual: Decimal, previous: Decimal) -> Option<Ratio> {
-    percent(actual.checked_sub(previous)?, previous)
+    metrics::growth_exact(actual, previous).ok()
 }
 
 fn points(actual: Decimal, previous: Decimal) -> Option<Ratio> {
-    Ratio::new(actual.checked_sub(previous)?, Decimal::new(1, 0))
+    metrics::change_exact(actual, previous).ok()
 }
 
 /// A base-unit value as published in a unit of 10^power, rounded half up
@@ -468,10 +468,9 @@ fn diagnose(
         Against::RateFromParts => None,
         Against::CompletionPct => {
             let target = o.target?;
-            let (num, den) = match ind.direction {
-                Direction::Down => (target, actual),
-                _ => (actual, target),
-            };
+            // The completion's operands in the order `metrics` divides them.
+            let pick = |op| if op == Operand::Actual { actual } else { target };
+            let (num, den) = metrics::completion_quotient(ind.direction).map(|(n, d)| (pick(n), pick(d)))?;
             rounded_inputs(o, p, (num, den), claimed, percent, Op::COMPLETION)
                 .or_else(|| other_rules(exact, claimed, rule))
                 .or_else(|| {

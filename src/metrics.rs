@@ -60,6 +60,21 @@ pub fn completion(
     Figure::of(ratio.times(100).ok_or(NullReason::Overflow)?, decimals, rule)
 }
 
+/// Growth in percent, exactly: (actual − previous) / previous × 100. The
+/// one formula, for the metrics and for every recomputation a claim's
+/// diagnosis tries.
+pub fn growth_exact(actual: Decimal, previous: Decimal) -> Result<Ratio, NullReason> {
+    let diff = actual.checked_sub(previous).ok_or(NullReason::Overflow)?;
+    let ratio = Ratio::new(diff, previous).ok_or(NullReason::PreviousZero)?;
+    ratio.times(100).ok_or(NullReason::Overflow)
+}
+
+/// A rate's change in percentage points, exactly: actual − previous.
+pub fn change_exact(actual: Decimal, previous: Decimal) -> Result<Ratio, NullReason> {
+    let diff = actual.checked_sub(previous).ok_or(NullReason::Overflow)?;
+    Ok(Ratio::new(diff, Decimal::new(1, 0)).expect("1 is not zero"))
+}
+
 /// Whether the target was met: `up` actual ≥ target, `down` actual ≤
 /// target; undefined where completion is.
 pub fn met(
@@ -89,10 +104,7 @@ pub fn growth(
         return Err(NullReason::RateUsesChange);
     }
     let actual = actual.ok_or(NullReason::ValueMissing)?;
-    let previous = previous?;
-    let diff = actual.checked_sub(previous).ok_or(NullReason::Overflow)?;
-    let ratio = Ratio::new(diff, previous).ok_or(NullReason::PreviousZero)?;
-    Figure::of(ratio.times(100).ok_or(NullReason::Overflow)?, decimals, rule)
+    Figure::of(growth_exact(actual, previous?)?, decimals, rule)
 }
 
 /// Year-on-year change of a rate, in percentage points.
@@ -107,8 +119,7 @@ pub fn change(
         return Err(NullReason::NotARate);
     }
     let actual = actual.ok_or(NullReason::ValueMissing)?;
-    let diff = actual.checked_sub(previous?).ok_or(NullReason::Overflow)?;
-    change_of(Ratio::new(diff, Decimal::new(1, 0)).expect("1 is not zero"), decimals, rule)
+    change_of(change_exact(actual, previous?)?, decimals, rule)
 }
 
 /// A change in points given as an exact quotient (ratio totals).
