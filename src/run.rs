@@ -290,131 +290,26 @@ fn attempt(
     // changed) the previous run's; and what changed since the previous run.
     let (mut run, from_cache, changed) = match cached_run {
         Some(run) => {
-            for o in &run.outputs {
-                let to = paths.file(&o.path);
-                crate::dirs::link_or_copy(&p.paths.out.join(&o.path), &to)
-                    .map_err(|source| Error::Io { path: to.clone(), source })?;
-            }
-            // The cache is the previous one, file for file, but for the
-            // fingerprints of files hashed again.
-            if rehashed {
-                table.save(&new_cache)?;
-            }
-            let cached = (0..buckets).map(|b| (old_cache.bucket(b), new_cache.bucket(b)));
-            let files_json = (!rehashed).then(|| (old_cache.files(), new_cache.files()));
-            let whole = [
-                (old_cache.run(), new_cache.run()),
-                (old_cache.almanac(), new_cache.almanac()),
-                (old_cache.totals(), new_cache.totals()),
-            ]
-            .into_iter()
-            .chain(files_json);
-            // The tables' reductions are only a shortcut for the next run.
-            for (from, to) in cached.chain(whole).filter(|(from, _)| from.exists()) {
-                crate::dirs::link_or_copy(&from, &to).map_err(|source| Error::Io { path: to.clone(), source })?;
-            }
+            link_previous(&p.paths.out, &paths, &run, (&old_cache, &new_cache), buckets, rehashed.then_some(&table))?;
             stages.lap("reuse_outputs", stage_done);
             let changed = changes_since(&run.outputs);
             (run, true, changed)
         }
         None => {
-            let mut exporter = Exporter::new(paths.clone(), tables, settings);
-            let tree = Tree::new(p.rules(), &p.register);
-            let mut totals = Aggregator::new(&tree);
-            totals.quarantined(&ing.quarantined_keys);
-            let buckets_in = Buckets {
+            let f = Finish {
+                p,
+                paths: &paths,
+                ing: &ing,
                 spill: &spill,
                 reuse: &reuse,
-                files: &by_cache_id,
+                by_cache_id: &by_cache_id,
                 cache_ids: &plan.ids,
-                old: &old_cache,
-                new: &new_cache,
-                previous_out: &p.paths.out,
-                out: paths.root(),
-                tree: &tree,
+                table: &table,
+                old_cache: &old_cache,
+                new_cache: &new_cache,
+                had_cache,
             };
-            // The file table is saved beside the buckets' work, which
-            // leaves a core idle at times.
-            let (saved, merged) = std::thread::scope(|s| {
-                let saved = s.spawn(|| table.save(&new_cache));
-                let merged = phase2(p, &buckets_in, &mut exporter, &mut totals, ing.files.len());
-                (saved.join().expect("saving the file table does not panic"), merged)
-            });
-            let merged = saved.map_err(Error::from).and(merged)?;
-            stages.lap("merge_metrics_write", stage_done);
-            // The yearbook tables' part that needs only the metrics (every
-            // part's reduction, the leagues, the movers and their sheets) is
-            // made while the totals are finished and written.
-            let cx = almanac::Context { catalog: &p.catalog, register: &p.register, rounding: &p.rounding };
-            let metrics_parts = almanac_parts(&paths, &exporter.listed()).metrics;
-            let from_metrics = || -> Result<_, Error> {
-                let t = Instant::now();
-                // The reductions of the parts a previous run wrote the same.
-                let known: almanac::Reductions =
-                    if had_cache { cache::load(&old_cache.almanac()).unwrap_or_default() } else { Default::default() };
-                let metrics = almanac::from_metrics(&metrics_parts, &cx, &known)?;
-                drop(known);
-                cache::save(&new_cache.almanac(), &metrics.reductions)?;
-                let sheets = export::ranking_sheets(&tables, &metrics)?;
-                Ok((metrics, sheets, t.elapsed()))
-            };
-            let (totals, early) = std::thread::scope(|s| {
-                let early = s.spawn(from_metrics);
-                let totals = totals.finish();
-                stages.lap("aggregate", stage_done);
-                // The years whose totals are what the previous run wrote
-                // keep its parts.
-                let known: Vec<export::TotalsPart> =
-                    if had_cache { cache::load(&old_cache.totals()).unwrap_or_default() } else { Vec::new() };
-                let previous = export::PreviousTotals { out: &p.paths.out, parts: &known };
-                let written = exporter
-                    .write_totals(&totals, had_cache.then_some(&previous))
-                    .map_err(Error::from)
-                    .and_then(|parts| Ok(cache::save(&new_cache.totals(), &parts)?));
-                (written.map(|()| totals), early.join().expect("the yearbook tables do not panic"))
-            });
-            let (totals, (from_metrics, sheets, early_took)) = (totals?, early?);
-            let mismatches = exporter.take_mismatches();
-            // Then the rest of the tables, from the totals' Parquet, beside
-            // the rest of the export and what changed since the previous
-            // run (mostly one core's work each).
-            let so_far = exporter.listed();
-            let yearbook_tables = || -> Result<_, Error> {
-                let t = Instant::now();
-                let totals_parts = almanac_parts(&paths, &so_far).totals;
-                let almanac = almanac::with_totals(from_metrics, &totals_parts, &cx)?;
-                let written = export::write_almanac(&paths, &tables, &almanac, sheets, p.output.csv_encoding)?;
-                Ok((almanac, written, t.elapsed()))
-            };
-            let (exported, made, changed) = std::thread::scope(|s| {
-                let made = s.spawn(yearbook_tables);
-                let changed = s.spawn(|| changes_since(&so_far));
-                let exported = exporter.finish(&totals, &ing.rejected, &ing.warnings);
-                (
-                    exported,
-                    made.join().expect("the yearbook tables do not panic"),
-                    changed.join().expect("the comparison with the previous run does not panic"),
-                )
-            });
-            let mut outputs = exported?;
-            stages.lap("export", stage_done);
-            let (almanac, written, took) = made?;
-            outputs.extend(written);
-            outputs.sort_by(|a, b| a.path.cmp(&b.path));
-            // The tables' own wall time, which overlaps the totals' and the
-            // export's.
-            stages.lap("yearbook_tables", stage_done);
-            stages.0.insert("yearbook_tables".to_owned(), (early_took + took).as_millis() as u64);
-
-            let run = cache::RunEntry {
-                outputs,
-                observations: merged.observations,
-                totals: totals.len() as u64,
-                claims: merged.claims,
-                superseded: merged.superseded_by_file,
-                almanac,
-                mismatches,
-            };
+            let (run, changed) = compute_finish(f, tables, settings, &mut stages, stage_done, &changes_since)?;
             (run, false, changed)
         }
     };
@@ -491,6 +386,172 @@ fn attempt(
     }
     staging.commit()?;
     Ok(manifest)
+}
+
+/// Nothing changed: every output of the previous run (in `previous_out`)
+/// and its cache linked into this run's (`paths`, the new cache), but for
+/// a file table with fingerprints of files hashed again (`rehashed`),
+/// saved anew.
+fn link_previous(
+    previous_out: &Path,
+    paths: &export::OutDir,
+    run: &cache::RunEntry,
+    (old_cache, new_cache): (&CacheDir, &CacheDir),
+    buckets: usize,
+    rehashed: Option<&FileTable>,
+) -> Result<(), Error> {
+    for o in &run.outputs {
+        let to = paths.file(&o.path);
+        crate::dirs::link_or_copy(&previous_out.join(&o.path), &to)
+            .map_err(|source| Error::Io { path: to.clone(), source })?;
+    }
+    if let Some(table) = rehashed {
+        table.save(new_cache)?;
+    }
+    let cached = (0..buckets).map(|b| (old_cache.bucket(b), new_cache.bucket(b)));
+    let files_json = rehashed.is_none().then(|| (old_cache.files(), new_cache.files()));
+    let whole = [
+        (old_cache.run(), new_cache.run()),
+        (old_cache.almanac(), new_cache.almanac()),
+        (old_cache.totals(), new_cache.totals()),
+    ]
+    .into_iter()
+    .chain(files_json);
+    // The tables' reductions are only a shortcut for the next run.
+    for (from, to) in cached.chain(whole).filter(|(from, _)| from.exists()) {
+        crate::dirs::link_or_copy(&from, &to).map_err(|source| Error::Io { path: to.clone(), source })?;
+    }
+    Ok(())
+}
+
+/// What the finish works from when something changed: the run's files,
+/// its buckets (each computed or taken from the cache) and both caches.
+struct Finish<'a> {
+    p: &'a Pipeline,
+    paths: &'a export::OutDir,
+    ing: &'a Ingested,
+    spill: &'a Spill,
+    reuse: &'a [bool],
+    by_cache_id: &'a [Option<FileId>],
+    cache_ids: &'a [u32],
+    table: &'a FileTable,
+    old_cache: &'a CacheDir,
+    new_cache: &'a CacheDir,
+    had_cache: bool,
+}
+
+/// What changed since the previous run, and how long finding it took.
+type Changed = Option<(Result<Vec<crate::changes::Change>, crate::readback::ReadError>, std::time::Duration)>;
+
+/// The buckets (phase 2), then the totals, the yearbook tables and the
+/// rest of the export, each beside the others where it can; what the run
+/// computed after the buckets, and what changed since the previous run.
+fn compute_finish(
+    f: Finish<'_>,
+    tables: Tables<'_>,
+    settings: export::Settings,
+    stages: &mut StageTimes,
+    stage_done: &dyn Fn(&str),
+    changes_since: &(dyn Fn(&[export::OutputFile]) -> Changed + Sync),
+) -> Result<(cache::RunEntry, Changed), Error> {
+    let mut exporter = Exporter::new(f.paths.clone(), tables, settings);
+    let tree = Tree::new(f.p.rules(), &f.p.register);
+    let mut totals = Aggregator::new(&tree);
+    totals.quarantined(&f.ing.quarantined_keys);
+    let buckets_in = Buckets {
+        spill: f.spill,
+        reuse: f.reuse,
+        files: f.by_cache_id,
+        cache_ids: f.cache_ids,
+        old: f.old_cache,
+        new: f.new_cache,
+        previous_out: &f.p.paths.out,
+        out: f.paths.root(),
+        tree: &tree,
+    };
+    // The file table is saved beside the buckets' work, which
+    // leaves a core idle at times.
+    let (saved, merged) = std::thread::scope(|s| {
+        let saved = s.spawn(|| f.table.save(f.new_cache));
+        let merged = phase2(f.p, &buckets_in, &mut exporter, &mut totals, f.ing.files.len());
+        (saved.join().expect("saving the file table does not panic"), merged)
+    });
+    let merged = saved.map_err(Error::from).and(merged)?;
+    stages.lap("merge_metrics_write", stage_done);
+    // The yearbook tables' part that needs only the metrics (every
+    // part's reduction, the leagues, the movers and their sheets) is
+    // made while the totals are finished and written.
+    let cx = almanac::Context { catalog: &f.p.catalog, register: &f.p.register, rounding: &f.p.rounding };
+    let metrics_parts = almanac_parts(f.paths, &exporter.listed()).metrics;
+    let from_metrics = || -> Result<_, Error> {
+        let t = Instant::now();
+        // The reductions of the parts a previous run wrote the same.
+        let known: almanac::Reductions =
+            if f.had_cache { cache::load(&f.old_cache.almanac()).unwrap_or_default() } else { Default::default() };
+        let metrics = almanac::from_metrics(&metrics_parts, &cx, &known)?;
+        drop(known);
+        cache::save(&f.new_cache.almanac(), &metrics.reductions)?;
+        let sheets = export::ranking_sheets(&tables, &metrics)?;
+        Ok((metrics, sheets, t.elapsed()))
+    };
+    let (totals, early) = std::thread::scope(|s| {
+        let early = s.spawn(from_metrics);
+        let totals = totals.finish();
+        stages.lap("aggregate", stage_done);
+        // The years whose totals are what the previous run wrote
+        // keep its parts.
+        let known: Vec<export::TotalsPart> =
+            if f.had_cache { cache::load(&f.old_cache.totals()).unwrap_or_default() } else { Vec::new() };
+        let previous = export::PreviousTotals { out: &f.p.paths.out, parts: &known };
+        let written = exporter
+            .write_totals(&totals, f.had_cache.then_some(&previous))
+            .map_err(Error::from)
+            .and_then(|parts| Ok(cache::save(&f.new_cache.totals(), &parts)?));
+        (written.map(|()| totals), early.join().expect("the yearbook tables do not panic"))
+    });
+    let (totals, (from_metrics, sheets, early_took)) = (totals?, early?);
+    let mismatches = exporter.take_mismatches();
+    // Then the rest of the tables, from the totals' Parquet, beside
+    // the rest of the export and what changed since the previous
+    // run (mostly one core's work each).
+    let so_far = exporter.listed();
+    let yearbook_tables = || -> Result<_, Error> {
+        let t = Instant::now();
+        let totals_parts = almanac_parts(f.paths, &so_far).totals;
+        let almanac = almanac::with_totals(from_metrics, &totals_parts, &cx)?;
+        let written = export::write_almanac(f.paths, &tables, &almanac, sheets, f.p.output.csv_encoding)?;
+        Ok((almanac, written, t.elapsed()))
+    };
+    let (exported, made, changed) = std::thread::scope(|s| {
+        let made = s.spawn(yearbook_tables);
+        let changed = s.spawn(|| changes_since(&so_far));
+        let exported = exporter.finish(&totals, &f.ing.rejected, &f.ing.warnings);
+        (
+            exported,
+            made.join().expect("the yearbook tables do not panic"),
+            changed.join().expect("the comparison with the previous run does not panic"),
+        )
+    });
+    let mut outputs = exported?;
+    stages.lap("export", stage_done);
+    let (almanac, written, took) = made?;
+    outputs.extend(written);
+    outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    // The tables' own wall time, which overlaps the totals' and the
+    // export's.
+    stages.lap("yearbook_tables", stage_done);
+    stages.0.insert("yearbook_tables".to_owned(), (early_took + took).as_millis() as u64);
+
+    let run = cache::RunEntry {
+        outputs,
+        observations: merged.observations,
+        totals: totals.len() as u64,
+        claims: merged.claims,
+        superseded: merged.superseded_by_file,
+        almanac,
+        mismatches,
+    };
+    Ok((run, changed))
 }
 
 /// What phase 2 gathered across the buckets, beside what it wrote.
