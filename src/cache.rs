@@ -542,6 +542,18 @@ impl Plan {
         self.read() == 0 && self.removed == 0 && reuse.iter().all(|r| *r)
     }
 
+    /// What a run with this plan and these buckets reused (`reuse`) does,
+    /// as the manifest says it.
+    pub fn work(&self, reuse: &[bool]) -> crate::export::manifest::Work {
+        let reused = reuse.iter().filter(|r| **r).count() as u64;
+        crate::export::manifest::Work {
+            files_read: self.read() as u64,
+            files_reused: (self.reused.len() - self.read()) as u64,
+            buckets_computed: reuse.len() as u64 - reused,
+            buckets_reused: reused,
+        }
+    }
+
     /// Files read again or for the first time.
     pub fn read(&self) -> usize {
         self.reused.iter().filter(|r| !**r).count()

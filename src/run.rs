@@ -207,70 +207,16 @@ fn attempt(
     ing.stamps.extend(reused_stamps);
     let indicator_rows = summary_rows(p, &ing.files);
     let reuse = RunPlan::reuse(previous_indicator_rows, &plan.touched, indicator_rows);
-    // Each file's cache id (rows in the spill name files by it) and the
-    // file it is in this run.
-    let mut by_cache_id: Vec<Option<FileId>> = vec![None; plan.table_len];
-    for (i, &id) in plan.ids.iter().enumerate() {
-        by_cache_id[id as usize] = Some(FileId(i as u32));
-    }
-    for (b, &reused) in reuse.iter().enumerate() {
-        if reused {
-            spill.adopt(b, &old_cache.spill_bucket(b))?;
-        } else if had_cache {
-            let earlier = old_cache.spill_bucket(b);
-            if earlier.exists() {
-                spill.append_kept(b, &earlier, &|id| {
-                    by_cache_id.get(id as usize).copied().flatten().is_some_and(|f| plan.reused[f.0 as usize])
-                })?;
-            }
-        }
-    }
+    let by_cache_id = carry_spill(&spill, &plan, &reuse, had_cache.then_some(&old_cache))?;
     let computed = reuse.iter().filter(|r| !**r).count();
     info!(read = plan.read(), reused = plan.reused.len() - plan.read(), buckets, computed, "incremental plan");
     stages.lap("ingest_normalize", stage_done);
 
-    let tables = Tables {
-        catalog: &p.catalog,
-        register: &p.register,
-        files: &ing.files,
-        scales: p.rounding.column_scales,
-        rule: p.rounding.rule,
-    };
-    let facts = export::parquet::FileFacts {
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        pipeline_sha256: pipeline.sha256.clone(),
-        catalog_sha256: schemas.first().map(|s: &InputFile| s.sha256.clone()).unwrap_or_default(),
-        rounding: p.rounding.rule.name().to_owned(),
-        decimals_json: serde_json::to_string(&export::manifest::indicator_decimals(&p.catalog, &p.rounding))
-            .expect("decimals serialize"),
-    };
-    let settings = export::Settings {
-        parquet: export::parquet::WriteOptions {
-            row_group_rows: p.output.row_group_rows,
-            zstd_level: p.output.zstd_level,
-            facts,
-        },
-        csv: p.output.csv_encoding,
-        sdmx: p.output.sdmx.clone(),
-        indicator_rows,
-        summary_max_rows: p.output.summary_max_rows,
-    };
-    let schemas_of_tables = tables
-        .schemas()
-        .map_err(export::ExportError::from)?
-        .into_iter()
-        .map(|(name, schema)| (name.to_owned(), export::manifest::ColumnInfo::of(&schema)))
-        .collect();
+    let tables = Tables::of(&p.catalog, &p.register, &ing.files, &p.rounding);
+    let settings = export_settings(p, &pipeline, &schemas, indicator_rows);
+    let schemas_of_tables = tables.column_infos().map_err(export::ExportError::from)?;
     let parquet_options = settings.parquet.clone();
-    let work = {
-        let reused = reuse.iter().filter(|r| **r).count() as u64;
-        export::manifest::Work {
-            files_read: plan.read() as u64,
-            files_reused: (plan.reused.len() - plan.read()) as u64,
-            buckets_computed: reuse.len() as u64 - reused,
-            buckets_reused: reused,
-        }
-    };
+    let work = plan.work(&reuse);
     // The same files as the previous run, every bucket reused: its outputs
     // are this run's, and only the manifest, the changes and the report
     // (which compare with it) are written again.
@@ -335,49 +281,17 @@ fn attempt(
         stage_ms: stages.0,
     });
     if !from_cache {
-        let (observations, max) = (run.observations, p.output.workbook_max_rows);
-        if max > 0 && observations <= max {
-            let t = Instant::now();
-            manifest.outputs.push(export::write_workbook(&paths, &manifest)?);
-            manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
-            manifest.stage_ms.insert("workbook".to_owned(), t.elapsed().as_millis() as u64);
-        } else {
-            info!(observations, max, "no audit workbook: too many rows for a spreadsheet");
-        }
+        add_workbook(p, &paths, &mut manifest)?;
         // Every output so far, the workbook included: what the next run
         // links when nothing changed.
         run.outputs = manifest.outputs.clone();
         cache::save(&new_cache.run(), &run)?;
     }
-    let (almanac, mismatches) = (run.almanac, run.mismatches);
     manifest.work = work;
-    if let (Some((changed, took)), Some(previous)) = (changed, &previous_out) {
-        match changed {
-            Ok(changes) => {
-                let written = export::write_changes(&paths, &changes, p.output.csv_encoding, &parquet_options)?;
-                manifest.outputs.extend(written);
-                manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
-                let counts = crate::changes::Counts::of(&changes);
-                let run_id = previous.manifest.run_id.clone();
-                manifest.changes = Some(export::manifest::ChangesSince { run_id, counts });
-            }
-            Err(e) => warn!("no changes.csv: the previous outputs could not be read: {e}"),
-        }
-        manifest.stage_ms.insert("changes".to_owned(), took.as_millis() as u64);
+    if let (Some(changed), Some(previous)) = (changed, &previous_out) {
+        add_changes(p, &paths, &mut manifest, changed, previous, &parquet_options)?;
     }
-    let t = Instant::now();
-    let quarantine = crate::export::report::quarantine_by_file(&ing.rejected, &manifest.inputs);
-    let page = crate::export::report::Page {
-        catalog: &p.catalog,
-        register: &p.register,
-        almanac: &almanac,
-        manifest: &manifest,
-        quarantine: &quarantine,
-        mismatches: &mismatches,
-    };
-    manifest.outputs.push(export::write_report(&paths, &page)?);
-    manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
-    manifest.stage_ms.insert("report".to_owned(), t.elapsed().as_millis() as u64);
+    add_report(p, &paths, &mut manifest, &ing.rejected, &run)?;
     export::write_manifest(&paths, &manifest)?;
     // The outputs are published only if every input still holds what was
     // read: else they would describe files that no longer exist.
@@ -386,6 +300,129 @@ fn attempt(
     }
     staging.commit()?;
     Ok(manifest)
+}
+
+/// Each file's cache id (rows in the spill name files by it) mapped to the
+/// file it is in this run; and the previous spill carried into this one:
+/// a reused bucket's whole, another's rows of files reused (those read
+/// again were spilled anew).
+fn carry_spill(
+    spill: &Spill,
+    plan: &Plan,
+    reuse: &[bool],
+    old_cache: Option<&CacheDir>,
+) -> Result<Vec<Option<FileId>>, Error> {
+    let mut by_cache_id: Vec<Option<FileId>> = vec![None; plan.table_len];
+    for (i, &id) in plan.ids.iter().enumerate() {
+        by_cache_id[id as usize] = Some(FileId(i as u32));
+    }
+    let Some(old_cache) = old_cache else { return Ok(by_cache_id) };
+    for (b, &reused) in reuse.iter().enumerate() {
+        let earlier = old_cache.spill_bucket(b);
+        if reused {
+            spill.adopt(b, &earlier)?;
+        } else if earlier.exists() {
+            spill.append_kept(b, &earlier, &|id| {
+                by_cache_id.get(id as usize).copied().flatten().is_some_and(|f| plan.reused[f.0 as usize])
+            })?;
+        }
+    }
+    Ok(by_cache_id)
+}
+
+/// How the export writes: the Parquet's options and what every file says
+/// of itself, the CSVs' encoding, SDMX, and the people's summaries.
+fn export_settings(
+    p: &Pipeline,
+    pipeline: &InputFile,
+    schemas: &[InputFile],
+    indicator_rows: bool,
+) -> export::Settings {
+    let facts = export::parquet::FileFacts {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        pipeline_sha256: pipeline.sha256.clone(),
+        catalog_sha256: schemas.first().map(|s| s.sha256.clone()).unwrap_or_default(),
+        rounding: p.rounding.rule.name().to_owned(),
+        decimals_json: serde_json::to_string(&export::manifest::indicator_decimals(&p.catalog, &p.rounding))
+            .expect("decimals serialize"),
+    };
+    export::Settings {
+        parquet: export::parquet::WriteOptions {
+            row_group_rows: p.output.row_group_rows,
+            zstd_level: p.output.zstd_level,
+            facts,
+        },
+        csv: p.output.csv_encoding,
+        sdmx: p.output.sdmx.clone(),
+        indicator_rows,
+        summary_max_rows: p.output.summary_max_rows,
+    }
+}
+
+/// `audit.xlsx`, when the run has at most `workbook_max_rows`
+/// observations, listed in the manifest.
+fn add_workbook(p: &Pipeline, paths: &export::OutDir, manifest: &mut Manifest) -> Result<(), Error> {
+    let (observations, max) = (manifest.counts.observations, p.output.workbook_max_rows);
+    if max > 0 && observations <= max {
+        let t = Instant::now();
+        manifest.outputs.push(export::write_workbook(paths, manifest)?);
+        manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
+        manifest.stage_ms.insert("workbook".to_owned(), t.elapsed().as_millis() as u64);
+    } else {
+        info!(observations, max, "no audit workbook: too many rows for a spreadsheet");
+    }
+    Ok(())
+}
+
+/// `changes.csv` and the `changes` table: what changed since the previous
+/// run (`previous`), listed in the manifest; none, with a warning, when
+/// the previous outputs could not be read.
+fn add_changes(
+    p: &Pipeline,
+    paths: &export::OutDir,
+    manifest: &mut Manifest,
+    (changed, took): (Result<Vec<crate::changes::Change>, crate::readback::ReadError>, std::time::Duration),
+    previous: &crate::readback::Outputs,
+    parquet_options: &export::parquet::WriteOptions,
+) -> Result<(), Error> {
+    match changed {
+        Ok(changes) => {
+            let written = export::write_changes(paths, &changes, p.output.csv_encoding, parquet_options)?;
+            manifest.outputs.extend(written);
+            manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
+            let counts = crate::changes::Counts::of(&changes);
+            let run_id = previous.manifest.run_id.clone();
+            manifest.changes = Some(export::manifest::ChangesSince { run_id, counts });
+        }
+        Err(e) => warn!("no changes.csv: the previous outputs could not be read: {e}"),
+    }
+    manifest.stage_ms.insert("changes".to_owned(), took.as_millis() as u64);
+    Ok(())
+}
+
+/// `report.html`, listed in the manifest.
+fn add_report(
+    p: &Pipeline,
+    paths: &export::OutDir,
+    manifest: &mut Manifest,
+    rejected: &[Issue],
+    run: &cache::RunEntry,
+) -> Result<(), Error> {
+    let t = Instant::now();
+    let quarantine = crate::export::report::quarantine_by_file(rejected, &manifest.inputs);
+    let page = crate::export::report::Page {
+        catalog: &p.catalog,
+        register: &p.register,
+        almanac: &run.almanac,
+        manifest,
+        quarantine: &quarantine,
+        mismatches: &run.mismatches,
+    };
+    let written = export::write_report(paths, &page)?;
+    manifest.outputs.push(written);
+    manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    manifest.stage_ms.insert("report".to_owned(), t.elapsed().as_millis() as u64);
+    Ok(())
 }
 
 /// Nothing changed: every output of the previous run (in `previous_out`)

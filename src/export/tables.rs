@@ -6,7 +6,9 @@ use arrow::array::RecordBatch;
 use super::parquet::{Col, ParquetError, batch, boolean, decimal, int64, text, text_list};
 use crate::aggregate::Total;
 use crate::claims::ClaimCheck;
-use crate::config::{AgencyId, Catalog, IndicatorId, Precision, Register};
+use std::collections::BTreeMap;
+
+use crate::config::{AgencyId, Catalog, IndicatorId, Precision, Register, RoundingRules};
 use crate::decimal::Rounding;
 use crate::decimal::{BASE_SCALE, Decimal, UNROUNDED_SCALE};
 use crate::metrics::Metric;
@@ -58,6 +60,21 @@ pub struct Tables<'a> {
 }
 
 impl<'a> Tables<'a> {
+    /// The tables of a run over `files`, by the catalog, the register and
+    /// the rounding rules.
+    pub fn of(catalog: &'a Catalog, register: &'a Register, files: &'a [FileReport], rounding: &RoundingRules) -> Self {
+        Tables { catalog, register, files, scales: rounding.column_scales, rule: rounding.rule }
+    }
+
+    /// Every table's columns as the manifest lists them.
+    pub fn column_infos(&self) -> Result<BTreeMap<String, Vec<super::manifest::ColumnInfo>>, ParquetError> {
+        Ok(self
+            .schemas()?
+            .into_iter()
+            .map(|(name, schema)| (name.to_owned(), super::manifest::ColumnInfo::of(&schema)))
+            .collect())
+    }
+
     fn agency(&self, a: AgencyId) -> &'a str {
         &self.register.agency(a).code
     }
