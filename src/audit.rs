@@ -502,6 +502,30 @@ impl Row<'_, '_> {
         Ok(())
     }
 
+    /// Whether a total is reported, by whom and from which row.
+    fn report(&mut self, rep: Option<&Rep>) -> Result<(), ReadError> {
+        let source = rep.and_then(|r| r.source.as_ref());
+        self.text(col::VALUE_BASIS, Some(if rep.is_some() { "reported" } else { "summed" }))?;
+        self.text(col::REPORTED_BY, rep.map(|r| r.by.as_str()))?;
+        self.text(col::REPORTED_SOURCE_FILE, source.map(|s| s.0.as_str()))?;
+        self.int(col::REPORTED_SOURCE_LINE, source.map(|s| s.1))
+    }
+
+    /// Each agency listed missing from `total`'s total is under it and not
+    /// a contributor (the run also counts those whose row it quarantined,
+    /// which the outputs do not hold).
+    fn missing(&mut self, s: &Schemas, total: &str, t: &Total) -> Result<(), ReadError> {
+        for m in self.b.text_list(col::MISSING)?(self.i) {
+            self.r.count("values compared");
+            let under = s.up.get(m).is_some_and(|up| up.iter().any(|u| u == total));
+            if !under || t.contributors.contains_key(m) {
+                let what = format!("{}: {m} is listed as missing but is not under it without a figure", self.what);
+                self.r.differ(what);
+            }
+        }
+        Ok(())
+    }
+
     /// A list column (agencies, findings) against the recomputed one, in
     /// any order.
     fn agencies(&mut self, column: &str, expected: &[String]) -> Result<(), ReadError> {
@@ -685,6 +709,20 @@ impl Total {
     fn has_figure(&self) -> bool {
         self.reported.is_some() || !self.contributors.is_empty()
     }
+
+    /// A `sum` total's target: the reported target, else Σ targets when
+    /// every contributor has one.
+    fn target(&self) -> Result<Q, &'static str> {
+        if let Some(r) = &self.reported {
+            return r.part.target.clone().ok_or("no_target");
+        }
+        let targets: Vec<&Option<Q>> = self.contributors.values().map(|p| &p.target).collect();
+        match (targets.iter().any(|x| x.is_some()), targets.iter().all(|x| x.is_some())) {
+            (true, true) => Ok(targets.iter().flat_map(|x| x.iter()).fold(Q::zero(), |a, x| a + x)),
+            (true, false) => Err("partial_targets"),
+            (false, _) => Err("no_target"),
+        }
+    }
 }
 
 /// The totals of one year, worked out as SUBMISSIONS.md "Scope" reads,
@@ -834,7 +872,6 @@ fn check_totals(
     out.scan(table::TOTALS, Some(year), |_, b| {
         let (agency, indicator) =
             (b.present(col::AGENCY, b.text(col::AGENCY)?), b.present(col::INDICATOR, b.text(col::INDICATOR)?));
-        let missing = b.text_list(col::MISSING)?;
         for i in 0..b.len() {
             let key = (agency(i)?.to_owned(), indicator(i)?.to_owned());
             let what = format!("totals {year} {} {}", key.0, key.1);
@@ -852,16 +889,7 @@ fn check_totals(
             let prev = before.get(&key);
             let mut row = Row { r: &mut *r, what: what.clone(), b, i };
             row.agencies(col::CONTRIBUTORS, &t.contributors.keys().cloned().collect::<Vec<_>>())?;
-            // A missing agency is under the total and not a contributor
-            // (the run also counts those whose row it quarantined, which
-            // the outputs do not hold).
-            for m in missing(i) {
-                row.r.count("values compared");
-                let under = s.up.get(m).is_some_and(|up| up.contains(&key.0));
-                if !under || t.contributors.contains_key(m) {
-                    row.r.differ(format!("{what}: {m} is listed as missing but is not under it without a figure"));
-                }
-            }
+            row.missing(s, &key.0, t)?;
             let (sn, sd) = sum_parts(t.contributors.values());
             let members = (!t.contributors.is_empty()).then(|| level(&sn, &sd, ratio)).flatten();
             let rep = t.reported.as_ref();
@@ -877,10 +905,7 @@ fn check_totals(
                 }
                 continue;
             }
-            row.text(col::VALUE_BASIS, Some(if rep.is_some() { "reported" } else { "summed" }))?;
-            row.text(col::REPORTED_BY, rep.map(|r| r.by.as_str()))?;
-            row.text(col::REPORTED_SOURCE_FILE, rep.and_then(|r| r.source.as_ref()).map(|s| s.0.as_str()))?;
-            row.int(col::REPORTED_SOURCE_LINE, rep.and_then(|r| r.source.as_ref()).map(|s| s.1))?;
+            row.report(rep)?;
             let mut expect_findings: Vec<&str> = Vec::new();
             if rep.is_some_and(|r| r.conflict) {
                 expect_findings.push("conflicting_reports");
@@ -917,17 +942,7 @@ fn check_totals(
                 };
                 row.figure(col::CHANGE_PP, &ch, cd, rule)?;
             } else {
-                let target: Result<Q, &str> = match rep {
-                    Some(r) => r.part.target.clone().ok_or("no_target"),
-                    None => {
-                        let targets: Vec<&Option<Q>> = t.contributors.values().map(|p| &p.target).collect();
-                        match (targets.iter().any(|x| x.is_some()), targets.iter().all(|x| x.is_some())) {
-                            (true, true) => Ok(targets.iter().flat_map(|x| x.iter()).fold(Q::zero(), |a, x| a + x)),
-                            (true, false) => Err("partial_targets"),
-                            (false, _) => Err("no_target"),
-                        }
-                    }
-                };
+                let target = t.target();
                 row.decimal(col::VALUE, value.clone())?;
                 row.decimal(col::VALUE_UNROUNDED, value.clone())?;
                 row.decimal(col::MEMBERS_VALUE, members.clone())?;

@@ -180,6 +180,19 @@ impl RunPlan {
         })
     }
 
+    /// What the files taken from the cache looked like (their stamps, out
+    /// of `known`), to check at the end as the files read are.
+    pub fn reused_stamps(&mut self) -> Vec<(std::path::PathBuf, Stamp)> {
+        let known = std::mem::take(&mut self.known);
+        self.files
+            .iter()
+            .zip(known)
+            .zip(&self.files_plan.reused)
+            .filter(|(_, reused)| **reused)
+            .map(|((f, k), _)| (f.path.clone(), k.stamp))
+            .collect()
+    }
+
     /// Per bucket, whether it is taken from the cache: when no file read,
     /// added or gone has rows in it (`touched`, known once the files are
     /// read), and the cache's buckets hold the people's per-agency summary

@@ -178,51 +178,31 @@ fn attempt(
     let staging = Staging::create(&p.paths.out)?;
     let paths = staging.paths();
     let (old_cache, new_cache) = (CacheDir::of(&p.paths.out), CacheDir::of(paths.root()));
-    let RunPlan {
-        pipeline,
-        schemas,
-        files,
-        bytes,
-        buckets,
-        key,
-        cache: cache_status,
-        previous_indicator_rows,
-        known,
-        rehashed,
-        files_plan: mut plan,
-    } = RunPlan::make(p)?;
-    info!(files = files.len(), bytes, buckets, dir = %p.paths.submissions.display(), "submissions found");
-    let had_cache = cache_status.is_ok();
+    let mut rp = RunPlan::make(p)?;
+    let reused_stamps = rp.reused_stamps();
+    let (mut plan, files, buckets) = (rp.files_plan, rp.files, rp.buckets);
+    info!(files = files.len(), bytes = rp.bytes, buckets, dir = %p.paths.submissions.display(), "submissions found");
+    let had_cache = rp.cache.is_ok();
     let spill = Spill::create(&new_cache.spill(), buckets, p.register.len())?;
-    // What the reused files looked like, to check at the end as the files
-    // read are.
-    let reused_stamps: Vec<(PathBuf, Stamp)> = files
-        .iter()
-        .zip(known)
-        .zip(&plan.reused)
-        .filter(|(_, r)| **r)
-        .map(|((f, k), _)| (f.path.clone(), k.stamp))
-        .collect();
     let mut ing = ingest(p, files, &mut plan, &spill, progress)?;
     ing.stamps.extend(reused_stamps);
     let indicator_rows = summary_rows(p, &ing.files);
-    let reuse = RunPlan::reuse(previous_indicator_rows, &plan.touched, indicator_rows);
+    let reuse = RunPlan::reuse(rp.previous_indicator_rows, &plan.touched, indicator_rows);
     let by_cache_id = carry_spill(&spill, &plan, &reuse, had_cache.then_some(&old_cache))?;
     let computed = reuse.iter().filter(|r| !**r).count();
     info!(read = plan.read(), reused = plan.reused.len() - plan.read(), buckets, computed, "incremental plan");
     stages.lap("ingest_normalize", stage_done);
 
     let tables = Tables::of(&p.catalog, &p.register, &ing.files, &p.rounding);
-    let settings = export_settings(p, &pipeline, &schemas, indicator_rows);
+    let settings = export_settings(p, &rp.pipeline, &rp.schemas, indicator_rows);
     let schemas_of_tables = tables.column_infos().map_err(export::ExportError::from)?;
     let parquet_options = settings.parquet.clone();
     let work = plan.work(&reuse);
-    // The same files as the previous run, every bucket reused: its outputs
-    // are this run's, and only the manifest, the changes and the report
-    // (which compare with it) are written again.
+    // Nothing changed: the previous outputs are this run's (`link_previous`).
     let unchanged = had_cache && plan.unchanged(&reuse);
     let cached_run: Option<cache::RunEntry> = if unchanged { cache::load(&old_cache.run()).ok() } else { None };
-    let table = FileTable { key, indicator_rows, entries: table_entries(&plan, std::mem::take(&mut ing.entries)) };
+    let table =
+        FileTable { key: rp.key, indicator_rows, entries: table_entries(&plan, std::mem::take(&mut ing.entries)) };
     // The previous outputs, to say what changed since. One that cannot be
     // read back (damaged, another version's) leaves this run without
     // `changes.csv`, not failed.
@@ -236,7 +216,8 @@ fn attempt(
     // changed) the previous run's; and what changed since the previous run.
     let (mut run, from_cache, changed) = match cached_run {
         Some(run) => {
-            link_previous(&p.paths.out, &paths, &run, (&old_cache, &new_cache), buckets, rehashed.then_some(&table))?;
+            let rehashed = rp.rehashed.then_some(&table);
+            link_previous(&p.paths.out, &paths, &run, (&old_cache, &new_cache), buckets, rehashed)?;
             stages.lap("reuse_outputs", stage_done);
             let changed = changes_since(&run.outputs);
             (run, true, changed)
@@ -265,8 +246,8 @@ fn attempt(
     let mut manifest = Manifest::new(RunRecord {
         started,
         finished: clock(),
-        pipeline,
-        schemas,
+        pipeline: rp.pipeline,
+        schemas: rp.schemas,
         input_dir: &p.paths.submissions,
         catalog: &p.catalog,
         rounding: &p.rounding,
@@ -428,7 +409,8 @@ fn add_report(
 /// Nothing changed: every output of the previous run (in `previous_out`)
 /// and its cache linked into this run's (`paths`, the new cache), but for
 /// a file table with fingerprints of files hashed again (`rehashed`),
-/// saved anew.
+/// saved anew. The run then writes only the manifest, the changes and the
+/// report, which compare with the previous run.
 fn link_previous(
     previous_out: &Path,
     paths: &export::OutDir,
