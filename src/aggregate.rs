@@ -68,23 +68,7 @@ pub enum Finding {
     ConflictingReports,
 }
 
-macro_rules! names {
-    ($($t:ty => { $($variant:ident = $name:literal),* $(,)? })*) => {$(
-        impl $t {
-            /// The name the outputs write.
-            pub fn name(self) -> &'static str {
-                match self { $(Self::$variant => $name),* }
-            }
-
-            /// The value a name stands for; only the exact name.
-            pub fn from_name(name: &str) -> Option<$t> {
-                [$(Self::$variant),*].into_iter().find(|v| v.name() == name)
-            }
-        }
-    )*};
-}
-
-names! {
+crate::config::catalog::display_as_serde_name! {
     Scope => { Reported = "reported", Summed = "summed" }
     Basis => { Reported = "reported", Comparable = "comparable", None = "none" }
     Finding => { MembersExceedReported = "members_exceed_reported", ConflictingReports = "conflicting_reports" }

@@ -223,19 +223,17 @@ fn attempt(
             (run, true, changed)
         }
         None => {
-            let f = Finish {
-                p,
-                paths: &paths,
-                ing: &ing,
+            let buckets = Buckets {
                 spill: &spill,
                 reuse: &reuse,
-                by_cache_id: &by_cache_id,
+                files: &by_cache_id,
                 cache_ids: &plan.ids,
-                table: &table,
-                old_cache: &old_cache,
-                new_cache: &new_cache,
-                had_cache,
+                old: &old_cache,
+                new: &new_cache,
+                previous_out: &p.paths.out,
+                out: paths.root(),
             };
+            let f = Finish { p, paths: &paths, ing: &ing, buckets, table: &table, had_cache };
             let (run, changed) = compute_finish(f, tables, settings, &mut stages, stage_done, &changes_since)?;
             (run, false, changed)
         }
@@ -449,13 +447,8 @@ struct Finish<'a> {
     p: &'a Pipeline,
     paths: &'a export::OutDir,
     ing: &'a Ingested,
-    spill: &'a Spill,
-    reuse: &'a [bool],
-    by_cache_id: &'a [Option<FileId>],
-    cache_ids: &'a [u32],
+    buckets: Buckets<'a>,
     table: &'a FileTable,
-    old_cache: &'a CacheDir,
-    new_cache: &'a CacheDir,
     had_cache: bool,
 }
 
@@ -477,22 +470,12 @@ fn compute_finish(
     let tree = Tree::new(f.p.rules(), &f.p.register);
     let mut totals = Aggregator::new(&tree);
     totals.quarantined(&f.ing.quarantined_keys);
-    let buckets_in = Buckets {
-        spill: f.spill,
-        reuse: f.reuse,
-        files: f.by_cache_id,
-        cache_ids: f.cache_ids,
-        old: f.old_cache,
-        new: f.new_cache,
-        previous_out: &f.p.paths.out,
-        out: f.paths.root(),
-        tree: &tree,
-    };
+    let (old_cache, new_cache) = (f.buckets.old, f.buckets.new);
     // The file table is saved beside the buckets' work, which
     // leaves a core idle at times.
     let (saved, merged) = std::thread::scope(|s| {
-        let saved = s.spawn(|| f.table.save(f.new_cache));
-        let merged = phase2(f.p, &buckets_in, &mut exporter, &mut totals, f.ing.files.len());
+        let saved = s.spawn(|| f.table.save(new_cache));
+        let merged = phase2(f.p, &f.buckets, &tree, &mut exporter, &mut totals, f.ing.files.len());
         (saved.join().expect("saving the file table does not panic"), merged)
     });
     let merged = saved.map_err(Error::from).and(merged)?;
@@ -506,10 +489,10 @@ fn compute_finish(
         let t = Instant::now();
         // The reductions of the parts a previous run wrote the same.
         let known: almanac::Reductions =
-            if f.had_cache { cache::load(&f.old_cache.almanac()).unwrap_or_default() } else { Default::default() };
+            if f.had_cache { cache::load(&old_cache.almanac()).unwrap_or_default() } else { Default::default() };
         let metrics = almanac::from_metrics(&metrics_parts, &cx, &known)?;
         drop(known);
-        cache::save(&f.new_cache.almanac(), &metrics.reductions)?;
+        cache::save(&new_cache.almanac(), &metrics.reductions)?;
         let sheets = export::ranking_sheets(&tables, &metrics)?;
         Ok((metrics, sheets, t.elapsed()))
     };
@@ -520,12 +503,12 @@ fn compute_finish(
         // The years whose totals are what the previous run wrote
         // keep its parts.
         let known: Vec<export::TotalsPart> =
-            if f.had_cache { cache::load(&f.old_cache.totals()).unwrap_or_default() } else { Vec::new() };
+            if f.had_cache { cache::load(&old_cache.totals()).unwrap_or_default() } else { Vec::new() };
         let previous = export::PreviousTotals { out: &f.p.paths.out, parts: &known };
         let written = exporter
             .write_totals(&totals, f.had_cache.then_some(&previous))
             .map_err(Error::from)
-            .and_then(|parts| Ok(cache::save(&f.new_cache.totals(), &parts)?));
+            .and_then(|parts| Ok(cache::save(&new_cache.totals(), &parts)?));
         (written.map(|()| totals), early.join().expect("the yearbook tables do not panic"))
     });
     let (totals, (from_metrics, sheets, early_took)) = (totals?, early?);
@@ -606,7 +589,6 @@ struct Buckets<'a> {
     previous_out: &'a Path,
     /// Where this run writes (the staging directory).
     out: &'a Path,
-    tree: &'a Tree<'a>,
 }
 
 impl Buckets<'_> {
@@ -614,6 +596,7 @@ impl Buckets<'_> {
     fn compute(
         &self,
         p: &Pipeline,
+        tree: &Tree<'_>,
         writer: &export::BucketWriter<'_>,
         b: usize,
     ) -> Result<(Finished, BucketOutput), Error> {
@@ -635,7 +618,7 @@ impl Buckets<'_> {
             observations: figures.current.len() as u64,
             superseded_by_file: by_file.into_iter().collect(),
             claim_outcomes: figures.claim_outcomes,
-            totals: self.tree.partial(&figures.current),
+            totals: tree.partial(&figures.current),
         };
         // The cache names files by their cache ids, the run by its own.
         let mut entry = entry;
@@ -722,6 +705,7 @@ fn table_entries(plan: &Plan, entries: Vec<FileEntry>) -> Vec<Option<FileEntry>>
 fn phase2(
     p: &Pipeline,
     input: &Buckets<'_>,
+    tree: &Tree<'_>,
     exporter: &mut Exporter<'_>,
     totals: &mut Aggregator<'_>,
     files: usize,
@@ -751,7 +735,7 @@ fn phase2(
             for chunk in ids.chunks(window) {
                 let done: Vec<_> = chunk
                     .par_iter()
-                    .map(|&b| if input.reuse[b] { input.reuse(b) } else { input.compute(p, &writer, b) })
+                    .map(|&b| if input.reuse[b] { input.reuse(b) } else { input.compute(p, tree, &writer, b) })
                     .collect::<Result<_, Error>>()?;
                 for d in done {
                     // A send fails only when the consumer stopped on an

@@ -3,7 +3,6 @@
 //! published with.
 
 use rustc_hash::FxHashMap;
-use std::fmt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -90,13 +89,16 @@ macro_rules! display_as_serde_name {
                 Self::ALL.iter().copied().find(|v| v.name() == name)
             }
         }
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.name())
             }
         }
     )*};
 }
+// The outputs' other named values (a total's scope, its growth's basis,
+// its findings) are written the same way.
+pub(crate) use display_as_serde_name;
 
 /// How an indicator's movement from one year to the next is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
