@@ -4,6 +4,7 @@
 //! Export formats and writes them; the totals take the current rows. Pure:
 //! nothing here reads or writes files.
 
+use crate::aggregate::Partial;
 use crate::claims::{self, ClaimCheck, ClaimOutcomes};
 use crate::config::{Rules, Units};
 use crate::metrics::{self, Metric};
@@ -27,15 +28,45 @@ pub struct BucketFigures {
     pub superseded: Vec<Superseded>,
 }
 
+/// What a bucket adds to the run beyond its rows: its counts and its part
+/// of the totals. The absorbing thread takes only this (a finished bucket
+/// waiting in the channel holds no metrics, claims or history), and the
+/// incremental cache keeps it for the next run as it is.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Contribution {
+    pub observations: u64,
+    /// Rows superseded, by the file that sent them (the run's file id; the
+    /// cache's id of the file in the cache).
+    pub superseded_by_file: Vec<(u32, u64)>,
+    pub claim_outcomes: ClaimOutcomes,
+    pub totals: Partial,
+}
+
+impl Contribution {
+    /// Names files by `to(id)` instead of `id` (the run's ids and the
+    /// cache's); false when one has no name there.
+    pub fn rename_files(&mut self, to: impl Fn(u32) -> Option<u32>) -> bool {
+        let mut whole = true;
+        for (f, _) in &mut self.superseded_by_file {
+            match to(*f) {
+                Some(n) => *f = n,
+                None => whole = false,
+            }
+        }
+        let totals = self.totals.rename_files(|f| to(f.0).map(crate::model::FileId));
+        whole && totals
+    }
+}
+
 /// Computes a bucket from its rows as spilled (in any order).
 pub fn compute(mut rows: Vec<Observation>, rules: Rules<'_>, units: &Units) -> BucketFigures {
     supersede::sort(&mut rows);
     let merged = supersede::merge(rows);
     let mut current = merged.current;
-    let rates = rates::from_parts(&current, rules);
-    let mut metrics = metrics::compute(&current, &rates, rules);
+    let mut rates = rates::from_parts(&current, rules);
+    let mut metrics = metrics::compute(&current, rules);
     // Claims look at a row's earlier years, which key order puts before it.
-    let claims = claims::check(&current, &metrics, &rates, rules, units);
+    let claims = claims::check(&current, &mut metrics, &mut rates, rules, units);
     let claim_outcomes = ClaimOutcomes::of(&claims);
     year_order(&mut current, &mut metrics);
     BucketFigures { current, metrics, rates, claims, claim_outcomes, superseded: merged.superseded }

@@ -25,22 +25,17 @@
 //! [`crate::spill`]), `buckets/` (each bucket's outputs and partials,
 //! postcard), `almanac.bin` (each metrics part's reduction for the
 //! yearbook tables, by the part's SHA-256), `totals.bin` (each year's
-//! totals part by the digest of its rows), `run.bin` (what the run
-//! computed after the buckets, for a run that finds nothing changed: it
-//! links every output and renders only the manifest, the changes and the
-//! report again). Nothing in it is an output: a run without it (or with
-//! `--full`) writes the same outputs and a fresh cache.
+//! totals part by the digest of its rows), `workbook.bin` (`audit.xlsx`
+//! by the digest of the outputs it is made from). A run that finds nothing
+//! changed is no exception: every bucket is reused and the finish runs
+//! from their partials as always. Nothing in the cache is an output: a run
+//! without it (or with `--full`) writes the same outputs and a fresh cache.
 
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_bytes::ByteBuf;
 
-use crate::aggregate::Partial;
-use crate::claims::ClaimOutcomes;
-use crate::export::claims::Encoded;
-use crate::export::hashed::Written;
 use crate::model::{FileId, Key};
 use crate::normalize::FileReport;
 use crate::reject::Issue;
@@ -50,9 +45,9 @@ pub const DIR: &str = ".cache";
 const FILES: &str = "files.json";
 const SPILL: &str = "spill";
 const BUCKETS: &str = "buckets";
-const RUN: &str = "run.bin";
 const ALMANAC: &str = "almanac.bin";
 const TOTALS: &str = "totals.bin";
+const WORKBOOK: &str = "workbook.bin";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -83,10 +78,6 @@ impl CacheDir {
         self.spill().join(format!("bucket-{bucket:05}.bin"))
     }
 
-    pub fn run(&self) -> PathBuf {
-        self.0.join(RUN)
-    }
-
     /// Each metrics part's reduction for the yearbook tables
     /// (`crate::almanac::Reductions`).
     pub fn almanac(&self) -> PathBuf {
@@ -102,13 +93,19 @@ impl CacheDir {
     pub fn totals(&self) -> PathBuf {
         self.0.join(TOTALS)
     }
+
+    /// `audit.xlsx` with the digest of what it was made from
+    /// (`crate::export::WorkbookEntry`).
+    pub fn workbook(&self) -> PathBuf {
+        self.0.join(WORKBOOK)
+    }
 }
 
 /// The version of the cache's formats (the file table, the buckets'
 /// entries, the spill, the reductions): raised whenever one of them
 /// changes, and in the key beside the build's identity, which moves with
 /// every change of the code anyway.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 /// Everything that decides a file's reading and a bucket's figures, the
 /// one key of the cache: the cache's format, the build that wrote it, the
@@ -361,35 +358,14 @@ impl FileTable {
 /// Dead ids a file table keeps however small the inbox.
 const WORN_MIN: usize = 1000;
 
-/// What one bucket contributed to a run's outputs, beyond its rows: enough
-/// to take its place in the next run without reading or computing it.
+/// One bucket as the next run takes it without reading or computing it:
+/// what it wrote (its parts' paths relative to the output directory) and
+/// what it added to the run, each stage's own type, files named by their
+/// cache ids.
 #[derive(Serialize, Deserialize)]
 pub struct BucketEntry {
-    /// Its Parquet parts, paths relative to the output directory.
-    pub parts: Vec<Written>,
-    pub indicators: Vec<(i32, ByteBuf, u64)>,
-    pub claims: Encoded,
-    pub sdmx: Option<(ByteBuf, u64)>,
-    pub observations: u64,
-    /// Rows superseded, by the cache id of the file that sent them.
-    pub superseded_by_file: Vec<(u32, u64)>,
-    pub claim_outcomes: ClaimOutcomes,
-    pub totals: Partial,
-}
-
-/// What a run computed after its buckets: all that a run over the same
-/// files needs to publish the same outputs without computing anything.
-#[derive(Serialize, Deserialize)]
-pub struct RunEntry {
-    /// Every output but the manifest, the report and the changes.
-    pub outputs: Vec<crate::export::OutputFile>,
-    pub observations: u64,
-    pub totals: u64,
-    pub claims: ClaimOutcomes,
-    /// Per file of the run, in file order.
-    pub superseded: Vec<u64>,
-    pub almanac: crate::almanac::Almanac,
-    pub mismatches: crate::export::report::Mismatches,
+    pub written: crate::export::BucketOutput,
+    pub contribution: crate::bucket::Contribution,
 }
 
 /// Writes `value` to `path` in postcard.

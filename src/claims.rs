@@ -147,11 +147,13 @@ pub struct ClaimCheck {
 
 /// Every claim of `current` (sorted by key, as [`crate::metrics::compute`]
 /// takes it), with `metrics` in the same order, and every rate it sent
-/// with its parts (`rates`).
+/// with its parts (`rates`). Each claim is matched here, once: the
+/// metrics' flags (`completion_claim_ok`, `growth_claim_ok`,
+/// `rate_matches_parts`) and each rate's `matches` are set from the checks.
 pub fn check(
     current: &[Observation],
-    metrics: &[Metric],
-    rates: &[PartsRate],
+    metrics: &mut [Metric],
+    rates: &mut [PartsRate],
     rules: Rules<'_>,
     units: &Units,
 ) -> Vec<ClaimCheck> {
@@ -162,20 +164,27 @@ pub fn check(
         let kind = ind.kind;
         if let Some(claimed) = o.claimed_completion {
             let diagnose = |fig: &Outcome| diagnose(current, i, Against::CompletionPct, claimed, fig, p);
-            out.push(check_one(o, Against::CompletionPct, claimed, &m.completion, p, diagnose));
+            let c = check_one(o, Against::CompletionPct, claimed, &m.completion, p, diagnose);
+            m.completion_claim_ok = c.matches;
+            out.push(c);
         }
         if let Some(claimed) = o.claimed_growth {
             let (against, fig) = match kind.year_on_year() {
                 YearOnYear::GrowthPct => (Against::GrowthPct, &m.growth),
                 YearOnYear::ChangePp => (Against::ChangePp, &m.change),
             };
-            out.push(check_one(o, against, claimed, fig, p, |fig| diagnose(current, i, against, claimed, fig, p)));
+            let c = check_one(o, against, claimed, fig, p, |fig| diagnose(current, i, against, claimed, fig, p));
+            m.growth_claim_ok = c.matches;
+            out.push(c);
         }
-        if let Some(r) = rates::find(rates, o.key, ind)
-            && let Some(sent) = r.sent
+        if let Some(at) = rates::position(rates, o.key, ind)
+            && let Some(sent) = rates[at].sent
         {
+            let r = &rates[at];
             let diagnose = |fig: &Outcome| diagnose_rate(current, r, sent.value, fig, p);
-            out.push(check_one(o, Against::RateFromParts, sent.value, &r.figure, p, diagnose));
+            let c = check_one(o, Against::RateFromParts, sent.value, &r.figure, p, diagnose);
+            (m.rate_matches_parts, rates[at].matches) = (c.matches, c.matches);
+            out.push(c);
         }
     }
     out

@@ -17,7 +17,6 @@ use rayon::prelude::*;
 use crate::config::{Direction, Kind, Rules, YearOnYear};
 use crate::decimal::{Decimal, Ratio, Rounding};
 use crate::model::{Figure, NullReason, Observation, Outcome};
-use crate::rates::PartsRate;
 
 /// One of the two figures completion is computed from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,8 +158,8 @@ fn previous_of(current: &[Observation], i: usize) -> Result<Decimal, NullReason>
 }
 
 /// Metrics for every current observation (sorted by key), in that order;
-/// `rates` are its rates recomputed from their parts.
-pub fn compute(current: &[Observation], rates: &[PartsRate], rules: Rules<'_>) -> Vec<Metric> {
+/// whether its claims match is for [`crate::claims::check`] to fill in.
+pub fn compute(current: &[Observation], rules: Rules<'_>) -> Vec<Metric> {
     let rule = rules.rounding.rule;
     (0..current.len())
         .into_par_iter()
@@ -172,17 +171,13 @@ pub fn compute(current: &[Observation], rates: &[PartsRate], rules: Rules<'_>) -
             let completion = completion(o.value, o.target, ind.direction, dec.completion, rule);
             let growth = growth(o.value, previous, ind.kind, dec.growth, rule);
             let change = change(o.value, previous, ind.kind, dec.change, rule);
-            let check = |claim: Option<Decimal>, fig: &Outcome| Some(fig.as_ref().ok()?.matches_claim(claim?, rule));
-            let year_on_year = match ind.kind.year_on_year() {
-                YearOnYear::GrowthPct => &growth,
-                YearOnYear::ChangePp => &change,
-            };
             Metric {
                 previous,
                 met: met(o.value, o.target, ind.direction, &completion),
-                completion_claim_ok: check(o.claimed_completion, &completion),
-                growth_claim_ok: check(o.claimed_growth, year_on_year),
-                rate_matches_parts: crate::rates::find(rates, o.key, ind).and_then(|r| r.matches(rule)),
+                // Set by `crate::claims::check`, where each claim is matched.
+                completion_claim_ok: None,
+                growth_claim_ok: None,
+                rate_matches_parts: None,
                 completion,
                 growth,
                 change,

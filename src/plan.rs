@@ -1,8 +1,8 @@
 //! The run's plan, made before anything is read or written: for each
 //! file whether it is read or taken from the previous run's cache, for
-//! each bucket of agencies whether it is computed or reused, and for the
-//! finish (totals, tables, workbooks) whether it is computed or the
-//! previous run's outputs are linked, each with its reason. `yearbook run`
+//! each bucket of agencies whether it is computed or reused, each with its
+//! reason. The finish (totals, tables, workbooks) is always computed from
+//! the buckets' partials, also when nothing changed: one path. `yearbook run`
 //! carries it out; `yearbook run --dry-run` prints it and writes nothing.
 //!
 //! Making it reads the pipeline's and the schemas' files (for their
@@ -45,9 +45,6 @@ pub struct Known {
     pub stamp: Stamp,
     pub fingerprint: Option<cache::Fingerprint>,
     pub hashed_at_ns: i128,
-    /// Whether it was hashed now (its fingerprint did not vouch for the
-    /// cache's hash).
-    pub hashed: bool,
 }
 
 /// Each file's SHA-256 (to find what changed since the cache was
@@ -76,10 +73,10 @@ fn identify(
                 && let Some(sha) = e.vouched(now)
             {
                 let stamp = Stamp::with_hash(m, sha.to_owned());
-                return Ok(Known { stamp, fingerprint, hashed_at_ns: e.hashed_at_ns, hashed: false });
+                return Ok(Known { stamp, fingerprint, hashed_at_ns: e.hashed_at_ns });
             }
             let hashed_at_ns = cache::now_ns();
-            Ok(Known { stamp: Stamp::read(&f.path)?, fingerprint, hashed_at_ns, hashed: true })
+            Ok(Known { stamp: Stamp::read(&f.path)?, fingerprint, hashed_at_ns })
         })
         .collect()
 }
@@ -106,8 +103,6 @@ pub struct RunPlan {
     /// Per file: what the run knows of it before reading it (empty without
     /// a cache).
     pub known: Vec<Known>,
-    /// Whether a file was hashed again with a fingerprint worth keeping.
-    pub rehashed: bool,
     /// Per file and per bucket: read or reuse, and why.
     pub files_plan: Plan,
 }
@@ -145,14 +140,10 @@ impl RunPlan {
             Ok(_) => {}
         }
         let previous_indicator_rows = table.as_ref().ok().map(|t| t.indicator_rows);
-        let (mut known, mut rehashed) = (Vec::new(), false);
+        let mut known = Vec::new();
         let (files_plan, cache) = match table {
             Ok(table) => {
                 known = identify(&files, &metadata, &table)?;
-                // Only a fingerprint that will vouch for its hash next time
-                // is worth writing the table for.
-                rehashed =
-                    known.iter().any(|k| k.hashed && k.fingerprint.is_some_and(|f| f.settled_by(k.hashed_at_ns)));
                 let found: Vec<(&str, &str)> =
                     files.iter().zip(&known).map(|(f, k)| (f.rel.as_str(), k.stamp.sha256.as_str())).collect();
                 let mut plan = Plan::against(table, &found, buckets);
@@ -175,7 +166,6 @@ impl RunPlan {
             cache,
             previous_indicator_rows,
             known,
-            rehashed,
             files_plan,
         })
     }
@@ -248,7 +238,7 @@ impl RunPlan {
             s,
             "finish: {}",
             if nothing {
-                "nothing changed: the previous outputs are linked; the manifest, changes and report are written again"
+                "nothing changed: every bucket is reused; totals, tables, summaries and workbooks are computed from their partials as always"
             } else {
                 "totals, tables, summaries and workbooks computed from the buckets' partials"
             }

@@ -11,8 +11,7 @@
 //! rows are the `rates` table. Pure: nothing here reads or writes files.
 
 use crate::config::{Aggregation, Indicator, Rules};
-use crate::decimal::{Decimal, Ratio, Rounding};
-use crate::ingest::number::{self, Cell};
+use crate::decimal::{Decimal, Ratio};
 use crate::model::{Figure, Key, NullReason, Observation, Origin, Outcome, row_of};
 
 /// A part of a rate as the agency sent it.
@@ -29,8 +28,9 @@ pub struct Part {
 
 impl Part {
     fn of(o: &Observation, value: Decimal) -> Part {
-        let decimals = typed_decimals(&o.value_raw).unwrap_or(value.scale());
-        let rounding = match (o.power as i64 - i64::from(decimals)).checked_sub(1) {
+        // A value keeps the decimals it was typed with through the unit's
+        // power of ten (`crate::normalize`), so its scale is what was typed.
+        let rounding = match (o.power as i64 - i64::from(value.scale())).checked_sub(1) {
             Some(step) if step >= 0 => Decimal::new(5, 0).checked_mul_pow10(step as u32),
             _ => None,
         };
@@ -58,18 +58,15 @@ pub struct PartsRate {
     /// `None`: no rate was sent (no row, or a row without a value), so the
     /// figure is derived.
     pub sent: Option<Sent>,
+    /// Whether the sent rate is the recomputed one at the sent precision
+    /// (`None`: derived, or nothing computed), as `crate::claims::check`
+    /// found it.
+    pub matches: Option<bool>,
 }
 
 impl PartsRate {
     pub fn derived(&self) -> bool {
         self.sent.is_none()
-    }
-
-    /// Whether the sent rate is the recomputed one at the sent precision
-    /// (`None`: derived, or nothing computed).
-    pub fn matches(&self, rule: Rounding) -> Option<bool> {
-        let sent = self.sent?;
-        Some(self.figure.as_ref().ok()?.matches_claim(sent.value, rule))
     }
 }
 
@@ -79,15 +76,6 @@ impl PartsRate {
 /// (`crate::aggregate`).
 pub fn rate(numerator: Decimal, denominator: Decimal) -> Result<Ratio, NullReason> {
     Ratio::new(numerator, denominator).ok_or(NullReason::DenominatorZero)?.times(100).ok_or(NullReason::Overflow)
-}
-
-/// The decimals a cell was typed with, as the number grammar reads them
-/// (`97.2%` → 1, `0.29` → 2).
-fn typed_decimals(raw: &str) -> Option<u8> {
-    match number::parse_cell(raw, true) {
-        Ok(Cell::Number(d)) => Some(d.scale()),
-        _ => None,
-    }
 }
 
 /// Every rate of `current` (sorted by key) whose numerator and denominator
@@ -108,12 +96,9 @@ pub fn from_parts(current: &[Observation], rules: Rules<'_>) -> Vec<PartsRate> {
             let decimals = rules.rounding.of(rate_id).change;
             let figure = rate(num, den).and_then(|r| Figure::of(r, decimals, rules.rounding.rule));
             // A rate is sent in its base unit (%): its value holds the
-            // decimals it was typed with.
-            let sent = find(key).and_then(|o| {
-                let value = o.value?;
-                Some(Sent { value: value.rescale(typed_decimals(&o.value_raw)?).unwrap_or(value), origin: o.origin })
-            });
-            rates.push(PartsRate { key, numerator: Part::of(n, num), denominator: Part::of(d, den), figure, sent });
+            // decimals it was typed with, the precision it is checked at.
+            let sent = find(key).and_then(|o| Some(Sent { value: o.value?, origin: o.origin }));
+            rates.push(PartsRate { key, numerator: Part::of(n, num), denominator: Part::of(d, den), figure, sent, matches: None });
         }
     }
     rates.sort_by_key(|r| r.key);
@@ -123,8 +108,13 @@ pub fn from_parts(current: &[Observation], rules: Rules<'_>) -> Vec<PartsRate> {
 /// The recomputed rate of `key`, if it is a ratio rate whose parts were
 /// sent (`indicator` is the catalog's entry for it).
 pub fn find<'r>(rates: &'r [PartsRate], key: Key, indicator: &Indicator) -> Option<&'r PartsRate> {
+    position(rates, key, indicator).map(|i| &rates[i])
+}
+
+/// Where [`find`] finds it.
+pub fn position(rates: &[PartsRate], key: Key, indicator: &Indicator) -> Option<usize> {
     if indicator.aggregation != Aggregation::Ratio {
         return None;
     }
-    rates.binary_search_by_key(&key, |r| r.key).ok().map(|i| &rates[i])
+    rates.binary_search_by_key(&key, |r| r.key).ok()
 }

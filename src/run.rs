@@ -30,9 +30,9 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 use tracing::{info, warn};
 
-use crate::aggregate::{Aggregator, Partial, Tree};
+use crate::aggregate::{Aggregator, Tree};
 use crate::almanac;
-use crate::bucket;
+use crate::bucket::{self, Contribution};
 use crate::cache::{self, BucketEntry, CacheDir, FileEntry, FileTable, Plan};
 use crate::claims::ClaimOutcomes;
 use crate::config::Pipeline;
@@ -198,9 +198,6 @@ fn attempt(
     let schemas_of_tables = tables.column_infos().map_err(export::ExportError::from)?;
     let parquet_options = settings.parquet.clone();
     let work = plan.work(&reuse);
-    // Nothing changed: the previous outputs are this run's (`link_previous`).
-    let unchanged = had_cache && plan.unchanged(&reuse);
-    let cached_run: Option<cache::RunEntry> = if unchanged { cache::load(&old_cache.run()).ok() } else { None };
     let table =
         FileTable { key: rp.key, indicator_rows, entries: table_entries(&plan, std::mem::take(&mut ing.entries)) };
     // The previous outputs, to say what changed since. One that cannot be
@@ -212,32 +209,18 @@ fn attempt(
         let previous = previous_out.as_ref()?;
         Some((crate::changes::between(previous, &export::listing(&paths, written)), t.elapsed()))
     };
-    // What the run computed after the buckets: this run's, or (nothing
-    // changed) the previous run's; and what changed since the previous run.
-    let (mut run, from_cache, changed) = match cached_run {
-        Some(run) => {
-            let rehashed = rp.rehashed.then_some(&table);
-            link_previous(&p.paths.out, &paths, &run, (&old_cache, &new_cache), buckets, rehashed)?;
-            stages.lap("reuse_outputs", stage_done);
-            let changed = changes_since(&run.outputs);
-            (run, true, changed)
-        }
-        None => {
-            let buckets = Buckets {
-                spill: &spill,
-                reuse: &reuse,
-                files: &by_cache_id,
-                cache_ids: &plan.ids,
-                old: &old_cache,
-                new: &new_cache,
-                previous_out: &p.paths.out,
-                out: paths.root(),
-            };
-            let f = Finish { p, paths: &paths, ing: &ing, buckets, table: &table, had_cache };
-            let (run, changed) = compute_finish(f, tables, settings, &mut stages, stage_done, &changes_since)?;
-            (run, false, changed)
-        }
+    let buckets = Buckets {
+        spill: &spill,
+        reuse: &reuse,
+        files: &by_cache_id,
+        cache_ids: &plan.ids,
+        old: &old_cache,
+        new: &new_cache,
+        previous_out: &p.paths.out,
+        out: paths.root(),
     };
+    let f = Finish { p, paths: &paths, ing: &ing, buckets, table: &table, had_cache };
+    let (mut run, changed) = compute_finish(f, tables, settings, &mut stages, stage_done, &changes_since)?;
     for (report, n) in ing.files.iter_mut().zip(&run.superseded) {
         report.superseded = *n;
     }
@@ -259,13 +242,7 @@ fn attempt(
         tables: schemas_of_tables,
         stage_ms: stages.0,
     });
-    if !from_cache {
-        add_workbook(p, &paths, &mut manifest)?;
-        // Every output so far, the workbook included: what the next run
-        // links when nothing changed.
-        run.outputs = manifest.outputs.clone();
-        cache::save(&new_cache.run(), &run)?;
-    }
+    add_workbook(p, &paths, &mut manifest, (had_cache.then_some(&old_cache), &new_cache))?;
     manifest.work = work;
     if let (Some(changed), Some(previous)) = (changed, &previous_out) {
         add_changes(p, &paths, &mut manifest, changed, previous, &parquet_options)?;
@@ -339,12 +316,21 @@ fn export_settings(
 }
 
 /// `audit.xlsx`, when the run has at most `workbook_max_rows`
-/// observations, listed in the manifest.
-fn add_workbook(p: &Pipeline, paths: &export::OutDir, manifest: &mut Manifest) -> Result<(), Error> {
+/// observations, listed in the manifest: the previous run's (in the
+/// caches `old` and `new`) when made from the same outputs.
+fn add_workbook(
+    p: &Pipeline,
+    paths: &export::OutDir,
+    manifest: &mut Manifest,
+    (old, new): (Option<&CacheDir>, &CacheDir),
+) -> Result<(), Error> {
     let (observations, max) = (manifest.counts.observations, p.output.workbook_max_rows);
     if max > 0 && observations <= max {
         let t = Instant::now();
-        manifest.outputs.push(export::write_workbook(paths, manifest)?);
+        let previous: Option<export::WorkbookEntry> = old.and_then(|c| cache::load(&c.workbook()).ok());
+        let entry = export::write_workbook(paths, manifest, previous.as_ref().map(|e| (p.paths.out.as_path(), e)))?;
+        cache::save(&new.workbook(), &entry)?;
+        manifest.outputs.push(entry.file);
         manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
         manifest.stage_ms.insert("workbook".to_owned(), t.elapsed().as_millis() as u64);
     } else {
@@ -385,7 +371,7 @@ fn add_report(
     paths: &export::OutDir,
     manifest: &mut Manifest,
     rejected: &[Issue],
-    run: &cache::RunEntry,
+    run: &Computed,
 ) -> Result<(), Error> {
     let t = Instant::now();
     let quarantine = crate::export::report::quarantine_by_file(rejected, &manifest.inputs);
@@ -404,45 +390,23 @@ fn add_report(
     Ok(())
 }
 
-/// Nothing changed: every output of the previous run (in `previous_out`)
-/// and its cache linked into this run's (`paths`, the new cache), but for
-/// a file table with fingerprints of files hashed again (`rehashed`),
-/// saved anew. The run then writes only the manifest, the changes and the
-/// report, which compare with the previous run.
-fn link_previous(
-    previous_out: &Path,
-    paths: &export::OutDir,
-    run: &cache::RunEntry,
-    (old_cache, new_cache): (&CacheDir, &CacheDir),
-    buckets: usize,
-    rehashed: Option<&FileTable>,
-) -> Result<(), Error> {
-    for o in &run.outputs {
-        let to = paths.file(&o.path);
-        crate::dirs::link_or_copy(&previous_out.join(&o.path), &to)
-            .map_err(|source| Error::Io { path: to.clone(), source })?;
-    }
-    if let Some(table) = rehashed {
-        table.save(new_cache)?;
-    }
-    let cached = (0..buckets).map(|b| (old_cache.bucket(b), new_cache.bucket(b)));
-    let files_json = rehashed.is_none().then(|| (old_cache.files(), new_cache.files()));
-    let whole = [
-        (old_cache.run(), new_cache.run()),
-        (old_cache.almanac(), new_cache.almanac()),
-        (old_cache.totals(), new_cache.totals()),
-    ]
-    .into_iter()
-    .chain(files_json);
-    // The tables' reductions are only a shortcut for the next run.
-    for (from, to) in cached.chain(whole).filter(|(from, _)| from.exists()) {
-        crate::dirs::link_or_copy(&from, &to).map_err(|source| Error::Io { path: to.clone(), source })?;
-    }
-    Ok(())
+/// What the run computed after its buckets, for the manifest and the
+/// report.
+struct Computed {
+    /// Every output but the manifest, the workbook, the report and the
+    /// changes.
+    outputs: Vec<export::OutputFile>,
+    observations: u64,
+    totals: u64,
+    claims: ClaimOutcomes,
+    /// Rows superseded per file of the run, in file order.
+    superseded: Vec<u64>,
+    almanac: almanac::Almanac,
+    mismatches: export::report::Mismatches,
 }
 
-/// What the finish works from when something changed: the run's files,
-/// its buckets (each computed or taken from the cache) and both caches.
+/// What the finish works from: the run's files, its buckets (each
+/// computed or taken from the cache) and both caches.
 struct Finish<'a> {
     p: &'a Pipeline,
     paths: &'a export::OutDir,
@@ -465,7 +429,7 @@ fn compute_finish(
     stages: &mut StageTimes,
     stage_done: &dyn Fn(&str),
     changes_since: &(dyn Fn(&[export::OutputFile]) -> Changed + Sync),
-) -> Result<(cache::RunEntry, Changed), Error> {
+) -> Result<(Computed, Changed), Error> {
     let mut exporter = Exporter::new(f.paths.clone(), tables, settings);
     let tree = Tree::new(f.p.rules(), &f.p.register);
     let mut totals = Aggregator::new(&tree);
@@ -544,7 +508,7 @@ fn compute_finish(
     stages.lap("yearbook_tables", stage_done);
     stages.0.insert("yearbook_tables".to_owned(), (early_took + took).as_millis() as u64);
 
-    let run = cache::RunEntry {
+    let run = Computed {
         outputs,
         observations: merged.observations,
         totals: totals.len() as u64,
@@ -561,18 +525,6 @@ struct Gathered {
     observations: u64,
     superseded_by_file: Vec<u64>,
     claims: ClaimOutcomes,
-}
-
-/// A finished bucket as the absorbing thread takes it: only what the
-/// totals and the counts need (a partial of the totals, not the rows), so
-/// that a finished bucket waiting in the channel holds no metrics, claims
-/// or history.
-struct Finished {
-    observations: u64,
-    /// By cache id of the file.
-    superseded_by_file: Vec<(u32, u64)>,
-    claim_outcomes: ClaimOutcomes,
-    totals: Partial,
 }
 
 /// What phase 2 works from.
@@ -599,71 +551,49 @@ impl Buckets<'_> {
         tree: &Tree<'_>,
         writer: &export::BucketWriter<'_>,
         b: usize,
-    ) -> Result<(Finished, BucketOutput), Error> {
+    ) -> Result<(Contribution, BucketOutput), Error> {
         let figures = bucket::compute(self.spill.read(b, self.files)?, p.rules(), &p.units);
-        let written = writer.write(b, &figures)?;
+        let mut written = writer.write(b, &figures)?;
         let mut by_file = BTreeMap::<u32, u64>::new();
         for s in &figures.superseded {
-            *by_file.entry(self.cache_ids[s.observation.origin.file.0 as usize]).or_default() += 1;
+            *by_file.entry(s.observation.origin.file.0).or_default() += 1;
         }
-        let entry = BucketEntry {
-            parts: written
-                .files
-                .iter()
-                .map(|w| export::hashed::Written { path: relative(self.out, &w.path), ..w.clone() })
-                .collect(),
-            indicators: written.indicators.clone(),
-            claims: written.claims.clone(),
-            sdmx: written.sdmx.clone(),
+        let contribution = Contribution {
             observations: figures.current.len() as u64,
             superseded_by_file: by_file.into_iter().collect(),
             claim_outcomes: figures.claim_outcomes,
             totals: tree.partial(&figures.current),
         };
-        // The cache names files by their cache ids, the run by its own.
-        let mut entry = entry;
-        entry.totals.rename_files(|f| self.cache_ids.get(f.0 as usize).map(|&c| FileId(c)));
+        // The cache keeps the parts' paths relative to the output and names
+        // files by their cache ids; the run by its own.
+        written.rebase(self.out, Path::new(""));
+        let mut entry = BucketEntry { written, contribution };
+        entry.contribution.rename_files(|f| self.cache_ids.get(f as usize).copied());
         cache::save(&self.new.bucket(b), &entry)?;
-        let BucketEntry { observations, superseded_by_file, claim_outcomes, mut totals, .. } = entry;
-        totals.rename_files(|c| self.files.get(c.0 as usize).copied().flatten());
-        Ok((Finished { observations, superseded_by_file, claim_outcomes, totals }, written))
+        let BucketEntry { mut written, mut contribution } = entry;
+        contribution.rename_files(|c| self.files.get(c as usize).copied().flatten().map(|f| f.0));
+        written.rebase(Path::new(""), self.out);
+        Ok((contribution, written))
     }
 
     /// Takes bucket `b` from the previous run: its parts and cache entry
     /// linked, its outputs as they were.
-    fn reuse(&self, b: usize) -> Result<(Finished, BucketOutput), Error> {
-        let entry: BucketEntry = cache::load(&self.old.bucket(b))?;
+    fn reuse(&self, b: usize) -> Result<(Contribution, BucketOutput), Error> {
+        let BucketEntry { mut written, mut contribution } = cache::load(&self.old.bucket(b))?;
         let link = |from: &Path, to: &Path| {
             crate::dirs::link_or_copy(from, to).map_err(|source| Error::Io { path: to.to_owned(), source })
         };
         link(&self.old.bucket(b), &self.new.bucket(b))?;
-        let BucketEntry {
-            parts,
-            indicators,
-            claims,
-            sdmx,
-            observations,
-            superseded_by_file,
-            claim_outcomes,
-            mut totals,
-        } = entry;
-        if !totals.rename_files(|c| self.files.get(c.0 as usize).copied().flatten()) {
-            let reason = "a total's report names a file the cache does not know".to_owned();
+        if !contribution.rename_files(|c| self.files.get(c as usize).copied().flatten().map(|f| f.0)) {
+            let reason = "it names a file the cache does not know".to_owned();
             return Err(cache::CacheError::Invalid { path: self.old.bucket(b), reason }.into());
         }
-        let mut files = Vec::with_capacity(parts.len());
-        for w in parts {
-            let to = self.out.join(&w.path);
-            link(&self.previous_out.join(&w.path), &to)?;
-            files.push(export::hashed::Written { path: to, ..w });
+        for w in &written.files {
+            link(&self.previous_out.join(&w.path), &self.out.join(&w.path))?;
         }
-        let f = Finished { observations, superseded_by_file, claim_outcomes, totals };
-        Ok((f, BucketOutput { files, indicators, claims, sdmx }))
+        written.rebase(Path::new(""), self.out);
+        Ok((contribution, written))
     }
-}
-
-fn relative(root: &Path, path: &Path) -> PathBuf {
-    path.strip_prefix(root).unwrap_or(path).to_owned()
 }
 
 /// The Parquet parts the yearbook tables read, from the files written so
@@ -713,7 +643,7 @@ fn phase2(
     let window = rayon::current_num_threads().max(1);
     let ids: Vec<usize> = (0..input.spill.buckets()).collect();
     let writer = exporter.bucket_writer();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(Finished, BucketOutput)>(window);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Contribution, BucketOutput)>(window);
     let mut gathered =
         Gathered { observations: 0, superseded_by_file: vec![0; files], claims: ClaimOutcomes::default() };
     std::thread::scope(|s| {
@@ -724,9 +654,7 @@ fn phase2(
                 gathered.observations += figures.observations;
                 gathered.claims.add(figures.claim_outcomes);
                 for (file, n) in figures.superseded_by_file {
-                    if let Some(Some(f)) = input.files.get(file as usize) {
-                        gathered.superseded_by_file[f.0 as usize] += n;
-                    }
+                    gathered.superseded_by_file[file as usize] += n;
                 }
             }
             Ok(())

@@ -76,12 +76,24 @@ pub struct Settings {
 
 /// What one bucket wrote: its Parquet parts, and the rows the [`Exporter`]
 /// appends in bucket order (CSV bytes as `ByteBuf`, which the cache keeps
-/// and reads back whole, not a byte at a time).
+/// and reads back whole, not a byte at a time). The incremental cache
+/// keeps it as it is, the parts' paths made relative to the output.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct BucketOutput {
     pub files: Vec<Written>,
     pub indicators: Vec<(i32, ByteBuf, u64)>,
     pub claims: claims::Encoded,
     pub sdmx: Option<(ByteBuf, u64)>,
+}
+
+impl BucketOutput {
+    /// Moves the parts' paths from under `from` to under `to` (to and
+    /// from the paths relative to the output that the cache keeps).
+    pub fn rebase(&mut self, from: &Path, to: &Path) {
+        for w in &mut self.files {
+            w.path = to.join(w.path.strip_prefix(from).unwrap_or(&w.path));
+        }
+    }
 }
 
 /// Writes one bucket's outputs; many run at once, one per bucket.
@@ -462,20 +474,59 @@ pub fn listing(paths: &OutDir, outputs: &[OutputFile]) -> crate::readback::Outpu
     crate::readback::Outputs { dir: paths.root().to_owned(), manifest }
 }
 
+/// `audit.xlsx` as a run wrote it, with the digest of what it is made
+/// from.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct WorkbookEntry {
+    pub digest: [u8; 32],
+    pub file: OutputFile,
+}
+
+impl WorkbookEntry {
+    /// The SHA-256 of everything the workbook reads: the outputs it is
+    /// made from (by path and SHA-256) and the rounding rule and decimals
+    /// its formulas use. Its other bytes come from the build, which keys
+    /// the cache that keeps the digest.
+    pub fn digest(manifest: &Manifest) -> [u8; 32] {
+        use sha2::Digest;
+        let mut sha = sha2::Sha256::new();
+        for o in &manifest.outputs {
+            sha.update(o.path.as_bytes());
+            sha.update([0]);
+            sha.update(o.sha256.as_bytes());
+            sha.update([0]);
+        }
+        sha.update(serde_json::to_vec(&manifest.rounding).expect("the rounding serializes"));
+        sha.finalize().into()
+    }
+}
+
 /// Writes `audit.xlsx` from the Parquet already written into `paths` and
-/// the run's manifest.
-pub fn write_workbook(paths: &OutDir, manifest: &Manifest) -> Result<OutputFile, ExportError> {
-    let outputs = read_back(paths, manifest);
+/// the run's manifest; or links the previous run's (in `previous`, with
+/// its entry) when it was made from the same outputs.
+pub fn write_workbook(
+    paths: &OutDir,
+    manifest: &Manifest,
+    previous: Option<(&Path, &WorkbookEntry)>,
+) -> Result<WorkbookEntry, ExportError> {
+    let digest = WorkbookEntry::digest(manifest);
     let path = paths.file(file::WORKBOOK);
+    if let Some((out, entry)) = previous.filter(|(_, e)| e.digest == digest)
+        && crate::dirs::link_or_copy(&out.join(&entry.file.path), &path).is_ok()
+    {
+        return Ok(entry.clone());
+    }
+    let outputs = read_back(paths, manifest);
     workbook::write(&outputs, &path)?;
     durable::sync_path(&path).map_err(io(&path))?;
     let bytes = std::fs::read(&path).map_err(io(&path))?;
-    Ok(OutputFile {
+    let file = OutputFile {
         path: file::WORKBOOK.to_owned(),
         sha256: crate::ingest::sha256_hex(&bytes),
         bytes: bytes.len() as u64,
         rows: manifest.counts.observations,
-    })
+    };
+    Ok(WorkbookEntry { digest, file })
 }
 
 /// `changes.csv`'s columns, each header in Chinese then English.

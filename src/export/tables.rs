@@ -244,7 +244,7 @@ impl<'a> Tables<'a> {
             decimal(col::SENT, BASE_SCALE, rows.iter().map(|r| r.sent.map(|s| s.value))),
             Ok(int64(col::SENT_DECIMALS, rows.iter().map(|r| r.sent.map(|s| s.value.scale().into())))),
             Ok(boolean(col::DERIVED, rows.iter().map(|r| Some(r.derived())))),
-            Ok(boolean(col::MATCHES, rows.iter().map(|r| r.matches(p.rule)))),
+            Ok(boolean(col::MATCHES, rows.iter().map(|r| r.matches))),
             Ok(text(col::NUMERATOR_SOURCE_FILE, rows.iter().map(|r| Some(self.source_file(&r.numerator.origin))))),
             Ok(int64(col::NUMERATOR_SOURCE_LINE, rows.iter().map(|r| Some(r.numerator.origin.line as i64)))),
             Ok(text(col::DENOMINATOR_SOURCE_FILE, rows.iter().map(|r| Some(self.source_file(&r.denominator.origin))))),

@@ -283,6 +283,10 @@ enum Change {
     },
     /// The catalog prints new jobs with one decimal more, or one fewer.
     Catalog,
+    /// The register renames a bureau in English, or back.
+    Register,
+    /// The pipeline compresses the Parquet harder, or back.
+    Pipeline,
     /// A bucket's cache entry cut short.
     DamageCache,
 }
@@ -302,6 +306,8 @@ fn change() -> impl proptest::strategy::Strategy<Value = Change> {
         (0usize..64).prop_map(|file| Change::Move { file }),
         (0usize..64).prop_map(|file| Change::Touch { file }),
         Just(Change::Catalog),
+        Just(Change::Register),
+        Just(Change::Pipeline),
         Just(Change::DamageCache),
     ]
 }
@@ -317,9 +323,18 @@ fn csv_files(input: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Makes `change` to the inbox at `input` (or the catalog, or the cache in
-/// `out`); `n` numbers what it adds.
-fn apply(change: &Change, input: &Path, catalog: &Path, out: &Path, n: usize) {
+/// Replaces `from` by `to` in the file at `path`, or `to` by `from`.
+fn toggle(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let edited = if text.contains(from) { text.replacen(from, to, 1) } else { text.replacen(to, from, 1) };
+    assert_ne!(text, edited, "{} holds neither {from:?} nor {to:?}", path.display());
+    std::fs::write(path, edited).unwrap();
+}
+
+/// Makes `change` to the inbox at `input` (or the pipeline and schemas
+/// under `config`, or the cache in `out`); `n` numbers what it adds.
+fn apply(change: &Change, input: &Path, config: &Path, out: &Path, n: usize) {
+    let catalog = &config.join("schemas/catalog.csv");
     let files = csv_files(input);
     let pick = |i: usize| files[i % files.len()].clone();
     match *change {
@@ -374,6 +389,12 @@ fn apply(change: &Change, input: &Path, catalog: &Path, out: &Path, n: usize) {
             let edited = if line.ends_with(zero) { line.replace(zero, one) } else { line.replace(one, zero) };
             std::fs::write(catalog, format!("{}{edited}{}", &text[..at], &text[line_end..])).unwrap();
         }
+        Change::Register => toggle(
+            &config.join("schemas/agencies.csv"),
+            "Tianjin Civil Affairs Bureau",
+            "Tianjin Bureau of Civil Affairs",
+        ),
+        Change::Pipeline => toggle(&config.join("pipelines/nightly.toml"), "zstd_level = 1", "zstd_level = 3"),
         Change::DamageCache => {
             let bucket = out.join(".cache/buckets/bucket-00000.bin");
             if let Ok(bytes) = std::fs::read(&bucket) {
@@ -393,11 +414,19 @@ proptest::proptest! {
         changes in proptest::collection::vec(change(), 3)
     ) {
         let (tmp, input, out, _) = first_run();
-        let catalog = tmp.path().join("catalog.csv");
-        std::fs::copy(repo().join("schemas/catalog.csv"), &catalog).unwrap();
-        let extra = ["--catalog", catalog.to_str().unwrap()];
+        // The pipeline and the schemas copied as they are (the same bytes,
+        // so the first run's cache holds), to be changed.
+        let config = tmp.path().join("config");
+        copy_tree(&repo().join("schemas"), &config.join("schemas"));
+        std::fs::create_dir_all(config.join("pipelines")).unwrap();
+        let pipeline = config.join("pipelines/nightly.toml");
+        std::fs::copy(repo().join("pipelines/nightly.toml"), &pipeline).unwrap();
+        let extra = ["--pipeline", pipeline.to_str().unwrap()];
+        let (i, o) = (input.to_str().unwrap(), out.to_str().unwrap());
+        let dry = yearbook(&[&["run", "--dry-run", "--input", i, "--out", o][..], &extra].concat());
+        proptest::prop_assert!(String::from_utf8_lossy(&dry.stdout).contains("cache: the previous run's is used"));
         for (n, c) in changes.iter().enumerate() {
-            apply(c, &input, &catalog, &out, n);
+            apply(c, &input, &config, &out, n);
             same_as_full(&input, &out, &extra);
         }
     }
