@@ -26,10 +26,11 @@
 //! postcard), `almanac.bin` (each metrics part's reduction for the
 //! yearbook tables, by the part's SHA-256), `totals.bin` (each year's
 //! totals part by the digest of its rows), `workbook.bin` (`audit.xlsx`
-//! by the digest of the outputs it is made from). A run that finds nothing
-//! changed is no exception: every bucket is reused and the finish runs
-//! from their partials as always. Nothing in the cache is an output: a run
-//! without it (or with `--full`) writes the same outputs and a fresh cache.
+//! by the digest of the outputs it is made from), `finish.bin` (what the
+//! finish computed: for a run that reads no file, finds none gone and
+//! reuses every bucket, which takes the finish whole, its outputs linked).
+//! Nothing in the cache is an output: a run without it (or with `--full`)
+//! writes the same outputs and a fresh cache.
 
 use std::path::{Path, PathBuf};
 
@@ -48,6 +49,7 @@ const BUCKETS: &str = "buckets";
 const ALMANAC: &str = "almanac.bin";
 const TOTALS: &str = "totals.bin";
 const WORKBOOK: &str = "workbook.bin";
+const FINISH: &str = "finish.bin";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -92,6 +94,12 @@ impl CacheDir {
     /// (`crate::export::TotalsPart`).
     pub fn totals(&self) -> PathBuf {
         self.0.join(TOTALS)
+    }
+
+    /// What the previous run's finish computed (`crate::run`'s
+    /// `Finished`), for a run that takes it.
+    pub fn finish(&self) -> PathBuf {
+        self.0.join(FINISH)
     }
 
     /// `audit.xlsx` with the digest of what it was made from
@@ -392,6 +400,32 @@ fn invalid(path: &Path, e: impl std::fmt::Display) -> CacheError {
     CacheError::Invalid { path: path.to_owned(), reason: e.to_string() }
 }
 
+/// Why the finish (the buckets' phase, the totals, the yearbook tables,
+/// the summaries: every output but the workbook, the changes, the report
+/// and the manifest) is computed or taken from the previous run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishWhy {
+    /// Taken: made from the same files and buckets as the previous run's.
+    Unchanged,
+    /// Computed: a file was read or went, or a bucket is computed.
+    Changed,
+}
+
+impl FinishWhy {
+    pub fn reused(self) -> bool {
+        self == FinishWhy::Unchanged
+    }
+
+    pub fn words(self) -> &'static str {
+        match self {
+            FinishWhy::Unchanged => {
+                "nothing changed: taken from the previous run, its outputs linked; the workbook, changes, report and manifest made as always"
+            }
+            FinishWhy::Changed => "totals, tables, summaries and workbooks computed from the buckets' partials",
+        }
+    }
+}
+
 /// What a run reuses of a previous run's cache, and what it reads again.
 #[derive(Debug, Default)]
 pub struct Plan {
@@ -512,10 +546,15 @@ impl Plan {
     }
 
     /// Whether a run with this plan and these buckets reused (`reuse`)
-    /// has nothing to compute: no file read, none gone, every bucket
-    /// reused. The previous outputs are then linked (`crate::run`).
-    pub fn unchanged(&self, reuse: &[bool]) -> bool {
-        self.read() == 0 && self.removed == 0 && reuse.iter().all(|r| *r)
+    /// computes its finish or takes the previous run's: taken when no file
+    /// is read, none went and every bucket is reused, for then everything
+    /// the finish is made from is what the previous run's was made from.
+    pub fn finish(&self, reuse: &[bool]) -> FinishWhy {
+        if self.read() == 0 && self.removed == 0 && reuse.iter().all(|r| *r) {
+            FinishWhy::Unchanged
+        } else {
+            FinishWhy::Changed
+        }
     }
 
     /// What a run with this plan and these buckets reused (`reuse`) does,
@@ -606,7 +645,7 @@ mod tests {
         // Each file's reason, and the file that went.
         assert_eq!(plan.why, [FileWhy::Same, FileWhy::Changed, FileWhy::Same, FileWhy::New]);
         assert_eq!(plan.removed_paths, ["c.csv"]);
-        assert!(!plan.unchanged(&[true; 5]), "files are read");
+        assert_eq!(plan.finish(&[true; 5]), FinishWhy::Changed, "files are read");
     }
 
     #[test]
@@ -618,10 +657,10 @@ mod tests {
         };
         let plan = Plan::against(table(), &[("a.csv", "1"), ("b.csv", "2")], 2);
         assert_eq!(plan.why, [FileWhy::Same, FileWhy::Same]);
-        assert!(plan.unchanged(&[true, true]));
-        assert!(!plan.unchanged(&[true, false]), "a bucket computed");
+        assert_eq!(plan.finish(&[true, true]), FinishWhy::Unchanged);
+        assert_eq!(plan.finish(&[true, false]), FinishWhy::Changed, "a bucket computed");
         let gone = Plan::against(table(), &[("a.csv", "1")], 2);
-        assert!(!gone.unchanged(&[true, true]), "a file gone");
+        assert_eq!(gone.finish(&[true, true]), FinishWhy::Changed, "a file gone");
         let full = Plan::full(2, 2);
         assert_eq!((full.why, full.touched), (vec![FileWhy::NoCache; 2], vec![true; 2]));
     }

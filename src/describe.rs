@@ -132,30 +132,7 @@ pub fn describe(rows: &[(u64, Vec<String>)], rel: &str, sheet: Option<&str>, k: 
     let mut na: Vec<String> = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let cells: Vec<&str> = column(i).filter(|c| !c.is_empty()).collect();
-        let share = |f: &dyn Fn(&str) -> bool| cells.iter().filter(|c| f(c)).count();
-        let all = |n: usize| !cells.is_empty() && n == cells.len();
-        let guess = if name.trim().is_empty() && cells.is_empty() {
-            Guess::Unknown
-        } else if let Some(f) = k.layouts.field(name) {
-            Guess::Alias(f)
-        } else if let Some(y) = k.layouts.year_column(name) {
-            Guess::Year(y)
-        } else if all(share(&|c| k.register.get(c).is_some())) {
-            Guess::Field(Field::Agency, Cells::Codes(cells.len()))
-        } else if all(share(&|c| k.catalog.get(c).is_some())) {
-            Guess::Field(Field::Indicator, Cells::Codes(cells.len()))
-        } else if all(share(&|c| c.parse::<i32>().is_ok_and(|y| c.len() == 4 && k.years.contains(&y)))) {
-            Guess::Field(Field::Year, Cells::Years)
-        } else if all(share(&|c| k.register.by_name(c).is_some())) {
-            Guess::Field(Field::Agency, Cells::Names)
-        } else if all(share(&|c| k.catalog.by_name(c).is_some())) {
-            Guess::Field(Field::Indicator, Cells::Names)
-        } else if let Some(code) = indicator_named(name, k) {
-            Guess::Indicator(code)
-        } else {
-            let figures = share(&|c| is_number(c));
-            if figures > 0 && figures * 2 >= cells.len() { Guess::Figures } else { Guess::Unknown }
-        };
+        let guess = guess(name, &cells, k);
         // Tokens standing where figures are: "not available" here.
         if matches!(guess, Guess::Figures | Guess::Indicator(_) | Guess::Year(_)) {
             for c in &cells {
@@ -166,49 +143,7 @@ pub fn describe(rows: &[(u64, Vec<String>)], rel: &str, sheet: Option<&str>, k: 
         }
         guesses.push(guess);
     }
-    // Empty cells among figures: not available, or to be noted.
-    let has = |g: &dyn Fn(&Guess) -> bool| guesses.iter().any(g);
-    let years_as_columns = has(&|g| matches!(g, Guess::Year(_)));
-    let indicator_columns = has(&|g| matches!(g, Guess::Indicator(_)));
-    let figure_columns = guesses.iter().filter(|g| **g == Guess::Figures).count();
-    let layout = if years_as_columns {
-        Layout::Wide
-    } else if indicator_columns || figure_columns >= 2 {
-        // Several columns of figures beside agencies and years: one
-        // indicator each.
-        Layout::Indicators
-    } else {
-        Layout::Long
-    };
-    // In a file with indicators as columns, figures under a header that
-    // names no indicator are indicators to name.
-    if layout == Layout::Indicators {
-        for (g, name) in guesses.iter_mut().zip(&names) {
-            if *g == Guess::Figures {
-                *g = Guess::UnknownIndicator(name_and_unit(name).0);
-            }
-        }
-    }
-    // Several code columns (a name column beside the code column): the
-    // one of codes is the field, the other is only a name.
-    let coded: Vec<Field> = guesses
-        .iter()
-        .filter_map(|g| match g {
-            Guess::Field(f, Cells::Codes(_)) => Some(*f),
-            _ => None,
-        })
-        .collect();
-    for g in guesses.iter_mut() {
-        if let Guess::Field(f, Cells::Names) = g
-            && coded.contains(f)
-        {
-            *g = match f {
-                Field::Agency => Guess::Field(Field::AgencyName, Cells::NamesBesideCodes),
-                _ => Guess::Field(Field::IndicatorName, Cells::NamesBesideCodes),
-            };
-        }
-    }
-    let value_figures = guesses.iter().filter(|g| **g == Guess::Figures).count();
+    let layout = settle(&mut guesses, &names);
 
     let _ = writeln!(out, "[[sources]]");
     let _ = writeln!(out, "files = {}", toml_string(rel));
@@ -227,11 +162,111 @@ pub fn describe(rows: &[(u64, Vec<String>)], rel: &str, sheet: Option<&str>, k: 
         let list: Vec<String> = na.iter().map(|t| toml_string(t)).collect();
         let _ = writeln!(out, "not_available = [{}]", list.join(", "));
     }
+    write_columns(&mut out, &guesses, &names, layout);
+    // Agencies the register does not know by code or name.
+    let agency_col =
+        guesses.iter().position(|g| matches!(g, Guess::Alias(Field::Agency) | Guess::Field(Field::Agency, _)));
+    if let Some(i) = agency_col {
+        let mut unknown: Vec<&str> = column(i)
+            .filter(|c| !c.is_empty() && k.register.get(c).is_none() && k.register.by_name(c).is_none())
+            .collect();
+        unknown.dedup();
+        if !unknown.is_empty() {
+            let _ = writeln!(out, "[sources.values.agency]");
+            let mut seen = Vec::new();
+            for a in unknown {
+                if !seen.contains(&a) {
+                    seen.push(a);
+                    let _ = writeln!(out, "{} = \"?\"  # could not decide: which agency code?", toml_string(a));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What the column headed `name` holds, from its non-empty `cells`.
+fn guess(name: &str, cells: &[&str], k: RowChecks<'_>) -> Guess {
+    let share = |f: &dyn Fn(&str) -> bool| cells.iter().filter(|c| f(c)).count();
+    let all = |n: usize| !cells.is_empty() && n == cells.len();
+    if name.trim().is_empty() && cells.is_empty() {
+        Guess::Unknown
+    } else if let Some(f) = k.layouts.field(name) {
+        Guess::Alias(f)
+    } else if let Some(y) = k.layouts.year_column(name) {
+        Guess::Year(y)
+    } else if all(share(&|c| k.register.get(c).is_some())) {
+        Guess::Field(Field::Agency, Cells::Codes(cells.len()))
+    } else if all(share(&|c| k.catalog.get(c).is_some())) {
+        Guess::Field(Field::Indicator, Cells::Codes(cells.len()))
+    } else if all(share(&|c| c.parse::<i32>().is_ok_and(|y| c.len() == 4 && k.years.contains(&y)))) {
+        Guess::Field(Field::Year, Cells::Years)
+    } else if all(share(&|c| k.register.by_name(c).is_some())) {
+        Guess::Field(Field::Agency, Cells::Names)
+    } else if all(share(&|c| k.catalog.by_name(c).is_some())) {
+        Guess::Field(Field::Indicator, Cells::Names)
+    } else if let Some(code) = indicator_named(name, k) {
+        Guess::Indicator(code)
+    } else {
+        let figures = share(&|c| is_number(c));
+        if figures > 0 && figures * 2 >= cells.len() { Guess::Figures } else { Guess::Unknown }
+    }
+}
+
+/// The table's layout from its columns' guesses, which it settles: in a
+/// table of indicators as columns, figures under a header that names no
+/// indicator are an indicator to name; beside a column of codes, a column
+/// of names of the same field is only a name.
+fn settle(guesses: &mut [Guess], names: &[String]) -> Layout {
+    let has = |g: &dyn Fn(&Guess) -> bool| guesses.iter().any(g);
+    let years_as_columns = has(&|g| matches!(g, Guess::Year(_)));
+    let indicator_columns = has(&|g| matches!(g, Guess::Indicator(_)));
+    let figure_columns = guesses.iter().filter(|g| **g == Guess::Figures).count();
+    let layout = if years_as_columns {
+        Layout::Wide
+    } else if indicator_columns || figure_columns >= 2 {
+        // Several columns of figures beside agencies and years: one
+        // indicator each.
+        Layout::Indicators
+    } else {
+        Layout::Long
+    };
+    if layout == Layout::Indicators {
+        for (g, name) in guesses.iter_mut().zip(names) {
+            if *g == Guess::Figures {
+                *g = Guess::UnknownIndicator(name_and_unit(name).0);
+            }
+        }
+    }
+    let coded: Vec<Field> = guesses
+        .iter()
+        .filter_map(|g| match g {
+            Guess::Field(f, Cells::Codes(_)) => Some(*f),
+            _ => None,
+        })
+        .collect();
+    for g in guesses.iter_mut() {
+        if let Guess::Field(f, Cells::Names) = g
+            && coded.contains(f)
+        {
+            *g = match f {
+                Field::Agency => Guess::Field(Field::AgencyName, Cells::NamesBesideCodes),
+                _ => Guess::Field(Field::IndicatorName, Cells::NamesBesideCodes),
+            };
+        }
+    }
+    layout
+}
+
+/// The source entry's columns, ignored columns, constants for the fields
+/// the table lacks and the indicators to name, from the settled guesses.
+fn write_columns(out: &mut String, guesses: &[Guess], names: &[String], layout: Layout) {
+    let value_figures = guesses.iter().filter(|g| **g == Guess::Figures).count();
     let mut columns = String::new();
     let mut ignore = Vec::new();
     let mut unknown_indicators = Vec::new();
     let mut notes = String::new();
-    for (g, name) in guesses.iter().zip(&names) {
+    for (g, name) in guesses.iter().zip(names) {
         match g {
             Guess::Alias(f) => {
                 let _ = writeln!(notes, "# {}: {} (a header the layouts know)", toml_string(name), f.name());
@@ -287,26 +322,6 @@ pub fn describe(rows: &[(u64, Vec<String>)], rel: &str, sheet: Option<&str>, k: 
                 writeln!(out, "{} = \"?\"  # could not decide: which indicator code is this column?", toml_string(&n));
         }
     }
-    // Agencies the register does not know by code or name.
-    let agency_col =
-        guesses.iter().position(|g| matches!(g, Guess::Alias(Field::Agency) | Guess::Field(Field::Agency, _)));
-    if let Some(i) = agency_col {
-        let mut unknown: Vec<&str> = column(i)
-            .filter(|c| !c.is_empty() && k.register.get(c).is_none() && k.register.by_name(c).is_none())
-            .collect();
-        unknown.dedup();
-        if !unknown.is_empty() {
-            let _ = writeln!(out, "[sources.values.agency]");
-            let mut seen = Vec::new();
-            for a in unknown {
-                if !seen.contains(&a) {
-                    seen.push(a);
-                    let _ = writeln!(out, "{} = \"?\"  # could not decide: which agency code?", toml_string(a));
-                }
-            }
-        }
-    }
-    out
 }
 
 /// The catalog indicator a column's header names (by code or name, a unit

@@ -1,9 +1,10 @@
 //! The run's plan, made before anything is read or written: for each
 //! file whether it is read or taken from the previous run's cache, for
-//! each bucket of agencies whether it is computed or reused, each with its
-//! reason. The finish (totals, tables, workbooks) is always computed from
-//! the buckets' partials, also when nothing changed: one path. `yearbook run`
-//! carries it out; `yearbook run --dry-run` prints it and writes nothing.
+//! each bucket of agencies whether it is computed or reused, and for the
+//! finish (totals, tables, summaries) whether it is computed or taken
+//! from the previous run, each with its reason. `yearbook run` carries it
+//! out, each unit the same way: computed, or taken from the cache;
+//! `yearbook run --dry-run` prints it and writes nothing.
 //!
 //! Making it reads the pipeline's and the schemas' files (for their
 //! hashes), lists the inbox, and hashes the files whose fingerprint does
@@ -156,18 +157,7 @@ impl RunPlan {
             }
             Err(why) => (Plan::full(files.len(), buckets), Err(why)),
         };
-        Ok(RunPlan {
-            pipeline,
-            schemas,
-            files,
-            bytes,
-            buckets,
-            key,
-            cache,
-            previous_indicator_rows,
-            known,
-            files_plan,
-        })
+        Ok(RunPlan { pipeline, schemas, files, bytes, buckets, key, cache, previous_indicator_rows, known, files_plan })
     }
 
     /// What the files taken from the cache looked like (their stamps, out
@@ -232,17 +222,8 @@ impl RunPlan {
             "buckets: {touched} computed (a file changed or gone had rows in them), {} reused, less those a file read puts rows in",
             self.buckets - touched
         );
-        let untouched: Vec<bool> = plan.touched.iter().map(|t| !t).collect();
-        let nothing = self.cache.is_ok() && plan.unchanged(&untouched);
-        let _ = writeln!(
-            s,
-            "finish: {}",
-            if nothing {
-                "nothing changed: every bucket is reused; totals, tables, summaries and workbooks are computed from their partials as always"
-            } else {
-                "totals, tables, summaries and workbooks computed from the buckets' partials"
-            }
-        );
+        let untouched: Vec<bool> = plan.touched.iter().map(|t| !t && self.cache.is_ok()).collect();
+        let _ = writeln!(s, "finish: {}", plan.finish(&untouched).words());
         let _ = writeln!(
             s,
             "(every bucket is computed besides when the rows accepted cross [output] summary_max_rows, which the files read decide)"

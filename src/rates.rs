@@ -98,7 +98,14 @@ pub fn from_parts(current: &[Observation], rules: Rules<'_>) -> Vec<PartsRate> {
             // A rate is sent in its base unit (%): its value holds the
             // decimals it was typed with, the precision it is checked at.
             let sent = find(key).and_then(|o| Some(Sent { value: o.value?, origin: o.origin }));
-            rates.push(PartsRate { key, numerator: Part::of(n, num), denominator: Part::of(d, den), figure, sent, matches: None });
+            rates.push(PartsRate {
+                key,
+                numerator: Part::of(n, num),
+                denominator: Part::of(d, den),
+                figure,
+                sent,
+                matches: None,
+            });
         }
     }
     rates.sort_by_key(|r| r.key);

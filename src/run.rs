@@ -220,7 +220,14 @@ fn attempt(
         out: paths.root(),
     };
     let f = Finish { p, paths: &paths, ing: &ing, buckets, table: &table, had_cache };
-    let (mut run, changed) = compute_finish(f, tables, settings, &mut stages, stage_done, &changes_since)?;
+    let (mut run, changed) = if plan.finish(&reuse).reused() {
+        let run = reuse_finish(&f)?;
+        stages.lap("reuse_finish", stage_done);
+        let changed = changes_since(&run.outputs);
+        (run, changed)
+    } else {
+        compute_finish(f, tables, settings, &mut stages, stage_done, &changes_since)?
+    };
     for (report, n) in ing.files.iter_mut().zip(&run.superseded) {
         report.superseded = *n;
     }
@@ -371,7 +378,7 @@ fn add_report(
     paths: &export::OutDir,
     manifest: &mut Manifest,
     rejected: &[Issue],
-    run: &Computed,
+    run: &Finished,
 ) -> Result<(), Error> {
     let t = Instant::now();
     let quarantine = crate::export::report::quarantine_by_file(rejected, &manifest.inputs);
@@ -390,9 +397,10 @@ fn add_report(
     Ok(())
 }
 
-/// What the run computed after its buckets, for the manifest and the
-/// report.
-struct Computed {
+/// What the finish computed, for the manifest and the report; the next
+/// run takes it when nothing it is made from changed.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Finished {
     /// Every output but the manifest, the workbook, the report and the
     /// changes.
     outputs: Vec<export::OutputFile>,
@@ -429,7 +437,7 @@ fn compute_finish(
     stages: &mut StageTimes,
     stage_done: &dyn Fn(&str),
     changes_since: &(dyn Fn(&[export::OutputFile]) -> Changed + Sync),
-) -> Result<(Computed, Changed), Error> {
+) -> Result<(Finished, Changed), Error> {
     let mut exporter = Exporter::new(f.paths.clone(), tables, settings);
     let tree = Tree::new(f.p.rules(), &f.p.register);
     let mut totals = Aggregator::new(&tree);
@@ -508,7 +516,7 @@ fn compute_finish(
     stages.lap("yearbook_tables", stage_done);
     stages.0.insert("yearbook_tables".to_owned(), (early_took + took).as_millis() as u64);
 
-    let run = Computed {
+    let run = Finished {
         outputs,
         observations: merged.observations,
         totals: totals.len() as u64,
@@ -517,7 +525,28 @@ fn compute_finish(
         almanac,
         mismatches,
     };
+    cache::save(&new_cache.finish(), &run)?;
     Ok((run, changed))
+}
+
+/// The finish taken from the previous run (nothing it is made from
+/// changed): its outputs linked into this run's, and the cache's buckets,
+/// reductions, totals parts and finish linked into the new cache; the
+/// file table saved anew (its fingerprints may be newer).
+fn reuse_finish(f: &Finish<'_>) -> Result<Finished, Error> {
+    let (old, new) = (f.buckets.old, f.buckets.new);
+    let run: Finished = cache::load(&old.finish())?;
+    let link = taken;
+    for o in &run.outputs {
+        link(&f.p.paths.out.join(&o.path), &f.paths.file(&o.path))?;
+    }
+    let buckets = (0..f.buckets.reuse.len()).map(|b| (old.bucket(b), new.bucket(b)));
+    let whole = [(old.almanac(), new.almanac()), (old.totals(), new.totals()), (old.finish(), new.finish())];
+    for (from, to) in buckets.chain(whole) {
+        link(&from, &to)?;
+    }
+    f.table.save(new)?;
+    Ok(run)
 }
 
 /// What phase 2 gathered across the buckets, beside what it wrote.
@@ -580,9 +609,7 @@ impl Buckets<'_> {
     /// linked, its outputs as they were.
     fn reuse(&self, b: usize) -> Result<(Contribution, BucketOutput), Error> {
         let BucketEntry { mut written, mut contribution } = cache::load(&self.old.bucket(b))?;
-        let link = |from: &Path, to: &Path| {
-            crate::dirs::link_or_copy(from, to).map_err(|source| Error::Io { path: to.to_owned(), source })
-        };
+        let link = taken;
         link(&self.old.bucket(b), &self.new.bucket(b))?;
         if !contribution.rename_files(|c| self.files.get(c as usize).copied().flatten().map(|f| f.0)) {
             let reason = "it names a file the cache does not know".to_owned();
@@ -594,6 +621,13 @@ impl Buckets<'_> {
         written.rebase(Path::new(""), self.out);
         Ok((contribution, written))
     }
+}
+
+/// Links what a run takes from the previous one (an output, a cache file)
+/// into this run's. Failing is the cache's failure (a file someone removed
+/// from the previous output or its cache): the run is then made in full.
+fn taken(from: &Path, to: &Path) -> Result<(), Error> {
+    crate::dirs::link_or_copy(from, to).map_err(|source| cache::CacheError::Io { path: from.to_owned(), source }.into())
 }
 
 /// The Parquet parts the yearbook tables read, from the files written so

@@ -369,17 +369,9 @@ impl PipelineFile {
         resolve(path, &self.output.dir)
     }
 
-    /// Resolves paths, applies `overrides`, loads every schema and checks
-    /// the whole; all errors come back together.
-    pub fn compile(self, path: &Path, overrides: Overrides) -> Result<Pipeline, ConfigErrors> {
-        let resolve = |p: &Path| resolve(path, p);
-        let submissions = overrides.submissions.unwrap_or_else(|| resolve(&self.inputs.submissions));
-        let out = overrides.out.unwrap_or_else(|| resolve(&self.output.dir));
-        let catalog_path = overrides.catalog.unwrap_or_else(|| resolve(&self.schemas.catalog));
-        let agencies_path = overrides.agencies.unwrap_or_else(|| resolve(&self.schemas.agencies));
-        let units_path = resolve(&self.schemas.units);
-        let layouts_path = resolve(&self.schemas.layouts);
-
+    /// The settings' own mistakes, each with its key: a delimiter, decimals,
+    /// years and output sizes out of range.
+    fn setting_errors(&self, path: &Path) -> Vec<ConfigError> {
         let mut errors = Vec::new();
         let mut err = |msg: String| errors.push(ConfigError::new(path, None, msg));
         if !self.inputs.delimiter.is_ascii() || matches!(self.inputs.delimiter, '"' | '\n' | '\r') {
@@ -410,21 +402,13 @@ impl PipelineFile {
         if !(1..=22).contains(&self.output.zstd_level) {
             err("output: zstd_level must be 1..=22".to_owned());
         }
+        errors
+    }
 
-        let catalog = Catalog::load(&catalog_path).map_err(|e| errors.extend(e.0)).ok();
-        let register = Register::load(&agencies_path).map_err(|e| errors.extend(e.0)).ok();
-        let units = Units::load(&units_path).map_err(|e| errors.extend(e.0)).ok();
-        let layouts = Layouts::load(&layouts_path).map_err(|e| errors.extend(e.0)).ok();
-        for code in r.indicators.keys() {
-            if catalog.as_ref().is_some_and(|c| c.get(code.get_ref()).is_none()) {
-                let line = super::line_at(&self.text, code.span().start);
-                let msg = format!("rounding.indicators: `{}` is not in the catalog", code.get_ref());
-                errors.push(ConfigError::new(path, line, msg));
-            }
-        }
-        let (Some(catalog), Some(register), Some(units), Some(layouts)) = (catalog, register, units, layouts) else {
-            return Err(ConfigErrors(errors));
-        };
+    /// The `[sdmx]` table's mistakes: a structure id not
+    /// AGENCY:DATAFLOW(VERSION), an action not I, A, R or D.
+    fn sdmx_errors(&self, path: &Path) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
         if let Some(s) = &self.sdmx {
             let id = s.structure_id.get_ref();
             let ok = id.split_once(':').is_some_and(|(agency, rest)| {
@@ -442,10 +426,14 @@ impl PipelineFile {
                 errors.push(ConfigError::new(path, line, "sdmx.action is one of I, A, R, D"));
             }
         }
-        let look = super::sources::Lookups { catalog: &catalog, register: &register, units: &units };
-        let sources = super::sources::compile(&self.sources, path, &self.text, &look, &mut errors);
+        errors
+    }
 
-        let precision: Vec<Precision> = catalog
+    /// Each catalog indicator's decimals: the pipeline's, or its own
+    /// override.
+    fn precision(&self, catalog: &Catalog) -> Vec<Precision> {
+        let r = &self.rounding;
+        catalog
             .iter()
             .map(|(_, ind)| {
                 let o = r
@@ -460,7 +448,41 @@ impl PipelineFile {
                     change: o.change_decimals.unwrap_or(ind.decimals),
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    /// Resolves paths, applies `overrides`, loads every schema and checks
+    /// the whole; all errors come back together.
+    pub fn compile(self, path: &Path, overrides: Overrides) -> Result<Pipeline, ConfigErrors> {
+        let resolve = |p: &Path| resolve(path, p);
+        let submissions = overrides.submissions.unwrap_or_else(|| resolve(&self.inputs.submissions));
+        let out = overrides.out.unwrap_or_else(|| resolve(&self.output.dir));
+        let catalog_path = overrides.catalog.unwrap_or_else(|| resolve(&self.schemas.catalog));
+        let agencies_path = overrides.agencies.unwrap_or_else(|| resolve(&self.schemas.agencies));
+        let units_path = resolve(&self.schemas.units);
+        let layouts_path = resolve(&self.schemas.layouts);
+
+        let mut errors = self.setting_errors(path);
+        let r = &self.rounding;
+        let catalog = Catalog::load(&catalog_path).map_err(|e| errors.extend(e.0)).ok();
+        let register = Register::load(&agencies_path).map_err(|e| errors.extend(e.0)).ok();
+        let units = Units::load(&units_path).map_err(|e| errors.extend(e.0)).ok();
+        let layouts = Layouts::load(&layouts_path).map_err(|e| errors.extend(e.0)).ok();
+        for code in r.indicators.keys() {
+            if catalog.as_ref().is_some_and(|c| c.get(code.get_ref()).is_none()) {
+                let line = super::line_at(&self.text, code.span().start);
+                let msg = format!("rounding.indicators: `{}` is not in the catalog", code.get_ref());
+                errors.push(ConfigError::new(path, line, msg));
+            }
+        }
+        let (Some(catalog), Some(register), Some(units), Some(layouts)) = (catalog, register, units, layouts) else {
+            return Err(ConfigErrors(errors));
+        };
+        errors.extend(self.sdmx_errors(path));
+        let look = super::sources::Lookups { catalog: &catalog, register: &register, units: &units };
+        let sources = super::sources::compile(&self.sources, path, &self.text, &look, &mut errors);
+
+        let precision = self.precision(&catalog);
         if precision.iter().any(|p| p.completion.max(p.growth).max(p.change) > MAX_PERCENT_DECIMALS) {
             errors.push(ConfigError::new(
                 path,

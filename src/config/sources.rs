@@ -235,6 +235,43 @@ pub struct Lookups<'a> {
     pub units: &'a Units,
 }
 
+/// What an error is reported with: the line (of a span in the pipeline
+/// file) and the message.
+type Err<'e> = dyn FnMut(Option<u64>, String) + 'e;
+type LineOf<'l> = dyn Fn(std::ops::Range<usize>) -> Option<u64> + 'l;
+
+/// A source's `[sources.columns]`: each header matched to its field.
+fn column_map(e: &SourceEntry, err: &mut Err<'_>, line: &LineOf<'_>) -> Vec<(NameMatch, Field)> {
+    let mut columns = Vec::new();
+    for (header, field) in &e.columns {
+        let found = Field::ALL.iter().find(|f| f.name() == field.get_ref());
+        match (NameMatch::new(header), found) {
+            (Ok(m), Some(f)) => columns.push((m, *f)),
+            (Err(msg), _) => err(line(field.span()), format!("columns: {msg}")),
+            (_, None) => {
+                let names: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+                let msg = format!("columns: `{}` is not a field ({})", field.get_ref(), names.join(", "));
+                err(line(field.span()), msg);
+            }
+        }
+    }
+    columns
+}
+
+/// A source's `[sources.values.unit]`: each text to the unit it means,
+/// which must convert to some indicator's base unit.
+fn unit_map(e: &SourceEntry, look: &Lookups<'_>, err: &mut Err<'_>, line: &LineOf<'_>) -> FxHashMap<String, String> {
+    let mut units = FxHashMap::default();
+    for (text, unit) in &e.values.unit {
+        let known = look.catalog.iter().any(|(_, ind)| look.units.power(unit.get_ref(), &ind.base_unit).is_ok());
+        if !known {
+            err(line(unit.span()), format!("unit `{}` converts to no indicator's base unit", unit.get_ref()));
+        }
+        units.insert(normalize(text), unit.get_ref().clone());
+    }
+    units
+}
+
 /// Compiles the entries of the pipeline file at `path` (whose text is
 /// `text`, for lines); every error goes to `errors`.
 pub fn compile(
@@ -273,19 +310,7 @@ pub fn compile(
         {
             err(line(s.span()), "sheet positions count from 1".to_owned());
         }
-        let mut columns = Vec::new();
-        for (header, field) in &e.columns {
-            let found = Field::ALL.iter().find(|f| f.name() == field.get_ref());
-            match (NameMatch::new(header), found) {
-                (Ok(m), Some(f)) => columns.push((m, *f)),
-                (Err(msg), _) => err(line(field.span()), format!("columns: {msg}")),
-                (_, None) => {
-                    let names: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
-                    let msg = format!("columns: `{}` is not a field ({})", field.get_ref(), names.join(", "));
-                    err(line(field.span()), msg);
-                }
-            }
-        }
+        let columns = column_map(e, &mut err, &line);
         let ignore = e.ignore.iter().filter_map(|i| NameMatch::new(i).map_err(|msg| err(at, msg)).ok()).collect();
         let agency_code = |code: &Spanned<String>, err: &mut dyn FnMut(Option<u64>, String)| {
             look.register.get(code.get_ref()).or_else(|| {
@@ -330,14 +355,7 @@ pub fn compile(
                 indicators.insert(normalize(text), id);
             }
         }
-        let mut units = FxHashMap::default();
-        for (text, unit) in &e.values.unit {
-            let known = look.catalog.iter().any(|(_, ind)| look.units.power(unit.get_ref(), &ind.base_unit).is_ok());
-            if !known {
-                err(line(unit.span()), format!("unit `{}` converts to no indicator's base unit", unit.get_ref()));
-            }
-            units.insert(normalize(text), unit.get_ref().clone());
-        }
+        let units = unit_map(e, look, &mut err, &line);
         let Ok(files) = files else { continue };
         sources.push(Source {
             name: name.clone(),

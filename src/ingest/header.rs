@@ -185,29 +185,7 @@ pub fn resolve(names: Vec<String>, rules: &HeaderRules<'_>) -> Result<(HeaderMap
         index[f as usize].is_some() || constants.is_some_and(|c| c.has(f)) || (f == Field::Unit && source.is_some())
     };
     let has_year_columns = columns.iter().any(|c| matches!(c, Column::Year(_)));
-    let layout = match (pinned, given(Field::Year), has_year_columns) {
-        (Some(layout), _, _) => layout,
-        (None, true, false) => Layout::Long,
-        (None, false, true) => Layout::Wide,
-        (None, true, true) => {
-            return fail(
-                Code::LayoutUnknown,
-                Detail::new(
-                    "the header has both a year column and columns named by years",
-                    "表头既有年度列，又有以年度命名的列",
-                ),
-            );
-        }
-        (None, false, false) => {
-            return fail(
-                Code::LayoutUnknown,
-                Detail::new(
-                    "the header has neither a year column nor columns named by years",
-                    "表头既无年度列，也无以年度命名的列",
-                ),
-            );
-        }
-    };
+    let layout = layout_of(pinned, given(Field::Year), has_year_columns)?;
     let (required, optional) = layouts.spec(layout);
     let missing: Vec<&str> = required.iter().filter(|f| !given(**f)).map(|f| f.name()).collect();
     if !missing.is_empty() {
@@ -256,6 +234,25 @@ pub fn resolve(names: Vec<String>, rules: &HeaderRules<'_>) -> Result<(HeaderMap
         );
     }
     Ok((HeaderMap { layout, names, columns, indicators, index }, unknown))
+}
+
+/// The layout a header reads in: the one pinned, else long for a year
+/// column, wide for columns named by years; neither or both is refused.
+fn layout_of(pinned: Option<Layout>, year_column: bool, year_columns: bool) -> Result<Layout, HeaderError> {
+    let unknown = |en: &str, zh: &str| Err(HeaderError { code: Code::LayoutUnknown, detail: Detail::new(en, zh) });
+    match (pinned, year_column, year_columns) {
+        (Some(layout), _, _) => Ok(layout),
+        (None, true, false) => Ok(Layout::Long),
+        (None, false, true) => Ok(Layout::Wide),
+        (None, true, true) => unknown(
+            "the header has both a year column and columns named by years",
+            "表头既有年度列，又有以年度命名的列",
+        ),
+        (None, false, false) => unknown(
+            "the header has neither a year column nor columns named by years",
+            "表头既无年度列，也无以年度命名的列",
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -276,38 +276,9 @@ impl Submission {
         };
         let delimiter = if rows.is_some() { b',' } else { delimiter };
         let row_of = |line: u64| rows.and_then(|r| r.get(line.checked_sub(1)? as usize).copied()).unwrap_or(line);
-        let mut visit = |item: Item<'_>| {
-            if rows.is_none() {
-                return visit(item);
-            }
-            fn in_sheet(mut rec: Record<'_>, row: u64) -> Record<'_> {
-                (rec.line, rec.byte, rec.in_sheet) = (row, 0, true);
-                rec
-            }
-            visit(match item {
-                Item::Record(p, rec) => {
-                    let row = row_of(rec.line);
-                    Item::Record(p, in_sheet(rec, row))
-                }
-                Item::Title(rec) => {
-                    let row = row_of(rec.line);
-                    Item::Title(in_sheet(rec, row))
-                }
-                Item::Footnote(rec) => {
-                    let row = row_of(rec.line);
-                    Item::Footnote(in_sheet(rec, row))
-                }
-                Item::Blank { line, .. } => Item::Blank { line: row_of(line), byte: 0 },
-                Item::Unclosed(p, mut bad) => {
-                    (bad.line, bad.quote_line, bad.byte, bad.quote_byte) =
-                        (row_of(bad.line), row_of(bad.quote_line), 0, 0);
-                    Item::Unclosed(p, bad)
-                }
-                Item::FootnoteUnclosed(mut bad) => {
-                    (bad.line, bad.quote_line) = (row_of(bad.line), row_of(bad.quote_line));
-                    Item::FootnoteUnclosed(bad)
-                }
-            })
+        let mut visit = |item: Item<'_>| match rows {
+            None => visit(item),
+            Some(_) => visit(in_sheet(item, &row_of)),
         };
         let source = rules.source;
         let header_row = source.and_then(|s| s.header_row).unwrap_or(0);
@@ -327,11 +298,7 @@ impl Submission {
         let first = text.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(text.len());
         let first_len = text[first..].iter().position(|&b| b == b'\n').unwrap_or(text.len() - first);
         if first_len > MAX_RECORD_BYTES && matches!(decode, Decode::Strict(_)) {
-            let detail = Detail::new(
-                format!("the first line is {first_len} bytes; at most {MAX_RECORD_BYTES}"),
-                format!("第一行 {first_len} 字节，上限 {MAX_RECORD_BYTES} 字节"),
-            );
-            header = Some(Parsed::Refused(HeaderError { code: Code::LineTooLong, detail }));
+            header = Some(Parsed::Refused(HeaderError::line_too_long(first_len)));
             lines.blank_until(text, first, &mut offsets, &mut visit);
             header_line = lines.next;
             lines.covered(text, header_line, first + first_len);
@@ -389,51 +356,22 @@ impl Submission {
                         if top.is_none() {
                             header_line = line;
                         }
-                        header = Some(match header_names(&rec, &self.encoding) {
-                            Ok(names) => {
-                                let names = match top.take() {
-                                    Some(above) => join_header_rows(&above, &names),
-                                    None => names,
-                                };
-                                match header::resolve(names, rules) {
-                                    Ok((map, unknown)) => {
-                                        Parsed::Read { header: Box::new(map), unknown_columns: unknown }
-                                    }
-                                    Err(e) => Parsed::Refused(e),
-                                }
-                            }
-                            Err(e) => Parsed::Refused(e),
-                        });
+                        header = Some(self.header(&rec, top.take(), rules));
                     }
                 }
             }
             let Some(c) = cut else { break };
             lines.blank_until(text, c.record, &mut offsets, &mut visit);
             let line = lines.next;
-            let quote_line = line + text[c.record..c.quote].iter().filter(|&&b| b == b'\n').count() as u64;
-            let bad = Unclosed {
-                line,
-                byte: offsets.orig(text, c.record),
-                quote_line,
-                quote_byte: offsets.orig(text, c.quote),
-                // No more bytes decoded than can be shown.
-                text: shown(
-                    decode
-                        .cell(&text[c.record..c.end.min(c.record + 4 * MAX_SHOWN_CHARS)])
-                        .trim_end_matches(['\r', '\n']),
-                ),
-            };
+            let bad = Unclosed::at(text, &c, line, decode, &mut offsets);
+            let quote_line = bad.quote_line;
             lines.covered(text, quote_line, c.end - 1);
             match &header {
                 Some(_) if in_footnotes => visit(Item::FootnoteUnclosed(bad)),
                 Some(parsed) => visit(Item::Unclosed(parsed, bad)),
                 None => {
                     header_line = line;
-                    let detail = Detail::new(
-                        format!("a quote opens at line {quote_line}, byte {} and never closes", bad.quote_byte),
-                        format!("第 {quote_line} 行第 {} 字节处的引号没有闭合", bad.quote_byte),
-                    );
-                    header = Some(Parsed::Refused(HeaderError { code: Code::UnclosedQuote, detail }));
+                    header = Some(Parsed::Refused(HeaderError::unclosed(&bad)));
                 }
             }
             // After it, every quote closes (see `quotes`): the rest reads
@@ -443,6 +381,57 @@ impl Submission {
         lines.blank_until(text, text.len(), &mut offsets, &mut visit);
         let lines = rows.map_or(lines.total, |r| r.last().copied().unwrap_or(0));
         Reading { header, header_line: row_of(header_line), lines }
+    }
+}
+
+impl Submission {
+    /// The header from its (last) row `rec` and the row `above` it, if
+    /// the header has two.
+    fn header(&self, rec: &Record<'_>, above: Option<Vec<String>>, rules: &HeaderRules<'_>) -> Parsed {
+        let names = match header_names(rec, &self.encoding) {
+            Ok(names) => names,
+            Err(e) => return Parsed::Refused(e),
+        };
+        let names = match above {
+            Some(above) => join_header_rows(&above, &names),
+            None => names,
+        };
+        match header::resolve(names, rules) {
+            Ok((map, unknown)) => Parsed::Read { header: Box::new(map), unknown_columns: unknown },
+            Err(e) => Parsed::Refused(e),
+        }
+    }
+}
+
+/// An item of a workbook's sheet, its lines made the sheet's rows
+/// (`row_of`); a sheet has no bytes to point at.
+fn in_sheet<'a>(item: Item<'a>, row_of: &dyn Fn(u64) -> u64) -> Item<'a> {
+    fn at(mut rec: Record<'_>, row: u64) -> Record<'_> {
+        (rec.line, rec.byte, rec.in_sheet) = (row, 0, true);
+        rec
+    }
+    match item {
+        Item::Record(p, rec) => {
+            let row = row_of(rec.line);
+            Item::Record(p, at(rec, row))
+        }
+        Item::Title(rec) => {
+            let row = row_of(rec.line);
+            Item::Title(at(rec, row))
+        }
+        Item::Footnote(rec) => {
+            let row = row_of(rec.line);
+            Item::Footnote(at(rec, row))
+        }
+        Item::Blank { line, .. } => Item::Blank { line: row_of(line), byte: 0 },
+        Item::Unclosed(p, mut bad) => {
+            (bad.line, bad.quote_line, bad.byte, bad.quote_byte) = (row_of(bad.line), row_of(bad.quote_line), 0, 0);
+            Item::Unclosed(p, bad)
+        }
+        Item::FootnoteUnclosed(mut bad) => {
+            (bad.line, bad.quote_line) = (row_of(bad.line), row_of(bad.quote_line));
+            Item::FootnoteUnclosed(bad)
+        }
     }
 }
 
@@ -591,6 +580,44 @@ pub struct Unclosed {
     pub quote_byte: u64,
     /// The record's text up to the cut, shown as in [`Record::text`].
     pub text: String,
+}
+
+impl Unclosed {
+    /// The record cut at `c`, beginning at `line`.
+    fn at(text: &[u8], c: &Cut, line: u64, decode: Decode, offsets: &mut Offsets) -> Unclosed {
+        let quote_line = line + text[c.record..c.quote].iter().filter(|&&b| b == b'\n').count() as u64;
+        Unclosed {
+            line,
+            byte: offsets.orig(text, c.record),
+            quote_line,
+            quote_byte: offsets.orig(text, c.quote),
+            // No more bytes decoded than can be shown.
+            text: shown(
+                decode.cell(&text[c.record..c.end.min(c.record + 4 * MAX_SHOWN_CHARS)]).trim_end_matches(['\r', '\n']),
+            ),
+        }
+    }
+}
+
+impl HeaderError {
+    /// A file whose first line is `len` bytes, past the limit.
+    fn line_too_long(len: usize) -> HeaderError {
+        let detail = Detail::new(
+            format!("the first line is {len} bytes; at most {MAX_RECORD_BYTES}"),
+            format!("第一行 {len} 字节，上限 {MAX_RECORD_BYTES} 字节"),
+        );
+        HeaderError { code: Code::LineTooLong, detail }
+    }
+
+    /// A file whose header row opens a quote that never closes.
+    fn unclosed(bad: &Unclosed) -> HeaderError {
+        let (line, byte) = (bad.quote_line, bad.quote_byte);
+        let detail = Detail::new(
+            format!("a quote opens at line {line}, byte {byte} and never closes"),
+            format!("第 {line} 行第 {byte} 字节处的引号没有闭合"),
+        );
+        HeaderError { code: Code::UnclosedQuote, detail }
+    }
 }
 
 /// How the cells of a file become text.

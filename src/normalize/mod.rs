@@ -474,39 +474,12 @@ impl RowReader<'_> {
             },
             _ => None,
         };
-        let indicator = match &c.indicator {
-            IndicatorCell::Cell(col, text) => {
-                let found = match source {
-                    Some(s) => fields::indicator_named(text, p.catalog, s),
-                    None => fields::indicator(text, p.catalog),
-                };
-                checks.take(*col, text, found)
-            }
-            IndicatorCell::Constant(id) => Some(*id),
-            IndicatorCell::Column => {
-                let IndicatorColumn { id, .. } = column.expect("an indicator column");
-                // The header names no indicator: quarantined at the cell,
-                // the header as the text that could not be read.
-                let found = id.ok_or(fields::Problem { code: Code::UnknownIndicator, detail: Detail::default() });
-                checks.take(*value_col, &h.names[*value_col], found)
-            }
-        };
+        let indicator = self.indicator(&c, column, &mut checks);
         let ind = indicator.map(|id| p.catalog.indicator(id));
 
-        // The unit: the unit column's cell, the indicator column's header,
-        // the source's constant, or the indicator's own base unit.
         let unit_cell = cell(Field::Unit);
-        let (unit_col, unit_text): (usize, &str) = match (&unit_cell, column.and_then(|c| c.unit.as_deref())) {
-            (Some((col, text)), _) => (*col, text),
-            (None, Some(written)) => (*value_col, written),
-            (None, None) => match (constants.and_then(|c| c.unit.as_deref()), ind) {
-                (Some(u), _) => (*value_col, u),
-                (None, Some(ind)) => (*value_col, ind.base_unit.as_str()),
-                (None, None) => (*value_col, ""),
-            },
-        };
-        let unit = source.map_or(trim_cell(unit_text), |s| s.unit(trim_cell(unit_text)));
-        let power = ind.and_then(|ind| checks.take(unit_col, unit_text, fields::unit_power(unit, ind, p.units)));
+        let unit = unit_cell.as_ref().map(|(col, text)| (*col, text.as_ref()));
+        let (unit, power) = self.unit(unit, *value_col, column, ind, &mut checks);
         let percent = fields::percent_allowed(unit, ind);
 
         let note = cell(Field::Note).and_then(|(_, t)| fields::note(&t));
@@ -555,27 +528,7 @@ impl RowReader<'_> {
         };
         let ind = p.catalog.indicator(indicator);
 
-        // Warnings never reject: an unreadable claim is kept as empty.
-        let mut warn = |col: usize, raw: &str, problem: fields::Problem| {
-            warnings.push(issue(self.file, rec, h.names[col].clone(), raw.to_owned(), problem.code, problem.detail));
-        };
-        if let Some(problem) = fields::rate_above_100(value, ind) {
-            warn(*value_col, value_text, problem);
-        }
-        let mut claim = |field: Field| -> Option<Decimal> {
-            let (col, text) = cell(field)?;
-            fields::claim(&text).unwrap_or_else(|problem| {
-                warn(col, &text, problem);
-                None
-            })
-        };
-        let claimed_completion = claim(Field::ClaimedCompletion);
-        let claimed_growth = claim(Field::ClaimedGrowth);
-        if let Some((col, name)) = cell(Field::IndicatorName)
-            && let Some(problem) = fields::name_matches(&name, ind)
-        {
-            warn(col, trim_cell(&name), problem);
-        }
+        let (claimed_completion, claimed_growth) = self.claims(rec, &c, value, ind, warnings);
 
         Ok(Observation {
             key: Key { agency, indicator, year },
@@ -590,6 +543,95 @@ impl RowReader<'_> {
             target_raw: target_cell.map(|(_, t)| CompactString::from(t)).filter(|t| !trim_cell(t).is_empty()),
             origin: Origin { file: self.file, line: rec.line, byte: rec.byte, column: *value_col as u32 },
         })
+    }
+
+    /// The row's unit and its power of ten to `ind`'s base unit: the unit
+    /// column's cell (`cell`), the indicator column's header, the source's
+    /// constant, or the indicator's own base unit.
+    fn unit<'u>(
+        &'u self,
+        cell: Option<(usize, &'u str)>,
+        value_col: usize,
+        column: Option<&'u IndicatorColumn>,
+        ind: Option<&'u crate::config::Indicator>,
+        checks: &mut Problems<'_, '_>,
+    ) -> (&'u str, Option<u32>) {
+        let p = self.p;
+        let (unit_col, unit_text): (usize, &str) = match (cell, column.and_then(|c| c.unit.as_deref())) {
+            (Some((col, text)), _) => (col, text),
+            (None, Some(written)) => (value_col, written),
+            (None, None) => match (p.source.and_then(|s| s.constants.unit.as_deref()), ind) {
+                (Some(u), _) => (value_col, u),
+                (None, Some(ind)) => (value_col, ind.base_unit.as_str()),
+                (None, None) => (value_col, ""),
+            },
+        };
+        let unit = p.source.map_or(trim_cell(unit_text), |s| s.unit(trim_cell(unit_text)));
+        let power = ind.and_then(|ind| checks.take(unit_col, unit_text, fields::unit_power(unit, ind, p.units)));
+        (unit, power)
+    }
+
+    /// The row's indicator: its cell's code or name, the source's
+    /// constant, or its column's header (`column`).
+    fn indicator(
+        &self,
+        c: &Cells<'_>,
+        column: Option<&IndicatorColumn>,
+        checks: &mut Problems<'_, '_>,
+    ) -> Option<crate::config::IndicatorId> {
+        let (p, value_col) = (self.p, c.value.0);
+        match &c.indicator {
+            IndicatorCell::Cell(col, text) => {
+                let found = match p.source {
+                    Some(s) => fields::indicator_named(text, p.catalog, s),
+                    None => fields::indicator(text, p.catalog),
+                };
+                checks.take(*col, text, found)
+            }
+            IndicatorCell::Constant(id) => Some(*id),
+            IndicatorCell::Column => {
+                let IndicatorColumn { id, .. } = column.expect("an indicator column");
+                // The header names no indicator: quarantined at the cell,
+                // the header as the text that could not be read.
+                let found = id.ok_or(fields::Problem { code: Code::UnknownIndicator, detail: Detail::default() });
+                checks.take(value_col, &self.header.names[value_col], found)
+            }
+        }
+    }
+
+    /// The claimed completion and growth of a row that reads as an
+    /// observation of `value` for `ind`, and its warnings: warnings never
+    /// reject, and an unreadable claim is kept as empty.
+    fn claims(
+        &self,
+        rec: &Record<'_>,
+        c: &Cells<'_>,
+        value: Option<Decimal>,
+        ind: &crate::config::Indicator,
+        warnings: &mut Vec<Issue>,
+    ) -> (Option<Decimal>, Option<Decimal>) {
+        let h = self.header;
+        let cell = |f: Field| h.column(f).map(|i| (i, rec.cell(i)));
+        let mut warn = |col: usize, raw: &str, problem: fields::Problem| {
+            warnings.push(issue(self.file, rec, h.names[col].clone(), raw.to_owned(), problem.code, problem.detail));
+        };
+        if let Some(problem) = fields::rate_above_100(value, ind) {
+            warn(c.value.0, &c.value.1, problem);
+        }
+        let mut claim = |field: Field| -> Option<Decimal> {
+            let (col, text) = cell(field)?;
+            fields::claim(&text).unwrap_or_else(|problem| {
+                warn(col, &text, problem);
+                None
+            })
+        };
+        let claimed = (claim(Field::ClaimedCompletion), claim(Field::ClaimedGrowth));
+        if let Some((col, name)) = cell(Field::IndicatorName)
+            && let Some(problem) = fields::name_matches(&name, ind)
+        {
+            warn(col, trim_cell(&name), problem);
+        }
+        claimed
     }
 }
 

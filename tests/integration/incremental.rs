@@ -160,6 +160,23 @@ fn a_cache_missing_a_bucket_is_not_used() {
     assert_eq!(again["work"]["files_read"].as_u64(), Some(0), "{}", again["work"]);
 }
 
+/// An output someone removed from the previous run, or a finish entry cut
+/// short, cannot be taken: the run is made in full, not failed.
+#[test]
+fn a_run_that_cannot_take_the_previous_finish_is_made_in_full() {
+    let (_tmp, input, out, first) = first_run();
+    std::fs::remove_file(out.join("summary/yearbook.csv")).unwrap();
+    let work = same_as_full(&input, &out, &[]);
+    assert_eq!(work["files_read"], first["counts"]["files"], "{work}");
+    let finish = out.join(".cache/finish.bin");
+    let bytes = std::fs::read(&finish).unwrap();
+    std::fs::write(&finish, &bytes[..bytes.len() / 2]).unwrap();
+    let work = same_as_full(&input, &out, &[]);
+    assert_eq!(work["files_read"], first["counts"]["files"], "{work}");
+    let again = run(&input, &out, &[]);
+    assert_eq!(again["work"]["files_read"].as_u64(), Some(0), "{}", again["work"]);
+}
+
 /// A damaged cache entry (a disk error, a write cut short) costs a full
 /// run, not the night's run.
 #[test]
