@@ -6,6 +6,7 @@
 //! with its file and line, so a statistician fixes a spreadsheet in one go.
 
 pub mod catalog;
+pub mod checks;
 pub mod layouts;
 pub mod names;
 pub mod pipeline;
