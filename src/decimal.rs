@@ -378,6 +378,13 @@ impl Ratio {
         Some(Ratio { num, den })
     }
 
+    /// The quotient as a big rational, exactly (for the review rules'
+    /// arithmetic, which never overflows).
+    pub fn to_big(self) -> num_rational::BigRational {
+        let big = |x: i256| num_bigint::BigInt::from_signed_bytes_le(&x.to_le_bytes());
+        num_rational::BigRational::new(big(self.num), big(self.den))
+    }
+
     /// The quotient as a decimal of `scale` decimals, when it is exactly one.
     pub fn exact_at(self, scale: u8) -> Option<Decimal> {
         let scaled = self.num.checked_mul(i256::from_i128(10).checked_pow(u32::from(scale))?)?;

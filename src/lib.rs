@@ -32,6 +32,7 @@ pub mod audit;
 pub mod bucket;
 pub mod cache;
 pub mod changes;
+pub mod checks;
 pub mod claims;
 pub mod cli;
 pub mod config;

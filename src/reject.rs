@@ -64,6 +64,7 @@ codes! {
     OutOfRange = "out_of_range", "换算后数值超出可表示范围", "value is too large after unit conversion";
     DuplicateConflict = "duplicate_conflict", "同一文件中同一单位、指标、年度出现多次且数值不一致", "the same agency, indicator and year appear again in this file with other figures";
     DuplicateIdentical = "duplicate_identical", "同一文件中重复的记录（与前一行相同）", "repeats an earlier row of this file";
+    RuleFailed = "rule_failed", "未通过强制性审核公式", "fails an error rule of the review rules (its figures are not published)";
     // Warnings: the row is kept.
     BlankRow = "blank_row", "空行，已跳过", "blank row, skipped";
     NoRows = "no_rows", "文件没有数据行", "the file has no data rows";

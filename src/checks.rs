@@ -1,0 +1,409 @@
+//! The statistician's review rules (审核; `crate::config::checks`)
+//! evaluated for one bucket of agencies: per agency and year where a rule
+//! applies and the agency sent a figure it reads, exactly (big rationals:
+//! no rounding, no floating point, no overflow), each comparison with the
+//! rule's tolerance. A rule whose figures are missing, or that divides by
+//! zero, is not evaluated, with the reason. An `error` rule that fails
+//! sends the figures it read for that year to quarantine (`rule_failed`);
+//! a `warning` that fails is a finding, explained when a row it read
+//! carries a note. Rules reading members' sums describe totals and are
+//! evaluated on them (`crate::aggregate`), not here. Pure: nothing here
+//! reads or writes files.
+
+use std::collections::BTreeSet;
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{Signed, Zero};
+use serde::{Deserialize, Serialize};
+
+use crate::config::checks::grammar::{Arith, CmpOp};
+use crate::config::checks::{Cond, Expr, Read, Rule, Severity, Tolerance};
+use crate::config::{Catalog, IndicatorId, Kind, Register, YearOnYear};
+use crate::decimal::Decimal;
+use crate::model::{Key, NullReason, Observation, Origin, row_of};
+use crate::reject::{Code, Detail, Issue};
+
+/// An exact number.
+pub type Q = BigRational;
+
+/// What evaluating looks up: the indicators and the agencies.
+#[derive(Clone, Copy)]
+pub struct Lookup<'a> {
+    pub catalog: &'a Catalog,
+    pub register: &'a Register,
+}
+
+/// What an evaluation found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Pass,
+    /// Failed: for an `error` rule its figures are quarantined; for a
+    /// `warning`, a finding no note explains.
+    Fail,
+    /// A `warning` that failed on figures whose row carries a note.
+    Explained,
+    NotEvaluated,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Explained => "explained",
+            Outcome::NotEvaluated => "not_evaluated",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Outcome::Pass => "通过",
+            Outcome::Fail => "未通过",
+            Outcome::Explained => "已说明",
+            Outcome::NotEvaluated => "未评估",
+        }
+    }
+}
+
+/// Why a rule could not be evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Unevaluated {
+    /// A figure it reads was not sent (or sent missing, or without a
+    /// target).
+    Missing { read: ReadKind, indicator: IndicatorId, year: i32 },
+    /// A growth it reads has none (`NullReason`'s code).
+    NoGrowth { indicator: IndicatorId, why: String },
+    DivisionByZero,
+}
+
+/// [`Read`] as the results keep it.
+pub type ReadKind = String;
+
+/// One figure a rule read: which, whose row, and its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FigureRead {
+    pub read: ReadKind,
+    pub indicator: IndicatorId,
+    pub year: i32,
+    pub value: Option<Decimal>,
+    pub origin: Origin,
+}
+
+/// One rule evaluated for one agency and year.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// The rule's place in the rules file's list.
+    pub rule: u32,
+    pub key: (crate::config::AgencyId, i32),
+    pub outcome: Outcome,
+    /// The comparison that decided: its two sides, exactly.
+    pub op: Option<CmpOp>,
+    pub left: Option<Q>,
+    pub right: Option<Q>,
+    pub unevaluated: Option<Unevaluated>,
+    pub reads: Vec<FigureRead>,
+    /// For an explained finding: the note that explains it.
+    pub note: Option<String>,
+}
+
+/// What evaluating a bucket's rules gives: every evaluation, and the
+/// quarantined rows of failed `error` rules.
+#[derive(Default)]
+pub struct Checked {
+    pub evaluations: Vec<Evaluation>,
+    /// The keys of `current` to quarantine, sorted, each with its issue.
+    pub quarantined: Vec<(Key, Issue)>,
+}
+
+/// Evaluates every rule not on totals for each agency and year of
+/// `current` (sorted by key) that it applies to and reads a figure of.
+pub fn evaluate(current: &[Observation], rules: &[Rule], p: Lookup<'_>) -> Checked {
+    let mut out = Checked::default();
+    if rules.is_empty() {
+        return out;
+    }
+    let pairs: BTreeSet<(crate::config::AgencyId, i32)> = current.iter().map(|o| (o.key.agency, o.key.year)).collect();
+    let mut quarantined = BTreeSet::new();
+    for (n, rule) in rules.iter().enumerate().filter(|(_, r)| !r.on_totals()) {
+        for &(agency, year) in &pairs {
+            if !rule.applies_to.selects(agency, p.register) {
+                continue;
+            }
+            let sent = |ind: IndicatorId| row_of(current, Key { agency, indicator: ind, year }).is_some();
+            if !rule.reads.iter().any(|(r, ind)| *r != Read::Prev && sent(*ind)) {
+                continue;
+            }
+            let e = evaluate_one(rule, n as u32, agency, year, current, p);
+            if e.outcome == Outcome::Fail && rule.severity == Severity::Error {
+                for f in e.reads.iter().filter(|f| f.year == year) {
+                    let key = Key { agency, indicator: f.indicator, year };
+                    if quarantined.insert(key) {
+                        out.quarantined.push((key, failed_issue(rule, &e, f, current, p)));
+                    }
+                }
+            }
+            out.evaluations.push(e);
+        }
+    }
+    out.quarantined.sort_by_key(|(k, _)| *k);
+    out
+}
+
+/// The quarantine entry of a row an `error` rule read and failed on.
+fn failed_issue(rule: &Rule, e: &Evaluation, f: &FigureRead, current: &[Observation], p: Lookup<'_>) -> Issue {
+    let o = row_of(current, Key { agency: e.key.0, indicator: f.indicator, year: f.year }).expect("a row read");
+    let sides = match (&e.left, e.op, &e.right) {
+        (Some(l), Some(op), Some(r)) => format!("{} {} {}", text(l), op.symbol(), text(r)),
+        _ => String::new(),
+    };
+    let code = &p.catalog.indicator(f.indicator).code;
+    let detail = Detail::new(
+        format!("rule {} ({}) `{}` fails: {sides}", rule.id, rule.name_en, rule.expression),
+        format!("审核公式 {}（{}）`{}` 未通过：{sides}", rule.id, rule.name_zh, rule.expression),
+    );
+    Issue {
+        file: o.origin.file,
+        line: o.origin.line,
+        byte: o.origin.byte,
+        field: code.clone(),
+        raw: o.value_raw.to_string(),
+        code: Code::RuleFailed,
+        detail,
+    }
+}
+
+/// The figures a rule reads for one agency and year, looked up in
+/// `current`.
+struct Figures<'a> {
+    current: &'a [Observation],
+    agency: crate::config::AgencyId,
+    year: i32,
+    p: Lookup<'a>,
+    reads: Vec<FigureRead>,
+}
+
+impl Figures<'_> {
+    fn row(&mut self, read: Read, indicator: IndicatorId, year: i32) -> Result<&Observation, Unevaluated> {
+        let missing = || Unevaluated::Missing { read: read.name().to_owned(), indicator, year };
+        let o = row_of(self.current, Key { agency: self.agency, indicator, year }).ok_or_else(missing)?;
+        let value = if read == Read::Target { o.target } else { o.value };
+        self.reads.push(FigureRead { read: read.name().to_owned(), indicator, year, value, origin: o.origin });
+        Ok(o)
+    }
+
+    fn value(&mut self, read: Read, indicator: IndicatorId, year: i32) -> Result<Decimal, Unevaluated> {
+        let o = self.row(read, indicator, year)?;
+        let v = if read == Read::Target { o.target } else { o.value };
+        v.ok_or(Unevaluated::Missing { read: read.name().to_owned(), indicator, year })
+    }
+
+    fn figure(&mut self, read: Read, indicator: IndicatorId) -> Result<Q, Unevaluated> {
+        let year = self.year;
+        match read {
+            Read::Value | Read::Target => self.value(read, indicator, year).map(q),
+            Read::Prev => self.value(read, indicator, year - 1).map(q),
+            Read::Growth => {
+                let now = self.value(Read::Value, indicator, year);
+                let before = self.value(Read::Prev, indicator, year - 1);
+                let (now, before) = (now?, before?);
+                // The metrics' own formulas: growth in %, a rate's change
+                // in points.
+                let kind: Kind = self.p.catalog.indicator(indicator).kind;
+                let r = match kind.year_on_year() {
+                    YearOnYear::GrowthPct => crate::metrics::growth_exact(now, before),
+                    YearOnYear::ChangePp => crate::metrics::change_exact(now, before),
+                };
+                r.map(|r| r.to_big()).map_err(|why: NullReason| Unevaluated::NoGrowth {
+                    indicator,
+                    why: why.as_str().to_owned(),
+                })
+            }
+            Read::Members => unreachable!("rules on totals are not evaluated in a bucket"),
+        }
+    }
+}
+
+fn evaluate_one(
+    rule: &Rule,
+    n: u32,
+    agency: crate::config::AgencyId,
+    year: i32,
+    current: &[Observation],
+    p: Lookup<'_>,
+) -> Evaluation {
+    let mut f = Figures { current, agency, year, p, reads: Vec::new() };
+    // Every figure first, so that the evaluation lists all it read even
+    // when one is missing.
+    let mut missing = None;
+    for (read, ind) in &rule.reads {
+        if let Err(e) = f.figure(*read, *ind) {
+            missing.get_or_insert(e);
+        }
+    }
+    let mut reads = std::mem::take(&mut f.reads);
+    reads.sort_by(|a, b| (a.year, a.indicator, &a.read).cmp(&(b.year, b.indicator, &b.read)));
+    reads.dedup();
+    let mut e = Evaluation {
+        rule: n,
+        key: (agency, year),
+        outcome: Outcome::NotEvaluated,
+        op: None,
+        left: None,
+        right: None,
+        unevaluated: missing,
+        reads,
+        note: None,
+    };
+    if e.unevaluated.is_some() {
+        return e;
+    }
+    match cond(&rule.cond, rule.tolerance, &mut f) {
+        Err(why) => e.unevaluated = Some(why),
+        Ok(decided) => {
+            (e.op, e.left, e.right) = (Some(decided.op), Some(decided.left), Some(decided.right));
+            e.outcome = if decided.holds {
+                Outcome::Pass
+            } else if rule.severity == Severity::Warning
+                && let Some(note) = note_of(&e.reads, current, agency)
+            {
+                e.note = Some(note);
+                Outcome::Explained
+            } else {
+                Outcome::Fail
+            };
+        }
+    }
+    e
+}
+
+/// The note of the first row the rule read that carries one: the agency's
+/// explanation.
+fn note_of(reads: &[FigureRead], current: &[Observation], agency: crate::config::AgencyId) -> Option<String> {
+    reads.iter().find_map(|f| {
+        let o = row_of(current, Key { agency, indicator: f.indicator, year: f.year })?;
+        o.note.as_ref().map(|n| n.to_string())
+    })
+}
+
+/// A comparison evaluated: whether it holds, and its sides.
+struct Decided {
+    holds: bool,
+    op: CmpOp,
+    left: Q,
+    right: Q,
+}
+
+/// Evaluates a condition; the comparison that decides is the first that
+/// fails (when the condition fails) or the first (when it holds).
+fn cond(c: &Cond, tol: Tolerance, f: &mut Figures<'_>) -> Result<Decided, Unevaluated> {
+    match c {
+        Cond::Cmp(a, op, b) => {
+            let (left, right) = (expr(a, f)?, expr(b, f)?);
+            Ok(Decided { holds: compare(&left, *op, &right, tol), op: *op, left, right })
+        }
+        Cond::And(a, b) => {
+            let (a, b) = (cond(a, tol, f)?, cond(b, tol, f)?);
+            let holds = a.holds && b.holds;
+            let first = if a.holds && !b.holds { b } else { a };
+            Ok(Decided { holds, ..first })
+        }
+        Cond::Or(a, b) => {
+            let (a, b) = (cond(a, tol, f)?, cond(b, tol, f)?);
+            let holds = a.holds || b.holds;
+            let first = if !a.holds && b.holds { b } else { a };
+            Ok(Decided { holds, ..first })
+        }
+    }
+}
+
+/// `left op right` with the tolerance: `==` within it, `!=` beyond it,
+/// and the other comparisons with it as slack.
+pub fn compare(left: &Q, op: CmpOp, right: &Q, tol: Tolerance) -> bool {
+    let slack = match tol {
+        Tolerance::Exact => Q::zero(),
+        Tolerance::Absolute(d) => q(d),
+        Tolerance::Relative(share) => q(share) * right.abs(),
+    };
+    let diff = left - right;
+    match op {
+        CmpOp::Eq => diff.abs() <= slack,
+        CmpOp::Ne => diff.abs() > slack,
+        CmpOp::Le => diff <= slack,
+        CmpOp::Lt => diff < slack,
+        CmpOp::Ge => diff >= -slack,
+        CmpOp::Gt => diff > -slack,
+    }
+}
+
+fn expr(e: &Expr, f: &mut Figures<'_>) -> Result<Q, Unevaluated> {
+    Ok(match e {
+        Expr::Number(d) => q(*d),
+        Expr::Figure(read, ind) => f.figure(*read, *ind)?,
+        Expr::Neg(x) => -expr(x, f)?,
+        Expr::Abs(x) => expr(x, f)?.abs(),
+        Expr::Bin(op, a, b) => {
+            let (a, b) = (expr(a, f)?, expr(b, f)?);
+            match op {
+                Arith::Add => a + b,
+                Arith::Sub => a - b,
+                Arith::Mul => a * b,
+                Arith::Div if b.is_zero() => return Err(Unevaluated::DivisionByZero),
+                Arith::Div => a / b,
+            }
+        }
+        Expr::Min(xs) | Expr::Max(xs) => {
+            let mut values = xs.iter().map(|x| expr(x, f)).collect::<Result<Vec<Q>, _>>()?.into_iter();
+            let first = values.next().expect("two arguments or more");
+            let max = matches!(e, Expr::Max(_));
+            values.fold(first, |acc, v| if (v > acc) == max { v } else { acc })
+        }
+    })
+}
+
+/// A decimal, exactly.
+pub fn q(d: Decimal) -> Q {
+    Q::new(BigInt::from(d.mantissa()), BigInt::from(10).pow(u32::from(d.scale())))
+}
+
+/// An exact number as text: its decimal expansion when it ends, else
+/// rounded to 10 decimals and marked `≈`.
+pub fn text(x: &Q) -> String {
+    let den = x.denom();
+    let mut d = den.clone();
+    let (two, five) = (BigInt::from(2), BigInt::from(5));
+    let mut scale = 0u32;
+    let (mut twos, mut fives) = (0u32, 0u32);
+    while (&d % &two).is_zero() {
+        d /= &two;
+        twos += 1;
+    }
+    while (&d % &five).is_zero() {
+        d /= &five;
+        fives += 1;
+    }
+    let exact = d == BigInt::from(1);
+    if exact {
+        scale = twos.max(fives);
+    }
+    let shown = if exact { scale } else { 10 };
+    let scaled = x * Q::from_integer(BigInt::from(10).pow(shown));
+    // Half away from zero, for the approximation only.
+    let rounded = if exact { scaled.to_integer() } else { scaled.round().to_integer() };
+    let negative = rounded.is_negative();
+    let digits = rounded.abs().to_string();
+    let s = shown as usize;
+    let body = if s == 0 {
+        digits
+    } else {
+        let padded = format!("{digits:0>width$}", width = s + 1);
+        let (int, frac) = padded.split_at(padded.len() - s);
+        let frac = if exact { frac.to_owned() } else { frac.trim_end_matches('0').to_owned() };
+        if frac.is_empty() { int.to_owned() } else { format!("{int}.{frac}") }
+    };
+    format!("{}{}{body}", if exact { "" } else { "≈" }, if negative { "-" } else { "" })
+}
+
+#[cfg(test)]
+mod tests;
