@@ -5,11 +5,13 @@
 //! nothing here reads or writes files.
 
 use crate::aggregate::Partial;
+use crate::checks::{self, CheckCounts, Evaluation, Outcome};
 use crate::claims::{self, ClaimCheck, ClaimOutcomes};
-use crate::config::{Rules, Units};
+use crate::config::Pipeline;
 use crate::metrics::{self, Metric};
-use crate::model::{Observation, Superseded};
+use crate::model::{Key, Observation, Superseded};
 use crate::rates::{self, PartsRate};
+use crate::reject::Issue;
 use crate::supersede;
 
 /// One bucket's figures.
@@ -26,6 +28,12 @@ pub struct BucketFigures {
     pub claim_outcomes: ClaimOutcomes,
     /// Sorted by key.
     pub superseded: Vec<Superseded>,
+    /// Every review rule evaluated, by rule, then agency and year.
+    pub checks: Vec<Evaluation>,
+    pub check_counts: CheckCounts,
+    /// The rows error rules failed on, by key, each with its quarantine
+    /// entry: not in `current`.
+    pub rule_failed: Vec<(Key, Issue)>,
 }
 
 /// What a bucket adds to the run beyond its rows: its counts and its part
@@ -40,6 +48,12 @@ pub struct Contribution {
     pub superseded_by_file: Vec<(u32, u64)>,
     pub claim_outcomes: ClaimOutcomes,
     pub totals: Partial,
+    pub check_counts: CheckCounts,
+    /// The review rules' findings: failed and explained evaluations (for
+    /// the people's summary and the report; the `checks` table has all).
+    pub findings: Vec<Evaluation>,
+    /// The rows error rules failed on, with their quarantine entries.
+    pub rule_failed: Vec<(Key, Issue)>,
 }
 
 impl Contribution {
@@ -53,23 +67,63 @@ impl Contribution {
                 None => whole = false,
             }
         }
+        let file = |f: &mut crate::model::FileId| match to(f.0) {
+            Some(n) => {
+                f.0 = n;
+                true
+            }
+            None => false,
+        };
+        for (_, issue) in &mut self.rule_failed {
+            whole &= file(&mut issue.file);
+        }
+        for e in &mut self.findings {
+            for r in &mut e.reads {
+                whole &= file(&mut r.origin.file);
+            }
+        }
         let totals = self.totals.rename_files(|f| to(f.0).map(crate::model::FileId));
         whole && totals
     }
 }
 
+impl BucketFigures {
+    /// The review rules' findings: failed and explained evaluations.
+    pub fn findings(&self) -> Vec<Evaluation> {
+        self.checks.iter().filter(|e| matches!(e.outcome, Outcome::Fail | Outcome::Explained)).cloned().collect()
+    }
+}
+
 /// Computes a bucket from its rows as spilled (in any order).
-pub fn compute(mut rows: Vec<Observation>, rules: Rules<'_>, units: &Units) -> BucketFigures {
+pub fn compute(mut rows: Vec<Observation>, p: &Pipeline) -> BucketFigures {
+    let (rules, units) = (p.rules(), &p.units);
     supersede::sort(&mut rows);
     let merged = supersede::merge(rows);
     let mut current = merged.current;
+    // The review rules, on the figures as sent; those an error rule failed
+    // on leave the bucket as any quarantined row does.
+    let checked =
+        checks::evaluate(&current, &p.checks.0, checks::Lookup { catalog: &p.catalog, register: &p.register });
+    if !checked.quarantined.is_empty() {
+        current.retain(|o| checked.quarantined.binary_search_by_key(&o.key, |(k, _)| *k).is_err());
+    }
     let mut rates = rates::from_parts(&current, rules);
     let mut metrics = metrics::compute(&current, rules);
     // Claims look at a row's earlier years, which key order puts before it.
     let claims = claims::check(&current, &mut metrics, &mut rates, rules, units);
     let claim_outcomes = ClaimOutcomes::of(&claims);
     year_order(&mut current, &mut metrics);
-    BucketFigures { current, metrics, rates, claims, claim_outcomes, superseded: merged.superseded }
+    BucketFigures {
+        current,
+        metrics,
+        rates,
+        claims,
+        claim_outcomes,
+        superseded: merged.superseded,
+        check_counts: CheckCounts::of(&checked),
+        checks: checked.evaluations,
+        rule_failed: checked.quarantined,
+    }
 }
 
 /// Moves observations and their metrics, sorted by key, into the order of
@@ -156,7 +210,7 @@ mod tests {
             sent(&p, 2020, "37.09", None, 0),
             sent(&p, 2021, "36", Some("35"), 1),
         ];
-        let f = compute(rows, p.rules(), &p.units);
+        let f = compute(rows, &p);
         let years: Vec<i32> = f.current.iter().map(|o| o.key.year).collect();
         assert_eq!(years, [2020, 2021]);
         let m = &f.metrics[1];

@@ -72,9 +72,16 @@ impl Outcome {
 pub enum Unevaluated {
     /// A figure it reads was not sent (or sent missing, or without a
     /// target).
-    Missing { read: ReadKind, indicator: IndicatorId, year: i32 },
+    Missing {
+        read: ReadKind,
+        indicator: IndicatorId,
+        year: i32,
+    },
     /// A growth it reads has none (`NullReason`'s code).
-    NoGrowth { indicator: IndicatorId, why: String },
+    NoGrowth {
+        indicator: IndicatorId,
+        why: String,
+    },
     DivisionByZero,
 }
 
@@ -115,6 +122,43 @@ pub struct Checked {
     pub evaluations: Vec<Evaluation>,
     /// The keys of `current` to quarantine, sorted, each with its issue.
     pub quarantined: Vec<(Key, Issue)>,
+}
+
+/// Evaluations per outcome, for the manifest and the run's last line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckCounts {
+    pub evaluated: u64,
+    pub passed: u64,
+    pub failed: u64,
+    pub explained: u64,
+    pub not_evaluated: u64,
+    /// Rows quarantined because an error rule failed on them.
+    pub quarantined_rows: u64,
+}
+
+impl CheckCounts {
+    pub fn of(c: &Checked) -> CheckCounts {
+        let mut n = CheckCounts { quarantined_rows: c.quarantined.len() as u64, ..CheckCounts::default() };
+        for e in &c.evaluations {
+            n.evaluated += 1;
+            match e.outcome {
+                Outcome::Pass => n.passed += 1,
+                Outcome::Fail => n.failed += 1,
+                Outcome::Explained => n.explained += 1,
+                Outcome::NotEvaluated => n.not_evaluated += 1,
+            }
+        }
+        n
+    }
+
+    pub fn add(&mut self, o: CheckCounts) {
+        self.evaluated += o.evaluated;
+        self.passed += o.passed;
+        self.failed += o.failed;
+        self.explained += o.explained;
+        self.not_evaluated += o.not_evaluated;
+        self.quarantined_rows += o.quarantined_rows;
+    }
 }
 
 /// Evaluates every rule not on totals for each agency and year of
@@ -215,10 +259,8 @@ impl Figures<'_> {
                     YearOnYear::GrowthPct => crate::metrics::growth_exact(now, before),
                     YearOnYear::ChangePp => crate::metrics::change_exact(now, before),
                 };
-                r.map(|r| r.to_big()).map_err(|why: NullReason| Unevaluated::NoGrowth {
-                    indicator,
-                    why: why.as_str().to_owned(),
-                })
+                r.map(|r| r.to_big())
+                    .map_err(|why: NullReason| Unevaluated::NoGrowth { indicator, why: why.as_str().to_owned() })
             }
             Read::Members => unreachable!("rules on totals are not evaluated in a bucket"),
         }

@@ -284,6 +284,9 @@ pub mod file {
     pub const MISMATCHED_CLAIMS: &str = "claims.csv";
     /// The year's largest risers and fallers (`summary/<year>/movers.csv`).
     pub const MOVERS: &str = "movers.csv";
+    /// The review rules' failures and explained findings
+    /// (`summary/审核结果.csv`).
+    pub const CHECK_FINDINGS: &str = "审核结果.csv";
     /// Every parent's indicator × year table (`summary/yearbook.csv`).
     pub const YEARBOOK: &str = "yearbook.csv";
     /// What changed since the previous run in the same output directory.
@@ -302,6 +305,8 @@ pub mod table {
     pub const SUPERSEDED: &str = "superseded";
     /// Every figure an agency printed itself, checked against yearbook's.
     pub const CLAIMS: &str = "claims";
+    /// Every review rule (审核公式) evaluated, per agency and year.
+    pub const CHECKS: &str = "checks";
     /// What changed since the previous run in the same output directory.
     pub const CHANGES: &str = "changes";
 }
@@ -414,6 +419,20 @@ pub mod col {
         VALUE = "value", "the figure in the indicator's base unit (a total: the reported figure or the sum, a rate rounded)", "数值（基本单位；汇总行为上报数或合计，比率为修约后的值）";
         VALUE_RAW = "value_raw", "the value cell as typed", "数值单元格原文";
         VALUE_UNROUNDED = "value_unrounded", "a total's value before rounding", "汇总值修约前的值";
+        RULE = "rule", "the review rule's id in the rules file", "审核公式编号";
+        RULE_NAME = "rule_name", "the rule's name", "审核公式名称（英文）";
+        RULE_NAME_ZH = "rule_name_zh", "the rule's Chinese name", "审核公式名称";
+        SEVERITY = "severity", "error (强制性: failing figures are quarantined) or warning (核实性: a finding until explained)", "审核性质：error 强制性（未通过的数据不予发布），warning 核实性（需说明）";
+        EXPRESSION = "expression", "the rule as written", "审核公式原文";
+        TOLERANCE = "tolerance", "the rule's tolerance as written (empty: exact; 0.5: an amount; 0.1%: a share of the right-hand side)", "容差（空为精确；数值为绝对量；百分数为右侧的比例）";
+        CHECK_OUTCOME = "outcome", "pass, fail, explained (a warning whose figures carry a note) or not_evaluated", "审核结果：pass 通过，fail 未通过，explained 已说明，not_evaluated 未评估";
+        COMPARISON = "comparison", "the comparison that decided (the first that failed, else the first)", "决定结果的比较符";
+        LEFT = "left", "its left-hand side, exactly (≈ marks a quotient that does not end, at 10 decimals)", "比较左侧的精确值（≈ 表示无限小数，保留10位）";
+        RIGHT = "right", "its right-hand side, exactly", "比较右侧的精确值";
+        NOT_EVALUATED_REASON = "not_evaluated_reason", "why the rule was not evaluated: a figure missing, no growth, a division by zero", "未评估的原因：数据缺失、无法计算增长、除数为零";
+        EXPLANATION = "explanation", "the note that explains a warning's finding", "说明该审核发现的备注";
+        FIGURES_READ = "figures_read", "every figure the rule read: indicator, year, what, value and where it came from", "审核公式读取的每个数据：指标、年度、取值方式、数值及来源";
+        QUARANTINED = "quarantined", "whether the figures the rule read that year were quarantined (an error rule that failed)", "该年度读取的数据是否因未通过强制性审核而隔离";
     }
 
     /// What column `name` holds, in English and Chinese.

@@ -125,3 +125,11 @@ impl Issue {
         if d.is_empty() { self.code.zh().to_owned() } else { format!("{}（{d}）", self.code.zh()) }
     }
 }
+
+/// The issues of `a` and `b` (each in file order) in one list in file
+/// order: by file, then line and byte.
+pub fn in_file_order(a: &[Issue], b: &[Issue]) -> Vec<Issue> {
+    let mut all: Vec<Issue> = a.iter().chain(b).cloned().collect();
+    all.sort_by_key(|i| (i.file, i.line, i.byte));
+    all
+}

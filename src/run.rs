@@ -34,6 +34,7 @@ use crate::aggregate::{Aggregator, Tree};
 use crate::almanac;
 use crate::bucket::{self, Contribution};
 use crate::cache::{self, BucketEntry, CacheDir, FileEntry, FileTable, Plan};
+use crate::checks::{CheckCounts, Evaluation};
 use crate::claims::ClaimOutcomes;
 use crate::config::Pipeline;
 use crate::error::Error;
@@ -193,7 +194,7 @@ fn attempt(
     info!(read = plan.read(), reused = plan.reused.len() - plan.read(), buckets, computed, "incremental plan");
     stages.lap("ingest_normalize", stage_done);
 
-    let tables = Tables::of(&p.catalog, &p.register, &ing.files, &p.rounding);
+    let tables = Tables::of(p, &ing.files);
     let settings = export_settings(p, &rp.pipeline, &rp.schemas, indicator_rows);
     let schemas_of_tables = tables.column_infos().map_err(export::ExportError::from)?;
     let parquet_options = settings.parquet.clone();
@@ -231,6 +232,13 @@ fn attempt(
     for (report, n) in ing.files.iter_mut().zip(&run.superseded) {
         report.superseded = *n;
     }
+    // Rows an error rule failed on were accepted when read; the review
+    // quarantined them.
+    for i in &run.rule_failed {
+        let report = &mut ing.files[i.file.0 as usize];
+        (report.accepted, report.quarantined) = (report.accepted - 1, report.quarantined + 1);
+    }
+    ing.rejected = crate::reject::in_file_order(&ing.rejected, &run.rule_failed);
     let mut manifest = Manifest::new(RunRecord {
         started,
         finished: clock(),
@@ -245,6 +253,7 @@ fn attempt(
         observations: run.observations,
         totals: run.totals,
         claims: run.claims,
+        checks: run.checks,
         outputs: std::mem::take(&mut run.outputs),
         tables: schemas_of_tables,
         stage_ms: stages.0,
@@ -411,6 +420,11 @@ struct Finished {
     superseded: Vec<u64>,
     almanac: almanac::Almanac,
     mismatches: export::report::Mismatches,
+    checks: CheckCounts,
+    /// The review rules' failed and explained evaluations.
+    findings: Vec<Evaluation>,
+    /// Quarantine entries of the rows error rules failed on.
+    rule_failed: Vec<Issue>,
 }
 
 /// What the finish works from: the run's files, its buckets (each
@@ -485,6 +499,8 @@ fn compute_finish(
     });
     let (totals, (from_metrics, sheets, early_took)) = (totals?, early?);
     let mismatches = exporter.take_mismatches();
+    // The rows error rules failed on are quarantined as any other.
+    let rejected = crate::reject::in_file_order(&f.ing.rejected, &merged.rule_failed);
     // Then the rest of the tables, from the totals' Parquet, beside
     // the rest of the export and what changed since the previous
     // run (mostly one core's work each).
@@ -499,7 +515,7 @@ fn compute_finish(
     let (exported, made, changed) = std::thread::scope(|s| {
         let made = s.spawn(yearbook_tables);
         let changed = s.spawn(|| changes_since(&so_far));
-        let exported = exporter.finish(&totals, &f.ing.rejected, &f.ing.warnings);
+        let exported = exporter.finish(&totals, &rejected, &f.ing.warnings);
         (
             exported,
             made.join().expect("the yearbook tables do not panic"),
@@ -507,6 +523,7 @@ fn compute_finish(
         )
     });
     let mut outputs = exported?;
+    outputs.extend(export::write_check_findings(f.paths, &tables, &merged.findings, f.p.output.csv_encoding)?);
     stages.lap("export", stage_done);
     let (almanac, written, took) = made?;
     outputs.extend(written);
@@ -522,6 +539,9 @@ fn compute_finish(
         totals: totals.len() as u64,
         claims: merged.claims,
         superseded: merged.superseded_by_file,
+        checks: merged.checks,
+        findings: merged.findings,
+        rule_failed: merged.rule_failed,
         almanac,
         mismatches,
     };
@@ -554,6 +574,10 @@ struct Gathered {
     observations: u64,
     superseded_by_file: Vec<u64>,
     claims: ClaimOutcomes,
+    checks: CheckCounts,
+    findings: Vec<Evaluation>,
+    /// Quarantine entries of the rows error rules failed on.
+    rule_failed: Vec<Issue>,
 }
 
 /// What phase 2 works from.
@@ -581,7 +605,7 @@ impl Buckets<'_> {
         writer: &export::BucketWriter<'_>,
         b: usize,
     ) -> Result<(Contribution, BucketOutput), Error> {
-        let figures = bucket::compute(self.spill.read(b, self.files)?, p.rules(), &p.units);
+        let figures = bucket::compute(self.spill.read(b, self.files)?, p);
         let mut written = writer.write(b, &figures)?;
         let mut by_file = BTreeMap::<u32, u64>::new();
         for s in &figures.superseded {
@@ -592,6 +616,9 @@ impl Buckets<'_> {
             superseded_by_file: by_file.into_iter().collect(),
             claim_outcomes: figures.claim_outcomes,
             totals: tree.partial(&figures.current),
+            check_counts: figures.check_counts,
+            findings: figures.findings(),
+            rule_failed: figures.rule_failed,
         };
         // The cache keeps the parts' paths relative to the output and names
         // files by their cache ids; the run by its own.
@@ -678,8 +705,14 @@ fn phase2(
     let ids: Vec<usize> = (0..input.spill.buckets()).collect();
     let writer = exporter.bucket_writer();
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Contribution, BucketOutput)>(window);
-    let mut gathered =
-        Gathered { observations: 0, superseded_by_file: vec![0; files], claims: ClaimOutcomes::default() };
+    let mut gathered = Gathered {
+        observations: 0,
+        superseded_by_file: vec![0; files],
+        claims: ClaimOutcomes::default(),
+        checks: CheckCounts::default(),
+        findings: Vec::new(),
+        rule_failed: Vec::new(),
+    };
     std::thread::scope(|s| {
         let consumer = s.spawn(|| -> Result<(), Error> {
             for (figures, written) in rx {
@@ -687,6 +720,11 @@ fn phase2(
                 exporter.absorb(written)?;
                 gathered.observations += figures.observations;
                 gathered.claims.add(figures.claim_outcomes);
+                gathered.checks.add(figures.check_counts);
+                gathered.findings.extend(figures.findings);
+                let failed: Vec<Key> = figures.rule_failed.iter().map(|(k, _)| *k).collect();
+                totals.quarantined(&failed);
+                gathered.rule_failed.extend(figures.rule_failed.into_iter().map(|(_, i)| i));
                 for (file, n) in figures.superseded_by_file {
                     gathered.superseded_by_file[file as usize] += n;
                 }

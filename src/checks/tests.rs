@@ -216,7 +216,10 @@ fn prev_target_and_growth_read_the_agency_s_other_rows() {
     let e = c.evaluations.iter().find(|e| e.key.1 == 2020).unwrap();
     assert_eq!(e.outcome, Outcome::NotEvaluated, "no 2019 to grow from");
     // Target and prev.
-    let c = f.check(&["R,warning,all,{EMP-URBAN-NEW} >= target({EMP-URBAN-NEW}) and prev({EMP-URBAN-NEW}) < {EMP-URBAN-NEW},"], rows);
+    let c = f.check(
+        &["R,warning,all,{EMP-URBAN-NEW} >= target({EMP-URBAN-NEW}) and prev({EMP-URBAN-NEW}) < {EMP-URBAN-NEW},"],
+        rows,
+    );
     let e = c.evaluations.iter().find(|e| e.key.1 == 2021).unwrap();
     assert_eq!(e.outcome, Outcome::Pass);
     let read: Vec<(&str, i32, u64)> = e.reads.iter().map(|r| (r.read.as_str(), r.year, r.origin.line)).collect();
@@ -230,11 +233,8 @@ fn an_error_rule_quarantines_exactly_the_figures_it_read_that_year() {
     rows.push(f.row("TJ-HRSS", "DISPUTE-CLOSED", 2020, Some("100"), 7));
     rows.push(f.row("TJ-HRSS", "EMP-URBAN-NEW", 2021, Some("376200"), 8));
     let c = f.check(&["R9,error,all,{DISPUTE-CLOSED} <= {DISPUTE-ACCEPTED},"], rows);
-    let keys: Vec<(String, i32)> = c
-        .quarantined
-        .iter()
-        .map(|(k, _)| (f.catalog.indicator(k.indicator).code.clone(), k.year))
-        .collect();
+    let keys: Vec<(String, i32)> =
+        c.quarantined.iter().map(|(k, _)| (f.catalog.indicator(k.indicator).code.clone(), k.year)).collect();
     assert_eq!(keys, [("DISPUTE-ACCEPTED".into(), 2021), ("DISPUTE-CLOSED".into(), 2021)]);
     let issue = &c.quarantined[1].1;
     assert_eq!((issue.code, issue.line, issue.raw.as_str()), (Code::RuleFailed, 2, "33000"));

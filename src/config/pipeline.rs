@@ -93,6 +93,9 @@ pub struct SchemasSection {
     pub agencies: PathBuf,
     pub units: PathBuf,
     pub layouts: PathBuf,
+    /// The review rules (审核公式), if the office keeps any.
+    #[serde(default)]
+    pub rules: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -291,6 +294,8 @@ pub struct Pipeline {
     pub years: std::ops::RangeInclusive<i32>,
     pub rounding: RoundingRules,
     pub output: OutputSettings,
+    /// The review rules (none without a rules file).
+    pub checks: super::checks::Rules,
 }
 
 /// The files a run reads and the directory it writes, resolved.
@@ -303,12 +308,16 @@ pub struct Paths {
     pub agencies: PathBuf,
     pub units: PathBuf,
     pub layouts: PathBuf,
+    pub rules: Option<PathBuf>,
 }
 
 impl Paths {
-    /// The schema files, in the manifest's order.
-    pub fn schemas(&self) -> [&Path; 4] {
-        [&self.catalog, &self.agencies, &self.units, &self.layouts]
+    /// The schema files, in the manifest's order (the rules file last,
+    /// when there is one).
+    pub fn schemas(&self) -> Vec<&Path> {
+        let mut out = vec![self.catalog.as_path(), &self.agencies, &self.units, &self.layouts];
+        out.extend(self.rules.as_deref());
+        out
     }
 }
 
@@ -461,6 +470,7 @@ impl PipelineFile {
         let agencies_path = overrides.agencies.unwrap_or_else(|| resolve(&self.schemas.agencies));
         let units_path = resolve(&self.schemas.units);
         let layouts_path = resolve(&self.schemas.layouts);
+        let rules_path = self.schemas.rules.as_deref().map(resolve);
 
         let mut errors = self.setting_errors(path);
         let r = &self.rounding;
@@ -478,6 +488,10 @@ impl PipelineFile {
         let (Some(catalog), Some(register), Some(units), Some(layouts)) = (catalog, register, units, layouts) else {
             return Err(ConfigErrors(errors));
         };
+        let checks = match &rules_path {
+            Some(path) => super::checks::Rules::load(path, &catalog, &register).map_err(|e| errors.extend(e.0)).ok(),
+            None => Some(super::checks::Rules::default()),
+        };
         errors.extend(self.sdmx_errors(path));
         let look = super::sources::Lookups { catalog: &catalog, register: &register, units: &units };
         let sources = super::sources::compile(&self.sources, path, &self.text, &look, &mut errors);
@@ -493,7 +507,9 @@ impl PipelineFile {
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
-        let column_scales = column_scales(&catalog, &precision);
+        let (column_scales, Some(checks)) = (column_scales(&catalog, &precision), checks) else {
+            return Err(ConfigErrors(errors));
+        };
         Ok(Pipeline {
             paths: Paths {
                 pipeline: path.to_owned(),
@@ -503,6 +519,7 @@ impl PipelineFile {
                 agencies: agencies_path,
                 units: units_path,
                 layouts: layouts_path,
+                rules: rules_path,
             },
             catalog,
             register,
@@ -529,6 +546,7 @@ impl PipelineFile {
                     action: s.action.get_ref().clone(),
                 }),
             },
+            checks,
         })
     }
 }

@@ -43,6 +43,8 @@ pub struct RunCounts {
     /// Quarantine entries per error code.
     pub quarantine_codes: BTreeMap<String, u64>,
     pub claims: ClaimOutcomes,
+    /// The review rules' evaluations per outcome.
+    pub checks: crate::checks::CheckCounts,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -171,6 +173,7 @@ pub struct RunRecord<'a> {
     pub observations: u64,
     pub totals: u64,
     pub claims: ClaimOutcomes,
+    pub checks: crate::checks::CheckCounts,
     pub outputs: Vec<OutputFile>,
     pub tables: BTreeMap<String, Vec<ColumnInfo>>,
     pub stage_ms: BTreeMap<String, u64>,
@@ -214,6 +217,7 @@ impl Manifest {
                 warnings: r.warnings,
                 quarantine_codes: codes,
                 claims: r.claims,
+                checks: r.checks,
             },
             inputs: r.files,
             outputs: r.outputs,

@@ -126,6 +126,11 @@ impl BucketWriter<'_> {
         by_year.sort_by_key(|r| (r.key.year, r.key.agency, r.key.indicator));
         let mut claims: Vec<&crate::claims::ClaimCheck> = f.claims.iter().collect();
         claims.sort_by_key(|c| c.key.year);
+        // By year, then agency and rule (the rules file's order): buckets
+        // hold ranges of agencies, so their parts read one after the other
+        // are in that order too.
+        let mut checks: Vec<&crate::checks::Evaluation> = f.checks.iter().collect();
+        checks.sort_by_key(|e| (e.key.1, e.key.0, e.rule));
         let mut history: Vec<&Superseded> = f.superseded.iter().collect();
         history.sort_by_key(|s| (s.observation.key.year, s.observation.key.agency, s.observation.key.indicator));
         type Task<'t> = Box<dyn Fn() -> Result<Vec<Written>, ExportError> + Send + Sync + 't>;
@@ -158,6 +163,9 @@ impl BucketWriter<'_> {
         }
         for year_rows in claims.chunk_by(|a, b| a.key.year == b.key.year) {
             tasks.push(Box::new(move || Ok(vec![write(table::CLAIMS, year_rows[0].key.year, t.claims(year_rows)?)?])));
+        }
+        for year_rows in checks.chunk_by(|a, b| a.key.1 == b.key.1) {
+            tasks.push(Box::new(move || Ok(vec![write(table::CHECKS, year_rows[0].key.1, t.checks(year_rows)?)?])));
         }
         for year_rows in history.chunk_by(|a, b| a.observation.key.year == b.observation.key.year) {
             let year = year_rows[0].observation.key.year;
@@ -579,6 +587,66 @@ pub fn write_changes(
         written.push(parquet::write_file(&path, table::CHANGES, &changes_batch(year_rows)?, opts)?);
     }
     Ok(listed(paths, written))
+}
+
+/// `summary/审核结果.csv`'s columns, each header in Chinese then English.
+pub const CHECK_FINDINGS_HEADER: [&str; 14] = [
+    "审核公式 rule",
+    "公式名称 rule_name",
+    "审核性质 severity",
+    "单位代码 agency",
+    "单位名称 agency_name",
+    "年度 year",
+    "结果 outcome",
+    "左侧 left",
+    "比较 comparison",
+    "右侧 right",
+    "容差 tolerance",
+    "单位说明 explanation",
+    "审核公式原文 expression",
+    "读取数据 figures_read",
+];
+
+/// `summary/审核结果.csv`: every failed and explained evaluation of the
+/// review rules, by rule, agency and year, in Chinese first; written when
+/// the pipeline has rules.
+pub fn write_check_findings(
+    paths: &OutDir,
+    tables: &Tables<'_>,
+    findings: &[crate::checks::Evaluation],
+    encoding: csv_out::CsvEncoding,
+) -> Result<Option<OutputFile>, ExportError> {
+    if tables.rules.is_empty() {
+        return Ok(None);
+    }
+    let mut rows: Vec<&crate::checks::Evaluation> = findings.iter().collect();
+    let code = |e: &crate::checks::Evaluation| tables.register.agency(e.key.0).code.as_str();
+    rows.sort_by(|a, b| (a.rule, code(a), a.key.1).cmp(&(b.rule, code(b), b.key.1)));
+    let mut f = csv_out::CsvFile::create(&paths.summary_file(file::CHECK_FINDINGS), &CHECK_FINDINGS_HEADER, encoding)?;
+    for e in rows {
+        let rule = &tables.rules[e.rule as usize];
+        let agency = tables.register.agency(e.key.0);
+        let side = |q: &Option<crate::checks::Q>| q.as_ref().map(crate::checks::text).unwrap_or_default();
+        let reads: Vec<String> = e.reads.iter().map(|r| tables.figure_read(r)).collect();
+        let cells = [
+            csv_out::text(&rule.id).into_owned(),
+            csv_out::text(&rule.name_zh).into_owned(),
+            rule.severity.zh().to_owned(),
+            csv_out::text(&agency.code).into_owned(),
+            csv_out::text(agency.name()).into_owned(),
+            e.key.1.to_string(),
+            e.outcome.zh().to_owned(),
+            side(&e.left),
+            e.op.map_or("", |o| o.symbol()).to_owned(),
+            side(&e.right),
+            rule.tolerance.text(),
+            csv_out::text(e.note.as_deref().unwrap_or("")).into_owned(),
+            csv_out::text(&rule.expression).into_owned(),
+            csv_out::text(&reads.join("; ")).into_owned(),
+        ];
+        f.row(cells.iter().map(String::as_bytes))?;
+    }
+    Ok(Some(listed(paths, vec![f.finish()?]).remove(0)))
 }
 
 /// The `changes` table's columns.

@@ -5,10 +5,12 @@ use arrow::array::RecordBatch;
 
 use super::parquet::{Col, ParquetError, batch, boolean, decimal, int64, text, text_list};
 use crate::aggregate::Total;
+use crate::checks::{self, Evaluation, FigureRead, Outcome as CheckOutcome, Unevaluated};
 use crate::claims::ClaimCheck;
+use crate::config::checks::Rule;
 use std::collections::BTreeMap;
 
-use crate::config::{AgencyId, Catalog, IndicatorId, Precision, Register, RoundingRules};
+use crate::config::{AgencyId, Catalog, IndicatorId, Precision, Register};
 use crate::decimal::Rounding;
 use crate::decimal::{BASE_SCALE, Decimal, UNROUNDED_SCALE};
 use crate::metrics::Metric;
@@ -53,6 +55,8 @@ pub struct Tables<'a> {
     pub catalog: &'a Catalog,
     pub register: &'a Register,
     pub files: &'a [FileReport],
+    /// The review rules the `checks` table names.
+    pub rules: &'a [Rule],
     /// Column scales of the printed percentages.
     pub scales: Precision,
     /// The rounding rule, named in every metrics row.
@@ -62,8 +66,73 @@ pub struct Tables<'a> {
 impl<'a> Tables<'a> {
     /// The tables of a run over `files`, by the catalog, the register and
     /// the rounding rules.
-    pub fn of(catalog: &'a Catalog, register: &'a Register, files: &'a [FileReport], rounding: &RoundingRules) -> Self {
-        Tables { catalog, register, files, scales: rounding.column_scales, rule: rounding.rule }
+    pub fn of(p: &'a crate::config::Pipeline, files: &'a [FileReport]) -> Self {
+        let (catalog, register, rounding) = (&p.catalog, &p.register, &p.rounding);
+        Tables { catalog, register, files, rules: &p.checks.0, scales: rounding.column_scales, rule: rounding.rule }
+    }
+
+    /// Where a figure came from, as people cite it: `file:line`, or a
+    /// workbook's `file [sheet] C7`.
+    pub fn cite(&self, origin: &Origin) -> String {
+        match (self.sheet(origin), self.cell(origin)) {
+            (Some(sheet), Some(cell)) => format!("{} [{sheet}] {cell}", self.source_file(origin)),
+            _ => format!("{}:{}", self.source_file(origin), origin.line),
+        }
+    }
+
+    /// A figure a rule read, in words: `DISPUTE-CLOSED 2021 value = 33000 (city/a.csv:2)`.
+    pub fn figure_read(&self, f: &FigureRead) -> String {
+        let value = f.value.map_or_else(|| "—".to_owned(), |v| v.text().as_str().to_owned());
+        let code = &self.catalog.indicator(f.indicator).code;
+        format!("{code} {} {} = {value} ({})", f.year, f.read, self.cite(&f.origin))
+    }
+
+    /// Why a rule was not evaluated, in words.
+    pub fn unevaluated(&self, u: &Unevaluated) -> String {
+        match u {
+            Unevaluated::Missing { read, indicator, year } => {
+                format!("no {read} of {} for {year}", self.catalog.indicator(*indicator).code)
+            }
+            Unevaluated::NoGrowth { indicator, why } => {
+                format!("no growth of {}: {why}", self.catalog.indicator(*indicator).code)
+            }
+            Unevaluated::DivisionByZero => "division by zero".to_owned(),
+        }
+    }
+
+    /// Every review rule evaluated for one year, by rule, then agency.
+    pub fn checks(&self, rows: &[&Evaluation]) -> Result<RecordBatch, ParquetError> {
+        let rule = |e: &Evaluation| &self.rules[e.rule as usize];
+        let reads: Vec<Vec<String>> =
+            rows.iter().map(|e| e.reads.iter().map(|f| self.figure_read(f)).collect()).collect();
+        let items = reads.iter().map(Vec::len).sum();
+        let sides: Vec<(Option<String>, Option<String>)> =
+            rows.iter().map(|e| (e.left.as_ref().map(checks::text), e.right.as_ref().map(checks::text))).collect();
+        let why: Vec<Option<String>> =
+            rows.iter().map(|e| e.unevaluated.as_ref().map(|u| self.unevaluated(u))).collect();
+        let tolerance: Vec<String> = rows.iter().map(|e| rule(e).tolerance.text()).collect();
+        let quarantined = |e: &Evaluation| {
+            e.outcome == CheckOutcome::Fail && rule(e).severity == crate::config::checks::Severity::Error
+        };
+        let cols = vec![
+            Ok(text(col::RULE, rows.iter().map(|e| Some(rule(e).id.as_str())))),
+            Ok(text(col::RULE_NAME_ZH, rows.iter().map(|e| Some(rule(e).name_zh.as_str())))),
+            Ok(text(col::RULE_NAME, rows.iter().map(|e| Some(rule(e).name_en.as_str())))),
+            Ok(text(col::SEVERITY, rows.iter().map(|e| Some(rule(e).severity.name())))),
+            Ok(text(col::AGENCY, rows.iter().map(|e| Some(self.agency(e.key.0))))),
+            Ok(text(col::AGENCY_NAME, rows.iter().map(|e| Some(self.register.agency(e.key.0).name())))),
+            Ok(text(col::EXPRESSION, rows.iter().map(|e| Some(rule(e).expression.as_str())))),
+            Ok(text(col::TOLERANCE, tolerance.iter().map(|t| Some(t.as_str())))),
+            Ok(text(col::CHECK_OUTCOME, rows.iter().map(|e| Some(e.outcome.name())))),
+            Ok(text(col::COMPARISON, rows.iter().map(|e| e.op.map(|o| o.symbol())))),
+            Ok(text(col::LEFT, sides.iter().map(|s| s.0.as_deref()))),
+            Ok(text(col::RIGHT, sides.iter().map(|s| s.1.as_deref()))),
+            Ok(text(col::NOT_EVALUATED_REASON, why.iter().map(|w| w.as_deref()))),
+            Ok(text(col::EXPLANATION, rows.iter().map(|e| e.note.as_deref()))),
+            Ok(boolean(col::QUARANTINED, rows.iter().map(|e| Some(quarantined(e))))),
+            Ok(text_list(col::FIGURES_READ, items, reads.iter().map(|r| r.iter().map(String::as_str)))),
+        ];
+        batch(table::CHECKS, cols)
     }
 
     /// Every table's columns as the manifest lists them.
@@ -175,6 +244,7 @@ impl<'a> Tables<'a> {
             (table::TOTALS, self.totals(&[])?.schema()),
             (table::SUPERSEDED, self.superseded(&[])?.schema()),
             (table::CLAIMS, self.claims(&[])?.schema()),
+            (table::CHECKS, self.checks(&[])?.schema()),
         ])
     }
 

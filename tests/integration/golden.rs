@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::util::{csv_rows, files_under, parquet_rows, repo, run_sample};
 
-const TABLES: &[&str] = &["observations", "metrics", "totals", "superseded", "rates"];
+const TABLES: &[&str] = &["observations", "metrics", "totals", "superseded", "rates", "checks"];
 const CSVS: &[&str] = &[
     "quarantine.csv",
     "warnings.csv",
@@ -15,6 +15,7 @@ const CSVS: &[&str] = &[
     "summary/2021/league.csv",
     "summary/2021/movers.csv",
     "summary/yearbook.csv",
+    "summary/审核结果.csv",
 ];
 
 fn compare(name: &str, got: Vec<Vec<String>>) {
@@ -69,6 +70,10 @@ fn every_bad_row_of_the_sample_is_quarantined_with_its_line() {
             ("districts/TJ-D02-HRSS.csv", "30", "duplicate_conflict"),
             ("districts/TJ-D13-HRSS.csv", "29", "unknown_unit"),
             ("districts/TJ-D13-HRSS.csv", "32", "unit_mismatch"),
+            // More mediations succeeded than were accepted: the review
+            // rule R12 (an error) refuses both figures.
+            ("districts/TJ-D13-HRSS.csv", "34", "rule_failed"),
+            ("districts/TJ-D13-HRSS.csv", "35", "rule_failed"),
         ]
     );
     // 千余 is quarantined with its raw text, never zeroed.
@@ -86,9 +91,11 @@ fn every_row_read_is_accounted_for() {
         assert_eq!(read, acc + q, "{}", f["path"]);
         quarantined += q;
     }
-    assert_eq!(quarantined, 9);
-    // 292 rows of submissions and 20 of the 劳动保障监察 table with its 全市 rows.
-    assert_eq!(m["counts"]["rows_read"], 312);
+    // Seven rows refused as read, two by the review rule R12 (TJ-D13-HRSS's
+    // 2022 mediations: more succeeded than accepted).
+    assert_eq!(quarantined, 11);
+    // 297 rows of submissions and 20 of the 劳动保障监察 table with its 全市 rows.
+    assert_eq!(m["counts"]["rows_read"], 317);
     // Every output is listed with the hash of what is on disk.
     for o in m["outputs"].as_array().unwrap() {
         let bytes = std::fs::read(dir.join(o["path"].as_str().unwrap())).unwrap();

@@ -92,7 +92,7 @@ fn the_report_is_one_self_contained_page_with_the_seed_s_figures() {
         &city[..120]
     );
     // What the run read, the league and the mismatched claims are there.
-    assert!(text.contains("312 读取行 rows read"), "{}", &text[..400]);
+    assert!(text.contains("317 读取行 rows read"), "{}", &text[..400]);
     assert!(text.contains("目标完成情况排名"));
     assert!(text.contains("按修约后的发布数计算"), "a diagnosis of the sample's mismatched claims");
     assert!(text.contains("bad_number 3"), "the quarantine by reason");

@@ -253,10 +253,8 @@ fn code(i: &mut In<'_>) -> ModalResult<Syntax> {
 
 fn call(i: &mut In<'_>) -> ModalResult<Syntax> {
     let (name, span) = take_while(1.., |c: char| c.is_ascii_alphabetic() || c == '_').with_span().parse_next(i)?;
-    let args: Vec<Syntax> = preceded(
-        ws('('),
-        cut_err(terminated(separated(1.., sum, ws(',')), ws(')').context(expected("`,` or `)`")))),
-    )
-    .parse_next(i)?;
+    let args: Vec<Syntax> =
+        preceded(ws('('), cut_err(terminated(separated(1.., sum, ws(',')), ws(')').context(expected("`,` or `)`")))))
+            .parse_next(i)?;
     Ok(Syntax::Call(name.to_owned(), span, args))
 }

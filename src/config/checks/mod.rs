@@ -301,7 +301,8 @@ impl Rules {
                     None
                 }
             };
-            let (Some(severity), Some(applies_to), Some(tolerance), Some(cond)) = (severity, applies_to, tolerance, cond)
+            let (Some(severity), Some(applies_to), Some(tolerance), Some(cond)) =
+                (severity, applies_to, tolerance, cond)
             else {
                 continue;
             };
