@@ -5,7 +5,7 @@
 //! nothing here reads or writes files.
 
 use crate::aggregate::Partial;
-use crate::checks::{self, CheckCounts, Evaluation, Outcome};
+use crate::checks::{self, CheckCounts, Evaluation};
 use crate::claims::{self, ClaimCheck, ClaimOutcomes};
 use crate::config::Pipeline;
 use crate::metrics::{self, Metric};
@@ -78,8 +78,8 @@ impl Contribution {
             whole &= file(&mut issue.file);
         }
         for e in &mut self.findings {
-            for r in &mut e.reads {
-                whole &= file(&mut r.origin.file);
+            for o in e.reads.iter_mut().filter_map(|r| r.origin.as_mut()) {
+                whole &= file(&mut o.file);
             }
         }
         let totals = self.totals.rename_files(|f| to(f.0).map(crate::model::FileId));
@@ -90,7 +90,7 @@ impl Contribution {
 impl BucketFigures {
     /// The review rules' findings: failed and explained evaluations.
     pub fn findings(&self) -> Vec<Evaluation> {
-        self.checks.iter().filter(|e| matches!(e.outcome, Outcome::Fail | Outcome::Explained)).cloned().collect()
+        self.checks.iter().filter(|e| e.outcome.is_finding()).cloned().collect()
     }
 }
 

@@ -17,6 +17,7 @@ use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 use serde::{Deserialize, Serialize};
 
+use crate::aggregate::Total;
 use crate::config::checks::grammar::{Arith, CmpOp};
 use crate::config::checks::{Cond, Expr, Read, Rule, Severity, Tolerance};
 use crate::config::{Catalog, IndicatorId, Kind, Register, YearOnYear};
@@ -48,6 +49,11 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// A finding people are shown: failed, or explained.
+    pub fn is_finding(self) -> bool {
+        matches!(self, Outcome::Fail | Outcome::Explained)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Outcome::Pass => "pass",
@@ -95,7 +101,8 @@ pub struct FigureRead {
     pub indicator: IndicatorId,
     pub year: i32,
     pub value: Option<Decimal>,
-    pub origin: Origin,
+    /// The row it came from; none for a total its members add up to.
+    pub origin: Option<Origin>,
 }
 
 /// One rule evaluated for one agency and year.
@@ -138,8 +145,12 @@ pub struct CheckCounts {
 
 impl CheckCounts {
     pub fn of(c: &Checked) -> CheckCounts {
-        let mut n = CheckCounts { quarantined_rows: c.quarantined.len() as u64, ..CheckCounts::default() };
-        for e in &c.evaluations {
+        CheckCounts { quarantined_rows: c.quarantined.len() as u64, ..CheckCounts::of_evaluations(&c.evaluations) }
+    }
+
+    pub fn of_evaluations(evaluations: &[Evaluation]) -> CheckCounts {
+        let mut n = CheckCounts::default();
+        for e in evaluations {
             n.evaluated += 1;
             match e.outcome {
                 Outcome::Pass => n.passed += 1,
@@ -195,6 +206,88 @@ pub fn evaluate(current: &[Observation], rules: &[Rule], p: Lookup<'_>) -> Check
     out
 }
 
+/// Evaluates every rule on totals (reading `members()`, warnings all) for
+/// each parent and year of `totals` (sorted by key) that it applies to and
+/// has a total it reads: the parent's figure is its total (the reported
+/// figure, or its contributors' sum), `members()` its members' sum.
+pub fn evaluate_totals(totals: &[Total], rules: &[Rule], p: Lookup<'_>) -> Vec<Evaluation> {
+    let mut out = Vec::new();
+    let pairs: BTreeSet<(crate::config::AgencyId, i32)> = totals.iter().map(|t| (t.key.agency, t.key.year)).collect();
+    for (n, rule) in rules.iter().enumerate().filter(|(_, r)| r.on_totals()) {
+        for &(agency, year) in &pairs {
+            if !rule.applies_to.selects(agency, p.register) {
+                continue;
+            }
+            let mut source = TotalFigures { totals, agency, year, p, reads: Vec::new() };
+            if !rule.reads.iter().any(|(r, ind)| *r != Read::Prev && source.total(*ind, year).is_some()) {
+                continue;
+            }
+            out.push(evaluate_with(rule, n as u32, (agency, year), &mut source));
+        }
+    }
+    out
+}
+
+/// The figures a rule on totals reads for one parent and year.
+struct TotalFigures<'a> {
+    totals: &'a [Total],
+    agency: crate::config::AgencyId,
+    year: i32,
+    p: Lookup<'a>,
+    reads: Vec<FigureRead>,
+}
+
+impl TotalFigures<'_> {
+    fn total(&self, indicator: IndicatorId, year: i32) -> Option<&Total> {
+        let key = Key { agency: self.agency, indicator, year };
+        self.totals.binary_search_by_key(&key, |t| t.key).ok().map(|i| &self.totals[i])
+    }
+}
+
+impl Source for TotalFigures<'_> {
+    fn take_reads(&mut self) -> Vec<FigureRead> {
+        std::mem::take(&mut self.reads)
+    }
+
+    fn figure(&mut self, read: Read, indicator: IndicatorId) -> Result<Q, Unevaluated> {
+        let year = if read == Read::Prev { self.year - 1 } else { self.year };
+        let missing = || Unevaluated::Missing { read: read.name().to_owned(), indicator, year };
+        let totals = self.totals;
+        let key = Key { agency: self.agency, indicator, year };
+        let t = totals.binary_search_by_key(&key, |t| t.key).ok().map(|i| &totals[i]).ok_or_else(missing)?;
+        let exact = |o: &crate::model::Outcome| o.as_ref().ok().map(|f| f.exact.to_big());
+        let kind: Kind = self.p.catalog.indicator(indicator).kind;
+        let (value, q): (Option<Decimal>, Option<Q>) = match read {
+            Read::Value | Read::Prev => {
+                let v = t.value_unrounded.or(t.value);
+                (v, v.map(q))
+            }
+            Read::Target => (t.target.ok(), t.target.ok().map(q)),
+            Read::Members => (t.members, t.members.map(q)),
+            Read::Growth => {
+                let g = match kind.year_on_year() {
+                    YearOnYear::GrowthPct => &t.growth,
+                    YearOnYear::ChangePp => &t.change,
+                };
+                let why = g.as_ref().err().map(|r| r.as_str().to_owned());
+                let value = g.as_ref().ok().map(|f| f.unrounded);
+                self.reads.push(FigureRead {
+                    read: read.name().to_owned(),
+                    indicator,
+                    year,
+                    value,
+                    origin: t.report.as_ref().map(|r| r.origin),
+                });
+                return exact(g).ok_or(Unevaluated::NoGrowth { indicator, why: why.unwrap_or_default() });
+            }
+        };
+        // A reported total's row; a summed one has none.
+        let origin = if read == Read::Members { None } else { t.report.as_ref().map(|r| r.origin) };
+        self.reads.push(FigureRead { read: read.name().to_owned(), indicator, year, value, origin });
+        q.ok_or_else(missing)
+    }
+}
+
 /// The quarantine entry of a row an `error` rule read and failed on.
 fn failed_issue(rule: &Rule, e: &Evaluation, f: &FigureRead, current: &[Observation], p: Lookup<'_>) -> Issue {
     let o = row_of(current, Key { agency: e.key.0, indicator: f.indicator, year: f.year }).expect("a row read");
@@ -218,6 +311,16 @@ fn failed_issue(rule: &Rule, e: &Evaluation, f: &FigureRead, current: &[Observat
     }
 }
 
+/// Where a rule's figures are looked up: an agency's rows, or a parent's
+/// totals.
+trait Source {
+    /// The figure `read` of `indicator` for the agency and year evaluated,
+    /// noting what was read.
+    fn figure(&mut self, read: Read, indicator: IndicatorId) -> Result<Q, Unevaluated>;
+    /// What was read, in the order read.
+    fn take_reads(&mut self) -> Vec<FigureRead>;
+}
+
 /// The figures a rule reads for one agency and year, looked up in
 /// `current`.
 struct Figures<'a> {
@@ -233,7 +336,7 @@ impl Figures<'_> {
         let missing = || Unevaluated::Missing { read: read.name().to_owned(), indicator, year };
         let o = row_of(self.current, Key { agency: self.agency, indicator, year }).ok_or_else(missing)?;
         let value = if read == Read::Target { o.target } else { o.value };
-        self.reads.push(FigureRead { read: read.name().to_owned(), indicator, year, value, origin: o.origin });
+        self.reads.push(FigureRead { read: read.name().to_owned(), indicator, year, value, origin: Some(o.origin) });
         Ok(o)
     }
 
@@ -241,6 +344,13 @@ impl Figures<'_> {
         let o = self.row(read, indicator, year)?;
         let v = if read == Read::Target { o.target } else { o.value };
         v.ok_or(Unevaluated::Missing { read: read.name().to_owned(), indicator, year })
+    }
+
+}
+
+impl Source for Figures<'_> {
+    fn take_reads(&mut self) -> Vec<FigureRead> {
+        std::mem::take(&mut self.reads)
     }
 
     fn figure(&mut self, read: Read, indicator: IndicatorId) -> Result<Q, Unevaluated> {
@@ -276,20 +386,33 @@ fn evaluate_one(
     p: Lookup<'_>,
 ) -> Evaluation {
     let mut f = Figures { current, agency, year, p, reads: Vec::new() };
+    let mut e = evaluate_with(rule, n, (agency, year), &mut f);
+    if e.outcome == Outcome::Fail
+        && rule.severity == Severity::Warning
+        && let Some(note) = note_of(&e.reads, current, agency)
+    {
+        (e.outcome, e.note) = (Outcome::Explained, Some(note));
+    }
+    e
+}
+
+/// Evaluates `rule` (the `n`th) for one agency and year over `source`:
+/// passed, failed or not evaluated.
+fn evaluate_with(rule: &Rule, n: u32, key: (crate::config::AgencyId, i32), source: &mut dyn Source) -> Evaluation {
     // Every figure first, so that the evaluation lists all it read even
     // when one is missing.
     let mut missing = None;
     for (read, ind) in &rule.reads {
-        if let Err(e) = f.figure(*read, *ind) {
+        if let Err(e) = source.figure(*read, *ind) {
             missing.get_or_insert(e);
         }
     }
-    let mut reads = std::mem::take(&mut f.reads);
+    let mut reads = source.take_reads();
     reads.sort_by(|a, b| (a.year, a.indicator, &a.read).cmp(&(b.year, b.indicator, &b.read)));
     reads.dedup();
     let mut e = Evaluation {
         rule: n,
-        key: (agency, year),
+        key,
         outcome: Outcome::NotEvaluated,
         op: None,
         left: None,
@@ -301,22 +424,14 @@ fn evaluate_one(
     if e.unevaluated.is_some() {
         return e;
     }
-    match cond(&rule.cond, rule.tolerance, &mut f) {
+    match cond(&rule.cond, rule.tolerance, source) {
         Err(why) => e.unevaluated = Some(why),
         Ok(decided) => {
             (e.op, e.left, e.right) = (Some(decided.op), Some(decided.left), Some(decided.right));
-            e.outcome = if decided.holds {
-                Outcome::Pass
-            } else if rule.severity == Severity::Warning
-                && let Some(note) = note_of(&e.reads, current, agency)
-            {
-                e.note = Some(note);
-                Outcome::Explained
-            } else {
-                Outcome::Fail
-            };
+            e.outcome = if decided.holds { Outcome::Pass } else { Outcome::Fail };
         }
     }
+    source.take_reads();
     e
 }
 
@@ -339,7 +454,7 @@ struct Decided {
 
 /// Evaluates a condition; the comparison that decides is the first that
 /// fails (when the condition fails) or the first (when it holds).
-fn cond(c: &Cond, tol: Tolerance, f: &mut Figures<'_>) -> Result<Decided, Unevaluated> {
+fn cond(c: &Cond, tol: Tolerance, f: &mut dyn Source) -> Result<Decided, Unevaluated> {
     match c {
         Cond::Cmp(a, op, b) => {
             let (left, right) = (expr(a, f)?, expr(b, f)?);
@@ -379,7 +494,7 @@ pub fn compare(left: &Q, op: CmpOp, right: &Q, tol: Tolerance) -> bool {
     }
 }
 
-fn expr(e: &Expr, f: &mut Figures<'_>) -> Result<Q, Unevaluated> {
+fn expr(e: &Expr, f: &mut dyn Source) -> Result<Q, Unevaluated> {
     Ok(match e {
         Expr::Number(d) => q(*d),
         Expr::Figure(read, ind) => f.figure(*read, *ind)?,

@@ -245,6 +245,12 @@ impl OutDir {
         self.0.join(table).join(format!("year={year}")).join(format!("part-{part:05}.parquet"))
     }
 
+    /// The part of `table` written from the totals, after the buckets'
+    /// parts: `checks/year=2021/part-totals.parquet`.
+    pub fn totals_part(&self, table: &str, year: i32) -> PathBuf {
+        self.0.join(table).join(format!("year={year}")).join("part-totals.parquet")
+    }
+
     /// A summary CSV of `year`: `summary/2021/indicators.csv`.
     pub fn summary(&self, year: i32, name: &str) -> PathBuf {
         self.0.join(file::SUMMARY).join(year.to_string()).join(name)

@@ -498,6 +498,14 @@ fn compute_finish(
         (written.map(|()| totals), early.join().expect("the yearbook tables do not panic"))
     });
     let (totals, (from_metrics, sheets, early_took)) = (totals?, early?);
+    // The review rules on totals (members' sums), which only the finished
+    // totals can decide.
+    let lookup = crate::checks::Lookup { catalog: &f.p.catalog, register: &f.p.register };
+    let on_totals = crate::checks::evaluate_totals(&totals, &f.p.checks.0, lookup);
+    exporter.write_total_checks(&on_totals)?;
+    let mut merged = merged;
+    merged.checks.add(CheckCounts::of_evaluations(&on_totals));
+    merged.findings.extend(on_totals.into_iter().filter(|e| e.outcome.is_finding()));
     let mismatches = exporter.take_mismatches();
     // The rows error rules failed on are quarantined as any other.
     let rejected = crate::reject::in_file_order(&f.ing.rejected, &merged.rule_failed);

@@ -234,6 +234,19 @@ impl<'a> Exporter<'a> {
         Ok(self.sdmx.as_mut().expect("created above"))
     }
 
+    /// Writes the evaluations of the review rules on totals: a part of the
+    /// `checks` table per year, after the buckets' (`part-totals`).
+    pub fn write_total_checks(&mut self, evaluations: &[crate::checks::Evaluation]) -> Result<(), ExportError> {
+        let mut rows: Vec<&crate::checks::Evaluation> = evaluations.iter().collect();
+        rows.sort_by_key(|e| (e.key.1, e.key.0, e.rule));
+        for year_rows in rows.chunk_by(|a, b| a.key.1 == b.key.1) {
+            let path = self.paths.totals_part(table::CHECKS, year_rows[0].key.1);
+            let batch = self.tables.checks(year_rows)?;
+            self.written.push(parquet::write_file(&path, table::CHECKS, &batch, &self.settings.parquet)?);
+        }
+        Ok(())
+    }
+
     /// The claims that did not match, for the report page (taken: call
     /// once every bucket is absorbed).
     pub fn take_mismatches(&mut self) -> crate::export::report::Mismatches {

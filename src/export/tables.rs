@@ -82,9 +82,10 @@ impl<'a> Tables<'a> {
 
     /// A figure a rule read, in words: `DISPUTE-CLOSED 2021 value = 33000 (city/a.csv:2)`.
     pub fn figure_read(&self, f: &FigureRead) -> String {
-        let value = f.value.map_or_else(|| "—".to_owned(), |v| v.text().as_str().to_owned());
+        let value = f.value.map_or_else(|| "—".to_owned(), |v| v.trimmed().text().as_str().to_owned());
         let code = &self.catalog.indicator(f.indicator).code;
-        format!("{code} {} {} = {value} ({})", f.year, f.read, self.cite(&f.origin))
+        let place = f.origin.as_ref().map_or_else(|| "the contributors' sum".to_owned(), |o| self.cite(o));
+        format!("{code} {} {} = {value} ({place})", f.year, f.read)
     }
 
     /// Why a rule was not evaluated, in words.
