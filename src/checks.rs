@@ -345,7 +345,6 @@ impl Figures<'_> {
         let v = if read == Read::Target { o.target } else { o.value };
         v.ok_or(Unevaluated::Missing { read: read.name().to_owned(), indicator, year })
     }
-
 }
 
 impl Source for Figures<'_> {

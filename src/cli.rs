@@ -306,6 +306,19 @@ fn run(args: RunArgs, quiet: bool) -> Result<ExitCode, Error> {
                 p.paths.out.join(crate::model::table::CLAIMS).display()
             );
         }
+        let k = &c.checks;
+        if k.evaluated > 0 {
+            println!(
+                "review rules (审核): {} evaluated, {} passed, {} failed ({} rows quarantined), {} explained, {} not evaluated: {}",
+                k.evaluated,
+                k.passed,
+                k.failed,
+                k.quarantined_rows,
+                k.explained,
+                k.not_evaluated,
+                p.paths.out.join(crate::model::file::SUMMARY).join(crate::model::file::CHECK_FINDINGS).display()
+            );
+        }
         if let Some(ch) = &m.changes {
             let k = &ch.counts;
             println!(

@@ -222,7 +222,8 @@ fn prev_target_and_growth_read_the_agency_s_other_rows() {
     );
     let e = c.evaluations.iter().find(|e| e.key.1 == 2021).unwrap();
     assert_eq!(e.outcome, Outcome::Pass);
-    let read: Vec<(&str, i32, u64)> = e.reads.iter().map(|r| (r.read.as_str(), r.year, r.origin.unwrap().line)).collect();
+    let read: Vec<(&str, i32, u64)> =
+        e.reads.iter().map(|r| (r.read.as_str(), r.year, r.origin.unwrap().line)).collect();
     assert_eq!(read, [("prev", 2020, 2), ("target", 2021, 3), ("value", 2021, 3)]);
 }
 

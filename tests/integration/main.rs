@@ -7,6 +7,8 @@ mod util;
 mod auditing;
 /// changes.csv and yearbook diff after changed, removed and new files.
 mod changes;
+/// The review rules (审核): results, quarantine, totals, load mistakes.
+mod checks;
 /// The command line: exit codes, validate, overrides, configuration errors.
 mod cli;
 /// Byte-identical outputs whatever the file order, directory and threads.

@@ -88,7 +88,9 @@ impl Syntax {
     /// Where the expression stands in the text.
     pub fn span(&self) -> Span {
         match self {
-            Syntax::Number(_, s) | Syntax::Code(_, s) | Syntax::Neg(_, s) | Syntax::Bin(_, _, _, s) => s.clone(),
+            Syntax::Number(_, s) | Syntax::Neg(_, s) | Syntax::Bin(_, _, _, s) => s.clone(),
+            // With its braces.
+            Syntax::Code(_, s) => s.start - 1..s.end + 1,
             Syntax::Call(_, name, args) => {
                 let end = args.last().map_or(name.end, |a| a.span().end + 1);
                 name.start..end
