@@ -148,6 +148,64 @@ pub struct Explanation {
     /// A total's scope (口径): `None` for an agency's own figure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<TotalScope>,
+    /// The review rules that read this figure (this year's evaluations,
+    /// and next year's reading it as `prev`), from the `checks` table.
+    pub checks: Vec<RuleCheck>,
+}
+
+/// One evaluation of a review rule that read the figure explained.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleCheck {
+    pub rule: String,
+    pub name_zh: String,
+    pub severity: String,
+    pub year: i32,
+    pub expression: String,
+    pub outcome: String,
+    /// `left comparison right`, as evaluated.
+    pub sides: Option<String>,
+    pub not_evaluated_reason: Option<String>,
+    pub explanation: Option<String>,
+}
+
+/// The evaluations of the review rules for `agency` that read `indicator`
+/// of `year` (in `year`, or in `year + 1` as its previous year).
+fn rule_checks(out: &Outputs, agency: &str, indicator: &str, year: i32) -> Result<Vec<RuleCheck>, ReadError> {
+    let mut found = Vec::new();
+    let read_here = format!("{indicator} {year} ");
+    for y in [year, year + 1] {
+        out.scan(table::CHECKS, Some(y), |y, b| {
+            let (a, reads) = (b.text(col::AGENCY)?, b.text_list(col::FIGURES_READ)?);
+            let text = |name| b.text(name);
+            let (rule, name_zh, severity, expression) =
+                (text(col::RULE)?, text(col::RULE_NAME_ZH)?, text(col::SEVERITY)?, text(col::EXPRESSION)?);
+            let (outcome, op, left, right) =
+                (text(col::CHECK_OUTCOME)?, text(col::COMPARISON)?, text(col::LEFT)?, text(col::RIGHT)?);
+            let (why, note) = (text(col::NOT_EVALUATED_REASON)?, text(col::EXPLANATION)?);
+            for i in 0..b.len() {
+                if a(i) != Some(agency) || !reads(i).iter().any(|r| r.starts_with(&read_here)) {
+                    continue;
+                }
+                let owned = |v: Option<&str>| v.map(str::to_owned).unwrap_or_default();
+                found.push(RuleCheck {
+                    rule: owned(rule(i)),
+                    name_zh: owned(name_zh(i)),
+                    severity: owned(severity(i)),
+                    year: y,
+                    expression: owned(expression(i)),
+                    outcome: owned(outcome(i)),
+                    sides: match (left(i), op(i), right(i)) {
+                        (Some(l), Some(o), Some(r)) => Some(format!("{l} {o} {r}")),
+                        _ => None,
+                    },
+                    not_evaluated_reason: why(i).map(str::to_owned),
+                    explanation: note(i).map(str::to_owned),
+                });
+            }
+            Ok(())
+        })?;
+    }
+    Ok(found)
 }
 
 /// Whose figure a total is and what its growth compares.
@@ -607,8 +665,10 @@ pub fn explain(
         contributors: Vec::new(),
         missing: Vec::new(),
         scope: None,
+        checks: Vec::new(),
     });
     e.derivations.extend(rate);
+    e.checks = rule_checks(out, agency, indicator, year)?;
     Ok(e)
 }
 
@@ -759,6 +819,7 @@ fn explain_figures(
         contributors,
         missing: p.missing.clone(),
         scope,
+        checks: Vec::new(),
     })
 }
 
@@ -1084,6 +1145,20 @@ pub fn render(e: &Explanation) -> String {
                 None => "not comparable",
             };
             let _ = writeln!(s, "  claimed by the agency: {c} ({verdict})");
+        }
+    }
+    if !e.checks.is_empty() {
+        let _ = writeln!(s, "\nreview rules (审核) that read it:");
+        for c in &e.checks {
+            let how = match (&c.sides, &c.not_evaluated_reason) {
+                (Some(sides), _) => sides.clone(),
+                (None, Some(why)) => why.clone(),
+                (None, None) => String::new(),
+            };
+            let _ = writeln!(s, "  {} {} ({}, {}): {}: {how}", c.rule, c.name_zh, c.severity, c.year, c.outcome);
+            if let Some(note) = &c.explanation {
+                let _ = writeln!(s, "    explained: {note}");
+            }
         }
     }
     if e.subject == "total" {

@@ -107,3 +107,34 @@ fn a_rules_file_s_mistakes_are_all_refused_at_load_each_at_its_place() {
     assert!(err.contains("rules.csv:4: rule `A3` reads members()"), "{err}");
     assert!(!s.out().exists(), "nothing written");
 }
+
+#[test]
+fn explain_lists_the_rules_that_read_a_figure_and_their_outcomes() {
+    let dir = shared_sample();
+    let o = crate::util::yearbook(&[
+        "explain",
+        "TJ-D02-HRSS",
+        "MEDIATION-ACCEPTED",
+        "2022",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let text = stdout(&o);
+    assert!(text.contains("review rules (审核) that read it:"), "{text}");
+    assert!(text.contains("R20 调解受理案件不超过争议受理数的两倍 (warning, 2022): pass: 1150 <= 3170"), "{text}");
+    assert!(
+        text.contains("R29 调解受理案件增幅在正负30%以内 (warning, 2022): explained: ≈40.243902439 <= 30"),
+        "{text}"
+    );
+    assert!(text.contains("explained: 2022年起仲裁前置调解案件纳入统计"), "{text}");
+    // The year before: read as `prev` by 2022's R29.
+    let o = crate::util::yearbook(&[
+        "explain",
+        "TJ-D02-HRSS",
+        "MEDIATION-ACCEPTED",
+        "2021",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(stdout(&o).contains("R29 调解受理案件增幅在正负30%以内 (warning, 2022): explained"), "{}", stdout(&o));
+}
