@@ -422,7 +422,7 @@ fn apply(change: &Change, input: &Path, config: &Path, out: &Path, n: usize) {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4))]
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3))]
 
     /// After any sequence of changes, each incremental run writes what a
     /// full run writes, byte for byte (the manifest's times and work aside).
