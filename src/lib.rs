@@ -2,7 +2,8 @@
 //!
 //! Stages, one module each, data flowing one way:
 //! [`ingest`] → [`normalize`] → [`spill`] → [`bucket`] (which calls
-//! [`supersede`], [`rates`], [`metrics`] and [`claims`]) → [`aggregate`] →
+//! [`supersede`], [`checks`] (the statistician's review rules), [`rates`],
+//! [`metrics`] and [`claims`]) → [`aggregate`] (rules on totals: [`checks`]) →
 //! [`export`] (the Parquet, the people's CSVs, the workbooks and the
 //! report), with the yearbook tables ([`almanac`], its league among them)
 //! made from the Parquet written; [`run`] strings them together and holds
@@ -17,9 +18,9 @@
 //! [`config`]; [`model`]; [`reject`], [`supersede`], [`spill`],
 //! [`readback`]; [`ingest`], [`changes`], [`audit`]; [`normalize`],
 //! [`describe`], [`rates`]; [`metrics`]; [`claims`], [`aggregate`],
-//! [`explain`]; [`bucket`], [`almanac`]; [`export`]; [`cache`]; [`error`];
-//! [`plan`] (what a run reads, computes or reuses, and why); [`run`];
-//! [`cli`].
+//! [`explain`]; [`checks`]; [`bucket`], [`almanac`]; [`export`]; [`cache`];
+//! [`error`]; [`plan`] (what a run reads, computes or reuses, and why);
+//! [`run`]; [`cli`].
 
 /// The identity of this build: a hash of its code, made by `build.rs`. The
 /// incremental cache's key carries it (`cache::CacheKey`) and the manifest
