@@ -28,6 +28,8 @@ use crate::decimal::{Decimal, Rounding};
 use crate::model::{col, table};
 use crate::readback::{Batch, Outputs, ReadError};
 
+mod rules;
+
 type Q = BigRational;
 
 /// What was checked and every difference found.
@@ -987,6 +989,10 @@ pub fn audit(out: &Outputs, input: Option<&Path>) -> Result<Report, AuditError> 
         .collect();
     let (mut before, mut totals_before) = (Year::new(), BTreeMap::new());
     let mut last = None;
+    let review = rules::load(out)?;
+    let quarantined = rules::rule_failed(out);
+    let change_decimals: BTreeMap<String, u8> =
+        out.manifest.rounding.indicators.iter().filter_map(|(code, d)| Some((code.clone(), d.change?))).collect();
     for year in years {
         if last != Some(year - 1) {
             before.clear();
@@ -997,6 +1003,19 @@ pub fn audit(out: &Outputs, input: Option<&Path>) -> Result<Report, AuditError> 
         check_rates(out, &s, year, &this, &mut r)?;
         let now = totals(&s, &this);
         check_totals(out, &s, year, &now, &totals_before, &mut r)?;
+        if let Some(review) = &review {
+            let y = rules::Year2 {
+                s: &s,
+                year,
+                this: &this,
+                before: &before,
+                totals: &now,
+                totals_before: &totals_before,
+                rule: out.manifest.rounding.rule,
+                change_decimals: &change_decimals,
+            };
+            rules::check(out, review, &quarantined, &y, &mut r)?;
+        }
         before = this;
         totals_before = now;
         last = Some(year);

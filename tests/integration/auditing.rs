@@ -94,6 +94,10 @@ fn audit_passes_on_the_sample() {
     assert!(text.contains("259 total rows recomputed"), "{text}");
     assert!(text.contains("26 rate rows recomputed"), "{text}");
     assert!(text.contains("16 submissions against their manifest SHA-256"), "{text}");
+    // Every review rule evaluated again; the three that read figures an
+    // error rule quarantined, against quarantine.csv.
+    assert!(text.contains("437 review-rule evaluations recomputed"), "{text}");
+    assert!(text.contains("3 review-rule evaluations on figures quarantined by a rule"), "{text}");
     assert!(text.contains("audit passed"), "{text}");
 }
 
@@ -158,6 +162,56 @@ fn audit_fails_with_a_clear_report_when_one_value_is_altered() {
     assert!(text.contains("audit FAILED"), "{text}");
     assert!(text.contains("metrics 2021 TJ-HRSS EMP-URBAN-NEW: completion_pct is 107.6, recomputed 107.5"), "{text}");
     assert!(text.contains(&format!("metrics/year=2021/{name}: sha256")), "the hash no longer matches:\n{text}");
+}
+
+/// Sets `column` (text) of the rows of `part` whose `rule` and `agency`
+/// are these to `to`; false when the part has none.
+fn alter_check(part: &Path, rule: &str, agency: &str, column: &str, to: &str) -> bool {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, AsArray, RecordBatch, StringArray};
+    use parquet::arrow::ArrowWriter;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(part).unwrap()).unwrap().build().unwrap();
+    let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    let hit = |b: &RecordBatch, r: usize| {
+        let (x, a) = (b.column_by_name("rule").unwrap(), b.column_by_name("agency").unwrap());
+        x.as_string::<i32>().value(r) == rule && a.as_string::<i32>().value(r) == agency
+    };
+    if !batches.iter().any(|b| (0..b.num_rows()).any(|r| hit(b, r))) {
+        return false;
+    }
+    let schema = batches[0].schema();
+    let mut writer = ArrowWriter::try_new(std::fs::File::create(part).unwrap(), schema.clone(), None).unwrap();
+    for b in batches {
+        let idx = schema.index_of(column).unwrap();
+        let old = b.column(idx).as_string::<i32>();
+        let new: StringArray = (0..b.num_rows())
+            .map(|r| if hit(&b, r) { Some(to) } else { old.is_valid(r).then(|| old.value(r)) })
+            .collect();
+        let mut cols = b.columns().to_vec();
+        cols[idx] = Arc::new(new);
+        writer.write(&RecordBatch::try_new(schema.clone(), cols).unwrap()).unwrap();
+    }
+    writer.close().unwrap();
+    true
+}
+
+#[test]
+fn audit_evaluates_the_review_rules_again_on_the_published_figures() {
+    let (tmp, out) = sample();
+    let dir = tmp.path().join("out/checks/year=2021");
+    let part = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| alter_check(p, "R11", "TJ-HRSS", "outcome", "fail"))
+        .expect("a 2021 checks part holds TJ-HRSS");
+    alter_check(&part, "R11", "TJ-HRSS", "left", "33000");
+    let (code, text) = audit(&out, None);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("checks 2021 R11 TJ-HRSS: outcome fail, recomputed pass"), "{text}");
+    assert!(text.contains("checks 2021 R11 TJ-HRSS: sides 33000 and 32922, recomputed 32000 and 32922"), "{text}");
 }
 
 #[test]
