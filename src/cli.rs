@@ -468,6 +468,45 @@ fn audit(args: AuditArgs) -> Result<ExitCode, Error> {
     Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
+/// The review rules the file alone can decide, as the run would evaluate
+/// them: each failure and explained finding printed, a line of counts,
+/// and the rows an error rule would quarantine (returned).
+fn validate_rules(p: &Pipeline, rel: &str, mut rows: Vec<crate::model::Observation>) -> u64 {
+    use crate::checks::{self, Outcome};
+    let rules = &p.checks.0;
+    if rules.is_empty() {
+        return 0;
+    }
+    rows.sort_by_key(|o| o.key);
+    let c = checks::evaluate(&rows, rules, checks::Lookup { catalog: &p.catalog, register: &p.register });
+    let n = checks::CheckCounts::of(&c);
+    for e in c.evaluations.iter().filter(|e| e.outcome.is_finding()) {
+        let rule = &rules[e.rule as usize];
+        let line = e.reads.iter().find(|f| f.year == e.key.1).and_then(|f| f.origin).map_or(0, |o| o.line);
+        let sides = match (&e.left, e.op, &e.right) {
+            (Some(l), Some(op), Some(r)) => format!("{} {} {}", checks::text(l), op.symbol(), checks::text(r)),
+            _ => String::new(),
+        };
+        let kind = match (e.outcome, rule.severity) {
+            (Outcome::Explained, _) => "explained",
+            (_, crate::config::checks::Severity::Error) => "error",
+            _ => "warning",
+        };
+        let note = e.note.as_ref().map(|n| format!(" (note: {n})")).unwrap_or_default();
+        println!(
+            "{rel}:{line}: {kind} rule {} {} | {}: `{}`: {sides}{note}",
+            rule.id, rule.name_en, rule.name_zh, rule.expression
+        );
+    }
+    let on_totals = rules.iter().filter(|r| r.on_totals()).count();
+    println!(
+        "{rel}: review rules: {} evaluated, {} passed, {} failed ({} rows the run would quarantine), {} explained, \
+         {} not evaluated (a figure they read is not in this file); {on_totals} rules on totals need the members' files",
+        n.evaluated, n.passed, n.failed, n.quarantined_rows, n.explained, n.not_evaluated
+    );
+    n.quarantined_rows
+}
+
 fn print_issue(path: &str, kind: &str, i: &Issue) {
     let field = if i.field.is_empty() { String::new() } else { format!(" field `{}`:", i.field) };
     println!(
@@ -542,6 +581,7 @@ fn validate(args: ValidateArgs) -> Result<ExitCode, Error> {
             out.warnings.len()
         );
         rejected += r.quarantined;
+        rejected += validate_rules(&p, &rel, out.observations);
     }
     Ok(if rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

@@ -138,3 +138,19 @@ fn explain_lists_the_rules_that_read_a_figure_and_their_outcomes() {
     ]);
     assert!(stdout(&o).contains("R29 调解受理案件增幅在正负30%以内 (warning, 2022): explained"), "{}", stdout(&o));
 }
+
+#[test]
+fn validate_evaluates_the_rules_one_file_can_decide_before_it_is_sent() {
+    let path = crate::util::repo().join("sample_data/districts/TJ-D13-HRSS.csv");
+    let o = crate::util::yearbook(&["validate", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("TJ-D13-HRSS.csv:34: error rule R12 Mediations succeeded at most mediations accepted | 调解成功案件不超过调解受理案件: `{MEDIATION-SUCCEEDED} <= {MEDIATION-ACCEPTED}`: 1284 <= 1260"),
+        "{text}"
+    );
+    assert!(text.contains("warning rule R29"), "{text}");
+    // Rules whose figures are in other files, and rules on totals, are
+    // said to be left for the run.
+    assert!(text.contains("review rules: 45 evaluated, 33 passed, 2 failed (2 rows the run would quarantine), 0 explained, 10 not evaluated (a figure they read is not in this file); 10 rules on totals need the members' files"), "{text}");
+}
