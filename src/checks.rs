@@ -24,6 +24,7 @@ use crate::config::{Catalog, IndicatorId, Kind, Register, YearOnYear};
 use crate::decimal::Decimal;
 use crate::model::{Key, NullReason, Observation, Origin, row_of};
 use crate::reject::{Code, Detail, Issue};
+pub use num::Num;
 
 /// An exact number.
 pub type Q = BigRational;
@@ -79,7 +80,7 @@ pub enum Unevaluated {
     /// A figure it reads was not sent (or sent missing, or without a
     /// target).
     Missing {
-        read: ReadKind,
+        read: Read,
         indicator: IndicatorId,
         year: i32,
     },
@@ -91,13 +92,10 @@ pub enum Unevaluated {
     DivisionByZero,
 }
 
-/// [`Read`] as the results keep it.
-pub type ReadKind = String;
-
 /// One figure a rule read: which, whose row, and its value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FigureRead {
-    pub read: ReadKind,
+    pub read: Read,
     pub indicator: IndicatorId,
     pub year: i32,
     pub value: Option<Decimal>,
@@ -114,8 +112,8 @@ pub struct Evaluation {
     pub outcome: Outcome,
     /// The comparison that decided: its two sides, exactly.
     pub op: Option<CmpOp>,
-    pub left: Option<Q>,
-    pub right: Option<Q>,
+    pub left: Option<Num>,
+    pub right: Option<Num>,
     pub unevaluated: Option<Unevaluated>,
     pub reads: Vec<FigureRead>,
     /// For an explained finding: the note that explains it.
@@ -249,21 +247,21 @@ impl Source for TotalFigures<'_> {
         std::mem::take(&mut self.reads)
     }
 
-    fn figure(&mut self, read: Read, indicator: IndicatorId) -> Result<Q, Unevaluated> {
+    fn figure(&mut self, read: Read, indicator: IndicatorId) -> Result<Num, Unevaluated> {
         let year = if read == Read::Prev { self.year - 1 } else { self.year };
-        let missing = || Unevaluated::Missing { read: read.name().to_owned(), indicator, year };
+        let missing = || Unevaluated::Missing { read, indicator, year };
         let totals = self.totals;
         let key = Key { agency: self.agency, indicator, year };
         let t = totals.binary_search_by_key(&key, |t| t.key).ok().map(|i| &totals[i]).ok_or_else(missing)?;
-        let exact = |o: &crate::model::Outcome| o.as_ref().ok().map(|f| f.exact.to_big());
+        let exact = |o: &crate::model::Outcome| o.as_ref().ok().map(|f| ratio(f.exact));
         let kind: Kind = self.p.catalog.indicator(indicator).kind;
-        let (value, q): (Option<Decimal>, Option<Q>) = match read {
+        let (value, q): (Option<Decimal>, Option<Num>) = match read {
             Read::Value | Read::Prev => {
                 let v = t.value_unrounded.or(t.value);
-                (v, v.map(q))
+                (v, v.map(Num::of))
             }
-            Read::Target => (t.target.ok(), t.target.ok().map(q)),
-            Read::Members => (t.members, t.members.map(q)),
+            Read::Target => (t.target.ok(), t.target.ok().map(Num::of)),
+            Read::Members => (t.members, t.members.map(Num::of)),
             Read::Growth => {
                 let g = match kind.year_on_year() {
                     YearOnYear::GrowthPct => &t.growth,
@@ -272,7 +270,7 @@ impl Source for TotalFigures<'_> {
                 let why = g.as_ref().err().map(|r| r.as_str().to_owned());
                 let value = g.as_ref().ok().map(|f| f.unrounded);
                 self.reads.push(FigureRead {
-                    read: read.name().to_owned(),
+                    read,
                     indicator,
                     year,
                     value,
@@ -283,7 +281,7 @@ impl Source for TotalFigures<'_> {
         };
         // A reported total's row; a summed one has none.
         let origin = if read == Read::Members { None } else { t.report.as_ref().map(|r| r.origin) };
-        self.reads.push(FigureRead { read: read.name().to_owned(), indicator, year, value, origin });
+        self.reads.push(FigureRead { read, indicator, year, value, origin });
         q.ok_or_else(missing)
     }
 }
@@ -292,7 +290,7 @@ impl Source for TotalFigures<'_> {
 fn failed_issue(rule: &Rule, e: &Evaluation, f: &FigureRead, current: &[Observation], p: Lookup<'_>) -> Issue {
     let o = row_of(current, Key { agency: e.key.0, indicator: f.indicator, year: f.year }).expect("a row read");
     let sides = match (&e.left, e.op, &e.right) {
-        (Some(l), Some(op), Some(r)) => format!("{} {} {}", text(l), op.symbol(), text(r)),
+        (Some(l), Some(op), Some(r)) => format!("{} {} {}", l.text(), op.symbol(), r.text()),
         _ => String::new(),
     };
     let code = &p.catalog.indicator(f.indicator).code;
@@ -316,7 +314,7 @@ fn failed_issue(rule: &Rule, e: &Evaluation, f: &FigureRead, current: &[Observat
 trait Source {
     /// The figure `read` of `indicator` for the agency and year evaluated,
     /// noting what was read.
-    fn figure(&mut self, read: Read, indicator: IndicatorId) -> Result<Q, Unevaluated>;
+    fn figure(&mut self, read: Read, indicator: IndicatorId) -> Result<Num, Unevaluated>;
     /// What was read, in the order read.
     fn take_reads(&mut self) -> Vec<FigureRead>;
 }
@@ -333,17 +331,17 @@ struct Figures<'a> {
 
 impl Figures<'_> {
     fn row(&mut self, read: Read, indicator: IndicatorId, year: i32) -> Result<&Observation, Unevaluated> {
-        let missing = || Unevaluated::Missing { read: read.name().to_owned(), indicator, year };
+        let missing = || Unevaluated::Missing { read, indicator, year };
         let o = row_of(self.current, Key { agency: self.agency, indicator, year }).ok_or_else(missing)?;
         let value = if read == Read::Target { o.target } else { o.value };
-        self.reads.push(FigureRead { read: read.name().to_owned(), indicator, year, value, origin: Some(o.origin) });
+        self.reads.push(FigureRead { read, indicator, year, value, origin: Some(o.origin) });
         Ok(o)
     }
 
     fn value(&mut self, read: Read, indicator: IndicatorId, year: i32) -> Result<Decimal, Unevaluated> {
         let o = self.row(read, indicator, year)?;
         let v = if read == Read::Target { o.target } else { o.value };
-        v.ok_or(Unevaluated::Missing { read: read.name().to_owned(), indicator, year })
+        v.ok_or(Unevaluated::Missing { read, indicator, year })
     }
 }
 
@@ -352,11 +350,11 @@ impl Source for Figures<'_> {
         std::mem::take(&mut self.reads)
     }
 
-    fn figure(&mut self, read: Read, indicator: IndicatorId) -> Result<Q, Unevaluated> {
+    fn figure(&mut self, read: Read, indicator: IndicatorId) -> Result<Num, Unevaluated> {
         let year = self.year;
         match read {
-            Read::Value | Read::Target => self.value(read, indicator, year).map(q),
-            Read::Prev => self.value(read, indicator, year - 1).map(q),
+            Read::Value | Read::Target => self.value(read, indicator, year).map(Num::of),
+            Read::Prev => self.value(read, indicator, year - 1).map(Num::of),
             Read::Growth => {
                 let now = self.value(Read::Value, indicator, year);
                 let before = self.value(Read::Prev, indicator, year - 1);
@@ -368,7 +366,7 @@ impl Source for Figures<'_> {
                     YearOnYear::GrowthPct => crate::metrics::growth_exact(now, before),
                     YearOnYear::ChangePp => crate::metrics::change_exact(now, before),
                 };
-                r.map(|r| r.to_big())
+                r.map(ratio)
                     .map_err(|why: NullReason| Unevaluated::NoGrowth { indicator, why: why.as_str().to_owned() })
             }
             Read::Members => unreachable!("rules on totals are not evaluated in a bucket"),
@@ -407,7 +405,7 @@ fn evaluate_with(rule: &Rule, n: u32, key: (crate::config::AgencyId, i32), sourc
         }
     }
     let mut reads = source.take_reads();
-    reads.sort_by(|a, b| (a.year, a.indicator, &a.read).cmp(&(b.year, b.indicator, &b.read)));
+    reads.sort_by(|a, b| (a.year, a.indicator, a.read.name()).cmp(&(b.year, b.indicator, b.read.name())));
     reads.dedup();
     let mut e = Evaluation {
         rule: n,
@@ -447,8 +445,8 @@ fn note_of(reads: &[FigureRead], current: &[Observation], agency: crate::config:
 struct Decided {
     holds: bool,
     op: CmpOp,
-    left: Q,
-    right: Q,
+    left: Num,
+    right: Num,
 }
 
 /// Evaluates a condition; the comparison that decides is the first that
@@ -476,46 +474,54 @@ fn cond(c: &Cond, tol: Tolerance, f: &mut dyn Source) -> Result<Decided, Unevalu
 
 /// `left op right` with the tolerance: `==` within it, `!=` beyond it,
 /// and the other comparisons with it as slack.
-pub fn compare(left: &Q, op: CmpOp, right: &Q, tol: Tolerance) -> bool {
+fn compare(left: &Num, op: CmpOp, right: &Num, tol: Tolerance) -> bool {
+    use std::cmp::Ordering::{Greater, Less};
     let slack = match tol {
-        Tolerance::Exact => Q::zero(),
-        Tolerance::Absolute(d) => q(d),
-        Tolerance::Relative(share) => q(share) * right.abs(),
+        Tolerance::Exact => Num::Small(0, 1),
+        Tolerance::Absolute(d) => Num::of(d),
+        Tolerance::Relative(share) => Num::of(share).mul(&right.abs()),
     };
-    let diff = left - right;
+    let diff = left.sub(right);
     match op {
-        CmpOp::Eq => diff.abs() <= slack,
-        CmpOp::Ne => diff.abs() > slack,
-        CmpOp::Le => diff <= slack,
-        CmpOp::Lt => diff < slack,
-        CmpOp::Ge => diff >= -slack,
-        CmpOp::Gt => diff > -slack,
+        CmpOp::Eq => diff.abs().cmp(&slack) != Greater,
+        CmpOp::Ne => diff.abs().cmp(&slack) == Greater,
+        CmpOp::Le => diff.cmp(&slack) != Greater,
+        CmpOp::Lt => diff.cmp(&slack) == Less,
+        CmpOp::Ge => diff.cmp(&slack.neg()) != Less,
+        CmpOp::Gt => diff.cmp(&slack.neg()) == Greater,
     }
 }
 
-fn expr(e: &Expr, f: &mut dyn Source) -> Result<Q, Unevaluated> {
+fn expr(e: &Expr, f: &mut dyn Source) -> Result<Num, Unevaluated> {
     Ok(match e {
-        Expr::Number(d) => q(*d),
+        Expr::Number(d) => Num::of(*d),
         Expr::Figure(read, ind) => f.figure(*read, *ind)?,
-        Expr::Neg(x) => -expr(x, f)?,
+        Expr::Neg(x) => expr(x, f)?.neg(),
         Expr::Abs(x) => expr(x, f)?.abs(),
         Expr::Bin(op, a, b) => {
             let (a, b) = (expr(a, f)?, expr(b, f)?);
             match op {
-                Arith::Add => a + b,
-                Arith::Sub => a - b,
-                Arith::Mul => a * b,
-                Arith::Div if b.is_zero() => return Err(Unevaluated::DivisionByZero),
-                Arith::Div => a / b,
+                Arith::Add => a.add(&b),
+                Arith::Sub => a.sub(&b),
+                Arith::Mul => a.mul(&b),
+                Arith::Div => a.div(&b).ok_or(Unevaluated::DivisionByZero)?,
             }
         }
         Expr::Min(xs) | Expr::Max(xs) => {
-            let mut values = xs.iter().map(|x| expr(x, f)).collect::<Result<Vec<Q>, _>>()?.into_iter();
+            let mut values = xs.iter().map(|x| expr(x, f)).collect::<Result<Vec<Num>, _>>()?.into_iter();
             let first = values.next().expect("two arguments or more");
             let max = matches!(e, Expr::Max(_));
-            values.fold(first, |acc, v| if (v > acc) == max { v } else { acc })
+            values.fold(first, |acc, v| if (v.cmp(&acc) == std::cmp::Ordering::Greater) == max { v } else { acc })
         }
     })
+}
+
+/// An exact quotient of the metrics' formulas, as the rules compute.
+fn ratio(r: crate::decimal::Ratio) -> Num {
+    match r.parts_i128().and_then(|(n, d)| Num::small(n, d)) {
+        Some(n) => n,
+        None => Num::Big(r.to_big()),
+    }
 }
 
 /// A decimal, exactly.
@@ -561,5 +567,6 @@ pub fn text(x: &Q) -> String {
     format!("{}{}{body}", if exact { "" } else { "≈" }, if negative { "-" } else { "" })
 }
 
+pub mod num;
 #[cfg(test)]
 mod tests;

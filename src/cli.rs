@@ -130,6 +130,9 @@ pub struct PipelineArgs {
     /// Agency register CSV (overrides the pipeline's).
     #[arg(long)]
     pub agencies: Option<PathBuf>,
+    /// Review rules CSV (审核公式; overrides the pipeline's).
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -258,8 +261,13 @@ fn load(args: &PipelineArgs, input: Option<PathBuf>, out: Option<PathBuf>) -> Re
         let here = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
         return Err(Error::NoPipeline { path: args.pipeline.clone(), here });
     }
-    let overrides =
-        Overrides { submissions: input, catalog: args.catalog.clone(), agencies: args.agencies.clone(), out };
+    let overrides = Overrides {
+        submissions: input,
+        catalog: args.catalog.clone(),
+        agencies: args.agencies.clone(),
+        rules: args.rules.clone(),
+        out,
+    };
     Ok(Pipeline::load(&args.pipeline, overrides)?)
 }
 
@@ -484,7 +492,7 @@ fn validate_rules(p: &Pipeline, rel: &str, mut rows: Vec<crate::model::Observati
         let rule = &rules[e.rule as usize];
         let line = e.reads.iter().find(|f| f.year == e.key.1).and_then(|f| f.origin).map_or(0, |o| o.line);
         let sides = match (&e.left, e.op, &e.right) {
-            (Some(l), Some(op), Some(r)) => format!("{} {} {}", checks::text(l), op.symbol(), checks::text(r)),
+            (Some(l), Some(op), Some(r)) => format!("{} {} {}", l.text(), op.symbol(), r.text()),
             _ => String::new(),
         };
         let kind = match (e.outcome, rule.severity) {

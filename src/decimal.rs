@@ -378,6 +378,11 @@ impl Ratio {
         Some(Ratio { num, den })
     }
 
+    /// The numerator and denominator, when both fit 128 bits.
+    pub fn parts_i128(self) -> Option<(i128, i128)> {
+        Some((self.num.to_i128()?, self.den.to_i128()?))
+    }
+
     /// The quotient as a big rational, exactly (for the review rules'
     /// arithmetic, which never overflows).
     pub fn to_big(self) -> num_rational::BigRational {

@@ -398,6 +398,8 @@ fn add_report(
         manifest,
         quarantine: &quarantine,
         mismatches: &run.mismatches,
+        rules: &p.checks.0,
+        findings: &run.findings,
     };
     let written = export::write_report(paths, &page)?;
     manifest.outputs.push(written);

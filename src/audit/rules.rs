@@ -99,7 +99,9 @@ impl Ctx<'_> {
             Some(r) => (r.part.n.clone(), r.part.d.clone()),
             None => super::sum_parts(t.contributors.values()),
         };
-        level(&n, &d, ratio).ok_or(Missing::None)
+        let x = level(&n, &d, ratio).ok_or(Missing::None)?;
+        // A total past its column's digits is published empty.
+        if super::fits(&x, super::VALUE_DECIMALS, self.y.rule) { Ok(x) } else { Err(Missing::None) }
     }
 
     fn figure(&self, name: &str, code: &str) -> Result<Q, Missing> {
@@ -132,6 +134,9 @@ impl Ctx<'_> {
                 let (n, d) = super::sum_parts(t.contributors.values());
                 let ratio = self.ratio(code);
                 let members = level(&n, &d, ratio).ok_or(Missing::None)?;
+                if !super::fits(&members, super::VALUE_DECIMALS, self.y.rule) {
+                    return Err(Missing::None);
+                }
                 // A ratio's members' rate as the totals print it.
                 let decimals = self.y.change_decimals.get(code).copied().unwrap_or(0);
                 Ok(if ratio { round(&members, decimals, self.y.rule) } else { members })

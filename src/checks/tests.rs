@@ -81,8 +81,8 @@ impl Fixture {
     }
 }
 
-fn dq(s: &str) -> Q {
-    q(s.parse().unwrap())
+fn dq(s: &str) -> Num {
+    Num::of(s.parse().unwrap())
 }
 
 /// Closed and accepted disputes of the city bureau in 2021.
@@ -121,7 +121,7 @@ fn arithmetic_and_functions_are_exact() {
     // 32000 / 32922 × 100 = 97.1994…, exactly: no rounding before the comparison.
     let e = f.one("R,warning,all,{DISPUTE-CLOSED} / {DISPUTE-ACCEPTED} * 100 > 97.1994,", rows());
     assert_eq!(e.outcome, Outcome::Pass);
-    assert_eq!(text(e.left.as_ref().unwrap()), "≈97.1994411032");
+    assert_eq!(e.left.as_ref().unwrap().text(), "≈97.1994411032");
     let e = f.one("R,warning,all,{DISPUTE-CLOSED} / {DISPUTE-ACCEPTED} * 100 < 97.1995,", rows());
     assert_eq!(e.outcome, Outcome::Pass);
     for (rule, want) in [
@@ -176,16 +176,16 @@ fn a_missing_figure_or_a_division_by_zero_is_not_evaluated_with_the_reason() {
     // Accepted not sent.
     let e = f.one("R,error,all,{DISPUTE-CLOSED} <= {DISPUTE-ACCEPTED},", disputes(&f, "1", "1")[..1].to_vec());
     assert_eq!(e.outcome, Outcome::NotEvaluated);
-    let missing = Unevaluated::Missing { read: "value".into(), indicator: accepted, year: 2021 };
+    let missing = Unevaluated::Missing { read: Read::Value, indicator: accepted, year: 2021 };
     assert_eq!(e.unevaluated, Some(missing));
     // Sent as missing.
     let mut rows = disputes(&f, "1", "1");
     rows[0].value = None;
     let e = f.one("R,error,all,{DISPUTE-CLOSED} <= {DISPUTE-ACCEPTED},", rows);
-    assert_eq!(e.unevaluated, Some(Unevaluated::Missing { read: "value".into(), indicator: closed, year: 2021 }));
+    assert_eq!(e.unevaluated, Some(Unevaluated::Missing { read: Read::Value, indicator: closed, year: 2021 }));
     // No previous year.
     let e = f.one("R,warning,all,prev({DISPUTE-CLOSED}) <= {DISPUTE-CLOSED},", disputes(&f, "1", "1"));
-    assert_eq!(e.unevaluated, Some(Unevaluated::Missing { read: "prev".into(), indicator: closed, year: 2020 }));
+    assert_eq!(e.unevaluated, Some(Unevaluated::Missing { read: Read::Prev, indicator: closed, year: 2020 }));
     // Division by zero.
     let e = f.one("R,warning,all,{DISPUTE-CLOSED} / {DISPUTE-ACCEPTED} <= 1,", disputes(&f, "0", "0"));
     assert_eq!((e.outcome, e.unevaluated), (Outcome::NotEvaluated, Some(Unevaluated::DivisionByZero)));
@@ -208,7 +208,7 @@ fn prev_target_and_growth_read_the_agency_s_other_rows() {
     let c = f.check(&["R,warning,all,growth({EMP-URBAN-NEW}) < 1.43,"], rows.clone());
     let e = c.evaluations.iter().find(|e| e.key.1 == 2021).unwrap();
     assert_eq!((e.key.1, e.outcome), (2021, Outcome::Pass));
-    assert!(text(e.left.as_ref().unwrap()).starts_with("≈1.4289"));
+    assert!(e.left.as_ref().unwrap().text().starts_with("≈1.4289"));
     // A rate's growth is its change in points: 97.2 − 96.9 = 0.3.
     let c = f.check(&["R,warning,all,growth({DISPUTE-CLOSE-RATE}) == 0.3,"], rows.clone());
     let e = c.evaluations.iter().find(|e| e.key.1 == 2021).unwrap();
@@ -222,8 +222,7 @@ fn prev_target_and_growth_read_the_agency_s_other_rows() {
     );
     let e = c.evaluations.iter().find(|e| e.key.1 == 2021).unwrap();
     assert_eq!(e.outcome, Outcome::Pass);
-    let read: Vec<(&str, i32, u64)> =
-        e.reads.iter().map(|r| (r.read.as_str(), r.year, r.origin.unwrap().line)).collect();
+    let read: Vec<(&str, i32, u64)> = e.reads.iter().map(|r| (r.read.name(), r.year, r.origin.unwrap().line)).collect();
     assert_eq!(read, [("prev", 2020, 2), ("target", 2021, 3), ("value", 2021, 3)]);
 }
 
@@ -269,11 +268,19 @@ fn applies_to_selects_the_agencies() {
 
 #[test]
 fn exact_numbers_print_whole_and_others_marked_approximate() {
-    assert_eq!(text(&dq("97.20")), "97.2");
-    assert_eq!(text(&dq("-0.05")), "-0.05");
-    assert_eq!(text(&dq("32922")), "32922");
-    assert_eq!(text(&(dq("1") / dq("3"))), "≈0.3333333333");
-    assert_eq!(text(&(dq("-2") / dq("3"))), "≈-0.6666666667");
+    // Small fractions and big rationals print alike.
+    for x in [dq("97.20"), dq("-0.05"), dq("32922"), dq("1").div(&dq("3")).unwrap(), dq("-2").div(&dq("3")).unwrap()] {
+        assert_eq!(x.text(), text(&x.big()), "{x:?}");
+    }
+    assert_eq!(dq("97.20").text(), "97.2");
+    assert_eq!(dq("-0.05").text(), "-0.05");
+    assert_eq!(dq("32922").text(), "32922");
+    assert_eq!(dq("1").div(&dq("3")).unwrap().text(), "≈0.3333333333");
+    assert_eq!(dq("-2").div(&dq("3")).unwrap().text(), "≈-0.6666666667");
+    assert_eq!(
+        dq("-0.00000000001").div(&dq("3")).unwrap().text(),
+        text(&(q("-0.00000000001".parse().unwrap()) / q("3".parse().unwrap())))
+    );
 }
 
 /// A reference evaluator: a ≤ b + t etc. over fractions made by hand
@@ -309,5 +316,33 @@ proptest! {
         let e = f.one(&rule, disputes(&f, &closed.to_string(), &accepted.to_string()));
         let want = if reference(closed * k, op, accepted, tol) { Outcome::Pass } else { Outcome::Fail };
         prop_assert_eq!(e.outcome, want);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The small fractions give the big rationals' values, also past 128
+    /// bits (where they become big ones).
+    #[test]
+    fn small_fractions_compute_what_big_rationals_do(
+        a in any::<i64>(), b in 1i64..1_000_000, c in any::<i64>(), d in 1i64..1_000_000, e in 0u32..30,
+    ) {
+        use super::num::Num;
+        let big = |n: i64, d: i64| Q::new(n.into(), d.into());
+        let (x, y) = (Num::small(a.into(), b.into()).unwrap(), Num::small(c.into(), d.into()).unwrap());
+        let (p, r) = (big(a, b), big(c, d));
+        // Blown up past 128 bits by a power of ten.
+        let huge = Num::small(10i128.pow(e) * 1_000_000_007, 1).unwrap().mul(&Num::small(10i128.pow(e), 3).unwrap());
+        let hq = Q::from_integer(BigInt::from(10).pow(e) * 1_000_000_007) * Q::new(BigInt::from(10).pow(e), 3.into());
+        prop_assert_eq!(x.add(&y).big(), &p + &r);
+        prop_assert_eq!(x.sub(&y).big(), &p - &r);
+        prop_assert_eq!(x.mul(&y).mul(&huge).big(), &p * &r * &hq);
+        prop_assert_eq!(x.mul(&huge).mul(&huge).big(), &p * &hq * &hq);
+        if c != 0 {
+            prop_assert_eq!(x.div(&y).unwrap().big(), &p / &r);
+        }
+        prop_assert_eq!(x.cmp(&y), p.cmp(&r));
+        prop_assert_eq!(x.mul(&huge).cmp(&y.mul(&huge)), (&p * &hq).cmp(&(&r * &hq)));
     }
 }

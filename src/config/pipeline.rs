@@ -275,6 +275,7 @@ pub struct Overrides {
     pub submissions: Option<PathBuf>,
     pub catalog: Option<PathBuf>,
     pub agencies: Option<PathBuf>,
+    pub rules: Option<PathBuf>,
     pub out: Option<PathBuf>,
 }
 
@@ -470,7 +471,7 @@ impl PipelineFile {
         let agencies_path = overrides.agencies.unwrap_or_else(|| resolve(&self.schemas.agencies));
         let units_path = resolve(&self.schemas.units);
         let layouts_path = resolve(&self.schemas.layouts);
-        let rules_path = self.schemas.rules.as_deref().map(resolve);
+        let rules_path = overrides.rules.or_else(|| self.schemas.rules.as_deref().map(resolve));
 
         let mut errors = self.setting_errors(path);
         let r = &self.rounding;

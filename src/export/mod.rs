@@ -639,7 +639,7 @@ pub fn write_check_findings(
     for e in rows {
         let rule = &tables.rules[e.rule as usize];
         let agency = tables.register.agency(e.key.0);
-        let side = |q: &Option<crate::checks::Q>| q.as_ref().map(crate::checks::text).unwrap_or_default();
+        let side = |q: &Option<crate::checks::Num>| q.as_ref().map(|x| x.text()).unwrap_or_default();
         let reads: Vec<String> = e.reads.iter().map(|r| tables.figure_read(r)).collect();
         let cells = [
             csv_out::text(&rule.id).into_owned(),

@@ -95,6 +95,9 @@ pub struct Page<'a> {
     pub manifest: &'a Manifest,
     pub quarantine: &'a [FileIssues],
     pub mismatches: &'a Mismatches,
+    /// The review rules, and their failed and explained evaluations.
+    pub rules: &'a [crate::config::checks::Rule],
+    pub findings: &'a [crate::checks::Evaluation],
 }
 
 /// Escapes text for HTML.
@@ -168,6 +171,7 @@ pub fn render(p: &Page<'_>) -> String {
     trend_section(&mut h, p);
     league_section(&mut h, p);
     quarantine_section(&mut h, p);
+    checks_section(&mut h, p);
     claims_section(&mut h, p);
     let _ = write!(
         h,
@@ -194,6 +198,9 @@ fn read_section(h: &mut String, p: &Page<'_>) {
     card(h, c.superseded, "被更正替代", "superseded");
     card(h, c.totals, "汇总数", "totals");
     card(h, c.claims.mismatched, "报告值不一致", "claims not matching");
+    if c.checks.evaluated > 0 {
+        card(h, c.checks.failed, "审核未通过", "review rules failed");
+    }
     h.push_str("</div>");
     if let Some(ch) = &p.manifest.changes {
         // No run id: it holds the previous run's time, which belongs in
@@ -451,6 +458,74 @@ fn quarantine_section(h: &mut String, p: &Page<'_>) {
     }
     h.push_str("</table>");
     more(h, p.quarantine.len());
+}
+
+/// The review rules' findings, the worst first: error rules that failed
+/// (their figures quarantined), then warnings no note explains, then the
+/// explained ones; by rule with its counts, then each finding.
+fn checks_section(h: &mut String, p: &Page<'_>) {
+    use crate::checks::Outcome;
+    use crate::config::checks::Severity;
+    if p.rules.is_empty() {
+        return;
+    }
+    let c = &p.manifest.counts.checks;
+    heading(h, "checks", "审核结果", "Review rules (审核公式): what failed, worst first");
+    let _ = write!(
+        h,
+        r#"<p>{} 次审核：通过 {}，未通过 {}（隔离 {} 行），已说明 {}，未评估 {} · {} evaluations: {} passed, {} failed ({} rows quarantined), {} explained, {} not evaluated</p>"#,
+        c.evaluated,
+        c.passed,
+        c.failed,
+        c.quarantined_rows,
+        c.explained,
+        c.not_evaluated,
+        c.evaluated,
+        c.passed,
+        c.failed,
+        c.quarantined_rows,
+        c.explained,
+        c.not_evaluated
+    );
+    if p.findings.is_empty() {
+        h.push_str(r#"<p class="muted">全部通过 · every rule evaluated holds</p>"#);
+        return;
+    }
+    let rank = |e: &crate::checks::Evaluation| match (p.rules[e.rule as usize].severity, e.outcome) {
+        (Severity::Error, _) => 0,
+        (_, Outcome::Fail) => 1,
+        _ => 2,
+    };
+    let mut rows: Vec<&crate::checks::Evaluation> = p.findings.iter().collect();
+    let code = |e: &crate::checks::Evaluation| p.register.agency(e.key.0).code.as_str();
+    rows.sort_by(|a, b| (rank(a), a.rule, code(a), a.key.1).cmp(&(rank(b), b.rule, code(b), b.key.1)));
+    h.push_str(
+        "<table><tr><th>审核公式<small>rule</small></th><th>性质<small>severity</small></th><th>单位<small>agency</small></th>\
+         <th>年度<small>year</small></th><th>结果<small>outcome</small></th><th>左侧 比较 右侧<small>left, right</small></th>\
+         <th>说明<small>explanation</small></th></tr>",
+    );
+    for e in rows.iter().take(SHOWN) {
+        let rule = &p.rules[e.rule as usize];
+        let sides = match (&e.left, e.op, &e.right) {
+            (Some(l), Some(op), Some(r)) => format!("{} {} {}", l.text(), op.symbol(), r.text()),
+            _ => String::new(),
+        };
+        let _ = write!(
+            h,
+            r#"<tr><td>{} {}<small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="n">{}</td><td>{}</td></tr>"#,
+            esc(&rule.id),
+            esc(&rule.name_zh),
+            esc(&rule.expression),
+            rule.severity.zh(),
+            esc(p.register.agency(e.key.0).name()),
+            e.key.1,
+            e.outcome.zh(),
+            esc(&sides),
+            esc(e.note.as_deref().unwrap_or("")),
+        );
+    }
+    h.push_str("</table>");
+    more(h, rows.len());
 }
 
 fn claims_section(h: &mut String, p: &Page<'_>) {

@@ -5,7 +5,7 @@ use arrow::array::RecordBatch;
 
 use super::parquet::{Col, ParquetError, batch, boolean, decimal, int64, text, text_list};
 use crate::aggregate::Total;
-use crate::checks::{self, Evaluation, FigureRead, Outcome as CheckOutcome, Unevaluated};
+use crate::checks::{Evaluation, FigureRead, Outcome as CheckOutcome, Unevaluated};
 use crate::claims::ClaimCheck;
 use crate::config::checks::Rule;
 use std::collections::BTreeMap;
@@ -85,14 +85,14 @@ impl<'a> Tables<'a> {
         let value = f.value.map_or_else(|| "—".to_owned(), |v| v.trimmed().text().as_str().to_owned());
         let code = &self.catalog.indicator(f.indicator).code;
         let place = f.origin.as_ref().map_or_else(|| "the contributors' sum".to_owned(), |o| self.cite(o));
-        format!("{code} {} {} = {value} ({place})", f.year, f.read)
+        format!("{code} {} {} = {value} ({place})", f.year, f.read.name())
     }
 
     /// Why a rule was not evaluated, in words.
     pub fn unevaluated(&self, u: &Unevaluated) -> String {
         match u {
             Unevaluated::Missing { read, indicator, year } => {
-                format!("no {read} of {} for {year}", self.catalog.indicator(*indicator).code)
+                format!("no {} of {} for {year}", read.name(), self.catalog.indicator(*indicator).code)
             }
             Unevaluated::NoGrowth { indicator, why } => {
                 format!("no growth of {}: {why}", self.catalog.indicator(*indicator).code)
@@ -108,7 +108,7 @@ impl<'a> Tables<'a> {
             rows.iter().map(|e| e.reads.iter().map(|f| self.figure_read(f)).collect()).collect();
         let items = reads.iter().map(Vec::len).sum();
         let sides: Vec<(Option<String>, Option<String>)> =
-            rows.iter().map(|e| (e.left.as_ref().map(checks::text), e.right.as_ref().map(checks::text))).collect();
+            rows.iter().map(|e| (e.left.as_ref().map(|l| l.text()), e.right.as_ref().map(|r| r.text()))).collect();
         let why: Vec<Option<String>> =
             rows.iter().map(|e| e.unevaluated.as_ref().map(|u| self.unevaluated(u))).collect();
         let tolerance: Vec<String> = rows.iter().map(|e| rule(e).tolerance.text()).collect();

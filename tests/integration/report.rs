@@ -94,6 +94,15 @@ fn the_report_is_one_self_contained_page_with_the_seed_s_figures() {
     // What the run read, the league and the mismatched claims are there.
     assert!(text.contains("317 读取行 rows read"), "{}", &text[..400]);
     assert!(text.contains("目标完成情况排名"));
+    // The review rules' findings, the worst first: the error rule that
+    // quarantined two figures before the warnings.
+    let checks = &text[text.find("审核结果").expect("a review rules section")..];
+    assert!(
+        checks.contains("440 evaluations: 281 passed, 3 failed (2 rows quarantined), 1 explained"),
+        "{}",
+        &checks[..300]
+    );
+    assert!(checks.find("R12 调解成功案件不超过调解受理案件") < checks.find("R35 "), "{}", &checks[..600]);
     assert!(text.contains("按修约后的发布数计算"), "a diagnosis of the sample's mismatched claims");
     assert!(text.contains("bad_number 3"), "the quarantine by reason");
 

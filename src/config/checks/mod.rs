@@ -100,7 +100,7 @@ impl Tolerance {
 
 /// What a rule reads of an indicator, for the agency and year it is
 /// evaluated for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Read {
     /// `{X}`: its value.
     Value,
