@@ -1,14 +1,15 @@
 //! The statistician's review rules (审核; `crate::config::checks`)
 //! evaluated for one bucket of agencies: per agency and year where a rule
-//! applies and the agency sent a figure it reads, exactly (big rationals:
-//! no rounding, no floating point, no overflow), each comparison with the
-//! rule's tolerance. A rule whose figures are missing, or that divides by
+//! applies and the agency sent a figure it reads, exactly ([`Num`]:
+//! fractions of 128-bit integers, big rationals past them; no rounding, no
+//! floating point, no overflow), each comparison with the rule's
+//! tolerance. A rule whose figures are missing, or that divides by
 //! zero, is not evaluated, with the reason. An `error` rule that fails
 //! sends the figures it read for that year to quarantine (`rule_failed`);
 //! a `warning` that fails is a finding, explained when a row it read
 //! carries a note. Rules reading members' sums describe totals and are
-//! evaluated on them (`crate::aggregate`), not here. Pure: nothing here
-//! reads or writes files.
+//! evaluated on the finished totals ([`evaluate_totals`]). Pure: nothing
+//! here reads or writes files.
 
 use std::collections::BTreeSet;
 
