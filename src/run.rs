@@ -236,7 +236,7 @@ fn attempt(
     // quarantined them.
     for i in &run.rule_failed {
         let report = &mut ing.files[i.file.0 as usize];
-        (report.accepted, report.quarantined) = (report.accepted - 1, report.quarantined + 1);
+        (report.accepted, report.quarantined) = (report.accepted.saturating_sub(1), report.quarantined + 1);
     }
     ing.rejected = crate::reject::in_file_order(&ing.rejected, &run.rule_failed);
     let mut manifest = Manifest::new(RunRecord {
