@@ -236,8 +236,9 @@ struct TotalFigures<'a> {
     reads: Vec<FigureRead>,
 }
 
-impl TotalFigures<'_> {
-    fn total(&self, indicator: IndicatorId, year: i32) -> Option<&Total> {
+impl<'a> TotalFigures<'a> {
+    /// The parent's total of `indicator` in `year` (`totals` sorted by key).
+    fn total(&self, indicator: IndicatorId, year: i32) -> Option<&'a Total> {
         let key = Key { agency: self.agency, indicator, year };
         self.totals.binary_search_by_key(&key, |t| t.key).ok().map(|i| &self.totals[i])
     }
@@ -251,9 +252,7 @@ impl Source for TotalFigures<'_> {
     fn figure(&mut self, read: Read, indicator: IndicatorId) -> Result<Num, Unevaluated> {
         let year = if read == Read::Prev { self.year - 1 } else { self.year };
         let missing = || Unevaluated::Missing { read, indicator, year };
-        let totals = self.totals;
-        let key = Key { agency: self.agency, indicator, year };
-        let t = totals.binary_search_by_key(&key, |t| t.key).ok().map(|i| &totals[i]).ok_or_else(missing)?;
+        let t = self.total(indicator, year).ok_or_else(missing)?;
         let exact = |o: &crate::model::Outcome| o.as_ref().ok().map(|f| ratio(f.exact));
         let kind: Kind = self.p.catalog.indicator(indicator).kind;
         let (value, q): (Option<Decimal>, Option<Num>) = match read {

@@ -101,50 +101,60 @@ fn audit_passes_on_the_sample() {
     assert!(text.contains("audit passed"), "{text}");
 }
 
-/// Rewrites one Parquet part with a decimal `column` of one row changed,
-/// keeping everything else (and the manifest) as it was; false (and the
-/// file untouched) when the part has no such row.
-fn alter_decimal(part: &Path, column: &str, agency: &str, indicator: &str, to: i128) -> bool {
-    use std::sync::Arc;
-
-    use arrow::array::{Array, AsArray, Decimal128Array, RecordBatch};
-    use arrow::datatypes::Decimal128Type;
+/// Rewrites one Parquet part with `column` replaced, in each batch, by
+/// what `replace` makes of it and of which rows `hit` picks, keeping
+/// everything else (and the manifest) as it was; false (and the file
+/// untouched) when no row is hit.
+fn rewrite_part(
+    part: &Path,
+    column: &str,
+    hit: impl Fn(&arrow::array::RecordBatch, usize) -> bool,
+    replace: impl Fn(&arrow::array::ArrayRef, &[bool]) -> arrow::array::ArrayRef,
+) -> bool {
+    use arrow::array::RecordBatch;
     use parquet::arrow::ArrowWriter;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(part).unwrap()).unwrap().build().unwrap();
     let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
-    let holds = |b: &RecordBatch| {
-        let (a, i) = (b.column_by_name("agency").unwrap(), b.column_by_name("indicator").unwrap());
-        let (a, i) = (a.as_string::<i32>(), i.as_string::<i32>());
-        (0..b.num_rows()).any(|r| a.value(r) == agency && i.value(r) == indicator)
-    };
-    if !batches.iter().any(holds) {
+    if !batches.iter().any(|b| (0..b.num_rows()).any(|r| hit(b, r))) {
         return false;
     }
     let schema = batches[0].schema();
+    let idx = schema.index_of(column).unwrap();
     let mut writer = ArrowWriter::try_new(std::fs::File::create(part).unwrap(), schema.clone(), None).unwrap();
     for b in batches {
-        let (a, i) = (b.column_by_name("agency").unwrap().as_string::<i32>(), b.column_by_name("indicator").unwrap());
-        let i = i.as_string::<i32>();
-        let idx = schema.index_of(column).unwrap();
-        let old = b.column(idx).as_primitive::<Decimal128Type>();
-        let new: Decimal128Array = (0..b.num_rows())
-            .map(|r| {
-                if a.value(r) == agency && i.value(r) == indicator {
-                    Some(to)
-                } else {
-                    old.is_valid(r).then(|| old.value(r))
-                }
-            })
-            .collect();
-        let new = new.with_precision_and_scale(old.precision(), old.scale()).unwrap();
+        let hits: Vec<bool> = (0..b.num_rows()).map(|r| hit(&b, r)).collect();
         let mut cols = b.columns().to_vec();
-        cols[idx] = Arc::new(new);
+        cols[idx] = replace(b.column(idx), &hits);
         writer.write(&RecordBatch::try_new(schema.clone(), cols).unwrap()).unwrap();
     }
     writer.close().unwrap();
     true
+}
+
+/// Whether row `r` of `b` has these two text columns' values.
+fn row_is(b: &arrow::array::RecordBatch, r: usize, (c1, v1): (&str, &str), (c2, v2): (&str, &str)) -> bool {
+    use arrow::array::AsArray;
+    let text = |c: &str| b.column_by_name(c).unwrap().as_string::<i32>().value(r).to_owned();
+    text(c1) == v1 && text(c2) == v2
+}
+
+/// Rewrites one Parquet part with a decimal `column` of one row changed;
+/// false when the part has no such row.
+fn alter_decimal(part: &Path, column: &str, agency: &str, indicator: &str, to: i128) -> bool {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, AsArray, Decimal128Array};
+    use arrow::datatypes::Decimal128Type;
+
+    let hit = |b: &arrow::array::RecordBatch, r: usize| row_is(b, r, ("agency", agency), ("indicator", indicator));
+    rewrite_part(part, column, hit, |old, hits| {
+        let old = old.as_primitive::<Decimal128Type>();
+        let new: Decimal128Array =
+            (0..old.len()).map(|r| if hits[r] { Some(to) } else { old.is_valid(r).then(|| old.value(r)) }).collect();
+        Arc::new(new.with_precision_and_scale(old.precision(), old.scale()).unwrap())
+    })
 }
 
 #[test]
@@ -169,33 +179,15 @@ fn audit_fails_with_a_clear_report_when_one_value_is_altered() {
 fn alter_check(part: &Path, rule: &str, agency: &str, column: &str, to: &str) -> bool {
     use std::sync::Arc;
 
-    use arrow::array::{Array, AsArray, RecordBatch, StringArray};
-    use parquet::arrow::ArrowWriter;
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use arrow::array::{Array, AsArray, StringArray};
 
-    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(part).unwrap()).unwrap().build().unwrap();
-    let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
-    let hit = |b: &RecordBatch, r: usize| {
-        let (x, a) = (b.column_by_name("rule").unwrap(), b.column_by_name("agency").unwrap());
-        x.as_string::<i32>().value(r) == rule && a.as_string::<i32>().value(r) == agency
-    };
-    if !batches.iter().any(|b| (0..b.num_rows()).any(|r| hit(b, r))) {
-        return false;
-    }
-    let schema = batches[0].schema();
-    let mut writer = ArrowWriter::try_new(std::fs::File::create(part).unwrap(), schema.clone(), None).unwrap();
-    for b in batches {
-        let idx = schema.index_of(column).unwrap();
-        let old = b.column(idx).as_string::<i32>();
-        let new: StringArray = (0..b.num_rows())
-            .map(|r| if hit(&b, r) { Some(to) } else { old.is_valid(r).then(|| old.value(r)) })
-            .collect();
-        let mut cols = b.columns().to_vec();
-        cols[idx] = Arc::new(new);
-        writer.write(&RecordBatch::try_new(schema.clone(), cols).unwrap()).unwrap();
-    }
-    writer.close().unwrap();
-    true
+    let hit = |b: &arrow::array::RecordBatch, r: usize| row_is(b, r, ("rule", rule), ("agency", agency));
+    rewrite_part(part, column, hit, |old, hits| {
+        let old = old.as_string::<i32>();
+        let new: StringArray =
+            (0..old.len()).map(|r| if hits[r] { Some(to) } else { old.is_valid(r).then(|| old.value(r)) }).collect();
+        Arc::new(new)
+    })
 }
 
 #[test]
