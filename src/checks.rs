@@ -175,30 +175,34 @@ impl CheckCounts {
 /// `current` (sorted by key) that it applies to and reads a figure of.
 pub fn evaluate(current: &[Observation], rules: &[Rule], p: Lookup<'_>) -> Checked {
     let mut out = Checked::default();
+    let rules: Vec<(u32, &Rule)> =
+        rules.iter().enumerate().filter(|(_, r)| !r.on_totals()).map(|(n, r)| (n as u32, r)).collect();
     if rules.is_empty() {
         return out;
     }
-    let pairs: BTreeSet<(crate::config::AgencyId, i32)> = current.iter().map(|o| (o.key.agency, o.key.year)).collect();
     let mut quarantined = BTreeSet::new();
-    for (n, rule) in rules.iter().enumerate().filter(|(_, r)| !r.on_totals()) {
-        for &(agency, year) in &pairs {
-            if !rule.applies_to.selects(agency, p.register) {
-                continue;
-            }
-            let sent = |ind: IndicatorId| row_of(current, Key { agency, indicator: ind, year }).is_some();
-            if !rule.reads.iter().any(|(r, ind)| *r != Read::Prev && sent(*ind)) {
-                continue;
-            }
-            let e = evaluate_one(rule, n as u32, agency, year, current, p);
-            if e.outcome == Outcome::Fail && rule.severity == Severity::Error {
-                for f in e.reads.iter().filter(|f| f.year == year) {
-                    let key = Key { agency, indicator: f.indicator, year };
-                    if quarantined.insert(key) {
-                        out.quarantined.push((key, failed_issue(rule, &e, f, current, p)));
+    // Key order keeps an agency's rows together: each rule looks its
+    // figures up in the agency's rows alone.
+    for rows in current.chunk_by(|a, b| a.key.agency == b.key.agency) {
+        let agency = rows[0].key.agency;
+        let years: BTreeSet<i32> = rows.iter().map(|o| o.key.year).collect();
+        for &(n, rule) in rules.iter().filter(|(_, r)| r.applies_to.selects(agency, p.register)) {
+            for &year in &years {
+                let sent = |ind: IndicatorId| row_of(rows, Key { agency, indicator: ind, year }).is_some();
+                if !rule.reads.iter().any(|(r, ind)| *r != Read::Prev && sent(*ind)) {
+                    continue;
+                }
+                let e = evaluate_one(rule, n, agency, year, rows, p);
+                if e.outcome == Outcome::Fail && rule.severity == Severity::Error {
+                    for f in e.reads.iter().filter(|f| f.year == year) {
+                        let key = Key { agency, indicator: f.indicator, year };
+                        if quarantined.insert(key) {
+                            out.quarantined.push((key, failed_issue(rule, &e, f, rows, p)));
+                        }
                     }
                 }
+                out.evaluations.push(e);
             }
-            out.evaluations.push(e);
         }
     }
     out.quarantined.sort_by_key(|(k, _)| *k);
@@ -397,11 +401,15 @@ fn evaluate_one(
 /// passed, failed or not evaluated.
 fn evaluate_with(rule: &Rule, n: u32, key: (crate::config::AgencyId, i32), source: &mut dyn Source) -> Evaluation {
     // Every figure first, so that the evaluation lists all it read even
-    // when one is missing.
+    // when one is missing; the expression then takes them from here.
     let mut missing = None;
-    for (read, ind) in &rule.reads {
-        if let Err(e) = source.figure(*read, *ind) {
-            missing.get_or_insert(e);
+    let mut known = Vec::with_capacity(rule.reads.len());
+    for &(read, ind) in &rule.reads {
+        match source.figure(read, ind) {
+            Ok(v) => known.push(((read, ind), v)),
+            Err(e) => {
+                missing.get_or_insert(e);
+            }
         }
     }
     let mut reads = source.take_reads();
@@ -421,15 +429,25 @@ fn evaluate_with(rule: &Rule, n: u32, key: (crate::config::AgencyId, i32), sourc
     if e.unevaluated.is_some() {
         return e;
     }
-    match cond(&rule.cond, rule.tolerance, source) {
+    match cond(&rule.cond, rule.tolerance, &Known(&known)) {
         Err(why) => e.unevaluated = Some(why),
         Ok(decided) => {
             (e.op, e.left, e.right) = (Some(decided.op), Some(decided.left), Some(decided.right));
             e.outcome = if decided.holds { Outcome::Pass } else { Outcome::Fail };
         }
     }
-    source.take_reads();
     e
+}
+
+/// The figures of a rule's reads, each looked up once: what its
+/// expression is computed from.
+struct Known<'a>(&'a [((Read, IndicatorId), Num)]);
+
+impl Known<'_> {
+    fn figure(&self, read: Read, indicator: IndicatorId) -> &Num {
+        let found = self.0.iter().find(|(r, _)| *r == (read, indicator));
+        &found.expect("every figure a rule reads is looked up before its expression").1
+    }
 }
 
 /// The note of the first row the rule read that carries one: the agency's
@@ -451,7 +469,7 @@ struct Decided {
 
 /// Evaluates a condition; the comparison that decides is the first that
 /// fails (when the condition fails) or the first (when it holds).
-fn cond(c: &Cond, tol: Tolerance, f: &mut dyn Source) -> Result<Decided, Unevaluated> {
+fn cond(c: &Cond, tol: Tolerance, f: &Known<'_>) -> Result<Decided, Unevaluated> {
     match c {
         Cond::Cmp(a, op, b) => {
             let (left, right) = (expr(a, f)?, expr(b, f)?);
@@ -492,10 +510,10 @@ fn compare(left: &Num, op: CmpOp, right: &Num, tol: Tolerance) -> bool {
     }
 }
 
-fn expr(e: &Expr, f: &mut dyn Source) -> Result<Num, Unevaluated> {
+fn expr(e: &Expr, f: &Known<'_>) -> Result<Num, Unevaluated> {
     Ok(match e {
         Expr::Number(d) => Num::of(*d),
-        Expr::Figure(read, ind) => f.figure(*read, *ind)?,
+        Expr::Figure(read, ind) => f.figure(*read, *ind).clone(),
         Expr::Neg(x) => expr(x, f)?.neg(),
         Expr::Abs(x) => expr(x, f)?.abs(),
         Expr::Bin(op, a, b) => {

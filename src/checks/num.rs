@@ -20,11 +20,24 @@ pub enum Num {
     Big(Q),
 }
 
+/// Binary gcd: shifts and subtractions only (a 128-bit `%` is a library
+/// call, and every figure read is reduced by one).
 fn gcd(mut a: u128, mut b: u128) -> u128 {
-    while b != 0 {
-        (a, b) = (b, a % b);
+    if a == 0 || b == 0 {
+        return a | b;
     }
-    a
+    let shift = (a | b).trailing_zeros();
+    a >>= a.trailing_zeros();
+    loop {
+        b >>= b.trailing_zeros();
+        if a > b {
+            (a, b) = (b, a);
+        }
+        b -= a;
+        if b == 0 {
+            return a << shift;
+        }
+    }
 }
 
 impl Num {
@@ -40,8 +53,22 @@ impl Num {
         if d == 0 {
             return None;
         }
+        // Nearly every figure fits 64 bits, where division is one
+        // instruction rather than a 128-bit library call.
+        if let (Ok(n), Ok(d)) = (i64::try_from(n), i64::try_from(d))
+            && n != i64::MIN
+            && d != i64::MIN
+        {
+            let g = gcd(u128::from(n.unsigned_abs()), u128::from(d.unsigned_abs())) as i64;
+            let (n, d) = if g == 1 { (n, d) } else { (n / g, d / g) };
+            return Some(if d < 0 {
+                Num::Small(-i128::from(n), -i128::from(d))
+            } else {
+                Num::Small(n.into(), d.into())
+            });
+        }
         let g = gcd(n.unsigned_abs(), d.unsigned_abs()).max(1) as i128;
-        let (mut n, mut d) = (n / g, d / g);
+        let (mut n, mut d) = if g == 1 { (n, d) } else { (n / g, d / g) };
         if d < 0 {
             (n, d) = (n.checked_neg()?, d.checked_neg()?);
         }
@@ -154,10 +181,11 @@ impl Num {
     /// written with 128-bit integers; a big one through big integers.
     pub fn text(&self) -> String {
         let Num::Small(n, d) = self else { return super::text(&self.big()) };
-        let (mut rest, mut twos, mut fives) = (d.unsigned_abs(), 0u32, 0u32);
-        while rest % 2 == 0 {
-            (rest, twos) = (rest / 2, twos + 1);
+        if *d == 1 {
+            return n.to_string();
         }
+        let twos = d.unsigned_abs().trailing_zeros();
+        let (mut rest, mut fives) = (d.unsigned_abs() >> twos, 0u32);
         while rest % 5 == 0 {
             (rest, fives) = (rest / 5, fives + 1);
         }

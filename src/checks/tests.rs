@@ -344,5 +344,14 @@ proptest! {
         }
         prop_assert_eq!(x.cmp(&y), p.cmp(&r));
         prop_assert_eq!(x.mul(&huge).cmp(&y.mul(&huge)), (&p * &hq).cmp(&(&r * &hq)));
+        // Small results in lowest terms (the binary gcd), written as the
+        // big rationals' text writes them.
+        for v in [x.add(&y), x.mul(&y), x.sub(&y), huge.clone()] {
+            if let Num::Small(n, d) = v {
+                let q = Q::new(n.into(), d.into());
+                prop_assert_eq!((q.numer().clone(), q.denom().clone()), (BigInt::from(n), BigInt::from(d)));
+            }
+            prop_assert_eq!(v.text(), super::text(&v.big()));
+        }
     }
 }

@@ -171,6 +171,31 @@ where
     Col { field, array: Arc::new(array) }
 }
 
+/// A list-of-text column whose items are written straight into the
+/// column's buffer by `write` (no string per item).
+pub fn text_list_written<'a, T: 'a, L>(
+    name: &str,
+    items: usize,
+    lists: impl ExactSizeIterator<Item = L>,
+    write: impl Fn(&T, &mut StringBuilder),
+) -> Col
+where
+    L: IntoIterator<Item = &'a T>,
+{
+    let mut builder = ListBuilder::with_capacity(StringBuilder::with_capacity(items, items * 64), lists.len());
+    for list in lists {
+        for item in list {
+            write(item, builder.values());
+            // Ends the value the writes above made.
+            builder.values().append_value("");
+        }
+        builder.append(true);
+    }
+    let array = builder.finish();
+    let field = Field::new(name, array.data_type().clone(), true);
+    Col { field, array: Arc::new(array) }
+}
+
 /// Assembles columns into a batch.
 pub fn batch(table: &'static str, cols: Vec<Result<Col, ParquetError>>) -> Result<RecordBatch, ParquetError> {
     let cols = cols.into_iter().collect::<Result<Vec<_>, _>>()?;
@@ -212,9 +237,19 @@ pub fn write_file(path: &Path, table: &str, batch: &RecordBatch, opts: &WriteOpt
 const FILTER_COLUMNS: [&str; 4] = [col::AGENCY, col::INDICATOR, col::KIND, col::SOURCE_FILE];
 
 /// Columns whose values are mostly distinct: cells as typed, notes,
-/// positions in the source file. A dictionary would cost a hash per value
-/// and then be dropped for plain encoding when it fills.
-const DISTINCT_COLUMNS: [&str; 5] = [col::VALUE_RAW, col::TARGET_RAW, col::NOTE, col::SOURCE_LINE, col::SOURCE_BYTE];
+/// positions in the source file, a review rule's sides and the figures it
+/// read. A dictionary would cost a hash per value and then be dropped for
+/// plain encoding when it fills.
+const DISTINCT_COLUMNS: [&str; 8] = [
+    col::VALUE_RAW,
+    col::TARGET_RAW,
+    col::NOTE,
+    col::SOURCE_LINE,
+    col::SOURCE_BYTE,
+    col::LEFT,
+    col::RIGHT,
+    col::FIGURES_READ,
+];
 
 /// How one table is written: zstd at the configured level, row groups of
 /// bounded size, statistics on [`FILTER_COLUMNS`] only, and no dictionary
@@ -230,7 +265,12 @@ fn properties(
         .set_max_row_group_row_count(Some(opts.row_group_rows))
         .set_statistics_enabled(EnabledStatistics::None);
     for f in schema.fields() {
-        let (name, path) = (f.name().as_str(), ColumnPath::from(f.name().as_str()));
+        let name = f.name().as_str();
+        // A list's values are the leaf `name.list.<item>`.
+        let path = match f.data_type() {
+            DataType::List(item) => ColumnPath::new(vec![name.to_owned(), "list".to_owned(), item.name().clone()]),
+            _ => ColumnPath::from(name),
+        };
         if FILTER_COLUMNS.contains(&name) {
             b = b.set_column_statistics_enabled(path, EnabledStatistics::Chunk);
         } else if DISTINCT_COLUMNS.contains(&name) || matches!(f.data_type(), DataType::Decimal128(..)) {

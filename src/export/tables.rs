@@ -3,7 +3,7 @@
 
 use arrow::array::RecordBatch;
 
-use super::parquet::{Col, ParquetError, batch, boolean, decimal, int64, text, text_list};
+use super::parquet::{Col, ParquetError, batch, boolean, decimal, int64, text, text_list, text_list_written};
 use crate::aggregate::Total;
 use crate::checks::{Evaluation, FigureRead, Outcome as CheckOutcome, Unevaluated};
 use crate::claims::ClaimCheck;
@@ -74,18 +74,40 @@ impl<'a> Tables<'a> {
     /// Where a figure came from, as people cite it: `file:line`, or a
     /// workbook's `file [sheet] C7`.
     pub fn cite(&self, origin: &Origin) -> String {
-        match (self.sheet(origin), self.cell(origin)) {
-            (Some(sheet), Some(cell)) => format!("{} [{sheet}] {cell}", self.source_file(origin)),
-            _ => format!("{}:{}", self.source_file(origin), origin.line),
-        }
+        let mut out = String::new();
+        self.write_cite(origin, &mut out);
+        out
+    }
+
+    // Writing into a string or a column's buffer cannot fail: the results
+    // of `write!` below are ignored.
+    fn write_cite(&self, origin: &Origin, out: &mut impl std::fmt::Write) {
+        let file = self.source_file(origin);
+        let _ = match (self.sheet(origin), self.cell(origin)) {
+            (Some(sheet), Some(cell)) => write!(out, "{file} [{sheet}] {cell}"),
+            _ => write!(out, "{file}:{}", origin.line),
+        };
     }
 
     /// A figure a rule read, in words: `DISPUTE-CLOSED 2021 value = 33000 (city/a.csv:2)`.
     pub fn figure_read(&self, f: &FigureRead) -> String {
-        let value = f.value.map_or_else(|| "—".to_owned(), |v| v.trimmed().text().as_str().to_owned());
+        let mut out = String::new();
+        self.write_figure_read(f, &mut out);
+        out
+    }
+
+    /// [`Tables::figure_read`] written into `out` (a column's buffer: no
+    /// string per figure).
+    fn write_figure_read(&self, f: &FigureRead, out: &mut impl std::fmt::Write) {
         let code = &self.catalog.indicator(f.indicator).code;
-        let place = f.origin.as_ref().map_or_else(|| "the contributors' sum".to_owned(), |o| self.cite(o));
-        format!("{code} {} {} = {value} ({place})", f.year, f.read.name())
+        let value = f.value.map(|v| v.trimmed().text());
+        let value = value.as_ref().map_or("—", |v| v.as_str());
+        let _ = write!(out, "{code} {} {} = {value} (", f.year, f.read.name());
+        match &f.origin {
+            Some(o) => self.write_cite(o, out),
+            None => drop(out.write_str("the contributors' sum")),
+        }
+        let _ = out.write_char(')');
     }
 
     /// Why a rule was not evaluated, in words.
@@ -104,14 +126,12 @@ impl<'a> Tables<'a> {
     /// Every review rule evaluated for one year, by rule, then agency.
     pub fn checks(&self, rows: &[&Evaluation]) -> Result<RecordBatch, ParquetError> {
         let rule = |e: &Evaluation| &self.rules[e.rule as usize];
-        let reads: Vec<Vec<String>> =
-            rows.iter().map(|e| e.reads.iter().map(|f| self.figure_read(f)).collect()).collect();
-        let items = reads.iter().map(Vec::len).sum();
+        let items = rows.iter().map(|e| e.reads.len()).sum();
         let sides: Vec<(Option<String>, Option<String>)> =
             rows.iter().map(|e| (e.left.as_ref().map(|l| l.text()), e.right.as_ref().map(|r| r.text()))).collect();
         let why: Vec<Option<String>> =
             rows.iter().map(|e| e.unevaluated.as_ref().map(|u| self.unevaluated(u))).collect();
-        let tolerance: Vec<String> = rows.iter().map(|e| rule(e).tolerance.text()).collect();
+        let tolerance: Vec<String> = self.rules.iter().map(|r| r.tolerance.text()).collect();
         let quarantined = |e: &Evaluation| {
             e.outcome == CheckOutcome::Fail && rule(e).severity == crate::config::checks::Severity::Error
         };
@@ -123,7 +143,7 @@ impl<'a> Tables<'a> {
             Ok(text(col::AGENCY, rows.iter().map(|e| Some(self.agency(e.key.0))))),
             Ok(text(col::AGENCY_NAME, rows.iter().map(|e| Some(self.register.agency(e.key.0).name())))),
             Ok(text(col::EXPRESSION, rows.iter().map(|e| Some(rule(e).expression.as_str())))),
-            Ok(text(col::TOLERANCE, tolerance.iter().map(|t| Some(t.as_str())))),
+            Ok(text(col::TOLERANCE, rows.iter().map(|e| Some(tolerance[e.rule as usize].as_str())))),
             Ok(text(col::CHECK_OUTCOME, rows.iter().map(|e| Some(e.outcome.name())))),
             Ok(text(col::COMPARISON, rows.iter().map(|e| e.op.map(|o| o.symbol())))),
             Ok(text(col::LEFT, sides.iter().map(|s| s.0.as_deref()))),
@@ -131,7 +151,9 @@ impl<'a> Tables<'a> {
             Ok(text(col::NOT_EVALUATED_REASON, why.iter().map(|w| w.as_deref()))),
             Ok(text(col::EXPLANATION, rows.iter().map(|e| e.note.as_deref()))),
             Ok(boolean(col::QUARANTINED, rows.iter().map(|e| Some(quarantined(e))))),
-            Ok(text_list(col::FIGURES_READ, items, reads.iter().map(|r| r.iter().map(String::as_str)))),
+            Ok(text_list_written(col::FIGURES_READ, items, rows.iter().map(|e| &e.reads), |f, out| {
+                self.write_figure_read(f, out)
+            })),
         ];
         batch(table::CHECKS, cols)
     }
