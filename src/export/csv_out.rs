@@ -197,10 +197,13 @@ pub const IN_MEMORY: &str = "writing CSV into memory cannot fail";
 /// them on many rows: the agency's code and name on each of its rows.
 pub fn encode_cells(cells: &[&str]) -> Vec<u8> {
     let mut w = dialect().from_writer(Vec::new());
-    for c in cells {
-        w.write_field(text(c).as_bytes()).expect(IN_MEMORY);
-    }
-    w.into_inner().expect(IN_MEMORY)
+    // A whole record: the writer closes a quoted field only when the field
+    // after it, or the record, ends. Its terminator is cut here; the row's
+    // own comes from [`RowBuf::end_row`].
+    w.write_record(cells.iter().map(|c| text(c).into_owned())).expect(IN_MEMORY);
+    let mut bytes = w.into_inner().expect(IN_MEMORY);
+    bytes.truncate(bytes.len() - b"\r\n".len());
+    bytes
 }
 
 /// Rows assembled from cells already encoded: [`encode_cells`] output, or
@@ -315,6 +318,37 @@ mod tests {
         let mut w = super::buffer();
         w.write_record(["TJ-HRSS", "人社局, \"市\"", "'=1+1", "-37.62", ""]).unwrap();
         assert_eq!(String::from_utf8(bytes).unwrap(), String::from_utf8(w.into_inner().unwrap()).unwrap());
+    }
+
+    proptest::proptest! {
+        /// Any text (commas, quotes, CR, LF, control characters) in cells
+        /// encoded together or one by one, then plain cells: read back by
+        /// a CSV reader as one row of the cells written.
+        #[test]
+        fn assembled_rows_read_back_cell_by_cell(
+            cells in proptest::collection::vec(".*|[\",\r\n a]{0,6}", 1..5),
+            last in ".*|[\",\r\n]{1,3}",
+        ) {
+            let mut rows = super::RowBuf::default();
+            let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+            // (A reader drops a byte-order mark at the start of a file.)
+            rows.plain("2021");
+            rows.encoded(&super::encode_cells(&refs));
+            rows.encoded(&super::encode_cells(&[&last]));
+            rows.plain("37.62");
+            rows.end_row();
+            rows.encoded(&super::encode_cells(&[&last]));
+            rows.end_row();
+            let bytes = rows.into_bytes();
+            let mut r = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes.as_slice());
+            let got: Vec<Vec<String>> =
+                r.records().map(|rec| rec.unwrap().iter().map(str::to_owned).collect()).collect();
+            let mut want = vec!["2021".to_owned()];
+            want.extend(cells.iter().map(|c| text(c).into_owned()));
+            want.push(text(&last).into_owned());
+            want.push("37.62".to_owned());
+            proptest::prop_assert_eq!(got, vec![want, vec![text(&last).into_owned()]]);
+        }
     }
 
     #[test]

@@ -354,3 +354,47 @@ mod every_line_accounted_for {
         }
     }
 }
+
+/// A file name with a comma and quotes, on every row of the people's
+/// summaries: each people's CSV reads back with every row as wide as its
+/// header (here, and in Python's `csv` and pandas when there), the name
+/// whole in its cell.
+#[test]
+fn people_s_csvs_keep_their_quoting_whatever_a_name_holds() {
+    let bytes = std::fs::read(crate::util::repo().join("sample_data/districts/TJ-D01-JUS.csv")).unwrap();
+    let name = "HRSS, \"final\".csv";
+    let (s, ..) = run(&[(name, &bytes)]);
+    let people: Vec<String> = files_under(&s.out())
+        .into_iter()
+        .map(|(path, _)| path)
+        .filter(|p| p.ends_with(".csv"))
+        .collect();
+    assert!(people.iter().any(|p| p == "summary/2021/indicators.csv"), "{people:?}");
+    let mut named = 0;
+    for path in &people {
+        let rows = csv_rows(&s.out().join(path));
+        for (i, row) in rows.iter().enumerate() {
+            assert_eq!(row.len(), rows[0].len(), "{path} row {i}: {row:?}");
+        }
+        named += rows.iter().flatten().filter(|c| c.as_str() == name).count();
+    }
+    // Every row of indicators.csv names the file (the sample file's 2021
+    // rows), and the whole name stays in one cell.
+    let indicators = csv_rows(&s.out().join("summary/2021/indicators.csv"));
+    assert!(indicators.len() > 2 && named >= indicators.len() - 1, "{named} cells name the file");
+    let Some(python) = crate::readers::python() else { return };
+    let script = r#"
+import csv, sys, pandas
+for path in sys.argv[1:]:
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    assert all(len(r) == len(rows[0]) for r in rows), path
+    frame = pandas.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert len(frame) == len(rows) - 1, (path, len(frame), len(rows))
+print(len(sys.argv) - 1)
+"#;
+    let paths: Vec<String> = people.iter().map(|p| s.out().join(p).display().to_string()).collect();
+    let o = std::process::Command::new(python).arg("-c").arg(script).args(&paths).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), people.len().to_string());
+}

@@ -14,7 +14,7 @@ use std::process::Command;
 
 use crate::util::{cell, csv_rows, find, repo, run_sample};
 
-fn python() -> Option<String> {
+pub fn python() -> Option<String> {
     let python = std::env::var("YEARBOOK_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let ok = Command::new(&python)
         .args(["-c", "import pyarrow, pandas, polars, duckdb"])
