@@ -67,6 +67,9 @@ codes! {
     RuleFailed = "rule_failed", "未通过强制性审核公式", "fails an error rule of the review rules (its figures are not published)";
     // Warnings: the row is kept.
     BlankRow = "blank_row", "空行，已跳过", "blank row, skipped";
+    TitleRow = "title_row", "表头上方的标题行，已跳过", "a title row above the header, skipped";
+    FootnoteRow = "footnote_row", "表格下方的注释行，已跳过", "a footnote row below the data, skipped";
+    RecordAfterFootnote = "record_after_footnote", "注释行之后的数据行，已按数据读取，请核实", "a row after a footnote reads as a record: read as one, please check";
     NoRows = "no_rows", "文件没有数据行", "the file has no data rows";
     RateAbove100 = "rate_above_100", "比率超过100%，已保留，请核实", "rate above 100%, kept: please check";
     UnknownColumn = "unknown_column", "未知列，已忽略", "unknown column, ignored";

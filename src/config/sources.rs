@@ -23,7 +23,7 @@ use super::{AgencyId, Catalog, ConfigError, IndicatorId, Register, Units};
 
 /// Footnote markers when a source names none: a row whose first non-empty
 /// cell starts with one of these ends the data (`注：…`, `资料来源：…`).
-pub const DEFAULT_FOOTNOTES: [&str; 6] = ["注", "资料来源", "数据来源", "说明：", "Note", "Source"];
+pub const DEFAULT_FOOTNOTES: [&str; 8] = ["注", "资料来源", "数据来源", "说明", "Note", "Notes", "Source", "Sources"];
 
 /// What a `[[sources]]` entry says, as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -309,6 +309,10 @@ pub fn compile(
             && matches!(s.get_ref(), SheetChoice::Position(0))
         {
             err(line(s.span()), "sheet positions count from 1".to_owned());
+        }
+        // An empty marker would make every row a footnote.
+        if e.footnotes.as_ref().is_some_and(|f| f.iter().any(|m| m.trim().is_empty())) {
+            err(at, "a footnote marker is empty (it would end the data at every row)".to_owned());
         }
         let columns = column_map(e, &mut err, &line);
         let ignore = e.ignore.iter().filter_map(|i| NameMatch::new(i).map_err(|msg| err(at, msg)).ok()).collect();

@@ -339,9 +339,9 @@ impl Submission {
                 let last_line = first_line + end.line() - 1 - u64::from(text[after - 1] == b'\n');
                 lines.covered(text, last_line, after - 1);
                 match &header {
-                    Some(_) if in_footnotes || rec.starts_with_any(footnotes) => {
+                    Some(parsed) if in_footnotes || rec.starts_with_any(footnotes) => {
                         in_footnotes = true;
-                        visit(Item::Footnote(rec));
+                        visit(Item::Footnote(parsed, rec));
                     }
                     Some(parsed) => visit(Item::Record(parsed, rec)),
                     None if row_of(line) < header_row => visit(Item::Title(rec)),
@@ -419,9 +419,9 @@ fn in_sheet<'a>(item: Item<'a>, row_of: &dyn Fn(u64) -> u64) -> Item<'a> {
             let row = row_of(rec.line);
             Item::Title(at(rec, row))
         }
-        Item::Footnote(rec) => {
+        Item::Footnote(p, rec) => {
             let row = row_of(rec.line);
-            Item::Footnote(at(rec, row))
+            Item::Footnote(p, at(rec, row))
         }
         Item::Blank { line, .. } => Item::Blank { line: row_of(line), byte: 0 },
         Item::Unclosed(p, mut bad) => {
@@ -558,8 +558,10 @@ pub enum Item<'r> {
     Record(&'r Parsed, Record<'r>),
     /// A row above a source's header (a table's title).
     Title(Record<'r>),
-    /// A row at or after the first footnote of a source's file (`注：…`).
-    Footnote(Record<'r>),
+    /// A row at or after the first footnote of a source's file (`注：…`),
+    /// with the header it would be read by (a row that reads as a record
+    /// is one, whatever its first cell says).
+    Footnote(&'r Parsed, Record<'r>),
     /// A footnote row whose quote never closes.
     FootnoteUnclosed(Unclosed),
     /// A record in which a quote opens and never closes before the end of
@@ -780,7 +782,9 @@ impl<'r> Record<'r> {
     }
 
     /// Whether the record's first non-empty cell starts with one of
-    /// `markers` (a footnote: `注：…`, `资料来源：…`).
+    /// `markers` as a word (a footnote: `注：…`, `注1 …`, `资料来源：…`):
+    /// followed by the cell's end or by anything but a letter, so that `注`
+    /// does not take `注册志愿者人数` nor `Note` take `Notebooks`.
     pub fn starts_with_any(&self, markers: &[String]) -> bool {
         if markers.is_empty() {
             return false;
@@ -788,7 +792,7 @@ impl<'r> Record<'r> {
         let first = (0..self.len()).map(|i| self.cell(i)).find(|c| !number::trim_cell(c).is_empty());
         first.is_some_and(|c| {
             let c = number::trim_cell(&c);
-            markers.iter().any(|m| c.starts_with(m.as_str()))
+            markers.iter().any(|m| starts_with_marker(&c, m))
         })
     }
 
@@ -825,4 +829,33 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Lower-case hexadecimal, as SHA-256 sums are printed.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `cell` starts with `marker` as a word: followed by the cell's
+/// end or by anything but a letter (`注：`, `注1`, `Note:`; not `注册…`).
+fn starts_with_marker(cell: &str, marker: &str) -> bool {
+    !marker.is_empty()
+        && cell.strip_prefix(marker).is_some_and(|rest| !rest.chars().next().is_some_and(char::is_alphabetic))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::starts_with_marker as m;
+
+    #[test]
+    fn a_footnote_marker_matches_as_a_word_only() {
+        for (cell, marker) in [
+            ("注：..表示暂缺", "注"),
+            ("注1 快报数", "注"),
+            ("注", "注"),
+            ("Note: x", "Note"),
+            ("资料来源：各单位", "资料来源"),
+        ] {
+            assert!(m(cell, marker), "{cell} {marker}");
+        }
+        for (cell, marker) in [("注册志愿者人数", "注"), ("Notebooks", "Note"), ("Sourced", "Source"), ("注：x", "")]
+        {
+            assert!(!m(cell, marker), "{cell} {marker}");
+        }
+    }
 }

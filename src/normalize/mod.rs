@@ -114,9 +114,36 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
     let file = sub.file.id;
     let workbook = sub.sheet.is_some();
     let rules = HeaderRules { layouts: p.layouts, pinned: p.reading.layout, source: p.source, catalog: p.catalog };
+    // Whether a footnote has been seen: a record after one is flagged.
+    let mut footnote_seen = false;
     let reading = sub.parse(&rules, p.reading.delimiter, |item| match item {
-        Item::Title(_) => out.report.title_rows += 1,
-        Item::Footnote(_) | Item::FootnoteUnclosed(_) => out.report.footnote_rows += 1,
+        Item::Title(rec) => {
+            out.report.title_rows += 1;
+            out.warnings.push(issue(file, &rec, String::new(), rec.text(), Code::TitleRow, Detail::default()));
+        }
+        Item::Footnote(Parsed::Read { header, .. }, rec)
+            if RowReader { p, file, header, workbook }.reads_as_record(&rec) =>
+        {
+            out.report.records += 1;
+            if footnote_seen {
+                let detail = Detail::new(
+                    "the row reads as a record although a footnote came before it: read as one",
+                    "注释行之后的这一行可按数据读取，已按数据读取",
+                );
+                out.warnings.push(issue(file, &rec, String::new(), rec.text(), Code::RecordAfterFootnote, detail));
+            }
+            RowReader { p, file, header, workbook }.record(&rec, &mut out, &mut dups);
+        }
+        Item::Footnote(_, rec) => {
+            footnote_seen = true;
+            out.report.footnote_rows += 1;
+            out.warnings.push(issue(file, &rec, String::new(), rec.text(), Code::FootnoteRow, Detail::default()));
+        }
+        Item::FootnoteUnclosed(bad) => {
+            footnote_seen = true;
+            out.report.footnote_rows += 1;
+            out.warnings.push(Issue { raw: bad.text, ..Issue::at(file, bad.line, bad.byte, Code::FootnoteRow) });
+        }
         Item::Blank { line, byte } => {
             out.report.blank_rows += 1;
             out.warnings.push(Issue::at(file, line, byte, Code::BlankRow));
@@ -374,6 +401,21 @@ impl RowReader<'_> {
                 }
             }
         }
+    }
+
+    /// Whether `rec` reads as a record: a row of the right width, nothing
+    /// refused whole, and a cell that gives an observation (its agency
+    /// resolves, its value parses). Such a row is never a footnote.
+    fn reads_as_record(&self, rec: &Record<'_>) -> bool {
+        if rec.too_long().is_some()
+            || rec.control().is_some()
+            || rec.is_blank()
+            || self.cell_count_problem(rec).is_some()
+        {
+            return false;
+        }
+        let mut warnings = Vec::new();
+        self.cells(rec).into_iter().any(|c| self.observation(rec, c, &mut warnings).is_ok())
     }
 
     fn accept(&self, obs: Observation, rec: &Record<'_>, out: &mut Normalized, dups: &mut Duplicates) {

@@ -364,11 +364,8 @@ fn people_s_csvs_keep_their_quoting_whatever_a_name_holds() {
     let bytes = std::fs::read(crate::util::repo().join("sample_data/districts/TJ-D01-JUS.csv")).unwrap();
     let name = "HRSS, \"final\".csv";
     let (s, ..) = run(&[(name, &bytes)]);
-    let people: Vec<String> = files_under(&s.out())
-        .into_iter()
-        .map(|(path, _)| path)
-        .filter(|p| p.ends_with(".csv"))
-        .collect();
+    let people: Vec<String> =
+        files_under(&s.out()).into_iter().map(|(path, _)| path).filter(|p| p.ends_with(".csv")).collect();
     assert!(people.iter().any(|p| p == "summary/2021/indicators.csv"), "{people:?}");
     let mut named = 0;
     for path in &people {

@@ -282,3 +282,45 @@ fn a_workbook_the_reader_fails_on_is_refused_and_the_run_goes_on() {
     );
     assert_eq!(m["inputs"][1]["accepted"], 1);
 }
+
+/// Footnote markers end the data only at rows that do not read as
+/// records: a marker that matches data as a word (`TJ` in `TJ-HRSS`) takes
+/// no row, a record after a footnote is read with a warning, and every
+/// title and footnote row is listed with its text. An empty marker is
+/// refused at load.
+#[test]
+fn a_row_that_reads_as_a_record_is_never_a_footnote_and_every_title_and_footnote_is_listed() {
+    let table = "全市人力资源主要指标\n单位,年份,城镇新增就业(万人),说明\nTJ-HRSS,2018,35.2,\n注：..表示暂缺。\nTJ-HRSS,2019,37.6,\n资料来源：各单位。\n";
+    let s = Scratch::new(&[("stats/people.csv", table.as_bytes())]);
+    let entry = r#"
+[[sources]]
+files = "stats/*.csv"
+layout = "indicators"
+header_row = 2
+footnotes = ["TJ", "注", "资料来源"]
+[sources.columns]
+"单位" = "agency"
+"#;
+    let o = run(&s, &with_source(&s, entry));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let f = &manifest(&s)["inputs"][0];
+    assert_eq!([&f["lines"], &f["title_rows"], &f["records"], &f["footnote_rows"], &f["accepted"]], [6, 1, 2, 2, 2]);
+    let w = csv_rows(&s.out().join("warnings.csv"));
+    let got: Vec<(&str, &str, &str)> = w[1..].iter().map(|r| (r[1].as_str(), r[4].as_str(), r[5].as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            ("1", "全市人力资源主要指标", "title_row"),
+            ("4", "注：..表示暂缺。", "footnote_row"),
+            ("5", "TJ-HRSS,2019,37.6,", "record_after_footnote"),
+            ("6", "资料来源：各单位。", "footnote_row"),
+        ]
+    );
+    let obs = parquet_rows(&s.out(), "observations");
+    assert_eq!(cell(&obs, find(&obs, &[("year", "2019")]), "source_line"), "5");
+
+    let p = with_source(&s, &entry.replace(r#"["TJ", "注", "资料来源"]"#, r#"["注", " "]"#));
+    let o = run(&s, &p);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("a footnote marker is empty"), "{o:?}");
+}
