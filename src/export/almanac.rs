@@ -12,7 +12,7 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet,
 use super::csv_out::{CsvEncoding, CsvFile, text};
 use super::hashed::Written;
 use super::tables::Tables;
-use super::workbook::decimals_format;
+use super::workbook::{cell_text, decimals_format};
 use super::{ExportError, durable, io};
 use crate::aggregate::{Basis, Scope};
 use crate::almanac::league::{self, LeagueRow};
@@ -160,11 +160,11 @@ fn mover_rows<'a>(t: &'a Tables<'_>, rows: &'a [Mover], direction: &'a str) -> i
     })
 }
 
-/// Excel's limit on a sheet's name, in characters.
+/// Excel's limit on a sheet's name, in UTF-16 units.
 const SHEET_NAME_CHARS: usize = 31;
 
-/// Sheet names as Excel allows them (no `[]:*?/\`, no `'` at either end,
-/// at most 31 characters, not `History`), each new one made unique with a
+/// Sheet names as Excel allows them (no `[]:*?/\` nor control characters, no `'` at either end,
+/// at most 31 UTF-16 units, not `History`), each new one made unique with a
 /// number.
 struct SheetNames(HashSet<String>);
 
@@ -177,21 +177,35 @@ impl SheetNames {
     fn name(&mut self, wanted: &str) -> String {
         let clean: String = wanted
             .chars()
-            .map(|c| if matches!(c, '[' | ']' | ':' | '*' | '?' | '/' | '\\') { '_' } else { c })
+            .map(|c| if matches!(c, '[' | ']' | ':' | '*' | '?' | '/' | '\\') || c.is_control() { '_' } else { c })
             .collect();
-        let clean = clean.trim_matches('\'');
-        let base: String = clean.chars().take(SHEET_NAME_CHARS).collect();
+        let base = fit(&clean, SHEET_NAME_CHARS);
         let mut name = if base.is_empty() { "表".to_owned() } else { base };
         let mut n = 2;
         while self.0.contains(&name.to_lowercase()) {
             let suffix = format!("~{n}");
-            let keep = SHEET_NAME_CHARS - suffix.chars().count();
-            name = clean.chars().take(keep).collect::<String>() + &suffix;
+            name = fit(&clean, SHEET_NAME_CHARS - suffix.len()) + &suffix;
             n += 1;
         }
         self.0.insert(name.to_lowercase());
         name
     }
+}
+
+/// The longest start of `name` of at most `max` UTF-16 units (Excel's
+/// measure: a character past the Basic Multilingual Plane, as in some
+/// place names, counts two), then without the apostrophes Excel refuses
+/// at either end: cut first, so that the cut cannot leave one at the end.
+fn fit(name: &str, max: usize) -> String {
+    let mut units = 0;
+    let cut: String = name
+        .chars()
+        .take_while(|c| {
+            units += c.len_utf16();
+            units <= max
+        })
+        .collect();
+    cut.trim_matches('\'').to_owned()
 }
 
 /// Writes `d` as a number shown at its own decimals (an empty cell for
@@ -209,8 +223,8 @@ fn number(ws: &mut Worksheet, row: u32, col: u16, d: Option<Decimal>) -> Result<
 fn texts(ws: &mut Worksheet, row: u32, first: u16, cells: &[&str], format: Option<&Format>) -> Result<(), XlsxError> {
     for (i, cell) in (first..).zip(cells).filter(|(_, c)| !c.is_empty()) {
         match format {
-            Some(f) => ws.write_string_with_format(row, i, *cell, f)?,
-            None => ws.write_string(row, i, *cell)?,
+            Some(f) => ws.write_string_with_format(row, i, cell_text(cell), f)?,
+            None => ws.write_string(row, i, cell_text(cell))?,
         };
     }
     Ok(())
@@ -262,7 +276,7 @@ pub fn ranking_sheets(
         for (row, (rank, (direction, r))) in rows.enumerate().map(|(n, x)| (n as u32 + 2, x)) {
             let ag = t.register.agency(r.agency);
             let ind = t.catalog.indicator(r.indicator);
-            ws.write_string(row, 0, direction)?;
+            ws.write_string(row, 0, cell_text(direction))?;
             ws.write_number(row, 1, (rank + 1) as f64)?;
             texts(&mut ws, row, 2, &[&ag.code, ag.name(), &ind.code, &ind.name_zh, &ind.base_unit], None)?;
             number(&mut ws, row, 7, r.previous)?;
@@ -292,7 +306,7 @@ fn workbook(t: &Tables<'_>, a: &Almanac, sheets: RankingSheets) -> Result<Vec<u8
     for table in &a.parents {
         let ag = t.register.agency(table.parent);
         let ws = wb.add_worksheet().set_name(names.name(ag.name()))?;
-        ws.write_string_with_format(0, 0, format!("{}主要统计指标（{span}）", ag.name()), &bold)?;
+        ws.write_string_with_format(0, 0, cell_text(&format!("{}主要统计指标（{span}）", ag.name())), &bold)?;
         texts(ws, 1, 0, &header, Some(&bold))?;
         for (i, r) in table.rows.iter().enumerate() {
             let row = i as u32 + 2;
@@ -346,5 +360,23 @@ mod tests {
         let second = n.name(&long);
         assert_eq!(second.chars().count(), 31);
         assert!(second.ends_with("~2"));
+        // An apostrophe where the cut falls.
+        let at_cut = format!("{}'x", "一".repeat(30));
+        assert_eq!(n.name(&at_cut), "一".repeat(30));
+    }
+
+    proptest::proptest! {
+        /// Any register name gives a sheet name Excel takes, never one
+        /// taken before.
+        #[test]
+        fn any_name_gives_a_sheet_name_excel_takes(names in proptest::collection::vec(".{0,40}|[a'\\[\\]:*?/ ]{0,35}", 1..8)) {
+            let mut n = SheetNames::new();
+            let mut seen = std::collections::HashSet::new();
+            for wanted in &names {
+                let name = n.name(wanted);
+                proptest::prop_assert!(Worksheet::new().set_name(&name).is_ok(), "{wanted:?} gave {name:?}");
+                proptest::prop_assert!(seen.insert(name.to_lowercase()), "{name:?} twice");
+            }
+        }
     }
 }

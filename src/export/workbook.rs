@@ -211,9 +211,32 @@ fn sheet_ref(year: i32, column: Y, row: u32) -> String {
 /// Writes `text` or, when it is empty, leaves the cell blank.
 fn text(ws: &mut Worksheet, row: u32, col: u16, text: &str) -> Result<(), XlsxError> {
     if !text.is_empty() {
-        ws.write_string(row, col, text)?;
+        ws.write_string(row, col, cell_text(text))?;
     }
     Ok(())
+}
+
+/// Excel's limit on a cell's text, in UTF-16 units.
+const CELL_TEXT_UNITS: usize = 32_767;
+
+/// `text` as a spreadsheet cell can hold it: past Excel's limit, cut with
+/// a mark saying so (the Parquet and the CSVs keep it whole). Nothing a
+/// cell holds may stop a run.
+pub(super) fn cell_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= CELL_TEXT_UNITS || text.encode_utf16().count() <= CELL_TEXT_UNITS {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mark = format!(" …[cut: {} characters in all, whole in the Parquet and CSV]", text.chars().count());
+    let room = CELL_TEXT_UNITS - mark.encode_utf16().count();
+    let mut units = 0;
+    let kept: String = text
+        .chars()
+        .take_while(|c| {
+            units += c.len_utf16();
+            units <= room
+        })
+        .collect();
+    std::borrow::Cow::Owned(kept + &mark)
 }
 
 fn opt_number(ws: &mut Worksheet, row: u32, col: u16, d: Option<Decimal>) -> Result<(), XlsxError> {
@@ -280,8 +303,8 @@ fn metric_row(
     let completion =
         metrics::completion_quotient(m.direction).map(|(n, d)| format!("{}/{}*100", operand(n), operand(d)));
     let formulas = [completion, Some(format!("({f}-{h})/{h}*100")), Some(format!("{f}-{h}"))];
-    ws.write_string(r, Y::Agency.at(), m.agency)?;
-    ws.write_string(r, Y::Indicator.at(), m.indicator)?;
+    ws.write_string(r, Y::Agency.at(), cell_text(m.agency))?;
+    ws.write_string(r, Y::Indicator.at(), cell_text(m.indicator))?;
     text(ws, r, Y::IndicatorName.at(), &p.name)?;
     text(ws, r, Y::Kind.at(), m.kind.name())?;
     text(ws, r, Y::Direction.at(), m.direction.name())?;
@@ -302,7 +325,11 @@ fn metric_row(
     text(ws, r, Y::SourceFile.at(), &p.file)?;
     ws.write_number(r, Y::SourceLine.at(), p.line as f64)?;
     if !prev.file.is_empty() {
-        ws.write_string(r, Y::PreviousSource.at(), format!("{}:{} ({})", prev.file, prev.line, prev.value_raw))?;
+        ws.write_string(
+            r,
+            Y::PreviousSource.at(),
+            cell_text(&format!("{}:{} ({})", prev.file, prev.line, prev.value_raw)),
+        )?;
     }
     let named = PERCENTAGES.iter().zip(m.why).map(|((c, ..), w)| (Some(Y::HEADER[c.at() as usize]), w));
     text(ws, r, Y::WhyEmpty.at(), &why_empty(named))?;
@@ -511,7 +538,9 @@ fn totals_sheet(
                 if r as usize + contributors(i).len() + 2 > SHEET_ROWS {
                     if !truncated {
                         let note = "… more totals than a sheet holds: yearbook explain shows any of them";
-                        if let Err(e) = wb.worksheet_from_name("totals").and_then(|ws| ws.write_string(r, 0, note)) {
+                        if let Err(e) =
+                            wb.worksheet_from_name("totals").and_then(|ws| ws.write_string(r, 0, cell_text(note)))
+                        {
                             failed.get_or_insert(e.into());
                         }
                         truncated = true;
@@ -729,8 +758,8 @@ fn ws_row_label(
 ) -> Result<(), XlsxError> {
     let ws = wb.worksheet_from_name("totals")?;
     ws.write_number(r, T::Year.at(), f64::from(year))?;
-    ws.write_string(r, T::Agency.at(), agency)?;
-    ws.write_string(r, T::Indicator.at(), indicator)?;
-    ws.write_string(r, T::Row.at(), what)?;
+    ws.write_string(r, T::Agency.at(), cell_text(agency))?;
+    ws.write_string(r, T::Indicator.at(), cell_text(indicator))?;
+    ws.write_string(r, T::Row.at(), cell_text(what))?;
     Ok(())
 }

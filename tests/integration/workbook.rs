@@ -163,3 +163,33 @@ fn every_formula_shows_yearbook_s_figure_before_any_recalculation() {
     assert!(compared > 400, "{compared} figures compared");
     assert_eq!(zeros, 0);
 }
+
+/// A value as typed past Excel's 32 767 characters (padded with white
+/// space, which the number grammar allows): the run goes on, the audit
+/// workbook's cell is cut with a mark, the Parquet keeps it whole.
+#[test]
+fn a_cell_past_excel_s_limit_is_cut_in_the_workbook_and_kept_whole_in_parquet() {
+    use calamine::{DataType, Reader, open_workbook_auto};
+    let raw = format!("{}217", " ".repeat(39_997));
+    let text = format!("{}TJ-HRSS,2021,INFO-DISCLOSED,,{raw},条,,,,\n", crate::util::EN_HEADER);
+    let s = crate::util::Scratch::new(&[("city/long-name.csv", text.as_bytes())]);
+    let o = s.run();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let obs = crate::util::parquet_rows(&s.out(), "observations");
+    assert_eq!(crate::util::cell(&obs, &obs[1], "value_raw"), raw);
+    let mut book = open_workbook_auto(s.out().join("audit.xlsx")).unwrap();
+    let cells: Vec<String> = book
+        .sheet_names()
+        .iter()
+        .flat_map(|sheet| {
+            let range = book.worksheet_range(sheet).unwrap();
+            range.cells().filter_map(|(.., c)| c.get_string().map(str::to_owned)).collect::<Vec<_>>()
+        })
+        .filter(|c| c.starts_with("    "))
+        .collect();
+    assert!(!cells.is_empty());
+    for c in cells {
+        assert!(c.encode_utf16().count() <= 32_767, "{} units", c.encode_utf16().count());
+        assert!(c.ends_with("…[cut: 40000 characters in all, whole in the Parquet and CSV]"), "{}", &c[c.len() - 80..]);
+    }
+}
