@@ -358,3 +358,43 @@ fn explain_of_a_total_where_less_is_better_divides_target_by_value_as_the_run_di
     assert_eq!(d["printed"], "105.3");
     assert_eq!(d["rounded"], d["printed"]);
 }
+
+/// Parts re-saved with each codec other readers write (snappy is pyarrow's,
+/// DuckDB's and Spark's default): `explain` still reads them.
+#[test]
+fn explain_reads_parts_re_saved_with_any_codec() {
+    use parquet::arrow::ArrowWriter;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::basic::{BrotliLevel, Compression, GzipLevel};
+    use parquet::file::properties::WriterProperties;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    run_sample(&out);
+    let codecs = [
+        Compression::SNAPPY,
+        Compression::LZ4_RAW,
+        Compression::GZIP(GzipLevel::default()),
+        Compression::BROTLI(BrotliLevel::default()),
+        Compression::UNCOMPRESSED,
+    ];
+    for codec in codecs {
+        for table in ["observations", "metrics", "totals"] {
+            for dir in std::fs::read_dir(out.join(table)).unwrap() {
+                for part in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+                    let part = part.unwrap().path();
+                    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&part).unwrap()).unwrap();
+                    let batches: Vec<_> = reader.build().unwrap().map(Result::unwrap).collect();
+                    let props = WriterProperties::builder().set_compression(codec).build();
+                    let file = std::fs::File::create(&part).unwrap();
+                    let mut w = ArrowWriter::try_new(file, batches[0].schema(), Some(props)).unwrap();
+                    batches.iter().for_each(|b| w.write(b).unwrap());
+                    w.close().unwrap();
+                }
+            }
+        }
+        let o = yearbook(&["explain", "TJ-HRSS", "EMP-URBAN-NEW", "2021", "--out", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{codec:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("107.5"), "{codec:?}");
+    }
+}
