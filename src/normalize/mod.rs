@@ -80,6 +80,33 @@ pub struct Normalized {
     /// What the quarantined rows were about, where they say so: a total
     /// lists their agencies as missing.
     pub quarantined_keys: Vec<Key>,
+    /// The first and last line of the run of blank rows whose warning is
+    /// the last of `warnings`, if it is.
+    blank_run: Option<(u64, u64)>,
+}
+
+impl Normalized {
+    /// A blank row at `line`: counted, and one warning for each run of
+    /// blank rows, with its range (a stray cell at a sheet's last row
+    /// leaves a million of them).
+    fn blank(&mut self, file: FileId, line: u64, byte: u64) {
+        self.report.blank_rows += 1;
+        let last_is_run = self.warnings.last().is_some_and(|w| w.code == Code::BlankRow);
+        match self.blank_run {
+            Some((first, last)) if last_is_run && line == last + 1 => {
+                let w = self.warnings.last_mut().expect("the run's warning");
+                w.detail = Detail::new(
+                    format!("{} blank rows, lines {first}–{line}", line - first + 1),
+                    format!("连续 {} 个空行（第 {first}–{line} 行）", line - first + 1),
+                );
+                self.blank_run = Some((first, line));
+            }
+            _ => {
+                self.warnings.push(Issue::at(file, line, byte, Code::BlankRow));
+                self.blank_run = Some((line, line));
+            }
+        }
+    }
 }
 
 /// Normalizes every record of one submission.
@@ -109,6 +136,7 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
         rejected: Vec::new(),
         warnings: Vec::new(),
         quarantined_keys: Vec::new(),
+        blank_run: None,
     };
     let mut dups = Duplicates::default();
     let file = sub.file.id;
@@ -144,10 +172,7 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
             out.report.footnote_rows += 1;
             out.warnings.push(Issue { raw: bad.text, ..Issue::at(file, bad.line, bad.byte, Code::FootnoteRow) });
         }
-        Item::Blank { line, byte } => {
-            out.report.blank_rows += 1;
-            out.warnings.push(Issue::at(file, line, byte, Code::BlankRow));
-        }
+        Item::Blank { line, byte } => out.blank(file, line, byte),
         Item::Record(Parsed::Refused(e), rec) => {
             out.report.records += 1;
             out.report.rows_read += 1;
@@ -373,8 +398,7 @@ impl RowReader<'_> {
             return;
         }
         if rec.is_blank() {
-            out.report.blank_rows += 1;
-            out.warnings.push(issue(self.file, rec, String::new(), String::new(), Code::BlankRow, Detail::default()));
+            out.blank(self.file, rec.line, rec.byte);
             return;
         }
         let cells = self.cells(rec);
