@@ -294,7 +294,9 @@ fn run(args: RunArgs, quiet: bool) -> Result<ExitCode, Error> {
     for f in m.inputs.iter().filter(|f| f.refused.is_some()) {
         eprintln!("yearbook: refused whole: {}: {}", f.path, f.refused.as_deref().unwrap_or(""));
     }
-    let code = if c.quarantined > 0 { exit::QUARANTINED } else { exit::OK };
+    // A file refused whole is a quarantined outcome even with no row.
+    let refused = m.inputs.iter().any(|f| f.refused.is_some());
+    let code = if c.quarantined > 0 || refused { exit::QUARANTINED } else { exit::OK };
     if args.json {
         println!("{}", run_json(&m, &p.paths.out, code));
     } else if !quiet {
@@ -588,7 +590,7 @@ fn validate(args: ValidateArgs) -> Result<ExitCode, Error> {
             r.quarantined,
             out.warnings.len()
         );
-        rejected += r.quarantined;
+        rejected += r.quarantined + u64::from(r.refused.is_some());
         rejected += validate_rules(&p, &rel, out.observations);
     }
     Ok(if rejected > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })

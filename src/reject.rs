@@ -35,6 +35,7 @@ macro_rules! codes {
 
 codes! {
     // Whole file: every row of the file is quarantined with this code.
+    NoHeader = "no_header", "没有表头：文件为空，或在表头行之前结束", "no header row: the file is empty, or ends before its header row";
     Encoding = "encoding", "文件编码无法识别（既非 UTF-8 也非 GB18030）", "file is neither UTF-8 nor GB18030";
     BlankHeader = "blank_header", "表头有空列名", "a header cell is blank";
     DuplicateHeader = "duplicate_header", "表头列名重复", "two header cells name the same field";
@@ -70,7 +71,7 @@ codes! {
     TitleRow = "title_row", "表头上方的标题行，已跳过", "a title row above the header, skipped";
     FootnoteRow = "footnote_row", "表格下方的注释行，已跳过", "a footnote row below the data, skipped";
     RecordAfterFootnote = "record_after_footnote", "注释行之后的数据行，已按数据读取，请核实", "a row after a footnote reads as a record: read as one, please check";
-    NoRows = "no_rows", "文件没有数据行", "the file has no data rows";
+    NoRows = "no_rows", "文件有表头但没有数据行", "the file has a header and no data rows";
     RateAbove100 = "rate_above_100", "比率超过100%，已保留，请核实", "rate above 100%, kept: please check";
     UnknownColumn = "unknown_column", "未知列，已忽略", "unknown column, ignored";
     NameMismatch = "name_mismatch", "指标名称与指标目录不一致", "indicator name differs from the catalog";

@@ -200,13 +200,14 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
     });
     out.report.lines = reading.lines;
     let header_line = reading.header_line;
-    // Why every row of the file was quarantined, if it was.
+    // Why every row of the file was quarantined, if it was: the code, and
+    // what it says about the file.
     let refusal = match reading.header {
-        None => Some(Detail::new("empty: no header row", "空文件：没有表头")),
-        Some(Parsed::Refused(e)) => Some(Detail::new(
-            format!("{}: {}", e.code.as_str(), e.detail.en),
-            format!("{}（{}）", e.code.zh(), e.detail.zh),
+        None => Some((
+            Code::NoHeader,
+            Detail::new("the file is empty, or ends before its header row", "文件为空，或在表头行之前结束"),
         )),
+        Some(Parsed::Refused(e)) => Some((e.code, e.detail.clone())),
         Some(Parsed::Read { header, unknown_columns }) => {
             out.report.layout = Some(header.layout);
             out.warnings.extend(unknown_columns.iter().map(|&i| Issue {
@@ -218,12 +219,16 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
             None
         }
     };
-    out.report.refused = refusal.as_ref().map(|d| d.en.clone());
-    // A file that holds no row is said so, with why if it was refused: it
-    // has nothing in the quarantine to show for itself.
+    out.report.refused = refusal.as_ref().map(|(code, d)| format!("{}: {}", code.as_str(), d.en));
     if out.report.records == 0 {
-        let detail = refusal.unwrap_or_default();
-        out.warnings.push(Issue { detail, ..Issue::at(file, header_line.max(1), 0, Code::NoRows) });
+        match refusal {
+            // Refused with no row to quarantine: the file itself is the
+            // quarantine entry, so that the run says so (exit 1).
+            Some((code, detail)) => {
+                out.rejected.push(Issue { detail, ..Issue::at(file, header_line.max(1), 0, code) });
+            }
+            None => out.warnings.push(Issue::at(file, header_line.max(1), 0, Code::NoRows)),
+        }
     }
     // The header's warnings were known only once the file was read: every
     // warning in line order, the header's before its rows'.

@@ -154,28 +154,26 @@ fn files_without_rows_still_account_for_themselves() {
         ("header-only.csv", "agency,year,indicator,value,unit,remarks\n"),
         ("bad-header.csv", "agency,year,indicator,value\n"),
     ]);
-    assert_eq!(q.len(), 1, "no rows, nothing quarantined");
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(s.out().join("manifest.json")).unwrap()).unwrap();
     let inputs = m["inputs"].as_array().unwrap();
     let by = |path: &str| inputs.iter().find(|f| f["path"] == path).unwrap().clone();
-    assert_eq!(by("empty.csv")["refused"], "empty: no header row");
+    assert_eq!(by("empty.csv")["refused"], "no_header: the file is empty, or ends before its header row");
     assert_eq!(by("header-only.csv")["refused"], serde_json::Value::Null);
     assert_eq!(by("header-only.csv")["layout"], "long");
     assert_eq!(by("bad-header.csv")["refused"], "missing_column: long layout needs unit");
-    // Each says so in the warnings, the refused one with why.
+    // A file refused whole with no row is itself a quarantine entry, with
+    // why; and `validate` fails on it.
+    let got: Vec<(&str, &str, &str)> = q[1..].iter().map(|r| (r[0].as_str(), r[1].as_str(), r[5].as_str())).collect();
+    assert_eq!(got, [("bad-header.csv", "1", "missing_column"), ("empty.csv", "1", "no_header")]);
+    assert!(q[1][7].contains("long layout needs unit"), "{}", q[1][7]);
+    let o = crate::util::yearbook(&["validate", s.input().join("empty.csv").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("no_header"), "{}", String::from_utf8_lossy(&o.stdout));
+    // A header without rows is said so in the warnings.
     let w = csv_rows(&s.out().join("warnings.csv"));
     let got: Vec<(&str, &str, &str, &str)> =
         w[1..].iter().map(|r| (r[0].as_str(), r[1].as_str(), r[3].as_str(), r[5].as_str())).collect();
-    assert_eq!(
-        got,
-        [
-            ("bad-header.csv", "1", "", "no_rows"),
-            ("empty.csv", "1", "", "no_rows"),
-            ("header-only.csv", "1", "remarks", "unknown_column"),
-            ("header-only.csv", "1", "", "no_rows"),
-        ]
-    );
-    assert!(w[1][7].contains("missing_column: long layout needs unit"), "{}", w[1][7]);
+    assert_eq!(got, [("header-only.csv", "1", "remarks", "unknown_column"), ("header-only.csv", "1", "", "no_rows")]);
 }
 
 #[test]
@@ -194,7 +192,7 @@ fn a_record_past_the_size_limit_is_quarantined_without_being_copied() {
 fn a_file_without_line_breaks_is_refused_at_its_first_line() {
     let huge = "x".repeat(50_000_000);
     let (s, q) = run(&[("one-line.csv", &huge)]);
-    assert_eq!(q.len(), 1, "no rows, nothing to quarantine");
+    assert_eq!(codes(&q), [("1".into(), "".into(), "line_too_long".into())], "the file, quarantined whole");
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(s.out().join("manifest.json")).unwrap()).unwrap();
     let refused = m["inputs"][0]["refused"].as_str().unwrap();
     assert_eq!(refused, "line_too_long: the first line is 50000000 bytes; at most 1048576");

@@ -217,13 +217,14 @@ fn a_workbook_s_cells_are_read_as_typed_and_a_formula_without_its_value_is_quara
 fn a_sheet_the_workbook_does_not_have_refuses_the_file_and_says_which_it_has() {
     let s = Scratch::new(&[("book/formula.xlsx", &fixture("formula.xlsx"))]);
     let o = run(&s, &with_source(&s, "[[sources]]\nfiles = \"book/*.xlsx\"\nsheet = \"2021\"\n"));
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
     let m = manifest(&s);
     assert_eq!(m["inputs"][0]["refused"], "unreadable_workbook: no sheet `2021`: the workbook has `data`");
-    let w = csv_rows(&s.out().join("warnings.csv"));
+    // Quarantined whole: one entry for the file, with why.
+    let q = csv_rows(&s.out().join("quarantine.csv"));
     assert_eq!(
-        (w[1][5].as_str(), w[1][6].as_str()),
-        ("no_rows", "文件没有数据行（工作簿无法读取，或找不到指定的工作表（找不到工作表 `2021`；工作簿中有 `data`））")
+        (q.len(), q[1][5].as_str(), q[1][6].as_str()),
+        (2, "unreadable_workbook", "工作簿无法读取，或找不到指定的工作表（找不到工作表 `2021`；工作簿中有 `data`）")
     );
 }
 
@@ -272,7 +273,7 @@ fn a_workbook_the_reader_fails_on_is_refused_and_the_run_goes_on() {
     let good = format!("{}TJ-HRSS,2018,INFO-DISCLOSED,,150,条,,,,\n", crate::util::EN_HEADER);
     let s = Scratch::new(&[("a/broken.xlsx", &fixture("broken-cell-reference.xlsx")), ("b/good.csv", good.as_bytes())]);
     let o = run(&s, &with_source(&s, ""));
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
     let m = manifest(&s);
     let broken = &m["inputs"][0];
     assert_eq!(broken["path"], "a/broken.xlsx");
