@@ -47,6 +47,7 @@ codes! {
     UnclosedQuote = "unclosed_quote", "引号未闭合（该行之后的各行按新行读取）", "a quote opens in this row and never closes; the lines after it are read as rows";
     ControlCharacter = "control_character", "单元格含控制字符（如 NUL）", "a cell holds a control character (such as NUL)";
     UnreadableWorkbook = "unreadable_workbook", "工作簿无法读取，或找不到指定的工作表", "the workbook cannot be read, or has no such sheet";
+    CellError = "cell_error", "单元格为错误值（如 #DIV/0!、#SPILL!）", "a cell holds a spreadsheet error value (#DIV/0!, #SPILL! …)";
     FormulaWithoutValue = "formula_without_value", "公式单元格没有保存计算结果", "a formula cell has no saved value (the workbook was saved without computing it)";
     ExtraCells = "extra_cells", "单元格多于表头列数", "the row has more cells than the header";
     MissingCells = "missing_cells", "单元格少于表头列数", "the row has fewer cells than the header";

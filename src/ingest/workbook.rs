@@ -12,8 +12,8 @@
 //!   significant digits, so a double that needs more (the sum `0.1 + 0.2`
 //!   is `0.30000000000000004`) is taken at 15 (`0.3`);
 //! - text as it is, a boolean as `TRUE` or `FALSE`, an error as Excel
-//!   writes it (`#DIV/0!`, which no field reads as a number), a date as its
-//!   ISO form;
+//!   writes it (`#DIV/0!`, `#SPILL!`: its row is quarantined as
+//!   `cell_error`), a date as its ISO form;
 //! - a formula with no value saved (a workbook written by a program that
 //!   does not compute) as `=` and the formula: never a number, and
 //!   quarantined as `formula_without_value`.
@@ -56,13 +56,14 @@ pub fn read(bytes: &[u8], choice: Option<&SheetChoice>) -> Result<SheetText, Det
     // A workbook is a zip of XML, or an OLE file, each with its own ways to
     // be broken; the reader is not ours, and a panic in it on one file must
     // not stop the run: the file is refused like any unreadable workbook.
-    let read = std::panic::catch_unwind(|| read_sheet(bytes, choice));
+    let read = std::panic::catch_unwind(|| read_sheet(bytes, choice, false));
     read.unwrap_or_else(|_| {
         Err(Detail::new("not a readable workbook: the reader failed on it", "工作簿无法读取：读取程序无法解析该文件"))
     })
 }
 
-fn read_sheet(bytes: &[u8], choice: Option<&SheetChoice>) -> Result<SheetText, Detail> {
+/// `rewritten`: `bytes` is a workbook whose error cells were made text.
+fn read_sheet(bytes: &[u8], choice: Option<&SheetChoice>, rewritten: bool) -> Result<SheetText, Detail> {
     let unreadable = |e: &dyn std::fmt::Display| {
         Detail::new(format!("not a readable workbook: {e}"), format!("工作簿无法读取：{e}"))
     };
@@ -85,11 +86,78 @@ fn read_sheet(bytes: &[u8], choice: Option<&SheetChoice>) -> Result<SheetText, D
             format!("找不到工作表 {want}；工作簿中有 `{have}`"),
         ));
     };
-    let values = book.worksheet_range(&name).map_err(|e| unreadable(&e))?;
+    let values = match book.worksheet_range(&name) {
+        Ok(v) => v,
+        // An error value the reader does not know (`#SPILL!`, `#CALC!` and
+        // the others Excel added after the classic seven) is a cell's
+        // problem, not the workbook's: read again with every error cell as
+        // its text, which `crate::normalize` quarantines with its row.
+        Err(calamine::Error::Xlsx(calamine::XlsxError::CellError(_))) if !rewritten => {
+            let bytes = errors_as_text(bytes).map_err(|e| unreadable(&e))?;
+            return read_sheet(&bytes, choice, true);
+        }
+        Err(e) => return Err(unreadable(&e)),
+    };
     // A workbook that keeps no formulas (or a reader that cannot give them)
     // has none without a value either.
     let formulas = book.worksheet_formula(&name).unwrap_or_default();
     Ok(sheet_text(name, &values, &formulas))
+}
+
+/// The `.xlsx` in `bytes` with each error cell of its sheets (`t="e"`)
+/// made a text cell (`t="str"`) holding the same `#…!`.
+fn errors_as_text(bytes: &[u8]) -> Result<Vec<u8>, zip::result::ZipError> {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))?;
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i)?;
+        let name = entry.name()?.into_owned();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data)?;
+        if name.starts_with("xl/worksheets/") && name.ends_with(".xml") {
+            data = replace_all(&data, b" t=\"e\"", b" t=\"str\"");
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default())?;
+        out.write_all(&data)?;
+    }
+    Ok(out.finish()?.into_inner())
+}
+
+fn replace_all(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    let mut rest = data;
+    while let Some(at) = memchr::memmem::find(rest, from) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(to);
+        rest = &rest[at + from.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+/// Whether `text` is an error value as a spreadsheet writes it.
+pub fn is_error_value(text: &str) -> bool {
+    const ERRORS: [&str; 17] = [
+        "#DIV/0!",
+        "#N/A",
+        "#NAME?",
+        "#NULL!",
+        "#NUM!",
+        "#REF!",
+        "#VALUE!",
+        "#GETTING_DATA",
+        "#SPILL!",
+        "#CALC!",
+        "#FIELD!",
+        "#BLOCKED!",
+        "#CONNECT!",
+        "#BUSY!",
+        "#EXTERNAL!",
+        "#UNKNOWN!",
+        "#PYTHON!",
+    ];
+    ERRORS.contains(&text.trim())
 }
 
 fn sheet_text(sheet: String, values: &Range<Data>, formulas: &Range<String>) -> SheetText {

@@ -406,6 +406,20 @@ impl RowReader<'_> {
             out.blank(self.file, rec.line, rec.byte);
             return;
         }
+        // A workbook's error value (`#DIV/0!`, `#SPILL!`) in any cell, a
+        // note's too: the row is not what the agency meant to send.
+        if self.workbook
+            && let Some(i) = (0..rec.len()).find(|&i| crate::ingest::workbook::is_error_value(&rec.cell(i)))
+        {
+            let field = self.header.names.get(i).cloned().unwrap_or_default();
+            let raw = rec.cell(i).into_owned();
+            let detail = Detail::new(
+                format!("the cell holds the error value {}", raw.trim()),
+                format!("单元格为错误值 {}", raw.trim()),
+            );
+            self.refuse_record(issue(self.file, rec, field, raw, Code::CellError, detail), out);
+            return;
+        }
         let cells = self.cells(rec);
         out.report.rows_read += cells.len() as u64;
         if let Some(code) = self.cell_count_problem(rec) {

@@ -423,3 +423,64 @@ fn a_stray_cell_far_below_a_sheet_s_data_is_one_warning() {
     assert_eq!(blank[0][1], "3");
     assert!(blank[0].iter().any(|c| c.contains("99998 blank rows, lines 3–100000")), "{:?}", blank[0]);
 }
+
+/// `wb`'s bytes with the number cells at `cells` (`J2`) made error cells
+/// holding `errors`, as Excel writes them (`t="e"`).
+fn with_error_cells(wb: &mut rust_xlsxwriter::Workbook, cells: &[(&str, f64, &str)]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let bytes = wb.save_to_buffer().unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).unwrap();
+        let name = entry.name().unwrap().into_owned();
+        let mut text = String::new();
+        entry.read_to_string(&mut text).unwrap();
+        if name == "xl/worksheets/sheet1.xml" {
+            for (cell, marker, error) in cells {
+                let number = format!(r#"<c r="{cell}"><v>{marker}</v></c>"#);
+                assert!(text.contains(&number), "{number} in {text}");
+                text = text.replace(&number, &format!(r#"<c r="{cell}" t="e"><v>{error}</v></c>"#));
+            }
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        out.write_all(text.as_bytes()).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+/// An error value in a workbook's cell, one Excel added lately
+/// (`#SPILL!`) as well as a classic one (`#DIV/0!`), in a value or a note:
+/// that row is quarantined with `cell_error` naming it, the rest read.
+#[test]
+fn a_workbook_s_error_value_quarantines_its_row_not_the_workbook() {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in EN_HEADER.trim_end().split(',').enumerate() {
+        ws.write_string(0, c as u16, h).unwrap();
+    }
+    let rows = [
+        ["TJ-HRSS", "2021", "INFO-DISCLOSED", "", "217", "条"],
+        ["TJ-HRSS", "2021", "SERVICE-ITEMS", "", "", "项"],
+        ["TJ-HRSS", "2020", "SERVICE-ITEMS", "", "174", "项"],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate().filter(|(_, v)| !v.is_empty()) {
+            ws.write_string(r as u32 + 1, c as u16, *v).unwrap();
+        }
+    }
+    ws.write_number(1, 9, 111.0).unwrap();
+    ws.write_number(2, 4, 222.0).unwrap();
+    let bytes = with_error_cells(&mut wb, &[("J2", 111.0, "#SPILL!"), ("E3", 222.0, "#DIV/0!")]);
+    let (_, q, m) = run(&[("a.xlsx", &bytes)]);
+    let got: Vec<(String, String, String)> = entries(&q).into_iter().map(|(l, _, f, r, c)| (l, f, format!("{r} {c}"))).collect();
+    assert_eq!(
+        got,
+        [
+            ("2".into(), "note".into(), "#SPILL! cell_error".into()),
+            ("3".into(), "value".into(), "#DIV/0! cell_error".into()),
+        ]
+    );
+    assert_eq!(m["inputs"][0]["accepted"], 1);
+    assert!(m["inputs"][0]["refused"].is_null());
+}
