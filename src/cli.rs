@@ -542,6 +542,7 @@ fn describe(args: DescribeArgs) -> Result<ExitCode, Error> {
             .unwrap_or_else(|| {
                 path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into())
             });
+        let rel = crate::ingest::shown_name(&rel);
         let file = SourceFile { id: FileId(n as u32), path: path.clone(), rel: rel.clone(), source: None };
         let sub = Submission::read(file, p.reading.encoding, sheet.as_ref())?;
         let sheet_name = match &sub.sheet {
@@ -563,7 +564,7 @@ fn validate(args: ValidateArgs) -> Result<ExitCode, Error> {
     let p = load(&args.pipeline, None, None)?;
     let mut rejected = 0;
     for (n, path) in args.files.iter().enumerate() {
-        let rel = path.display().to_string();
+        let rel = crate::ingest::shown_name(&path.display().to_string());
         // Sources match paths relative to the submissions directory.
         let under = path.strip_prefix(&p.paths.submissions).ok().and_then(|r| r.to_str()).map(str::to_owned);
         let source = p.sources.matching(under.as_deref().unwrap_or(&rel)).map_err(|(a, b)| {

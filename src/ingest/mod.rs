@@ -128,6 +128,7 @@ pub fn discover(dir: &Path, sources: &Sources) -> Result<Vec<SourceFile>, Ingest
         if entry.path.strip_prefix(dir).ok().and_then(Path::to_str).is_none() {
             return Err(IngestError::Name { path: entry.path });
         }
+        let rel = shown_name(&rel);
         if !rel.to_ascii_lowercase().ends_with(".csv") && !workbook::is_workbook(&rel) {
             continue;
         }
@@ -719,6 +720,14 @@ impl Control {
 /// `\u{85}` for the others.
 pub fn escape_control(c: char) -> String {
     if (c as u32) < 0x80 { format!("\\x{:02X}", c as u32) } else { format!("\\u{{{:X}}}", c as u32) }
+}
+
+/// A file's name as every output and the console show it: each control
+/// character escaped as [`escape_control`] writes it (a name holding an
+/// escape sequence must not drive a terminal, nor reach a CSV, the report
+/// or the Parquet raw).
+pub fn shown_name(name: &str) -> String {
+    name.chars().map(|c| if c.is_control() { escape_control(c) } else { c.to_string() }).collect()
 }
 
 /// Whether `c` is a control character no cell may hold: every one but tab,

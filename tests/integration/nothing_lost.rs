@@ -484,3 +484,36 @@ fn a_workbook_s_error_value_quarantines_its_row_not_the_workbook() {
     assert_eq!(m["inputs"][0]["accepted"], 1);
     assert!(m["inputs"][0]["refused"].is_null());
 }
+
+/// A file name holding control characters (an escape sequence that would
+/// colour a terminal): shown escaped on the console, in the CSVs, the
+/// report and the Parquet, as a cell's are.
+#[test]
+fn control_characters_in_a_file_name_are_escaped_wherever_it_is_shown() {
+    let text = format!("{EN_HEADER}TJ-HRSS,2021,INFO-DISCLOSED,,217,条,,,,\nTJ-HRSS,2021,SERVICE-ITEMS,,约,项,,,,\n");
+    let s = Scratch::new(&[("a\u{1b}[31mred\u{7}.csv", text.as_bytes())]);
+    let o = crate::util::yearbook(&[
+        "run",
+        "--input",
+        s.input().to_str().unwrap(),
+        "--out",
+        s.out().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let shown = "a\\x1B[31mred\\x07.csv";
+    for (what, bytes) in [("stdout", &o.stdout), ("stderr", &o.stderr)] {
+        assert!(!bytes.contains(&0x1b) && !bytes.contains(&0x07), "{what}: {}", String::from_utf8_lossy(bytes));
+    }
+    // The text outputs (the Parquet and workbooks are compressed: any byte
+    // shows up in them; their cells are read below).
+    let text = |p: &str| [".csv", ".html", ".json", ".txt"].iter().any(|e| p.ends_with(e));
+    for (path, bytes) in files_under(&s.out()).into_iter().filter(|(p, _)| text(p)) {
+        assert!(!bytes.windows(2).any(|w| w == b"\x1b[") && !bytes.contains(&0x07), "{path} holds the raw name");
+    }
+    let q = csv_rows(&s.out().join("quarantine.csv"));
+    assert_eq!(q[1][0], shown);
+    let obs = parquet_rows(&s.out(), "observations");
+    assert_eq!(cell(&obs, &obs[1], "source_file"), shown);
+    let report = std::fs::read_to_string(s.out().join("report.html")).unwrap();
+    assert!(report.contains("a\\x1B[31mred\\x07.csv"), "the report names the file escaped");
+}
