@@ -543,7 +543,8 @@ fn describe(args: DescribeArgs) -> Result<ExitCode, Error> {
                 path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into())
             });
         let rel = crate::ingest::shown_name(&rel);
-        let file = SourceFile { id: FileId(n as u32), path: path.clone(), rel: rel.clone(), source: None };
+        let file =
+            SourceFile { id: FileId(n as u32), path: path.clone(), rel: rel.clone(), source: None, target: None };
         let sub = Submission::read(file, p.reading.encoding, sheet.as_ref())?;
         let sheet_name = match &sub.sheet {
             Some(Err(e)) => {
@@ -571,7 +572,7 @@ fn validate(args: ValidateArgs) -> Result<ExitCode, Error> {
             let msg = format!("`{rel}` matches two sources, `{}` and `{}`", a.name, b.name);
             crate::ingest::IngestError::TwoSources(vec![msg])
         })?;
-        let file = SourceFile { id: FileId(n as u32), path: path.clone(), rel: rel.clone(), source };
+        let file = SourceFile { id: FileId(n as u32), path: path.clone(), rel: rel.clone(), source, target: None };
         let sub = Submission::read(file, p.reading.encoding, source.and_then(|s| p.sources.get(s).sheet.as_ref()))?;
         let out = normalize::file(&sub, p.row_checks(source));
         for i in &out.rejected {

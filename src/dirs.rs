@@ -19,13 +19,17 @@ use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{AtFlags, CWD, Dir, FileType, Mode, OFlags, openat, statat, unlinkat};
 
 /// One entry of a directory. A symbolic link is neither a directory nor a
-/// file, whatever it points to.
+/// file, whatever it points to ([`visible_files`] follows it).
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub name: OsString,
     pub path: PathBuf,
     pub is_dir: bool,
     pub is_file: bool,
+    pub is_link: bool,
+    /// For a file [`visible_files`] reached through a symbolic link (its
+    /// own, or a folder's above it): where it really is.
+    pub target: Option<PathBuf>,
 }
 
 fn open_dir(at: impl AsFd, path: impl rustix::path::Arg) -> io::Result<OwnedFd> {
@@ -55,9 +59,11 @@ fn names(dir: &OwnedFd) -> io::Result<Vec<(OsString, FileType)>> {
     Ok(entries)
 }
 
-/// The entries of `dir`, in no particular order.
+/// The entries of `dir` (a link to a directory is listed as that
+/// directory), in no particular order.
 pub fn list(dir: &Path) -> io::Result<Vec<Entry>> {
-    let fd = open_dir(CWD, dir)?;
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let fd = openat(CWD, dir, flags, Mode::empty())?;
     Ok(names(&fd)?
         .into_iter()
         .map(|(name, kind)| Entry {
@@ -65,6 +71,8 @@ pub fn list(dir: &Path) -> io::Result<Vec<Entry>> {
             name,
             is_dir: kind == FileType::Directory,
             is_file: kind == FileType::RegularFile,
+            is_link: kind == FileType::Symlink,
+            target: None,
         })
         .collect())
 }
@@ -74,17 +82,34 @@ pub fn list(dir: &Path) -> io::Result<Vec<Entry>> {
 /// beside its outputs. With each its path relative to `dir`,
 /// `/`-separated; sorted by it.
 pub fn visible_files(dir: &Path) -> io::Result<Vec<(String, Entry)>> {
+    use std::os::unix::fs::MetadataExt;
     let mut found = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in list(&d)? {
+    // Each directory once, by device and inode: a link back up (a loop)
+    // is not walked again.
+    let mut seen = std::collections::HashSet::new();
+    let root = std::fs::metadata(dir)?;
+    seen.insert((root.dev(), root.ino()));
+    // (directory, relative path, whether it was reached through a link)
+    let mut stack = vec![(dir.to_owned(), PathBuf::new(), false)];
+    while let Some((d, rel_dir, linked)) = stack.pop() {
+        for mut entry in list(&d)? {
             if entry.name.as_bytes().starts_with(b".") {
                 continue;
             }
-            if entry.is_dir {
-                stack.push(entry.path);
-            } else if entry.is_file {
-                let rel = entry.path.strip_prefix(dir).unwrap_or(&entry.path);
+            let rel = rel_dir.join(&entry.name);
+            // A link is what it points to; one that points nowhere is
+            // skipped like any entry that is no file.
+            let meta = if entry.is_link { std::fs::metadata(&entry.path).ok() } else { None };
+            let through = linked || entry.is_link;
+            if entry.is_dir || meta.as_ref().is_some_and(|m| m.is_dir()) {
+                let m = meta.map_or_else(|| std::fs::metadata(&entry.path), Ok)?;
+                if seen.insert((m.dev(), m.ino())) {
+                    stack.push((entry.path, rel, through));
+                }
+            } else if entry.is_file || meta.as_ref().is_some_and(|m| m.is_file()) {
+                if through {
+                    entry.target = std::fs::canonicalize(&entry.path).ok();
+                }
                 let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
                 found.push((rel, entry));
             }
@@ -165,8 +190,22 @@ mod tests {
         listed.sort();
         assert_eq!(listed, [("a".into(), true, false), ("g.txt".into(), false, true), ("link".into(), false, false)]);
         std::fs::write(root.join(".hidden"), "h").unwrap();
-        let files: Vec<String> = visible_files(&root).unwrap().into_iter().map(|(rel, _)| rel).collect();
-        assert_eq!(files, ["a/b/f.txt", "g.txt"]);
+        // Links followed, each directory once (a link back up is a loop).
+        std::os::unix::fs::symlink(&root, root.join("a/up")).unwrap();
+        std::os::unix::fs::symlink(outside.join("keep.txt"), root.join("kept.txt")).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("nowhere"), root.join("dangling.txt")).unwrap();
+        let files: Vec<(String, Option<PathBuf>)> =
+            visible_files(&root).unwrap().into_iter().map(|(rel, e)| (rel, e.target)).collect();
+        let keep = Some(outside.join("keep.txt").canonicalize().unwrap());
+        assert_eq!(
+            files,
+            [
+                ("a/b/f.txt".into(), None),
+                ("g.txt".into(), None),
+                ("kept.txt".into(), keep.clone()),
+                ("link/keep.txt".into(), keep),
+            ]
+        );
         remove_tree(&root).unwrap();
         assert!(!root.exists());
         assert!(outside.join("keep.txt").exists(), "a link's target is not removed");

@@ -466,7 +466,7 @@ impl PipelineFile {
     pub fn compile(self, path: &Path, overrides: Overrides) -> Result<Pipeline, ConfigErrors> {
         let resolve = |p: &Path| resolve(path, p);
         let submissions = overrides.submissions.unwrap_or_else(|| resolve(&self.inputs.submissions));
-        let out = overrides.out.unwrap_or_else(|| resolve(&self.output.dir));
+        let out = linked_dir(overrides.out.unwrap_or_else(|| resolve(&self.output.dir)));
         let catalog_path = overrides.catalog.unwrap_or_else(|| resolve(&self.schemas.catalog));
         let agencies_path = overrides.agencies.unwrap_or_else(|| resolve(&self.schemas.agencies));
         let units_path = resolve(&self.schemas.units);
@@ -561,6 +561,17 @@ fn column_scales(catalog: &Catalog, precision: &[Precision]) -> Precision {
     let points = |k: &Kind| k.year_on_year() == YearOnYear::ChangePp;
     let change = all().filter(|(_, k)| points(k)).map(|(p, _)| p.change).max().unwrap_or(0);
     Precision { completion: max(|p| p.completion), growth: max(|p| p.growth), change }
+}
+
+/// The directory a symbolic link `p` points to, else `p`: outputs are
+/// published by renaming a finished directory into place, which must
+/// replace the link's target, not the link.
+fn linked_dir(p: PathBuf) -> PathBuf {
+    let is_link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
+    match std::fs::canonicalize(&p) {
+        Ok(target) if is_link && target.is_dir() => target,
+        _ => p,
+    }
 }
 
 /// `p` relative to the folder of the pipeline file at `pipeline`.

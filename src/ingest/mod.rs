@@ -52,6 +52,8 @@ pub struct SourceFile {
     pub rel: String,
     /// The pipeline's source that says how to read it, if one does.
     pub source: Option<SourceId>,
+    /// Where the file really is, when a symbolic link led to it.
+    pub target: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,7 +135,7 @@ pub fn discover(dir: &Path, sources: &Sources) -> Result<Vec<SourceFile>, Ingest
             continue;
         }
         match sources.matching(&rel) {
-            Ok(source) => csv.push((rel, (entry.path, source))),
+            Ok(source) => csv.push((rel, (entry.path, source, entry.target))),
             Err((a, b)) => conflicts.push(format!("`{rel}` matches two sources, `{}` and `{}`", a.name, b.name)),
         }
     }
@@ -141,7 +143,7 @@ pub fn discover(dir: &Path, sources: &Sources) -> Result<Vec<SourceFile>, Ingest
         return Err(IngestError::TwoSources(conflicts));
     }
     let numbered = crate::supersede::in_file_order(csv);
-    Ok(numbered.map(|(id, rel, (path, source))| SourceFile { id, path, rel, source }).collect())
+    Ok(numbered.map(|(id, rel, (path, source, target))| SourceFile { id, path, rel, source, target }).collect())
 }
 
 /// One submission file, read and checked at the file level.

@@ -37,6 +37,10 @@ pub mod fields;
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct FileReport {
     pub path: String,
+    /// Where the file really is, when a symbolic link in the inbox led to
+    /// it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_target: Option<String>,
     pub sha256: String,
     pub bytes: u64,
     pub encoding: Option<Encoding>,
@@ -114,6 +118,7 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
     let mut out = Normalized {
         report: FileReport {
             path: sub.file.rel.clone(),
+            link_target: sub.file.target.as_ref().map(|t| crate::ingest::shown_name(&t.display().to_string())),
             sha256: sub.sha256.clone(),
             bytes: sub.bytes.len() as u64,
             encoding: if sub.sheet.is_some() { None } else { sub.encoding.as_ref().ok().copied() },

@@ -343,7 +343,7 @@ mod every_line_accounted_for {
             if crlf {
                 text = text.replace('\n', "\r\n");
             }
-            let file = SourceFile { id: FileId(0), path: PathBuf::from("p.csv"), rel: "p.csv".to_owned(), source: None };
+            let file = SourceFile { id: FileId(0), path: PathBuf::from("p.csv"), rel: "p.csv".to_owned(), source: None, target: None };
             let sub = Submission::from_bytes(file, text.clone().into_bytes(), EncodingChoice::Auto, None);
             let n = normalize::file(&sub, pipeline().row_checks(None));
             let r = &n.report;
@@ -473,7 +473,8 @@ fn a_workbook_s_error_value_quarantines_its_row_not_the_workbook() {
     ws.write_number(2, 4, 222.0).unwrap();
     let bytes = with_error_cells(&mut wb, &[("J2", 111.0, "#SPILL!"), ("E3", 222.0, "#DIV/0!")]);
     let (_, q, m) = run(&[("a.xlsx", &bytes)]);
-    let got: Vec<(String, String, String)> = entries(&q).into_iter().map(|(l, _, f, r, c)| (l, f, format!("{r} {c}"))).collect();
+    let got: Vec<(String, String, String)> =
+        entries(&q).into_iter().map(|(l, _, f, r, c)| (l, f, format!("{r} {c}"))).collect();
     assert_eq!(
         got,
         [
@@ -492,13 +493,7 @@ fn a_workbook_s_error_value_quarantines_its_row_not_the_workbook() {
 fn control_characters_in_a_file_name_are_escaped_wherever_it_is_shown() {
     let text = format!("{EN_HEADER}TJ-HRSS,2021,INFO-DISCLOSED,,217,条,,,,\nTJ-HRSS,2021,SERVICE-ITEMS,,约,项,,,,\n");
     let s = Scratch::new(&[("a\u{1b}[31mred\u{7}.csv", text.as_bytes())]);
-    let o = crate::util::yearbook(&[
-        "run",
-        "--input",
-        s.input().to_str().unwrap(),
-        "--out",
-        s.out().to_str().unwrap(),
-    ]);
+    let o = crate::util::yearbook(&["run", "--input", s.input().to_str().unwrap(), "--out", s.out().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
     let shown = "a\\x1B[31mred\\x07.csv";
     for (what, bytes) in [("stdout", &o.stdout), ("stderr", &o.stderr)] {
@@ -516,4 +511,52 @@ fn control_characters_in_a_file_name_are_escaped_wherever_it_is_shown() {
     assert_eq!(cell(&obs, &obs[1], "source_file"), shown);
     let report = std::fs::read_to_string(s.out().join("report.html")).unwrap();
     assert!(report.contains("a\\x1B[31mred\\x07.csv"), "the report names the file escaped");
+}
+
+/// Symbolic links in the inbox are followed (a file's, a folder's; a link
+/// back up is walked once), each file's real place recorded in the
+/// manifest; an `--input` or `--out` that is a link to a directory works.
+#[test]
+fn links_in_the_inbox_are_followed_and_recorded_and_linked_directories_work() {
+    let row = |ind: &str, v: u32, unit: &str| format!("{EN_HEADER}TJ-HRSS,2021,{ind},,{v},{unit},,,,\n");
+    let tmp = tempfile::tempdir().unwrap();
+    let (inbox, elsewhere, outdir) = (tmp.path().join("inbox"), tmp.path().join("elsewhere"), tmp.path().join("o"));
+    for d in [&inbox, &elsewhere.join("folder"), &outdir] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::write(inbox.join("a.csv"), row("INFO-DISCLOSED", 217, "条")).unwrap();
+    std::fs::write(elsewhere.join("b.csv"), row("INFO-REQUESTS", 40, "件")).unwrap();
+    std::fs::write(elsewhere.join("folder/c.csv"), format!("{EN_HEADER}TJ-HRSS,2021,SERVICE-ITEMS,,174,项,,,,\n"))
+        .unwrap();
+    std::os::unix::fs::symlink(elsewhere.join("b.csv"), inbox.join("b.csv")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.join("folder"), inbox.join("linked")).unwrap();
+    std::os::unix::fs::symlink(&inbox, inbox.join("linked-back")).unwrap();
+    let (input, out) = (tmp.path().join("input-link"), tmp.path().join("out-link"));
+    std::os::unix::fs::symlink(&inbox, &input).unwrap();
+    std::os::unix::fs::symlink(&outdir, &out).unwrap();
+    let o = crate::util::yearbook(&["run", "-q", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::symlink_metadata(&out).unwrap().file_type().is_symlink(), "--out stays a link");
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(outdir.join("manifest.json")).unwrap()).unwrap();
+    let files: Vec<(String, Option<String>, u64)> = m["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_owned(),
+                f["link_target"].as_str().map(str::to_owned),
+                f["accepted"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let real = |p: &std::path::Path| Some(p.canonicalize().unwrap().display().to_string());
+    assert_eq!(
+        files,
+        [
+            ("a.csv".to_owned(), None, 1),
+            ("b.csv".to_owned(), real(&elsewhere.join("b.csv")), 1),
+            ("linked/c.csv".to_owned(), real(&elsewhere.join("folder/c.csv")), 1),
+        ]
+    );
 }
