@@ -113,7 +113,7 @@ impl CacheDir {
 /// entries, the spill, the reductions): raised whenever one of them
 /// changes, and in the key beside the build's identity, which moves with
 /// every change of the code anyway.
-pub const FORMAT: u32 = 3;
+pub const FORMAT: u32 = 4;
 
 /// Everything that decides a file's reading and a bucket's figures, the
 /// one key of the cache: the cache's format, the build that wrote it, the
@@ -376,16 +376,46 @@ pub struct BucketEntry {
     pub contribution: crate::bucket::Contribution,
 }
 
-/// Writes `value` to `path` in postcard.
+/// What every entry [`save`] writes starts with, then [`FORMAT`] and the
+/// payload's CRC-32 (little-endian).
+const MAGIC: &[u8; 8] = b"yearbook";
+
+/// Writes `value` to `path` in postcard, after a head that says what it is
+/// and a CRC-32 of it: an entry damaged on disk is found at [`load`], never
+/// read as other figures.
 pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<(), CacheError> {
-    let bytes = postcard::to_stdvec(value).map_err(|e| invalid(path, e))?;
+    let payload = postcard::to_stdvec(value).map_err(|e| invalid(path, e))?;
+    let mut bytes = Vec::with_capacity(MAGIC.len() + 8 + payload.len());
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&FORMAT.to_le_bytes());
+    bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    bytes.extend_from_slice(&payload);
     write(path, &bytes)
 }
 
-/// Reads what [`save`] wrote.
+/// Reads what [`save`] wrote: one of another format or that does not
+/// verify is an error, which makes the run take nothing from it.
 pub fn load<T: DeserializeOwned>(path: &Path) -> Result<T, CacheError> {
     let bytes = std::fs::read(path).map_err(|source| CacheError::Io { path: path.to_owned(), source })?;
-    postcard::from_bytes(&bytes).map_err(|e| invalid(path, e))
+    let payload = verified(&bytes).map_err(|why| invalid(path, why))?;
+    postcard::from_bytes(payload).map_err(|e| invalid(path, e))
+}
+
+/// The payload of a [`save`]d entry, if its head and CRC-32 verify.
+fn verified(bytes: &[u8]) -> Result<&[u8], &'static str> {
+    let head = MAGIC.len() + 8;
+    if bytes.len() < head || &bytes[..MAGIC.len()] != MAGIC {
+        return Err("not a cache entry");
+    }
+    let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes"));
+    if word(MAGIC.len()) != FORMAT {
+        return Err("an entry of another format");
+    }
+    let payload = &bytes[head..];
+    if crc32fast::hash(payload) != word(MAGIC.len() + 4) {
+        return Err("the entry does not verify (CRC-32): damaged on disk");
+    }
+    Ok(payload)
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {

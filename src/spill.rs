@@ -9,8 +9,10 @@
 //! the largest bucket rather than by the input.
 //!
 //! The encoding is yearbook's own: fixed-width fields and
-//! length-prefixed strings, written by many threads in chunks and read
-//! back in the order they landed, which depends on thread scheduling:
+//! length-prefixed strings, written by many threads in chunks, each framed
+//! with its length and CRC-32 (a chunk that does not verify makes the
+//! bucket unreadable, never rows read wrong), and read back in the order
+//! they landed, which depends on thread scheduling:
 //! `crate::bucket` sorts them (`crate::supersede::sort`) before anything
 //! else. A row names its file by the file's id in the incremental cache
 //! (`crate::cache`), which outlives the run: the buckets stay beside the
@@ -103,16 +105,18 @@ impl Spill {
     pub fn append_kept(&self, bucket: usize, earlier: &Path, keep: &dyn Fn(u32) -> bool) -> Result<(), SpillError> {
         let bytes = read_all(earlier)?;
         let err = || SpillError { path: earlier.to_owned(), source: std::io::ErrorKind::InvalidData.into() };
-        let mut rest = bytes.as_slice();
         let mut chunk = Vec::new();
-        while !rest.is_empty() {
-            let start = rest;
-            let (_, file) = decode(&mut rest).ok_or_else(err)?;
-            if keep(file) {
-                chunk.extend_from_slice(&start[..start.len() - rest.len()]);
-            }
-            if chunk.len() >= CHUNK {
-                self.flush(bucket, &mut chunk)?;
+        for payload in frames(&bytes).ok_or_else(err)? {
+            let mut rest = payload;
+            while !rest.is_empty() {
+                let start = rest;
+                let (_, file) = decode(&mut rest).ok_or_else(err)?;
+                if keep(file) {
+                    chunk.extend_from_slice(&start[..start.len() - rest.len()]);
+                }
+                if chunk.len() >= CHUNK {
+                    self.flush(bucket, &mut chunk)?;
+                }
             }
         }
         self.flush(bucket, &mut chunk)
@@ -132,8 +136,12 @@ impl Spill {
         if chunk.is_empty() {
             return Ok(());
         }
+        let mut framed = Vec::with_capacity(FRAME_HEAD + chunk.len());
+        framed.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+        framed.extend_from_slice(&crc32fast::hash(chunk).to_le_bytes());
+        framed.extend_from_slice(chunk);
         let mut file = self.files[bucket].lock().unwrap_or_else(|e| e.into_inner());
-        file.write_all(chunk).map_err(|source| SpillError { path: self.path(bucket), source })?;
+        file.write_all(&framed).map_err(|source| SpillError { path: self.path(bucket), source })?;
         chunk.clear();
         Ok(())
     }
@@ -149,11 +157,13 @@ impl Spill {
         // copied again and again as the vector grows (pages never written
         // are never touched).
         let mut out = Vec::with_capacity(bytes.len() / SMALLEST_ROW);
-        let mut rest = bytes.as_slice();
-        while !rest.is_empty() {
-            let (mut o, file) = decode(&mut rest).ok_or_else(invalid)?;
-            o.origin.file = files.get(file as usize).copied().flatten().ok_or_else(invalid)?;
-            out.push(o);
+        for payload in frames(&bytes).ok_or_else(invalid)? {
+            let mut rest = payload;
+            while !rest.is_empty() {
+                let (mut o, file) = decode(&mut rest).ok_or_else(invalid)?;
+                o.origin.file = files.get(file as usize).copied().flatten().ok_or_else(invalid)?;
+                out.push(o);
+            }
         }
         Ok(out)
     }
@@ -162,6 +172,26 @@ impl Spill {
     pub fn file(&self, bucket: usize) -> PathBuf {
         self.path(bucket)
     }
+}
+
+/// A frame's head: the payload's length and CRC-32, little-endian.
+const FRAME_HEAD: usize = 8;
+
+/// The payloads of a spill file's frames, each verified; `None` when one
+/// is cut short or does not match its CRC.
+fn frames(bytes: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let len = u32::from_le_bytes(get(&mut rest)?) as usize;
+        let crc = u32::from_le_bytes(get(&mut rest)?);
+        let payload = take(&mut rest, len)?;
+        if crc32fast::hash(payload) != crc {
+            return None;
+        }
+        out.push(payload);
+    }
+    Some(out)
 }
 
 fn read_all(path: &Path) -> Result<Vec<u8>, SpillError> {

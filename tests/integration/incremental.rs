@@ -198,6 +198,39 @@ fn a_damaged_cache_entry_makes_a_full_run_not_a_failure() {
     assert_eq!(work["buckets_reused"].as_u64(), Some(0), "{work}");
 }
 
+/// One byte flipped in any file of the cache (at a place of its own, the
+/// same each time): the run finds it and writes what a full run writes.
+#[test]
+fn a_flipped_byte_in_any_cache_file_leaves_the_outputs_a_full_run_s() {
+    let (tmp, input, out, _) = first_run();
+    // A changed file, so that the run reads what it reuses of the rest.
+    correct_new_jobs(&input);
+    let mut cache_files = Vec::new();
+    let mut stack = vec![out.join(".cache")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() { stack.push(p) } else { cache_files.push(p) }
+        }
+    }
+    cache_files.sort();
+    assert!(cache_files.len() >= 8, "{cache_files:?}");
+    for (n, file) in cache_files.iter().enumerate() {
+        let rel = file.strip_prefix(&out).unwrap();
+        let damaged = tmp.path().join(format!("damaged-{n}"));
+        copy_tree(&out, &damaged);
+        let path = damaged.join(rel);
+        let mut bytes = std::fs::read(&path).unwrap();
+        if bytes.is_empty() {
+            continue;
+        }
+        let at = (n * 7919 + bytes.len() / 3) % bytes.len();
+        bytes[at] ^= 0x5a;
+        std::fs::write(&path, &bytes).unwrap();
+        same_as_full(&input, &damaged, &[]);
+    }
+}
+
 /// The console and `--json` say what the run took from the cache.
 #[test]
 fn the_run_says_what_it_reused() {
