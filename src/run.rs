@@ -566,10 +566,11 @@ fn compute_finish(
 fn reuse_finish(f: &Finish<'_>) -> Result<Finished, Error> {
     let (old, new) = (f.buckets.old, f.buckets.new);
     let run: Finished = cache::load(&old.finish())?;
-    let link = taken;
+    let recorded = modified(&old.finish());
     for o in &run.outputs {
-        link(&f.p.paths.out.join(&o.path), &f.paths.file(&o.path))?;
+        taken_output(&f.p.paths.out.join(&o.path), &f.paths.file(&o.path), (o.bytes, &o.sha256), recorded)?;
     }
+    let link = taken;
     let buckets = (0..f.buckets.reuse.len()).map(|b| (old.bucket(b), new.bucket(b)));
     let whole = [(old.almanac(), new.almanac()), (old.totals(), new.totals()), (old.finish(), new.finish())];
     for (from, to) in buckets.chain(whole) {
@@ -646,14 +647,15 @@ impl Buckets<'_> {
     /// linked, its outputs as they were.
     fn reuse(&self, b: usize) -> Result<(Contribution, BucketOutput), Error> {
         let BucketEntry { mut written, mut contribution } = cache::load(&self.old.bucket(b))?;
-        let link = taken;
-        link(&self.old.bucket(b), &self.new.bucket(b))?;
+        let recorded = modified(&self.old.bucket(b));
+        taken(&self.old.bucket(b), &self.new.bucket(b))?;
         if !contribution.rename_files(|c| self.files.get(c as usize).copied().flatten().map(|f| f.0)) {
             let reason = "it names a file the cache does not know".to_owned();
             return Err(cache::CacheError::Invalid { path: self.old.bucket(b), reason }.into());
         }
         for w in &written.files {
-            link(&self.previous_out.join(&w.path), &self.out.join(&w.path))?;
+            let (from, to) = (self.previous_out.join(&w.path), self.out.join(&w.path));
+            taken_output(&from, &to, (w.bytes, &w.sha256), recorded)?;
         }
         written.rebase(Path::new(""), self.out);
         Ok((contribution, written))
@@ -665,6 +667,19 @@ impl Buckets<'_> {
 /// from the previous output or its cache): the run is then made in full.
 fn taken(from: &Path, to: &Path) -> Result<(), Error> {
     crate::dirs::link_or_copy(from, to).map_err(|source| cache::CacheError::Io { path: from.to_owned(), source }.into())
+}
+
+/// Links an output the previous run wrote, verified against its record
+/// (see `export::hashed::link_verified`): one that was replaced, damaged
+/// or removed is the cache's failure, and the run is made in full.
+fn taken_output(from: &Path, to: &Path, recorded: (u64, &str), at: Option<std::time::SystemTime>) -> Result<(), Error> {
+    export::hashed::link_verified(from, to, recorded, at)
+        .map_err(|source| cache::CacheError::Io { path: from.to_owned(), source }.into())
+}
+
+/// When the file at `path` was last modified, if the file system says.
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 /// The Parquet parts the yearbook tables read, from the files written so

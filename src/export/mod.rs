@@ -366,7 +366,8 @@ impl PreviousTotals<'_> {
     /// linked: the year is written again).
     fn linked(&self, year: i32, digest: &[u8; 32], to: &Path) -> Option<Written> {
         let part = self.parts.iter().find(|p| p.year == year && &p.digest == digest)?;
-        crate::dirs::link_or_copy(&self.out.join(&part.file.path), to).ok()?;
+        let recorded = (part.file.bytes, part.file.sha256.as_str());
+        hashed::link_verified(&self.out.join(&part.file.path), to, recorded, None).ok()?;
         Some(Written { path: to.to_owned(), ..part.file.clone() })
     }
 }
@@ -533,7 +534,8 @@ pub fn write_workbook(
     let digest = WorkbookEntry::digest(manifest);
     let path = paths.file(file::WORKBOOK);
     if let Some((out, entry)) = previous.filter(|(_, e)| e.digest == digest)
-        && crate::dirs::link_or_copy(&out.join(&entry.file.path), &path).is_ok()
+        && hashed::link_verified(&out.join(&entry.file.path), &path, (entry.file.bytes, &entry.file.sha256), None)
+            .is_ok()
     {
         return Ok(entry.clone());
     }

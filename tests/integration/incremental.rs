@@ -231,6 +231,28 @@ fn a_flipped_byte_in_any_cache_file_leaves_the_outputs_a_full_run_s() {
     }
 }
 
+/// A part of the previous output replaced (by hand, by another program)
+/// or removed: never published again under its old hash, but computed
+/// again, whether the run takes its bucket or the whole finish.
+#[test]
+fn a_previous_output_replaced_or_removed_is_computed_again() {
+    let part = |out: &Path, table: &str, year: u32| out.join(format!("{table}/year={year}/part-00000.parquet"));
+    for (change_an_input, remove) in [(false, false), (true, false), (false, true), (true, true)] {
+        let (_tmp, input, out, _) = first_run();
+        if change_an_input {
+            correct_new_jobs(&input);
+        }
+        if remove {
+            std::fs::remove_file(part(&out, "metrics", 2019)).unwrap();
+        } else {
+            std::fs::copy(part(&out, "observations", 2019), part(&out, "observations", 2020)).unwrap();
+        }
+        same_as_full(&input, &out, &[]);
+        let o = yearbook(&["audit", "--out", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    }
+}
+
 /// The console and `--json` say what the run took from the cache.
 #[test]
 fn the_run_says_what_it_reused() {
