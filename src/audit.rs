@@ -22,7 +22,6 @@ use num_integer::Integer;
 use num_rational::BigRational;
 use num_traits::{One, Signed, Zero};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::decimal::{Decimal, Rounding};
 use crate::model::{col, table};
@@ -257,26 +256,9 @@ fn schemas(out: &Outputs) -> Result<Schemas, AuditError> {
 
 // ---------------------------------------------------------------- hashes
 
-fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut n = 0u64;
-    loop {
-        let k = f.read(&mut buf)?;
-        if k == 0 {
-            break;
-        }
-        h.update(&buf[..k]);
-        n += k as u64;
-    }
-    Ok((h.finalize().iter().map(|b| format!("{b:02x}")).collect(), n))
-}
-
 fn check_file(r: &mut Report, what: &'static str, path: &Path, sha256: &str, bytes: u64) {
     r.count(what);
-    match sha256_file(path) {
+    match crate::readback::sha256_file(path) {
         Err(e) => r.differ(format!("{}: cannot read: {e}", path.display())),
         Ok((sha, n)) if sha != sha256 || n != bytes => r.differ(format!(
             "{}: sha256 {sha} ({n} bytes), the manifest says {sha256} ({bytes} bytes)",

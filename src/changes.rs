@@ -191,9 +191,21 @@ fn years(a: &Outputs, b: &Outputs) -> Vec<i32> {
     years
 }
 
+/// Whether [`between`] checks that a part both manifests list alike still
+/// holds what they say before it takes the two as the same figures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// Outputs anyone may have edited since (`yearbook diff`): each such
+    /// part hashed on both sides; one that differs is read.
+    Verify,
+    /// A run's own outputs against the previous one, whose parts it took
+    /// only verified (`crate::export::hashed::link_verified`).
+    Manifests,
+}
+
 /// Every figure that differs from `before` to `after`, by year, agency,
 /// indicator and measure.
-pub fn between(before: &Outputs, after: &Outputs) -> Result<Vec<Change>, ReadError> {
+pub fn between(before: &Outputs, after: &Outputs, trust: Trust) -> Result<Vec<Change>, ReadError> {
     // Years in parallel, in year order. A part that is the same file in
     // both (path and SHA-256, as each manifest lists them) holds the same
     // figures in both, and no figure of it is in any other part of the
@@ -203,11 +215,17 @@ pub fn between(before: &Outputs, after: &Outputs) -> Result<Vec<Change>, ReadErr
         .into_par_iter()
         .filter_map(|year| {
             let (old, new) = (parts_of(before, year), parts_of(after, year));
-            if old == new {
+            if old == new
+                && (trust == Trust::Manifests
+                    || old.iter().all(|&(p, sha)| before.holds_listed(p, sha) && after.holds_listed(p, sha)))
+            {
                 return None;
             }
             let new_set: BTreeSet<(&str, &str)> = new.iter().copied().collect();
-            let same: BTreeSet<&str> = old.iter().filter(|p| new_set.contains(p)).map(|p| p.0).collect();
+            let holds = |&&(path, sha): &&(&str, &str)| {
+                trust == Trust::Manifests || (before.holds_listed(path, sha) && after.holds_listed(path, sha))
+            };
+            let same: BTreeSet<&str> = old.iter().filter(|p| new_set.contains(p)).filter(holds).map(|p| p.0).collect();
             Some(figures(before, year, &same).and_then(|o| Ok(compare(year, o, figures(after, year, &same)?))))
         })
         .collect::<Result<Vec<Vec<Change>>, ReadError>>()?;

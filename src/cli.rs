@@ -399,7 +399,7 @@ fn run_json(m: &crate::export::Manifest, out: &std::path::Path, code: u8) -> ser
 fn diff(args: DiffArgs) -> Result<ExitCode, Error> {
     let open = crate::readback::Outputs::open;
     let (before, after) = (open(&args.before)?, open(&args.after)?);
-    let changes = crate::changes::between(&before, &after)?;
+    let changes = crate::changes::between(&before, &after, crate::changes::Trust::Verify)?;
     let csv = || -> Result<(), crate::export::csv_out::CsvError> {
         let stdout = std::path::Path::new("<stdout>");
         let encoding = crate::export::csv_out::CsvEncoding::Utf8NoBom;

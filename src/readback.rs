@@ -281,6 +281,33 @@ impl<'b> Batch<'b> {
     }
 }
 
+/// The SHA-256 (hex) and size of the file at `path`, read in pieces.
+pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
+    Ok((h.finalize().iter().map(|b| format!("{b:02x}")).collect(), n))
+}
+
+impl Outputs {
+    /// Whether the file at `path` (as the manifest lists it) holds what
+    /// the manifest says: its SHA-256.
+    pub fn holds_listed(&self, path: &str, sha256: &str) -> bool {
+        sha256_file(&self.dir.join(path)).is_ok_and(|(now, _)| now == sha256)
+    }
+}
+
 /// The part files of `table` among `outputs` (paths relative to `dir`, as
 /// a manifest lists them: `metrics/year=2021/part-00000.parquet`), with
 /// their year, in year then part order; only `year` when given.

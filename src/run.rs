@@ -208,7 +208,10 @@ fn attempt(
     let changes_since = |written: &[export::OutputFile]| {
         let t = Instant::now();
         let previous = previous_out.as_ref()?;
-        Some((crate::changes::between(previous, &export::listing(&paths, written)), t.elapsed()))
+        Some((
+            crate::changes::between(previous, &export::listing(&paths, written), crate::changes::Trust::Manifests),
+            t.elapsed(),
+        ))
     };
     let buckets = Buckets {
         spill: &spill,

@@ -118,3 +118,23 @@ fn a_rerun_on_the_same_inputs_changes_nothing() {
         assert_eq!(std::fs::read(out.join(&name)).unwrap(), bytes, "{name}");
     }
 }
+
+/// `diff` reads a part that both manifests list alike when it no longer
+/// holds what they say (a part edited on disk after the run): the edit
+/// shows, not `0 revised`.
+#[test]
+fn diff_reads_a_part_edited_after_the_run_whatever_the_manifests_say() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    crate::util::run_sample(&a);
+    copy_tree(&a, &b);
+    // b's observations of 2020 replaced by a's of 2019 (another year's
+    // figures: every one of 2020 differs).
+    let part = |out: &Path, y: u32| out.join(format!("observations/year={y}/part-00000.parquet"));
+    std::fs::remove_file(part(&b, 2020)).unwrap();
+    std::fs::copy(part(&a, 2019), part(&b, 2020)).unwrap();
+    let d = yearbook(&["diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
+    let stderr = String::from_utf8_lossy(&d.stderr);
+    assert!(!stderr.contains(": 0 figures new, 0 revised, 0 withdrawn"), "{stderr}");
+}
