@@ -159,6 +159,10 @@ pub struct RunArgs {
     /// computed or reused, the finish, and why) and write nothing.
     #[arg(long, conflicts_with = "json")]
     pub dry_run: bool,
+    /// Publish even when a guard of the pipeline's `[guards]` trips (too
+    /// few files, too many figures withdrawn or revised).
+    #[arg(long)]
+    pub accept: bool,
 }
 
 #[derive(Debug, Args)]
@@ -193,6 +197,9 @@ pub mod exit {
     pub const QUARANTINED: u8 = 1;
     /// Fatal: configuration, input or output; nothing was replaced.
     pub const FATAL: u8 = 2;
+    /// Held by a guard (`[guards]`): nothing was replaced; the run's
+    /// outputs are beside the output directory, `<out>.held`.
+    pub const HELD: u8 = 3;
     /// The command line itself is wrong (sysexits' `EX_USAGE`).
     pub const USAGE: u8 = 64;
 }
@@ -283,6 +290,7 @@ fn progress_bar(quiet: bool) -> ProgressBar {
 fn run(args: RunArgs, quiet: bool) -> Result<ExitCode, Error> {
     let mut p = load(&args.pipeline, args.input, args.out)?;
     p.output.incremental = !args.full;
+    p.guards.accept = args.accept;
     if args.dry_run {
         print!("{}", crate::plan::RunPlan::make(&p)?.render());
         return Ok(ExitCode::from(exit::OK));
@@ -297,6 +305,17 @@ fn run(args: RunArgs, quiet: bool) -> Result<ExitCode, Error> {
     // A file refused whole is a quarantined outcome even with no row.
     let refused = m.inputs.iter().any(|f| f.refused.is_some());
     let code = if c.quarantined > 0 || refused { exit::QUARANTINED } else { exit::OK };
+    if let Some(h) = &m.held {
+        for t in &h.tripped {
+            eprintln!("yearbook: held by the guard {}: {}", t.guard, t.detail);
+        }
+        eprintln!(
+            "yearbook: the previous outputs stay in {}; this run's are in {} (run --accept to publish them)",
+            p.paths.out.display(),
+            h.dir
+        );
+    }
+    let code = if m.held.is_some() { exit::HELD } else { code };
     if args.json {
         println!("{}", run_json(&m, &p.paths.out, code));
     } else if !quiet {
@@ -350,9 +369,12 @@ fn run(args: RunArgs, quiet: bool) -> Result<ExitCode, Error> {
                 w.buckets_reused + w.buckets_computed
             );
         }
-        println!("outputs in {} (run {})", p.paths.out.display(), m.run_id);
+        // A held run's outputs are beside the published ones.
+        let dir = m.held.as_ref().map_or_else(|| p.paths.out.clone(), |h| std::path::PathBuf::from(&h.dir));
+        let held = if m.held.is_some() { ", held: not published" } else { "" };
+        println!("outputs in {} (run {}{held})", dir.display(), m.run_id);
         if c.quarantined > 0 {
-            println!("quarantined rows: {}", p.paths.out.join(file::QUARANTINE).display());
+            println!("quarantined rows: {}", dir.join(file::QUARANTINE).display());
         }
     }
     Ok(ExitCode::from(code))
@@ -380,7 +402,12 @@ fn run_json(m: &crate::export::Manifest, out: &std::path::Path, code: u8) -> ser
         .filter_map(|f| f.refused.as_ref().map(|r| serde_json::json!({ "path": f.path, "reason": r })))
         .collect();
     serde_json::json!({
-        "status": if code == exit::OK { "ok" } else { "quarantined" },
+        "status": match code {
+            exit::OK => "ok",
+            exit::HELD => "held",
+            _ => "quarantined",
+        },
+        "held": m.held,
         "exit_code": code,
         "run_id": m.run_id,
         "started_at": m.started_at,

@@ -7,7 +7,7 @@
 //! [`export`] (the Parquet, the people's CSVs, the workbooks and the
 //! report), with the yearbook tables ([`almanac`], its league among them)
 //! made from the Parquet written; [`run`] strings them together and holds
-//! no rule of its own, [`config`] loads what they run on, and [`model`]
+//! no rule of its own ([`guards`] decides whether a run may publish), [`config`] loads what they run on, and [`model`]
 //! holds the types they hand each other and the output directory's
 //! layout. The computing stages are pure; reading and writing files happen
 //! in `ingest`, `spill` and `export`. [`readback`] reads a finished run's
@@ -16,7 +16,7 @@
 //!
 //! No module imports a later one. From the bottom: [`decimal`], [`dirs`];
 //! [`config`]; [`model`]; [`reject`], [`supersede`], [`spill`],
-//! [`readback`]; [`ingest`], [`changes`], [`audit`]; [`normalize`],
+//! [`readback`]; [`ingest`], [`changes`], [`guards`], [`audit`]; [`normalize`],
 //! [`describe`], [`rates`]; [`metrics`]; [`claims`], [`aggregate`],
 //! [`explain`]; [`checks`]; [`bucket`], [`almanac`]; [`export`]; [`cache`];
 //! [`error`]; [`plan`] (what a run reads, computes or reuses, and why);
@@ -43,6 +43,7 @@ pub mod dirs;
 pub mod error;
 pub mod explain;
 pub mod export;
+pub mod guards;
 pub mod ingest;
 pub mod metrics;
 pub mod model;

@@ -36,6 +36,9 @@ pub struct Listed {
     pub path: String,
     pub sha256: String,
     pub bytes: u64,
+    /// An output's data rows (none listed for inputs and schemas).
+    #[serde(default)]
+    pub rows: u64,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -75,6 +78,12 @@ impl Outputs {
         let text = std::fs::read(&path).map_err(|source| ReadError::Io { path: path.clone(), source })?;
         let manifest = serde_json::from_slice(&text).map_err(|source| ReadError::Manifest { path, source })?;
         Ok(Outputs { dir: dir.to_owned(), manifest })
+    }
+
+    /// The rows of `table` the manifest lists, all years.
+    pub fn rows_of(&self, table: &str) -> u64 {
+        let prefix = format!("{table}/");
+        self.manifest.outputs.iter().filter(|f| f.path.starts_with(&prefix)).map(|f| f.rows).sum()
     }
 
     /// The part files of `table` the manifest lists, with their year, in

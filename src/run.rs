@@ -263,17 +263,30 @@ fn attempt(
     });
     add_workbook(p, &paths, &mut manifest, (had_cache.then_some(&old_cache), &new_cache))?;
     manifest.work = work;
+    let mut values_changed = None;
     if let (Some(changed), Some(previous)) = (changed, &previous_out) {
-        add_changes(p, &paths, &mut manifest, changed, previous, &parquet_options)?;
+        values_changed = add_changes(p, &paths, &mut manifest, changed, previous, &parquet_options)?;
     }
     add_report(p, &paths, &mut manifest, &ing.rejected, &run)?;
+    let night = crate::guards::Night {
+        files: manifest.inputs.len() as u64,
+        published: previous_out.as_ref().zip(values_changed).map(|(o, k)| (o.rows_of(table::OBSERVATIONS), k)),
+    };
+    let tripped = crate::guards::check(&p.guards, &night);
+    let held = (!tripped.is_empty() && !p.guards.accept).then(|| held_dir(&p.paths.out));
+    if let Some(dir) = &held {
+        manifest.held = Some(export::manifest::Held { tripped, dir: dir.display().to_string() });
+    }
     export::write_manifest(&paths, &manifest)?;
     // The outputs are published only if every input still holds what was
     // read: else they would describe files that no longer exist.
     for (path, stamp) in &ing.stamps {
         stamp.verify(path)?;
     }
-    staging.commit()?;
+    match held {
+        Some(dir) => staging.hold(&dir)?,
+        None => staging.commit()?,
+    }
     Ok(manifest)
 }
 
@@ -368,9 +381,13 @@ fn add_changes(
     (changed, took): (Result<Vec<crate::changes::Change>, crate::readback::ReadError>, std::time::Duration),
     previous: &crate::readback::Outputs,
     parquet_options: &export::parquet::WriteOptions,
-) -> Result<(), Error> {
+) -> Result<Option<crate::changes::Counts>, Error> {
+    let mut values = None;
     match changed {
         Ok(changes) => {
+            let of_values: Vec<_> =
+                changes.iter().filter(|c| c.measure == crate::changes::Measure::Value).cloned().collect();
+            values = Some(crate::changes::Counts::of(&of_values));
             let written = export::write_changes(paths, &changes, p.output.csv_encoding, parquet_options)?;
             manifest.outputs.extend(written);
             manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
@@ -381,7 +398,15 @@ fn add_changes(
         Err(e) => warn!("no changes.csv: the previous outputs could not be read: {e}"),
     }
     manifest.stage_ms.insert("changes".to_owned(), took.as_millis() as u64);
-    Ok(())
+    Ok(values)
+}
+
+/// Where a held run's outputs are kept: beside the output directory,
+/// `<out>.held`.
+fn held_dir(out: &Path) -> PathBuf {
+    let mut name = out.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+    name.push(".held");
+    out.with_file_name(name)
 }
 
 /// `report.html`, listed in the manifest.

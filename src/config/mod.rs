@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 
 pub use catalog::{Aggregation, Catalog, Coverage, Direction, Indicator, IndicatorId, Kind, YearOnYear};
 pub use layouts::{Field, Layout, Layouts};
-pub use pipeline::{OutputSettings, Pipeline, PipelineFile, Precision, Reading, RoundingRules, RowChecks, Rules};
+pub use pipeline::{
+    Guards, OutputSettings, Pipeline, PipelineFile, Precision, Reading, RoundingRules, RowChecks, Rules,
+};
 pub use register::{Agency, AgencyId, Register};
 pub use sources::{Source, SourceId, Sources};
 pub use units::Units;

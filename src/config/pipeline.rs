@@ -33,6 +33,9 @@ pub struct PipelineFile {
     /// `sdmx.csv`, when given.
     #[serde(default)]
     pub sdmx: Option<SdmxSection>,
+    /// What keeps a bad night from publishing itself (`crate::guards`).
+    #[serde(default)]
+    pub guards: Guards,
     /// The file's text, for the lines of errors found in `compile`.
     #[serde(skip)]
     text: String,
@@ -260,6 +263,45 @@ fn default_last_year() -> i32 {
     2100
 }
 
+/// The pipeline's `[guards]`, on by default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Guards {
+    /// Files a run needs in its inbox (an empty or unmounted inbox is no
+    /// night's data).
+    #[serde(default = "one")]
+    pub min_files: u64,
+    /// The share of the published figures (values) a run may withdraw, in
+    /// percent.
+    #[serde(default = "five")]
+    pub max_withdrawn_pct: u64,
+    /// The share of the published figures (values) a run may revise, in
+    /// percent.
+    #[serde(default = "twenty")]
+    pub max_revised_pct: u64,
+    /// `run --accept`: publish whatever trips.
+    #[serde(skip)]
+    pub accept: bool,
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn five() -> u64 {
+    5
+}
+
+fn twenty() -> u64 {
+    20
+}
+
+impl Default for Guards {
+    fn default() -> Self {
+        Guards { min_files: one(), max_withdrawn_pct: five(), max_revised_pct: twenty(), accept: false }
+    }
+}
+
 /// Decimals of the printed percentages of one indicator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Precision {
@@ -297,6 +339,7 @@ pub struct Pipeline {
     pub output: OutputSettings,
     /// The review rules (none without a rules file).
     pub checks: super::checks::Rules,
+    pub guards: Guards,
 }
 
 /// The files a run reads and the directory it writes, resolved.
@@ -548,6 +591,7 @@ impl PipelineFile {
                 }),
             },
             checks,
+            guards: self.guards.clone(),
         })
     }
 }

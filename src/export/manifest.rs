@@ -125,6 +125,17 @@ pub struct Manifest {
     /// What the run took from the previous run's cache and what it did
     /// again (`crate::cache`); all read and computed on a full run.
     pub work: Work,
+    /// A run the guards held (`crate::guards`): not published; the previous
+    /// outputs stay, these are in `dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<Held>,
+}
+
+/// Why a run was held, and where its outputs are.
+#[derive(Debug, Clone, Serialize)]
+pub struct Held {
+    pub tripped: Vec<crate::guards::Tripped>,
+    pub dir: String,
 }
 
 /// Files read and buckets computed, against those taken from the cache.
@@ -225,6 +236,7 @@ impl Manifest {
             stage_ms: r.stage_ms,
             changes: None,
             work: Work::default(),
+            held: None,
         }
     }
 }

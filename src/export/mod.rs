@@ -458,8 +458,12 @@ fn issue_rows<W: std::io::Write>(
 pub fn read_back(paths: &OutDir, manifest: &Manifest) -> crate::readback::Outputs {
     use crate::readback::{Decimals, Listed, ManifestView, RoundingView};
     use serde::Deserialize;
-    let listed =
-        |path: &str, sha256: &str, bytes: u64| Listed { path: path.to_owned(), sha256: sha256.to_owned(), bytes };
+    let listed = |path: &str, sha256: &str, bytes: u64| Listed {
+        path: path.to_owned(),
+        sha256: sha256.to_owned(),
+        bytes,
+        rows: 0,
+    };
     let input = |f: &manifest::InputFile| listed(&f.path, &f.sha256, f.bytes);
     let rule = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(&manifest.rounding.rule);
     let view = ManifestView {
@@ -484,7 +488,7 @@ pub fn read_back(paths: &OutDir, manifest: &Manifest) -> crate::readback::Output
 
 /// An output as a reader of the manifest lists it.
 fn output(f: &OutputFile) -> crate::readback::Listed {
-    crate::readback::Listed { path: f.path.clone(), sha256: f.sha256.clone(), bytes: f.bytes }
+    crate::readback::Listed { path: f.path.clone(), sha256: f.sha256.clone(), bytes: f.bytes, rows: f.rows }
 }
 
 /// The outputs written so far into `paths` as a reader sees them: only

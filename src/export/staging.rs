@@ -130,6 +130,19 @@ impl Staging {
         Ok(())
     }
 
+    /// Keeps the outputs at `at` (replacing what an earlier held run left
+    /// there) instead of publishing them: the output directory stays as
+    /// it was.
+    pub fn hold(mut self, at: &Path) -> Result<(), ExportError> {
+        durable::sync_tree(&self.dir).map_err(io(&self.dir))?;
+        if std::fs::symlink_metadata(at).is_ok() {
+            dirs::remove_tree(at).map_err(io(at))?;
+        }
+        std::fs::rename(&self.dir, at).map_err(io(at))?;
+        self.committed = true;
+        durable::sync_dir(&self.parent).map_err(io(&self.parent))
+    }
+
     /// Puts the staging directory in the output directory's place, which
     /// exists; returns where the previous outputs are now. Atomic where the
     /// file system can exchange two names, so there is no moment without

@@ -19,6 +19,9 @@ mod encoding;
 mod faults;
 /// The bundled sample run against golden files, cell by cell.
 mod golden;
+/// Guards: an empty inbox or a night that withdraws many figures is held,
+/// not published, unless accepted.
+mod guards;
 /// Incremental runs: the outputs of a full run after a new, a changed, a
 /// removed file and a catalog change.
 mod incremental;

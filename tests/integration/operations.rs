@@ -87,8 +87,10 @@ fn init_lays_out_a_project_that_runs_where_it_is() {
         std::fs::read(dir.join("schemas/catalog.csv")).unwrap(),
         std::fs::read(repo().join("schemas/catalog.csv")).unwrap()
     );
-    // An empty inbox runs; so does one with a submission.
-    assert_eq!(in_dir(&dir, &["run", "-q"]).status.code(), Some(0));
+    // An empty inbox is held (the guards' minimum of files), not
+    // published; one with a submission runs.
+    assert_eq!(in_dir(&dir, &["run", "-q"]).status.code(), Some(3));
+    assert!(!dir.join("out").exists());
     std::fs::copy(repo().join("sample_data/city/TJ-HRSS-2021.csv"), dir.join("inbox/TJ-HRSS-2021.csv")).unwrap();
     let run = in_dir(&dir, &["run", "-q"]);
     assert_eq!(run.status.code(), Some(1), "{}", String::from_utf8_lossy(&run.stderr));
