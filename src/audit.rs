@@ -204,15 +204,13 @@ fn schemas(out: &Outputs) -> Result<Schemas, AuditError> {
             .schemas
             .iter()
             .find(|f| f.path.ends_with(name))
-            .map(|f| PathBuf::from(&f.path))
+            .map(|f| out.schema_path(f))
             .ok_or(AuditError::NoSchema(name))
     };
     // The run may have been given other files by name; the manifest keeps
     // them in order: catalog, agencies, units, layouts.
-    let catalog =
-        out.manifest.schemas.first().map(|f| PathBuf::from(&f.path)).map_or_else(|| find("catalog.csv"), Ok)?;
-    let agencies =
-        out.manifest.schemas.get(1).map(|f| PathBuf::from(&f.path)).map_or_else(|| find("agencies.csv"), Ok)?;
+    let catalog = out.manifest.schemas.first().map(|f| out.schema_path(f)).map_or_else(|| find("catalog.csv"), Ok)?;
+    let agencies = out.manifest.schemas.get(1).map(|f| out.schema_path(f)).map_or_else(|| find("agencies.csv"), Ok)?;
     let indicators = read_csv::<IndicatorRow>(&catalog)?.into_iter().map(|r| (r.code.clone(), r)).collect();
     let rows: Vec<AgencyRow> = read_csv(&agencies)?;
     let parent: BTreeMap<&str, &str> =
@@ -295,14 +293,14 @@ fn hashes(out: &Outputs, input: Option<&Path>, r: &mut Report) {
             r.differ(format!("{}: in the output directory but not in the manifest", out.dir.join(extra).display()));
         }
     }
+    // The copies in the output (outputs, checked above) are what the
+    // figures were made from; the files the run was given are checked too
+    // where they still are.
     for f in std::iter::once(&m.pipeline).chain(&m.schemas) {
-        check_file(
-            r,
-            "pipeline and schema files against their manifest SHA-256",
-            Path::new(&f.path),
-            &f.sha256,
-            f.bytes,
-        );
+        let path = out.schema_path(f);
+        if path.exists() || f.copy.is_none() {
+            check_file(r, "pipeline and schema files against their manifest SHA-256", &path, &f.sha256, f.bytes);
+        }
     }
     if let Some(dir) = input {
         for f in &m.inputs {

@@ -84,7 +84,12 @@ fn identify(
 
 pub fn input_file(path: &Path) -> Result<InputFile, Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
-    Ok(InputFile { path: path.display().to_string(), sha256: sha256_hex(&bytes), bytes: bytes.len() as u64 })
+    Ok(InputFile {
+        path: path.display().to_string(),
+        sha256: sha256_hex(&bytes),
+        bytes: bytes.len() as u64,
+        copy: None,
+    })
 }
 
 /// What a run will do, and why.

@@ -39,6 +39,9 @@ pub struct Listed {
     /// An output's data rows (none listed for inputs and schemas).
     #[serde(default)]
     pub rows: u64,
+    /// A pipeline or schema file's copy in the output.
+    #[serde(default)]
+    pub copy: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -78,6 +81,16 @@ impl Outputs {
         let text = std::fs::read(&path).map_err(|source| ReadError::Io { path: path.clone(), source })?;
         let manifest = serde_json::from_slice(&text).map_err(|source| ReadError::Manifest { path, source })?;
         Ok(Outputs { dir: dir.to_owned(), manifest })
+    }
+
+    /// Where to read the pipeline or schema file `f` the manifest lists:
+    /// its copy in the output when there is one (an output moved to
+    /// another machine keeps it), else the path the run was given.
+    pub fn schema_path(&self, f: &Listed) -> PathBuf {
+        match &f.copy {
+            Some(copy) if self.dir.join(copy).is_file() => self.dir.join(copy),
+            _ => PathBuf::from(&f.path),
+        }
     }
 
     /// The rows of `table` the manifest lists, all years.

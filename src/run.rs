@@ -268,6 +268,7 @@ fn attempt(
         values_changed = add_changes(p, &paths, &mut manifest, changed, previous, &parquet_options)?;
     }
     add_report(p, &paths, &mut manifest, &ing.rejected, &run)?;
+    export::write_schema_copies(&paths, &mut manifest)?;
     let night = crate::guards::Night {
         files: manifest.inputs.len() as u64,
         published: previous_out.as_ref().zip(values_changed).map(|(o, k)| (o.rows_of(table::OBSERVATIONS), k)),

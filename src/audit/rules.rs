@@ -9,7 +9,6 @@
 //! `quarantine.csv` instead.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use num_traits::{Signed, Zero};
 use serde::Deserialize;
@@ -35,7 +34,7 @@ pub(super) struct Rules(BTreeMap<String, (RuleRow, CondSyntax)>);
 /// catalog, register, units and layouts.
 pub(super) fn load(out: &Outputs) -> Result<Option<Rules>, AuditError> {
     let Some(f) = out.manifest.schemas.get(4) else { return Ok(None) };
-    let rows: Vec<RuleRow> = read_csv(Path::new(&f.path))?;
+    let rows: Vec<RuleRow> = read_csv(&out.schema_path(f))?;
     let mut rules = BTreeMap::new();
     for r in rows {
         // The run refused a file with a rule that does not parse.

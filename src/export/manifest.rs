@@ -27,6 +27,11 @@ pub struct InputFile {
     pub path: String,
     pub sha256: String,
     pub bytes: u64,
+    /// For the pipeline and schema files: their copy in the output
+    /// (`schemas/catalog.csv`), which `audit`, `explain` and `diff` read,
+    /// so that an output moved elsewhere is still audited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copy: Option<String>,
 }
 
 /// What a run read, kept and quarantined, in rows.

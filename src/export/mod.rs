@@ -463,8 +463,9 @@ pub fn read_back(paths: &OutDir, manifest: &Manifest) -> crate::readback::Output
         sha256: sha256.to_owned(),
         bytes,
         rows: 0,
+        copy: None,
     };
-    let input = |f: &manifest::InputFile| listed(&f.path, &f.sha256, f.bytes);
+    let input = |f: &manifest::InputFile| Listed { copy: f.copy.clone(), ..listed(&f.path, &f.sha256, f.bytes) };
     let rule = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(&manifest.rounding.rule);
     let view = ManifestView {
         run_id: manifest.run_id.clone(),
@@ -488,7 +489,7 @@ pub fn read_back(paths: &OutDir, manifest: &Manifest) -> crate::readback::Output
 
 /// An output as a reader of the manifest lists it.
 fn output(f: &OutputFile) -> crate::readback::Listed {
-    crate::readback::Listed { path: f.path.clone(), sha256: f.sha256.clone(), bytes: f.bytes, rows: f.rows }
+    crate::readback::Listed { path: f.path.clone(), sha256: f.sha256.clone(), bytes: f.bytes, rows: f.rows, copy: None }
 }
 
 /// The outputs written so far into `paths` as a reader sees them: only
@@ -702,6 +703,37 @@ pub fn write_report(paths: &OutDir, page: &crate::export::report::Page<'_>) -> R
 }
 
 /// Writes `manifest.json`, the last file of a run.
+/// The names of the pipeline's and the schema files' copies in the output,
+/// in the manifest's order (pipeline; catalog, agencies, units, layouts,
+/// rules).
+const SCHEMA_COPIES: [&str; 6] =
+    ["pipeline.toml", "catalog.csv", "agencies.csv", "units.toml", "layouts.toml", "rules.csv"];
+
+/// Copies the pipeline and schema files into the output (`schemas/`),
+/// each checked against the SHA-256 the run recorded when it read it, and
+/// lists the copies as outputs and beside each file in the manifest.
+pub fn write_schema_copies(paths: &OutDir, manifest: &mut Manifest) -> Result<(), ExportError> {
+    let files = std::iter::once(&mut manifest.pipeline).chain(manifest.schemas.iter_mut());
+    let mut written = Vec::new();
+    for (f, name) in files.zip(SCHEMA_COPIES) {
+        let from = Path::new(&f.path);
+        let bytes = std::fs::read(from).map_err(io(from))?;
+        if crate::ingest::sha256_hex(&bytes) != f.sha256 {
+            let source = std::io::Error::new(std::io::ErrorKind::InvalidData, "changed while the run read it");
+            return Err(io(from)(source));
+        }
+        let rel = format!("schemas/{name}");
+        let path = paths.file(&rel);
+        std::fs::create_dir_all(path.parent().expect("under schemas/")).map_err(io(&path))?;
+        durable::write(&path, &bytes).map_err(io(&path))?;
+        written.push(OutputFile { path: rel.clone(), sha256: f.sha256.clone(), bytes: f.bytes, rows: 0 });
+        f.copy = Some(rel);
+    }
+    manifest.outputs.extend(written);
+    manifest.outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(())
+}
+
 pub fn write_manifest(paths: &OutDir, manifest: &Manifest) -> Result<(), ExportError> {
     let text = serde_json::to_string_pretty(manifest).expect("a manifest always serializes");
     let path = paths.file(file::MANIFEST);

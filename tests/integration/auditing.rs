@@ -398,3 +398,33 @@ fn explain_reads_parts_re_saved_with_any_codec() {
         assert!(String::from_utf8_lossy(&o.stdout).contains("107.5"), "{codec:?}");
     }
 }
+
+/// An output moved to another directory (another machine) keeps the
+/// pipeline and schema files its figures were made from (`schemas/`, in
+/// the manifest with their SHA-256): `audit`, `explain` and `diff` work on
+/// it from anywhere.
+#[test]
+fn an_output_moved_elsewhere_is_audited_explained_and_diffed_from_anywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    run_sample(&out);
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["schemas"][0]["copy"], "schemas/catalog.csv");
+    assert_eq!(m["pipeline"]["copy"], "schemas/pipeline.toml");
+    assert_eq!(
+        std::fs::read(out.join("schemas/catalog.csv")).unwrap(),
+        std::fs::read(crate::util::repo().join("schemas/catalog.csv")).unwrap()
+    );
+    let moved = tmp.path().join("elsewhere/moved");
+    std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
+    std::fs::rename(&out, &moved).unwrap();
+    let elsewhere = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_yearbook")).args(args).current_dir(tmp.path()).output().unwrap()
+    };
+    let o = elsewhere(&["audit", "--out", moved.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    let o = elsewhere(&["explain", "TJ-HRSS", "EMP-URBAN-NEW", "2021", "--out", moved.to_str().unwrap()]);
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("107.5"), "{o:?}");
+    let o = elsewhere(&["diff", moved.to_str().unwrap(), moved.to_str().unwrap()]);
+    assert!(o.status.success(), "{o:?}");
+}
