@@ -24,7 +24,9 @@ use crate::reject::Issue;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// More logging (-v stage timings, -vv details).
+    /// More logging: -v each stage and its time, -vv each file read and
+    /// bucket computed or reused and why, -vvv each file taken from the
+    /// cache (`YEARBOOK_LOG` sets it too: `yearbook=trace`).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     /// Only errors.
@@ -251,7 +253,8 @@ fn init_logging(verbose: u8, quiet: bool) {
         (true, _) => "error",
         (false, 0) => "warn",
         (false, 1) => "info",
-        (false, _) => "debug",
+        (false, 2) => "debug",
+        (false, _) => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("YEARBOOK_LOG")
         .unwrap_or_else(|_| format!("yearbook={level}").into());

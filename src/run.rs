@@ -84,12 +84,14 @@ fn ingest(
     progress: &ProgressBar,
 ) -> Result<Ingested, Error> {
     progress.set_length(plan.read() as u64);
+    let entries = std::mem::take(&mut plan.entries);
     let per_file: Vec<(FileEntry, Option<(PathBuf, Stamp)>)> = files
         .into_par_iter()
-        .zip(std::mem::take(&mut plan.entries).into_par_iter())
-        .zip(plan.ids.par_iter())
-        .map(|((f, reused), &cache_id)| {
+        .zip(entries.into_par_iter())
+        .zip(plan.ids.par_iter().zip(plan.why.par_iter()))
+        .map(|((f, reused), (&cache_id, why))| {
             if let Some(e) = reused {
+                tracing::trace!(file = %f.rel, why = why.words(), "file taken from the cache");
                 return Ok((e.as_file(f.id), None));
             }
             let checks = p.row_checks(f.source);
@@ -100,6 +102,17 @@ fn ingest(
             let sub = Submission::read(f, p.reading.encoding, sheet)?;
             let n = normalize::file(&sub, checks);
             let buckets = spill.write(cache_id, &n.observations)?;
+            let r = &n.report;
+            tracing::debug!(
+                file = %r.path,
+                why = why.words(),
+                rows_read = r.rows_read,
+                accepted = r.accepted,
+                quarantined = r.quarantined,
+                warnings = n.warnings.len(),
+                buckets = buckets.len(),
+                "file read"
+            );
             progress.inc(1);
             let entry = FileEntry {
                 fingerprint,
@@ -224,6 +237,7 @@ fn attempt(
         out: paths.root(),
     };
     let f = Finish { p, paths: &paths, ing: &ing, buckets, table: &table, had_cache };
+    tracing::debug!(why = plan.finish(&reuse).words(), "finish");
     let (mut run, changed) = if plan.finish(&reuse).reused() {
         let run = reuse_finish(&f)?;
         stages.lap("reuse_finish", stage_done);
@@ -646,6 +660,7 @@ impl Buckets<'_> {
         b: usize,
     ) -> Result<(Contribution, BucketOutput), Error> {
         let figures = bucket::compute(self.spill.read(b, self.files)?, p);
+        tracing::debug!(bucket = b, observations = figures.current.len(), checks = figures.checks.len(), "bucket computed");
         let mut written = writer.write(b, &figures)?;
         let mut by_file = BTreeMap::<u32, u64>::new();
         for s in &figures.superseded {
@@ -676,6 +691,7 @@ impl Buckets<'_> {
     /// linked, its outputs as they were.
     fn reuse(&self, b: usize) -> Result<(Contribution, BucketOutput), Error> {
         let BucketEntry { mut written, mut contribution } = cache::load(&self.old.bucket(b))?;
+        tracing::debug!(bucket = b, parts = written.files.len(), "bucket taken from the cache");
         let recorded = modified(&self.old.bucket(b));
         taken(&self.old.bucket(b), &self.new.bucket(b))?;
         if !contribution.rename_files(|c| self.files.get(c as usize).copied().flatten().map(|f| f.0)) {

@@ -100,3 +100,21 @@ fn init_lays_out_a_project_that_runs_where_it_is() {
     let again = yearbook(&["init", dir.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(2));
 }
+
+/// `-vv` says each file read and each bucket computed, `-vvv` (or
+/// `YEARBOOK_LOG=yearbook=trace`) each file taken from the cache, beyond
+/// what `-v` says.
+#[test]
+fn each_verbosity_says_more_than_the_one_before() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = out.to_str().unwrap();
+    let stderr = |args: &[&str]| String::from_utf8_lossy(&crate::util::yearbook(args).stderr).into_owned();
+    let v = stderr(&["run", "-v", "--full", "--out", o]);
+    assert!(v.contains("stage done") && !v.contains("file read"), "{v}");
+    let vv = stderr(&["run", "-vv", "--full", "--out", o]);
+    assert!(vv.contains("file read") && vv.contains("file=city/TJ-HRSS-2021.csv"), "{vv}");
+    assert!(vv.contains("bucket computed") && !vv.contains("taken from the cache"), "{vv}");
+    let vvv = stderr(&["run", "-vvv", "--out", o]);
+    assert!(vvv.contains("file taken from the cache") && vvv.contains("finish"), "{vvv}");
+}
