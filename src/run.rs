@@ -660,7 +660,12 @@ impl Buckets<'_> {
         b: usize,
     ) -> Result<(Contribution, BucketOutput), Error> {
         let figures = bucket::compute(self.spill.read(b, self.files)?, p);
-        tracing::debug!(bucket = b, observations = figures.current.len(), checks = figures.checks.len(), "bucket computed");
+        tracing::debug!(
+            bucket = b,
+            observations = figures.current.len(),
+            checks = figures.checks.len(),
+            "bucket computed"
+        );
         let mut written = writer.write(b, &figures)?;
         let mut by_file = BTreeMap::<u32, u64>::new();
         for s in &figures.superseded {

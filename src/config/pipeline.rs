@@ -413,8 +413,56 @@ const MAX_PERCENT_DECIMALS: u8 = 6;
 
 impl PipelineFile {
     pub fn load(path: &Path) -> Result<PipelineFile, ConfigErrors> {
-        let file = load_toml::<PipelineFile>(path)?;
-        Ok(PipelineFile { text: file.text, ..file.value })
+        match load_toml::<PipelineFile>(path) {
+            Ok(file) => Ok(PipelineFile { text: file.text, ..file.value }),
+            // The reader stops at the first mistake: each section read on
+            // its own finds the others, all reported at once.
+            Err(first) => {
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                let each = Self::section_errors(path, &text);
+                Err(if each.is_empty() { first } else { ConfigErrors(each) })
+            }
+        }
+    }
+
+    /// The mistakes of each section of the pipeline file at `path`, each
+    /// section read on its own (none when the file does not parse as TOML).
+    fn section_errors(path: &Path, text: &str) -> Vec<ConfigError> {
+        use serde::de::DeserializeOwned;
+        use toml::de::{DeTable, ValueDeserializer};
+        fn read<T: DeserializeOwned>(v: &toml::Spanned<toml::de::DeValue<'_>>) -> Result<(), toml::de::Error> {
+            T::deserialize(ValueDeserializer::from(v.clone())).map(drop)
+        }
+        let Ok(doc) = DeTable::parse(text) else { return Vec::new() };
+        let mut errors = Vec::new();
+        for (key, value) in doc.get_ref() {
+            let result = match key.get_ref().as_ref() {
+                "inputs" => read::<InputsSection>(value),
+                "schemas" => read::<SchemasSection>(value),
+                "output" => read::<OutputSection>(value),
+                "rounding" => read::<RoundingSection>(value),
+                "checks" => read::<ChecksSection>(value),
+                "sources" => read::<Vec<super::sources::SourceEntry>>(value),
+                "sdmx" => read::<SdmxSection>(value),
+                "guards" => read::<Guards>(value),
+                other => {
+                    let line = super::line_at(text, key.span().start);
+                    errors.push(ConfigError::new(path, line, format!("unknown section `{other}`")));
+                    continue;
+                }
+            };
+            if let Err(e) = result {
+                let line = e.span().or_else(|| Some(value.span())).and_then(|s| super::line_at(text, s.start));
+                errors.push(ConfigError::new(path, line, e.message().to_owned()));
+            }
+        }
+        for required in ["inputs", "schemas", "output"] {
+            if !doc.get_ref().keys().any(|k| k.get_ref().as_ref() == required) {
+                errors.push(ConfigError::new(path, None, format!("missing section `[{required}]`")));
+            }
+        }
+        errors.sort_by_key(|e| e.line);
+        errors
     }
 
     /// The output directory, resolved against the pipeline file's folder.

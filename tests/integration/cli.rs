@@ -187,3 +187,31 @@ fn a_year_with_more_mismatched_claims_than_a_person_reads_has_no_summary_of_them
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert!(m["outputs"].as_array().unwrap().iter().all(|f| f["path"] != "summary/2021/claims.csv"));
 }
+
+/// A pipeline with a mistake in each of three sections: all three
+/// reported at once, each with its line.
+#[test]
+fn a_pipeline_s_mistakes_in_several_sections_are_all_reported_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = crate::util::pipeline_text(&[
+        ("row_group_rows = 262144", "row_group_rows = \"many\""),
+        ("[rounding]", "[rounding]\nbogus = 1"),
+        ("first_year = 1949", "first_year = \"x\""),
+    ]);
+    let path = tmp.path().join("pipeline.toml");
+    std::fs::write(&path, &text).unwrap();
+    let o =
+        yearbook(&["run", "-q", "--pipeline", path.to_str().unwrap(), "--out", tmp.path().join("o").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    assert!(err.contains("3 configuration errors"), "{err}");
+    for (needle, says) in [
+        ("\"many\"", "invalid type: string \"many\", expected usize"),
+        ("bogus = 1", "unknown field `bogus`"),
+        ("first_year = \"x\"", "invalid type: string \"x\", expected i32"),
+    ] {
+        let want = format!("pipeline.toml:{}: {says}", line_of(needle));
+        assert!(err.contains(&want), "no `{want}` in:\n{err}");
+    }
+}
