@@ -578,7 +578,7 @@ fn describe(args: DescribeArgs) -> Result<ExitCode, Error> {
         let sub = Submission::read(file, p.reading.encoding, sheet.as_ref())?;
         let sheet_name = match &sub.sheet {
             Some(Err(e)) => {
-                println!("# yearbook describe: {rel}: {}", e.en);
+                println!("# yearbook describe: {rel}: {}: {}", e.code.as_str(), e.detail.en);
                 continue;
             }
             Some(Ok(s)) => Some(s.sheet.clone()),

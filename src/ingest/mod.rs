@@ -154,7 +154,7 @@ pub struct Submission {
     pub encoding: Result<Encoding, EncodingError>,
     pub stamp: Stamp,
     /// A workbook's sheet, as text, or why the workbook cannot be read.
-    pub sheet: Option<Result<workbook::SheetText, Detail>>,
+    pub sheet: Option<Result<workbook::SheetText, HeaderError>>,
 }
 
 impl Submission {
@@ -270,10 +270,7 @@ impl Submission {
         // its lines are mapped back to the sheet's rows, and it has no bytes
         // to point at.
         let rows = match &self.sheet {
-            Some(Err(detail)) => {
-                let e = HeaderError { code: Code::UnreadableWorkbook, detail: detail.clone() };
-                return Reading { header: Some(Parsed::Refused(e)), header_line: 0, lines: 0 };
-            }
+            Some(Err(e)) => return Reading { header: Some(Parsed::Refused(e.clone())), header_line: 0, lines: 0 },
             Some(Ok(sheet)) => Some(sheet.rows.as_slice()),
             None => None,
         };

@@ -22,8 +22,9 @@ use std::io::Cursor;
 
 use calamine::{Data, Range, Reader, open_workbook_auto_from_rs};
 
+use super::header::HeaderError;
 use crate::config::sources::SheetChoice;
-use crate::reject::Detail;
+use crate::reject::{Code, Detail};
 
 /// The file name endings read as workbooks.
 pub const EXTENSIONS: [&str; 4] = [".xlsx", ".xlsm", ".xls", ".ods"];
@@ -50,9 +51,50 @@ pub struct SheetText {
     pub rows: Vec<u64>,
 }
 
+/// The largest part of a workbook (a sheet, its shared strings) read, as
+/// the workbook's own directory declares it unpacked.
+pub const MAX_PART_BYTES: u64 = 256 * 1024 * 1024;
+
+/// How many times its packed size a part may unpack to (sheets of
+/// repeated figures pack 10 to 100 times; a bomb, a thousand and more).
+pub const MAX_INFLATION: u64 = 1000;
+
 /// Reads the sheet `choice` names (the first when none) of the workbook in
-/// `bytes`.
-pub fn read(bytes: &[u8], choice: Option<&SheetChoice>) -> Result<SheetText, Detail> {
+/// `bytes`; one past the limits is refused before it is unpacked
+/// (`workbook_too_large`), an unreadable one as `unreadable_workbook`.
+pub fn read(bytes: &[u8], choice: Option<&SheetChoice>) -> Result<SheetText, HeaderError> {
+    if let Some(detail) = too_large(bytes) {
+        return Err(HeaderError { code: Code::WorkbookTooLarge, detail });
+    }
+    read_whole(bytes, choice).map_err(|detail| HeaderError { code: Code::UnreadableWorkbook, detail })
+}
+
+/// Why a zipped workbook (`.xlsx`, `.xlsm`, `.ods`) would take more memory
+/// than it may, from its directory alone: a part that unpacks past
+/// [`MAX_PART_BYTES`] or more than [`MAX_INFLATION`] times its packed size.
+fn too_large(bytes: &[u8]) -> Option<Detail> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+    for i in 0..archive.len() {
+        let entry = archive.by_index_raw(i).ok()?;
+        let (packed, unpacked) = (entry.compressed_size().max(1), entry.size());
+        let name = entry.name().map(|n| super::shown_name(&n)).unwrap_or_default();
+        if unpacked > MAX_PART_BYTES {
+            return Some(Detail::new(
+                format!("its part `{name}` unpacks to {unpacked} bytes; at most {MAX_PART_BYTES}"),
+                format!("其组成部分 `{name}` 解压后 {unpacked} 字节，上限 {MAX_PART_BYTES} 字节"),
+            ));
+        }
+        if unpacked > 1024 * 1024 && unpacked / packed > MAX_INFLATION {
+            return Some(Detail::new(
+                format!("its part `{name}` unpacks {} times its size; at most {MAX_INFLATION}", unpacked / packed),
+                format!("其组成部分 `{name}` 解压后为原大小的 {} 倍，上限 {MAX_INFLATION} 倍", unpacked / packed),
+            ));
+        }
+    }
+    None
+}
+
+fn read_whole(bytes: &[u8], choice: Option<&SheetChoice>) -> Result<SheetText, Detail> {
     // A workbook is a zip of XML, or an OLE file, each with its own ways to
     // be broken; the reader is not ours, and a panic in it on one file must
     // not stop the run: the file is refused like any unreadable workbook.
