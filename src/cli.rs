@@ -584,7 +584,11 @@ fn describe(args: DescribeArgs) -> Result<ExitCode, Error> {
             Some(Ok(s)) => Some(s.sheet.clone()),
             None => None,
         };
-        let rows = sub.rows(p.reading.delimiter);
+        let (rows, too_long) = sub.rows(p.reading.delimiter);
+        for (line, bytes) in too_long {
+            let max = crate::ingest::MAX_RECORD_BYTES;
+            println!("# yearbook describe: {rel}:{line}: a record of {bytes} bytes, past {max}: not looked at");
+        }
         print!("{}", crate::describe::describe(&rows, &rel, sheet_name.as_deref(), p.row_checks(None)));
         println!();
     }

@@ -231,10 +231,12 @@ impl Submission {
 
     /// Every record that is not blank, as text cells, with its line (a
     /// sheet's row): what `describe` looks at, with no header or field
-    /// rules applied.
-    pub fn rows(&self, delimiter: u8) -> Vec<(u64, Vec<String>)> {
+    /// rules applied; and the records past [`MAX_RECORD_BYTES`] (line,
+    /// bytes), left undecoded as a run leaves them.
+    pub fn rows(&self, delimiter: u8) -> (Vec<(u64, Vec<String>)>, Vec<(u64, usize)>) {
+        let mut too_long = Vec::new();
         let sheet_rows = match &self.sheet {
-            Some(Err(_)) => return Vec::new(),
+            Some(Err(_)) => return (Vec::new(), too_long),
             Some(Ok(sheet)) => Some(sheet.rows.as_slice()),
             None => None,
         };
@@ -246,14 +248,18 @@ impl Submission {
         let (mut out, mut rec) = (Vec::new(), csv::ByteRecord::new());
         while reader.read_byte_record(&mut rec).unwrap_or(false) {
             let (line, _) = record_start(text, &rec);
+            let line = sheet_rows.and_then(|r| r.get(line.checked_sub(1)? as usize).copied()).unwrap_or(line);
+            if rec.as_slice().len() > MAX_RECORD_BYTES {
+                too_long.push((line, rec.as_slice().len()));
+                continue;
+            }
             let cells: Vec<String> = rec.iter().map(|c| decode.cell(c).into_owned()).collect();
             if cells.iter().all(|c| number::trim_cell(c).is_empty()) {
                 continue;
             }
-            let line = sheet_rows.and_then(|r| r.get(line.checked_sub(1)? as usize).copied()).unwrap_or(line);
             out.push((line, cells));
         }
-        out
+        (out, too_long)
     }
 
     /// Reads the header and hands every physical line after it to `visit`,

@@ -325,3 +325,19 @@ footnotes = ["TJ", "注", "资料来源"]
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("a footnote marker is empty"), "{o:?}");
 }
+
+/// describe on a file whose one line is 60 MB: the record past the limit
+/// is named and not looked at, as a run leaves it; the rest is drafted.
+#[test]
+fn describe_names_a_record_past_the_size_limit_and_drafts_the_rest() {
+    let huge = "x".repeat(60_000_000);
+    let text = format!("单位,年份,城镇新增就业(万人)\n市人社,2018,35.2\n{huge}\n市人社,2019,37.6\n");
+    let s = Scratch::new(&[("stats/long.csv", text.as_bytes())]);
+    let p = with_source(&s, "");
+    let d =
+        yearbook(&["describe", "--pipeline", p.to_str().unwrap(), s.input().join("stats/long.csv").to_str().unwrap()]);
+    assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
+    let out = String::from_utf8_lossy(&d.stdout);
+    assert!(out.contains("long.csv:3: a record of 60000000 bytes, past 1048576: not looked at"), "{out}");
+    assert!(out.contains("[[sources]]"), "{out}");
+}
