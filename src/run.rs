@@ -300,7 +300,16 @@ fn attempt(
     }
     match held {
         Some(dir) => staging.hold(&dir)?,
-        None => staging.commit()?,
+        None => {
+            staging.commit()?;
+            // An earlier held run's outputs are stale once a run publishes.
+            let stale = held_dir(&p.paths.out);
+            if stale.exists()
+                && let Err(e) = crate::dirs::remove_tree(&stale)
+            {
+                warn!(path = %stale.display(), "outputs published; an earlier held run's could not be removed: {e}");
+            }
+        }
     }
     Ok(manifest)
 }

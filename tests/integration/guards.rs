@@ -35,6 +35,7 @@ fn an_empty_inbox_is_held_and_published_only_when_accepted() {
     let (code, json) = run(&input, &out, &["--accept"]);
     assert_eq!((code, json["status"].as_str()), (Some(0), Some("ok")));
     assert!(out.join("manifest.json").exists());
+    assert!(!tmp.path().join("out.held").exists(), "a published run removes the stale held outputs");
 }
 
 #[test]
