@@ -20,7 +20,7 @@
 //! totals part whose rows hash as the previous run's is linked, not
 //! encoded again).
 //!
-//! Layout: `files.json` (the file table: per file its report and issues,
+//! Layout: `files.json` (the file table, JSON after a sealed head: per file its report and issues,
 //! the buckets its rows went to), `spill/` (each bucket's rows, see
 //! [`crate::spill`]), `buckets/` (each bucket's outputs and partials,
 //! postcard), `almanac.bin` (each metrics part's reduction for the
@@ -329,29 +329,21 @@ impl FileTable {
     pub fn open(dir: &CacheDir, key: &CacheKey) -> Result<FileTable, NoCache> {
         let path = dir.files();
         let bytes = std::fs::read(&path).map_err(|_| NoCache::None)?;
-        match serde_json::from_slice::<FileTable>(&bytes) {
+        let json = unseal(&bytes).map_err(|why| NoCache::Stale(why.to_string()))?;
+        match serde_json::from_slice::<FileTable>(json) {
             Ok(t) => match t.key.stale(key) {
                 None => Ok(t),
                 Some(why) => Err(NoCache::Stale(why.to_owned())),
             },
-            Err(e) => {
-                let format = serde_json::from_slice::<serde_json::Value>(&bytes)
-                    .ok()
-                    .and_then(|v| v.get("key")?.get("format")?.as_u64());
-                Err(NoCache::Stale(match format {
-                    Some(f) if f != u64::from(FORMAT) => {
-                        format!("it is in another format ({f}, this build reads {FORMAT})")
-                    }
-                    _ => format!("it cannot be read ({}: {e})", path.display()),
-                }))
-            }
+            Err(e) => Err(NoCache::Stale(format!("it cannot be read ({}: {e})", path.display()))),
         }
     }
 
+    /// Writes the table as JSON, sealed ([`seal`]).
     pub fn save(&self, dir: &CacheDir) -> Result<(), CacheError> {
         let path = dir.files();
         let bytes = serde_json::to_vec(self).map_err(|e| invalid(&path, e))?;
-        write(&path, &bytes)
+        write(&path, &seal(&bytes))
     }
 
     /// Whether most of its ids name files that went or changed since they
@@ -376,44 +368,68 @@ pub struct BucketEntry {
     pub contribution: crate::bucket::Contribution,
 }
 
-/// What every entry [`save`] writes starts with, then [`FORMAT`] and the
-/// payload's CRC-32 (little-endian).
+/// What every sealed cache file starts with ([`seal`]).
 const MAGIC: &[u8; 8] = b"yearbook";
 
-/// Writes `value` to `path` in postcard, after a head that says what it is
-/// and a CRC-32 of it: an entry damaged on disk is found at [`load`], never
-/// read as other figures.
+/// Writes `value` to `path` in postcard, sealed (see [`seal`]): an entry
+/// damaged on disk is found at [`load`], never read as other figures.
 pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<(), CacheError> {
     let payload = postcard::to_stdvec(value).map_err(|e| invalid(path, e))?;
-    let mut bytes = Vec::with_capacity(MAGIC.len() + 8 + payload.len());
-    bytes.extend_from_slice(MAGIC);
-    bytes.extend_from_slice(&FORMAT.to_le_bytes());
-    bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    bytes.extend_from_slice(&payload);
-    write(path, &bytes)
+    write(path, &seal(&payload))
 }
 
 /// Reads what [`save`] wrote: one of another format or that does not
 /// verify is an error, which makes the run take nothing from it.
 pub fn load<T: DeserializeOwned>(path: &Path) -> Result<T, CacheError> {
     let bytes = std::fs::read(path).map_err(|source| CacheError::Io { path: path.to_owned(), source })?;
-    let payload = verified(&bytes).map_err(|why| invalid(path, why))?;
+    let payload = unseal(&bytes).map_err(|why| invalid(path, why))?;
     postcard::from_bytes(payload).map_err(|e| invalid(path, e))
 }
 
-/// The payload of a [`save`]d entry, if its head and CRC-32 verify.
-fn verified(bytes: &[u8]) -> Result<&[u8], &'static str> {
+/// `payload` after a head that says what it is: [`MAGIC`], [`FORMAT`] and
+/// the payload's CRC-32 (little-endian).
+pub fn seal(payload: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(MAGIC.len() + 8 + payload.len());
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&FORMAT.to_le_bytes());
+    bytes.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+/// Why a sealed cache file is not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsealed {
+    NotACacheFile,
+    /// Written in another format (its number).
+    Format(u32),
+    /// Its CRC-32 does not match: damaged on disk.
+    Damaged,
+}
+
+impl std::fmt::Display for Unsealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unsealed::NotACacheFile => write!(f, "not a cache file"),
+            Unsealed::Format(n) => write!(f, "it is in another format ({n}, this build reads {FORMAT})"),
+            Unsealed::Damaged => write!(f, "it does not verify (CRC-32): damaged on disk"),
+        }
+    }
+}
+
+/// The payload of a [`seal`]ed file, if its head and CRC-32 verify.
+pub fn unseal(bytes: &[u8]) -> Result<&[u8], Unsealed> {
     let head = MAGIC.len() + 8;
     if bytes.len() < head || &bytes[..MAGIC.len()] != MAGIC {
-        return Err("not a cache entry");
+        return Err(Unsealed::NotACacheFile);
     }
     let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes"));
     if word(MAGIC.len()) != FORMAT {
-        return Err("an entry of another format");
+        return Err(Unsealed::Format(word(MAGIC.len())));
     }
     let payload = &bytes[head..];
     if crc32fast::hash(payload) != word(MAGIC.len() + 4) {
-        return Err("the entry does not verify (CRC-32): damaged on disk");
+        return Err(Unsealed::Damaged);
     }
     Ok(payload)
 }
