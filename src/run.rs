@@ -283,19 +283,30 @@ fn attempt(
     }
     add_report(p, &paths, &mut manifest, &ing.rejected, &run)?;
     export::write_schema_copies(&paths, &mut manifest)?;
-    let night = crate::guards::Night {
-        files: manifest.inputs.len() as u64,
-        published: previous_out.as_ref().zip(values_changed).map(|(o, k)| (o.rows_of(table::OBSERVATIONS), k)),
-    };
+    let published = previous_out.as_ref().zip(values_changed).map(|(o, k)| (o.rows_of(table::OBSERVATIONS), k));
+    publish(p, staging, &paths, manifest, published, &ing.stamps)
+}
+
+/// The guards' verdict on the run, then its outputs published (or held
+/// beside the previous ones), once every input still holds what was read.
+fn publish(
+    p: &Pipeline,
+    staging: Staging,
+    paths: &export::OutDir,
+    mut manifest: Manifest,
+    published: Option<(u64, crate::changes::Counts)>,
+    stamps: &[(PathBuf, Stamp)],
+) -> Result<Manifest, Error> {
+    let night = crate::guards::Night { files: manifest.inputs.len() as u64, published };
     let tripped = crate::guards::check(&p.guards, &night);
     let held = (!tripped.is_empty() && !p.guards.accept).then(|| held_dir(&p.paths.out));
     if let Some(dir) = &held {
         manifest.held = Some(export::manifest::Held { tripped, dir: dir.display().to_string() });
     }
-    export::write_manifest(&paths, &manifest)?;
+    export::write_manifest(paths, &manifest)?;
     // The outputs are published only if every input still holds what was
     // read: else they would describe files that no longer exist.
-    for (path, stamp) in &ing.stamps {
+    for (path, stamp) in stamps {
         stamp.verify(path)?;
     }
     match held {

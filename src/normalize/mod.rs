@@ -203,6 +203,30 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
             RowReader { p, file, header, workbook }.unclosed(bad, &mut out);
         }
     });
+    close_header(&mut out, file, reading);
+    // The header's warnings were known only once the file was read: every
+    // warning in line order, the header's before its rows'.
+    out.warnings.sort_by_key(|w| w.line);
+    // Rows of a conflicting key were accepted before the conflict showed.
+    if !dups.dropped.is_empty() {
+        let mut keep = vec![true; out.observations.len()];
+        for &i in &dups.dropped {
+            keep[i] = false;
+        }
+        let mut i = 0;
+        out.observations.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+    }
+    out.report.accepted = out.observations.len() as u64;
+    out
+}
+
+/// What the file's header came to, in its report: the layout and names
+/// read (unknown columns warned), or why the file was refused; a file
+/// with no row says so, a refused one as a quarantine entry of its own.
+fn close_header(out: &mut Normalized, file: FileId, reading: crate::ingest::Reading) {
     out.report.lines = reading.lines;
     let header_line = reading.header_line;
     // Why every row of the file was quarantined, if it was: the code, and
@@ -235,23 +259,6 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
             None => out.warnings.push(Issue::at(file, header_line.max(1), 0, Code::NoRows)),
         }
     }
-    // The header's warnings were known only once the file was read: every
-    // warning in line order, the header's before its rows'.
-    out.warnings.sort_by_key(|w| w.line);
-    // Rows of a conflicting key were accepted before the conflict showed.
-    if !dups.dropped.is_empty() {
-        let mut keep = vec![true; out.observations.len()];
-        for &i in &dups.dropped {
-            keep[i] = false;
-        }
-        let mut i = 0;
-        out.observations.retain(|_| {
-            i += 1;
-            keep[i - 1]
-        });
-    }
-    out.report.accepted = out.observations.len() as u64;
-    out
 }
 
 #[derive(Default)]
