@@ -46,7 +46,7 @@ codes! {
     LineTooLong = "line_too_long", "行内容过长", "a record is longer than a record can be";
     UnclosedQuote = "unclosed_quote", "引号未闭合（该行之后的各行按新行读取）", "a quote opens in this row and never closes; the lines after it are read as rows";
     ControlCharacter = "control_character", "单元格含控制字符（如 NUL）", "a cell holds a control character (such as NUL)";
-    WorkbookTooLarge = "workbook_too_large", "工作簿过大：解压后超出上限", "the workbook would unpack past the limits";
+    WorkbookTooLarge = "workbook_too_large", "工作簿过大：读取所需超出上限", "the workbook would take more than the limits to read";
     UnreadableWorkbook = "unreadable_workbook", "工作簿无法读取，或找不到指定的工作表", "the workbook cannot be read, or has no such sheet";
     CellError = "cell_error", "单元格为错误值（如 #DIV/0!、#SPILL!）", "a cell holds a spreadsheet error value (#DIV/0!, #SPILL! …)";
     FormulaWithoutValue = "formula_without_value", "公式单元格没有保存计算结果", "a formula cell has no saved value (the workbook was saved without computing it)";

@@ -50,6 +50,9 @@ mod scope;
 mod sources;
 /// The audit workbook recalculated by LibreOffice.
 mod workbook;
+/// Workbooks that claim more cells or strings than they hold, refused
+/// under a memory limit.
+mod workbook_limits;
 /// SUBMISSIONS.md "Worked examples from the seed report".
 mod worked_examples;
 /// The yearbook tables against the totals and metrics, CSV and workbook.

@@ -211,6 +211,14 @@ fn a_workbook_s_cells_are_read_as_typed_and_a_formula_without_its_value_is_quara
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let obs = parquet_rows(&s.out(), "observations");
     assert_eq!(cell(&obs, find(&obs, &[("year", "2016")]), "value_raw"), "150.3");
+
+    // And as Excel 97–2003 (.xls), saved the same way.
+    let s = Scratch::new(&[("sheet/formula.xls", &fixture("formula.xls"))]);
+    let o = run(&s, &with_source(&s, ""));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let obs = parquet_rows(&s.out(), "observations");
+    let sum = find(&obs, &[("year", "2017")]);
+    assert_eq!((cell(&obs, sum, "value_raw"), cell(&obs, sum, "source_cell")), ("0.3", "D3"));
 }
 
 #[test]

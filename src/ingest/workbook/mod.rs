@@ -18,10 +18,18 @@
 //!   does not compute) as `=` and the formula: never a number, and
 //!   quarantined as `formula_without_value`.
 
+mod bounds;
+mod grid;
+
 use std::io::Cursor;
 
-use calamine::{Data, Range, Reader, open_workbook_auto_from_rs};
+use calamine::{Data, DataRef, Reader, Xlsx, XlsxError, open_workbook_auto_from_rs};
 
+use self::bounds::Format;
+pub use self::bounds::{
+    MAX_CELLS, MAX_INFLATION, MAX_PART_BYTES, MAX_SHARED_STRINGS, MAX_SHEET_SPAN, MAX_UNPACKED_BYTES,
+};
+use self::grid::Grid;
 use super::header::HeaderError;
 use crate::config::sources::SheetChoice;
 use crate::reject::{Code, Detail};
@@ -34,9 +42,6 @@ pub fn is_workbook(rel: &str) -> bool {
     let lower = rel.to_ascii_lowercase();
     EXTENSIONS.iter().any(|e| lower.ends_with(e))
 }
-
-/// Writing CSV into memory cannot fail: the csv writer errs only on I/O.
-const IN_MEMORY: &str = "writing CSV into memory cannot fail";
 
 /// The most significant digits a spreadsheet shows of a number.
 const SHOWN_DIGITS: usize = 15;
@@ -51,99 +56,126 @@ pub struct SheetText {
     pub rows: Vec<u64>,
 }
 
-/// The largest part of a workbook (a sheet, its shared strings) read, as
-/// the workbook's own directory declares it unpacked.
-pub const MAX_PART_BYTES: u64 = 256 * 1024 * 1024;
-
-/// How many times its packed size a part may unpack to (sheets of
-/// repeated figures pack 10 to 100 times; a bomb, a thousand and more).
-pub const MAX_INFLATION: u64 = 1000;
-
 /// Reads the sheet `choice` names (the first when none) of the workbook in
-/// `bytes`; one past the limits is refused before it is unpacked
-/// (`workbook_too_large`), an unreadable one as `unreadable_workbook`.
+/// `bytes`; one past the limits of [`bounds`] is refused before it is
+/// built (`workbook_too_large`), an unreadable one as `unreadable_workbook`.
 pub fn read(bytes: &[u8], choice: Option<&SheetChoice>) -> Result<SheetText, HeaderError> {
-    if let Some(detail) = too_large(bytes) {
-        return Err(HeaderError { code: Code::WorkbookTooLarge, detail });
-    }
-    read_whole(bytes, choice).map_err(|detail| HeaderError { code: Code::UnreadableWorkbook, detail })
-}
-
-/// Why a zipped workbook (`.xlsx`, `.xlsm`, `.ods`) would take more memory
-/// than it may, from its directory alone: a part that unpacks past
-/// [`MAX_PART_BYTES`] or more than [`MAX_INFLATION`] times its packed size.
-fn too_large(bytes: &[u8]) -> Option<Detail> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
-    for i in 0..archive.len() {
-        let entry = archive.by_index_raw(i).ok()?;
-        let (packed, unpacked) = (entry.compressed_size().max(1), entry.size());
-        let name = entry.name().map(|n| super::shown_name(&n)).unwrap_or_default();
-        if unpacked > MAX_PART_BYTES {
-            return Some(Detail::new(
-                format!("its part `{name}` unpacks to {unpacked} bytes; at most {MAX_PART_BYTES}"),
-                format!("其组成部分 `{name}` 解压后 {unpacked} 字节，上限 {MAX_PART_BYTES} 字节"),
-            ));
-        }
-        if unpacked > 1024 * 1024 && unpacked / packed > MAX_INFLATION {
-            return Some(Detail::new(
-                format!("its part `{name}` unpacks {} times its size; at most {MAX_INFLATION}", unpacked / packed),
-                format!("其组成部分 `{name}` 解压后为原大小的 {} 倍，上限 {MAX_INFLATION} 倍", unpacked / packed),
-            ));
-        }
-    }
-    None
-}
-
-fn read_whole(bytes: &[u8], choice: Option<&SheetChoice>) -> Result<SheetText, Detail> {
     // A workbook is a zip of XML, or an OLE file, each with its own ways to
-    // be broken; the reader is not ours, and a panic in it on one file must
-    // not stop the run: the file is refused like any unreadable workbook.
-    let read = std::panic::catch_unwind(|| read_sheet(bytes, choice, false));
-    read.unwrap_or_else(|_| {
-        Err(Detail::new("not a readable workbook: the reader failed on it", "工作簿无法读取：读取程序无法解析该文件"))
+    // be broken; the readers are not ours, and a panic in one on one file
+    // must not stop the run: the file is refused like any unreadable one.
+    std::panic::catch_unwind(|| read_bounded(bytes, choice)).unwrap_or_else(|_| {
+        Err(unreadable(Detail::new(
+            "not a readable workbook: the reader failed on it",
+            "工作簿无法读取：读取程序无法解析该文件",
+        )))
     })
 }
 
-/// `rewritten`: `bytes` is a workbook whose error cells were made text.
-fn read_sheet(bytes: &[u8], choice: Option<&SheetChoice>, rewritten: bool) -> Result<SheetText, Detail> {
-    let unreadable = |e: &dyn std::fmt::Display| {
-        Detail::new(format!("not a readable workbook: {e}"), format!("工作簿无法读取：{e}"))
-    };
-    let mut book = open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
-    let names = book.sheet_names();
+fn read_bounded(bytes: &[u8], choice: Option<&SheetChoice>) -> Result<SheetText, HeaderError> {
+    let format = bounds::format(bytes);
+    if let Some(detail) = bounds::check(bytes, format) {
+        return Err(too_large(detail));
+    }
+    match format {
+        Format::Xlsx => read_xlsx(bytes, choice, false),
+        Format::Ods | Format::Xls => read_opened(bytes, choice),
+        Format::Other => Err(unreadable(Detail::new(
+            "not a readable workbook: not an .xlsx, .xlsm, .xls or .ods file",
+            "工作簿无法读取：不是 .xlsx、.xlsm、.xls 或 .ods 文件",
+        ))),
+    }
+}
+
+fn unreadable(detail: Detail) -> HeaderError {
+    HeaderError { code: Code::UnreadableWorkbook, detail }
+}
+
+fn too_large(detail: Detail) -> HeaderError {
+    HeaderError { code: Code::WorkbookTooLarge, detail }
+}
+
+fn reader_failed(e: &dyn std::fmt::Display) -> HeaderError {
+    unreadable(Detail::new(format!("not a readable workbook: {e}"), format!("工作簿无法读取：{e}")))
+}
+
+/// The sheet `choice` names among `names`, or why there is none.
+fn pick(names: &[String], choice: Option<&SheetChoice>) -> Result<String, HeaderError> {
     let name = match choice {
-        None => names.first().cloned(),
-        Some(SheetChoice::Name(n)) => names.iter().find(|s| *s == n).cloned(),
-        Some(SheetChoice::Position(p)) => usize::try_from(*p).ok().and_then(|p| names.get(p.checked_sub(1)?)).cloned(),
+        None => names.first(),
+        Some(SheetChoice::Name(n)) => names.iter().find(|s| *s == n),
+        Some(SheetChoice::Position(p)) => usize::try_from(*p).ok().and_then(|p| names.get(p.checked_sub(1)?)),
     };
-    let Some(name) = name else {
+    name.cloned().ok_or_else(|| {
         let want = match choice {
             Some(SheetChoice::Name(n)) => format!("`{n}`"),
             Some(SheetChoice::Position(p)) => format!("number {p}"),
             None => "any".to_owned(),
         };
         let have = names.join("`, `");
-        return Err(Detail::new(
+        unreadable(Detail::new(
             format!("no sheet {want}: the workbook has `{have}`"),
             format!("找不到工作表 {want}；工作簿中有 `{have}`"),
-        ));
-    };
-    let values = match book.worksheet_range(&name) {
-        Ok(v) => v,
-        // An error value the reader does not know (`#SPILL!`, `#CALC!` and
-        // the others Excel added after the classic seven) is a cell's
-        // problem, not the workbook's: read again with every error cell as
-        // its text, which `crate::normalize` quarantines with its row.
-        Err(calamine::Error::Xlsx(calamine::XlsxError::CellError(_))) if !rewritten => {
-            let bytes = errors_as_text(bytes).map_err(|e| unreadable(&e))?;
-            return read_sheet(&bytes, choice, true);
+        ))
+    })
+}
+
+/// An `.xlsx` sheet, read cell by cell: only filled cells are held.
+/// `rewritten`: `bytes` is a workbook whose error cells were made text.
+fn read_xlsx(bytes: &[u8], choice: Option<&SheetChoice>, rewritten: bool) -> Result<SheetText, HeaderError> {
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| reader_failed(&e))?;
+    let name = pick(&book.sheet_names(), choice)?;
+    let mut cells = book.worksheet_cells_reader(&name).map_err(|e| reader_failed(&e))?;
+    let mut grid = Grid::default();
+    loop {
+        match cells.next_cell_with_formula() {
+            Ok(Some(c)) => {
+                // A formula with no value saved is shown as the formula.
+                let text = match (&c.value, c.formula) {
+                    (DataRef::Empty, Some(f)) if !f.is_empty() => format!("={f}"),
+                    _ => cell_text(&Data::from(c.value)),
+                };
+                grid.push(c.pos.0, c.pos.1, text).map_err(too_large)?;
+            }
+            Ok(None) => return Ok(grid.into_text(name)),
+            // An error value the reader does not know (`#SPILL!`, `#CALC!`
+            // and the others Excel added after the classic seven) is a
+            // cell's problem, not the workbook's: read again with every
+            // error cell as its text, which `crate::normalize` quarantines
+            // with its row.
+            Err(XlsxError::CellError(_)) if !rewritten => {
+                let bytes = errors_as_text(bytes).map_err(|e| reader_failed(&e))?;
+                return read_xlsx(&bytes, choice, true);
+            }
+            Err(e) => return Err(reader_failed(&e)),
         }
-        Err(e) => return Err(unreadable(&e)),
-    };
+    }
+}
+
+/// An `.ods` or `.xls` sheet: these readers build every sheet when the
+/// workbook is opened, which [`bounds`] has sized first.
+fn read_opened(bytes: &[u8], choice: Option<&SheetChoice>) -> Result<SheetText, HeaderError> {
+    let mut book = open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| reader_failed(&e))?;
+    let name = pick(&book.sheet_names(), choice)?;
+    let values = book.worksheet_range(&name).map_err(|e| reader_failed(&e))?;
     // A workbook that keeps no formulas (or a reader that cannot give them)
     // has none without a value either.
     let formulas = book.worksheet_formula(&name).unwrap_or_default();
-    Ok(sheet_text(name, &values, &formulas))
+    let mut grid = Grid::default();
+    let at = |start: Option<(u32, u32)>, r: usize, c: usize| {
+        let (r0, c0) = start.unwrap_or_default();
+        (r0 + r as u32, c0 + c as u32)
+    };
+    for (r, c, v) in values.used_cells() {
+        let (row, col) = at(values.start(), r, c);
+        grid.push(row, col, cell_text(v)).map_err(too_large)?;
+    }
+    for (r, c, f) in formulas.used_cells() {
+        let (row, col) = at(formulas.start(), r, c);
+        if !f.is_empty() && values.get_value((row, col)).is_none_or(|v| *v == Data::Empty) {
+            grid.push(row, col, format!("={f}")).map_err(too_large)?;
+        }
+    }
+    Ok(grid.into_text(name))
 }
 
 /// The `.xlsx` in `bytes` with each error cell of its sheets (`t="e"`)
@@ -200,36 +232,6 @@ pub fn is_error_value(text: &str) -> bool {
         "#PYTHON!",
     ];
     ERRORS.contains(&text.trim())
-}
-
-fn sheet_text(sheet: String, values: &Range<Data>, formulas: &Range<String>) -> SheetText {
-    let (mut text, mut rows) = (Vec::new(), Vec::new());
-    let Some((last_row, last_col)) = values.end() else {
-        return SheetText { sheet, text, rows };
-    };
-    for row in 0..=last_row {
-        let cells: Vec<String> = (0..=last_col)
-            .map(|col| {
-                let value = values.get_value((row, col)).unwrap_or(&Data::Empty);
-                match (value, formulas.get_value((row, col))) {
-                    (Data::Empty, Some(f)) if !f.is_empty() => format!("={f}"),
-                    (v, _) => cell_text(v),
-                }
-            })
-            .collect();
-        // An empty row is an empty line, as in a CSV file.
-        let line = if cells.iter().all(String::is_empty) {
-            b"\n".to_vec()
-        } else {
-            let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-            w.write_record(&cells).expect(IN_MEMORY);
-            w.into_inner().expect(IN_MEMORY)
-        };
-        let lines = line.iter().filter(|&&b| b == b'\n').count();
-        rows.extend(std::iter::repeat_n(u64::from(row) + 1, lines));
-        text.extend_from_slice(&line);
-    }
-    SheetText { sheet, text, rows }
 }
 
 /// A cell's text, as the module's doc says.
