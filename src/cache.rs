@@ -22,7 +22,7 @@
 //!
 //! Layout: `files.json` (the file table, JSON after a sealed head: per file its report and issues,
 //! the buckets its rows went to), `spill/` (each bucket's rows, see
-//! [`crate::spill`]), `buckets/` (each bucket's outputs and partials,
+//! [`crate::spill`], and beside them the cache ids those rows name), `buckets/` (each bucket's outputs and partials,
 //! postcard), `almanac.bin` (each metrics part's reduction for the
 //! yearbook tables, by the part's SHA-256), `totals.bin` (each year's
 //! totals part by the digest of its rows), `workbook.bin` (`audit.xlsx`
@@ -80,6 +80,12 @@ impl CacheDir {
         self.spill().join(format!("bucket-{bucket:05}.bin"))
     }
 
+    /// The cache ids whose rows a bucket's spill holds, as read from its
+    /// rows when it was computed: what the file table is checked against.
+    pub fn spill_files(&self, bucket: usize) -> PathBuf {
+        self.spill().join(format!("bucket-{bucket:05}.files"))
+    }
+
     /// Each metrics part's reduction for the yearbook tables
     /// (`crate::almanac::Reductions`).
     pub fn almanac(&self) -> PathBuf {
@@ -113,7 +119,7 @@ impl CacheDir {
 /// entries, the spill, the reductions): raised whenever one of them
 /// changes, and in the key beside the build's identity, which moves with
 /// every change of the code anyway.
-pub const FORMAT: u32 = 4;
+pub const FORMAT: u32 = 5;
 
 /// Everything that decides a file's reading and a bucket's figures, the
 /// one key of the cache: the cache's format, the build that wrote it, the
@@ -344,6 +350,36 @@ impl FileTable {
         let path = dir.files();
         let bytes = serde_json::to_vec(self).map_err(|e| invalid(&path, e))?;
         write(&path, &seal(&bytes))
+    }
+
+    /// Whether the table says of each bucket what its rows say: the files
+    /// it lists with rows in bucket `b` are the ones `b`'s rows name (read
+    /// from them when the bucket was computed). A table that is sealed
+    /// right but describes other rows (another run's, or edited) would
+    /// keep a removed file's rows, or miss a changed file's: it is no
+    /// cache.
+    pub fn describes_spill(&self, dir: &CacheDir, buckets: usize) -> Result<(), NoCache> {
+        let mut listed: Vec<Vec<u32>> = vec![Vec::new(); buckets];
+        for (id, e) in self.entries.iter().enumerate() {
+            for &b in e.iter().flat_map(|e| &e.buckets) {
+                let Some(l) = listed.get_mut(b as usize) else {
+                    return Err(NoCache::Stale(format!("its file table lists bucket {b} of {buckets}")));
+                };
+                l.push(id as u32);
+            }
+        }
+        for (b, listed) in listed.iter().enumerate() {
+            let path = dir.spill_files(b);
+            let held: Vec<u32> = load(&path).map_err(|e| NoCache::Stale(e.to_string()))?;
+            if held != *listed {
+                return Err(NoCache::Stale(format!(
+                    "its file table does not describe bucket {b}: it lists the rows of {} files there, the rows name {}",
+                    listed.len(),
+                    held.len()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Whether most of its ids name files that went or changed since they

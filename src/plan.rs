@@ -129,14 +129,20 @@ impl RunPlan {
         let schema_shas: Vec<&str> = schemas.iter().map(|s| s.sha256.as_str()).collect();
         let key = CacheKey::new(&pipeline.sha256, &schema_shas, buckets);
         // A cache is used whole or not at all: one that misses a bucket's
-        // files (a cache someone pruned) is no cache, and one whose file
+        // files (a cache someone pruned) is no cache, nor one whose file
+        // table does not describe its spill, and one whose file
         // table is mostly ids of files gone is made again (so it stays the
         // size of the inbox, however many nights replaced files).
         let table = if p.output.incremental { FileTable::open(&old_cache, &key) } else { Err(NoCache::Full) }
             .and_then(|t| {
-                let whole = (0..buckets).all(|b| old_cache.bucket(b).is_file() && old_cache.spill_bucket(b).is_file());
+                let whole = (0..buckets).all(|b| {
+                    old_cache.bucket(b).is_file()
+                        && old_cache.spill_bucket(b).is_file()
+                        && old_cache.spill_files(b).is_file()
+                });
                 if whole { Ok(t) } else { Err(NoCache::Pruned) }
             })
+            .and_then(|t| t.describes_spill(&old_cache, buckets).map(|()| t))
             .and_then(|t| if t.worn() { Err(NoCache::Worn) } else { Ok(t) });
         match &table {
             Err(NoCache::Stale(why)) => {

@@ -634,7 +634,8 @@ fn reuse_finish(f: &Finish<'_>) -> Result<Finished, Error> {
         taken_output(&f.p.paths.out.join(&o.path), &f.paths.file(&o.path), (o.bytes, &o.sha256), recorded)?;
     }
     let link = taken;
-    let buckets = (0..f.buckets.reuse.len()).map(|b| (old.bucket(b), new.bucket(b)));
+    let buckets = (0..f.buckets.reuse.len())
+        .flat_map(|b| [(old.bucket(b), new.bucket(b)), (old.spill_files(b), new.spill_files(b))]);
     let whole = [(old.almanac(), new.almanac()), (old.totals(), new.totals()), (old.finish(), new.finish())];
     for (from, to) in buckets.chain(whole) {
         link(&from, &to)?;
@@ -679,7 +680,17 @@ impl Buckets<'_> {
         writer: &export::BucketWriter<'_>,
         b: usize,
     ) -> Result<(Contribution, BucketOutput), Error> {
-        let figures = bucket::compute(self.spill.read(b, self.files)?, p);
+        let rows = self.spill.read(b, self.files)?;
+        // The files the rows name, by cache id: what the next run checks
+        // its file table against.
+        let mut named = vec![false; self.cache_ids.len()];
+        for o in &rows {
+            named[o.origin.file.0 as usize] = true;
+        }
+        let mut held: Vec<u32> = named.iter().zip(self.cache_ids).filter(|(n, _)| **n).map(|(_, &id)| id).collect();
+        held.sort_unstable();
+        cache::save(&self.new.spill_files(b), &held)?;
+        let figures = bucket::compute(rows, p);
         tracing::debug!(
             bucket = b,
             observations = figures.current.len(),
@@ -719,6 +730,7 @@ impl Buckets<'_> {
         tracing::debug!(bucket = b, parts = written.files.len(), "bucket taken from the cache");
         let recorded = modified(&self.old.bucket(b));
         taken(&self.old.bucket(b), &self.new.bucket(b))?;
+        taken(&self.old.spill_files(b), &self.new.spill_files(b))?;
         if !contribution.rename_files(|c| self.files.get(c as usize).copied().flatten().map(|f| f.0)) {
             let reason = "it names a file the cache does not know".to_owned();
             return Err(cache::CacheError::Invalid { path: self.old.bucket(b), reason }.into());

@@ -200,6 +200,49 @@ fn a_damaged_cache_entry_makes_a_full_run_not_a_failure() {
     assert_eq!(work["buckets_reused"].as_u64(), Some(0), "{work}");
 }
 
+/// The file table's JSON, out of its sealed head (magic, format, CRC-32).
+fn file_table(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join(".cache/files.json")).unwrap()[16..]).unwrap()
+}
+
+/// Writes `table` as the file table, sealed as the run seals it: a table
+/// that verifies, whatever it says.
+fn reseal(out: &Path, table: &serde_json::Value) {
+    let path = out.join(".cache/files.json");
+    let head = std::fs::read(&path).unwrap()[..12].to_vec();
+    let json = serde_json::to_vec(table).unwrap();
+    let bytes = [head, crc32fast::hash(&json).to_le_bytes().to_vec(), json].concat();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A file table that verifies but describes other rows than the spill's:
+/// an earlier run's (restored from a backup, say) that does not know a
+/// file whose rows the spill holds, and one edited to say a file has rows
+/// in no bucket. Either way, the file then removed: a run that trusted the
+/// table would keep its rows in the outputs; this one is made in full.
+#[test]
+fn a_file_table_that_does_not_describe_the_spill_is_not_used() {
+    let (_tmp, input, out, first) = first_run();
+    let earlier = file_table(&out);
+    let extra = input.join("city/extra.csv");
+    std::fs::write(&extra, format!("{EN_HEADER}TJ-HRSS,2021,INFO-DISCLOSED,,300,条,,,,\n")).unwrap();
+    run(&input, &out, &[]);
+    std::fs::remove_file(&extra).unwrap();
+    reseal(&out, &earlier);
+    let work = same_as_full(&input, &out, &[]);
+    assert_eq!(work["files_read"], first["counts"]["files"], "{work}");
+
+    let mut edited = file_table(&out);
+    let entries = edited["entries"].as_array_mut().unwrap();
+    let hrss = entries.iter_mut().find(|e| e["report"]["path"] == "city/TJ-HRSS-2021.csv").unwrap();
+    assert!(!hrss["buckets"].as_array().unwrap().is_empty());
+    hrss["buckets"] = serde_json::json!([]);
+    reseal(&out, &edited);
+    std::fs::remove_file(input.join("city/TJ-HRSS-2021.csv")).unwrap();
+    let work = same_as_full(&input, &out, &[]);
+    assert_eq!(work["files_read"].as_u64(), first["counts"]["files"].as_u64().map(|n| n - 1), "{work}");
+}
+
 /// One byte flipped in any file of the cache (at a place of its own, the
 /// same each time): the run finds it and writes what a full run writes.
 #[test]
