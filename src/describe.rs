@@ -18,8 +18,8 @@ use std::fmt::Write as _;
 
 use crate::config::{Field, Layout, RowChecks};
 use crate::ingest::header::name_and_unit;
-use crate::ingest::join_header_rows;
 use crate::ingest::number::{self, Cell};
+use crate::ingest::stacked::Stacked;
 
 /// Rows looked at for the header.
 const HEADER_SEARCH: usize = 30;
@@ -113,7 +113,7 @@ pub fn describe(rows: &[(u64, Vec<String>)], rel: &str, sheet: Option<&str>, k: 
         return out;
     };
     let names = match header_rows {
-        2 => join_header_rows(&rows[first].1, &rows[first + 1].1),
+        2 => Stacked::read(&[rows[first].1.clone(), rows[first + 1].1.clone()], k.layouts).names,
         _ => rows[first].1.iter().map(|c| number::trim_cell(c).to_owned()).collect(),
     };
     // The data: rows after the header up to the first footnote.

@@ -26,6 +26,9 @@ use super::{AgencyId, Catalog, ConfigError, IndicatorId, Register, Units};
 pub const DEFAULT_FOOTNOTES: [&str; 8] = ["注", "资料来源", "数据来源", "说明", "Note", "Notes", "Source", "Sources"];
 
 /// What a `[[sources]]` entry says, as written.
+/// The most rows a header may span (a yearbook table's deepest).
+pub const MAX_HEADER_ROWS: u64 = 6;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceEntry {
@@ -43,8 +46,10 @@ pub struct SourceEntry {
     /// Default: the first row that is not blank.
     #[serde(default)]
     pub header_row: Option<Spanned<u64>>,
-    /// Rows the header spans (1 or 2); the names of a two-row header are
-    /// joined, a merged cell's name carried over the columns it spans.
+    /// Rows the header spans (1 to [`MAX_HEADER_ROWS`]; a blank row inside
+    /// it is skipped): each column's words joined, a merged cell's carried
+    /// over the columns it spans, a year among them the column's year
+    /// (`crate::ingest::stacked`).
     #[serde(default = "one")]
     pub header_rows: Spanned<u64>,
     /// A row whose first non-empty cell starts with one of these ends the
@@ -297,8 +302,8 @@ pub fn compile(
             }
             found
         });
-        if !(1..=2).contains(e.header_rows.get_ref()) {
-            err(line(e.header_rows.span()), "header_rows is 1 or 2".to_owned());
+        if !(1..=MAX_HEADER_ROWS).contains(e.header_rows.get_ref()) {
+            err(line(e.header_rows.span()), format!("header_rows is 1 to {MAX_HEADER_ROWS}"));
         }
         if let Some(r) = &e.header_row
             && *r.get_ref() == 0

@@ -4,6 +4,7 @@
 //! (`crate::config::sources`) maps its own header names first; the
 //! layouts' aliases decide the rest.
 
+use super::stacked::Stacked;
 use crate::config::sources::{Mapped, Source};
 use crate::config::{Catalog, Field, IndicatorId, Layout, Layouts};
 use crate::reject::{Code, Detail};
@@ -28,13 +29,16 @@ pub struct IndicatorColumn {
     pub id: Option<IndicatorId>,
     /// The unit the header writes (`出生人口(万人)`), as the source maps it.
     pub unit: Option<String>,
+    /// The year a row of years over (or under) the column gives it; else
+    /// the row's year, or the source's.
+    pub year: Option<i32>,
 }
 
 /// The resolved header of one file.
 #[derive(Debug, Clone)]
 pub struct HeaderMap {
     pub layout: Layout,
-    /// The header cells as written (a two-row header's joined).
+    /// The header cells as written (the rows of a deeper header joined).
     pub names: Vec<String>,
     pub columns: Vec<Column>,
     pub indicators: Vec<IndicatorColumn>,
@@ -103,7 +107,7 @@ pub fn name_and_unit(header: &str) -> (String, Option<&str>) {
 }
 
 /// The indicator and unit an indicator column's header names.
-fn indicator_column(header: &str, source: Option<&Source>, catalog: &Catalog) -> IndicatorColumn {
+fn indicator_column(header: &str, year: Option<i32>, source: Option<&Source>, catalog: &Catalog) -> IndicatorColumn {
     let (name, unit) = name_and_unit(header);
     let name = name.as_str();
     let look = |text: &str| {
@@ -114,7 +118,7 @@ fn indicator_column(header: &str, source: Option<&Source>, catalog: &Catalog) ->
     let last = name.rsplit(' ').next().unwrap_or(name);
     let id = look(header).or_else(|| [name, last].into_iter().filter(|n| !n.is_empty()).find_map(look));
     let unit = unit.map(|u| source.map_or(u, |s| s.unit(u)).to_owned());
-    IndicatorColumn { id, unit }
+    IndicatorColumn { id, unit, year }
 }
 
 /// A header that cannot be used: every row of the file is quarantined.
@@ -124,65 +128,24 @@ pub struct HeaderError {
     pub detail: Detail,
 }
 
-/// Resolves a header row. Unknown columns are returned (as indexes) for
+/// Resolves a header. Unknown columns are returned (as indexes) for
 /// warnings; they do not stop the file.
-pub fn resolve(names: Vec<String>, rules: &HeaderRules<'_>) -> Result<(HeaderMap, Vec<usize>), HeaderError> {
+pub fn resolve(header: Stacked, rules: &HeaderRules<'_>) -> Result<(HeaderMap, Vec<usize>), HeaderError> {
     let fail = |code, detail: Detail| Err(HeaderError { code, detail });
     let (layouts, source) = (rules.layouts, rules.source);
     let pinned = source.and_then(|s| s.layout).or(rules.pinned);
-    let mut columns = Vec::with_capacity(names.len());
-    let mut index = [None; Field::ALL.len()];
-    for (i, name) in names.iter().enumerate() {
-        let blank = name.trim_matches([' ', '\t', '\u{3000}', '\u{feff}']).is_empty();
-        // A spreadsheet's export leaves columns without a name: a source's
-        // file says so per column (warned as unknown), a contract file is
-        // refused.
-        if blank && source.is_none() {
-            return fail(
-                Code::BlankHeader,
-                Detail::new(format!("column {} has no name", i + 1), format!("第 {} 列没有列名", i + 1)),
-            );
-        }
-        let mapped = source.map_or(Mapped::Unmapped, |s| s.column(name));
-        let field = match mapped {
-            Mapped::Field(f) => Some(f),
-            Mapped::Ignored => {
-                columns.push(Column::Ignored);
-                continue;
-            }
-            Mapped::Unmapped => layouts.field(name),
-        };
-        let year = if pinned == Some(Layout::Indicators) || blank { None } else { layouts.year_column(name) };
-        let column = match (field, year) {
-            (Some(field), _) => {
-                if let Some(first) = index[field as usize] {
-                    let detail = Detail::new(
-                        format!("`{}` and `{name}` both name `{}`", names[first], field.name()),
-                        format!("`{}` 与 `{name}` 都表示 `{}`", names[first], field.name()),
-                    );
-                    return fail(Code::DuplicateHeader, detail);
-                }
-                index[field as usize] = Some(i);
-                Column::Field(field)
-            }
-            (None, Some(year)) => {
-                if columns.contains(&Column::Year(year)) {
-                    return fail(
-                        Code::DuplicateHeader,
-                        Detail::new(format!("year {year} appears twice"), format!("年度 {year} 出现两次")),
-                    );
-                }
-                Column::Year(year)
-            }
-            (None, None) => Column::Unknown,
-        };
-        columns.push(column);
-    }
+    let Stacked { names, words, years } = header;
+    let (mut columns, mut index) = columns_of(&names, &words, &years, rules, pinned)?;
     // A source's file may leave a field to its constants, and the unit to
     // its headers or the indicator's base unit.
     let constants = source.map(|s| &s.constants);
+    let row_year = index[Field::Year as usize].is_some() || constants.is_some_and(|c| c.has(Field::Year));
+    let header_years = pinned == Some(Layout::Indicators) && years.iter().any(Option::is_some);
     let given = |f: Field| {
-        index[f as usize].is_some() || constants.is_some_and(|c| c.has(f)) || (f == Field::Unit && source.is_some())
+        index[f as usize].is_some()
+            || constants.is_some_and(|c| c.has(f))
+            || (f == Field::Unit && source.is_some())
+            || (f == Field::Year && header_years)
     };
     let has_year_columns = columns.iter().any(|c| matches!(c, Column::Year(_)));
     let layout = layout_of(pinned, given(Field::Year), has_year_columns)?;
@@ -219,8 +182,11 @@ pub fn resolve(names: Vec<String>, rules: &HeaderRules<'_>) -> Result<(HeaderMap
         if let Column::Field(f) = column {
             index[*f as usize] = None;
         }
-        if layout == Layout::Indicators && !names[i].trim().is_empty() {
-            indicators.push(indicator_column(&names[i], source, rules.catalog));
+        // An indicator column needs a year: its header's, the row's or the
+        // source's.
+        let year = years[i];
+        if layout == Layout::Indicators && !words[i].trim().is_empty() && (year.is_some() || row_year) {
+            indicators.push(indicator_column(&words[i], year, source, rules.catalog));
             *column = Column::Indicator(indicators.len() - 1);
         } else {
             *column = Column::Unknown;
@@ -234,6 +200,80 @@ pub fn resolve(names: Vec<String>, rules: &HeaderRules<'_>) -> Result<(HeaderMap
         );
     }
     Ok((HeaderMap { layout, names, columns, indicators, index }, unknown))
+}
+
+/// Where each field is in the header: its column, a layout's alias or a
+/// source's name; a year column; or neither (yet).
+type FieldIndex = [Option<usize>; Field::ALL.len()];
+
+/// What each column names, by its words (and year, from a row of years),
+/// before the layout is known; two columns naming one field refuse the
+/// header.
+fn columns_of(
+    names: &[String],
+    words: &[String],
+    years: &[Option<i32>],
+    rules: &HeaderRules<'_>,
+    pinned: Option<Layout>,
+) -> Result<(Vec<Column>, FieldIndex), HeaderError> {
+    let fail = |code, detail: Detail| Err(HeaderError { code, detail });
+    let (layouts, source) = (rules.layouts, rules.source);
+    let mut columns = Vec::with_capacity(names.len());
+    let mut index = [None; Field::ALL.len()];
+    for (i, (name, header_year)) in words.iter().zip(years).enumerate() {
+        let blank = name.trim_matches([' ', '\t', '\u{3000}', '\u{feff}']).is_empty();
+        // A spreadsheet's export leaves columns without a name: a source's
+        // file says so per column (warned as unknown), a contract file is
+        // refused.
+        if blank && source.is_none() {
+            return fail(
+                Code::BlankHeader,
+                Detail::new(format!("column {} has no name", i + 1), format!("第 {} 列没有列名", i + 1)),
+            );
+        }
+        let mapped = source.map_or(Mapped::Unmapped, |s| s.column(&names[i]));
+        // A column under a year is a figure's, whatever its words.
+        let field = match mapped {
+            Mapped::Field(f) => Some(f),
+            Mapped::Ignored => {
+                columns.push(Column::Ignored);
+                continue;
+            }
+            Mapped::Unmapped if header_year.is_some() => None,
+            Mapped::Unmapped => layouts.field(name),
+        };
+        let year = match header_year {
+            Some(y) => Some(*y),
+            None if pinned == Some(Layout::Indicators) || blank => None,
+            None => layouts.year_column(name),
+        };
+        let column = match (field, year) {
+            (Some(field), _) => {
+                if let Some(first) = index[field as usize] {
+                    let detail = Detail::new(
+                        format!("`{}` and `{name}` both name `{}`", names[first], field.name()),
+                        format!("`{}` 与 `{name}` 都表示 `{}`", names[first], field.name()),
+                    );
+                    return fail(Code::DuplicateHeader, detail);
+                }
+                index[field as usize] = Some(i);
+                Column::Field(field)
+            }
+            (None, Some(year)) => {
+                // Years over indicators repeat a year over each of them.
+                if pinned != Some(Layout::Indicators) && columns.contains(&Column::Year(year)) {
+                    return fail(
+                        Code::DuplicateHeader,
+                        Detail::new(format!("year {year} appears twice"), format!("年度 {year} 出现两次")),
+                    );
+                }
+                Column::Year(year)
+            }
+            (None, None) => Column::Unknown,
+        };
+        columns.push(column);
+    }
+    Ok((columns, index))
 }
 
 /// The layout a header reads in: the one pinned, else long for a year

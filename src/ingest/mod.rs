@@ -9,6 +9,7 @@ pub mod encoding;
 pub mod header;
 pub mod number;
 pub mod quotes;
+pub mod stacked;
 pub mod workbook;
 
 use std::borrow::Cow;
@@ -288,9 +289,10 @@ impl Submission {
         };
         let source = rules.source;
         let header_row = source.and_then(|s| s.header_row).unwrap_or(0);
-        let two_rows = source.is_some_and(|s| s.header_rows == 2);
+        let header_rows = source.map_or(1, |s| s.header_rows as usize);
         let footnotes: &[String] = source.map_or(&[], |s| &s.footnotes);
-        let mut top: Option<Vec<String>> = None;
+        // The header's rows above its last, as they are read.
+        let mut upper: Vec<Vec<String>> = Vec::new();
         let mut in_footnotes = false;
         let (text, decode, mut offsets) = self.text();
         let text = text.as_ref();
@@ -351,18 +353,20 @@ impl Submission {
                     }
                     Some(parsed) => visit(Item::Record(parsed, rec)),
                     None if row_of(line) < header_row => visit(Item::Title(rec)),
-                    None if two_rows && top.is_none() => {
-                        header_line = line;
+                    None if upper.len() + 1 < header_rows => {
+                        if upper.is_empty() {
+                            header_line = line;
+                        }
                         match header_names(&rec, &self.encoding) {
-                            Ok(names) => top = Some(names),
+                            Ok(names) => upper.push(names),
                             Err(e) => header = Some(Parsed::Refused(e)),
                         }
                     }
                     None => {
-                        if top.is_none() {
+                        if upper.is_empty() {
                             header_line = line;
                         }
-                        header = Some(self.header(&rec, top.take(), rules));
+                        header = Some(self.header(&rec, std::mem::take(&mut upper), rules));
                     }
                 }
             }
@@ -391,18 +395,15 @@ impl Submission {
 }
 
 impl Submission {
-    /// The header from its (last) row `rec` and the row `above` it, if
-    /// the header has two.
-    fn header(&self, rec: &Record<'_>, above: Option<Vec<String>>, rules: &HeaderRules<'_>) -> Parsed {
+    /// The header from its last row `rec` and the rows `above` it, if it
+    /// has more than one (see [`stacked`]).
+    fn header(&self, rec: &Record<'_>, mut above: Vec<Vec<String>>, rules: &HeaderRules<'_>) -> Parsed {
         let names = match header_names(rec, &self.encoding) {
             Ok(names) => names,
             Err(e) => return Parsed::Refused(e),
         };
-        let names = match above {
-            Some(above) => join_header_rows(&above, &names),
-            None => names,
-        };
-        match header::resolve(names, rules) {
+        above.push(names);
+        match header::resolve(stacked::Stacked::read(&above, rules.layouts), rules) {
             Ok((map, unknown)) => Parsed::Read { header: Box::new(map), unknown_columns: unknown },
             Err(e) => Parsed::Refused(e),
         }
@@ -458,32 +459,6 @@ fn header_names(rec: &Record<'_>, encoding: &Result<Encoding, EncodingError>) ->
             None => Ok((0..rec.len()).map(|i| rec.cell(i).into_owned()).collect()),
         },
     }
-}
-
-/// The names of a header spanning two rows: each column's two cells
-/// joined by a space; a name in the upper row stands over the columns to
-/// its right whose upper cell is empty (a merged cell, as a spreadsheet
-/// saves it), as far as their lower cells are named.
-pub fn join_header_rows(upper: &[String], lower: &[String]) -> Vec<String> {
-    let trim = |s: &str| s.trim_matches([' ', '\t', '\u{3000}', '\u{feff}']).to_owned();
-    let mut carried = String::new();
-    (0..upper.len().max(lower.len()))
-        .map(|i| {
-            let (up, down) =
-                (upper.get(i).map_or(String::new(), |s| trim(s)), lower.get(i).map_or(String::new(), |s| trim(s)));
-            if !up.is_empty() {
-                carried = up.clone();
-            } else if down.is_empty() {
-                carried.clear();
-            }
-            let up = if up.is_empty() { carried.clone() } else { up };
-            match (up.is_empty(), down.is_empty()) {
-                (true, _) => down,
-                (false, true) => up,
-                (false, false) => format!("{up} {down}"),
-            }
-        })
-        .collect()
 }
 
 /// The line (from 1) and byte of a record's first cell in the `text` the

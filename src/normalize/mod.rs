@@ -293,7 +293,7 @@ struct Cells<'r> {
 enum YearCell<'r> {
     /// Long layout: the year column's cell.
     Cell(usize, Cow<'r, str>),
-    /// Wide layout: the year column's header.
+    /// Wide layout, or a row of years over indicators: the column's header.
     Header(i32),
     /// The source's constant.
     Constant(i32),
@@ -353,7 +353,11 @@ impl RowReader<'_> {
                 .collect(),
             Layout::Indicators => h
                 .indicator_columns()
-                .map(|(i, _)| Cells { year: year_of(rec), indicator: IndicatorCell::Column, value: (i, rec.cell(i)) })
+                .map(|(i, column)| Cells {
+                    year: column.year.map_or_else(|| year_of(rec), YearCell::Header),
+                    indicator: IndicatorCell::Column,
+                    value: (i, rec.cell(i)),
+                })
                 .collect(),
         }
     }

@@ -92,13 +92,13 @@ fn the_report_is_one_self_contained_page_with_the_seed_s_figures() {
         &city[..120]
     );
     // What the run read, the league and the mismatched claims are there.
-    assert!(text.contains("317 读取行 rows read"), "{}", &text[..400]);
+    assert!(text.contains("341 读取行 rows read"), "{}", &text[..400]);
     assert!(text.contains("目标完成情况排名"));
     // The review rules' findings, the worst first: the error rule that
     // quarantined two figures before the warnings.
     let checks = &text[text.find("审核结果").expect("a review rules section")..];
     assert!(
-        checks.contains("440 evaluations: 281 passed, 3 failed (2 rows quarantined), 1 explained"),
+        checks.contains("494 evaluations: 315 passed, 3 failed (2 rows quarantined), 1 explained"),
         "{}",
         &checks[..300]
     );

@@ -102,7 +102,7 @@ fn every_mistake_in_the_sources_is_reported_at_load_with_its_line() {
 [[sources]]
 files = "a/*.csv"
 layout = "sideways"
-header_rows = 3
+header_rows = 7
 [sources.columns]
 "地区" = "region"
 [sources.constants]
@@ -120,7 +120,7 @@ year = 21
     let line_of = |needle: &str| lines.iter().rposition(|l| l.contains(needle)).unwrap() + 1;
     for (needle, says) in [
         ("\"sideways\"", "layout `sideways` is none of long, wide, indicators"),
-        ("header_rows = 3", "header_rows is 1 or 2"),
+        ("header_rows = 7", "header_rows is 1 to 6"),
         ("\"region\"", "columns: `region` is not a field"),
         ("\"NO-SUCH\"", "indicator `NO-SUCH` is not in the catalog"),
         ("year = 21", "year 21 is not a four-digit year"),
@@ -348,4 +348,85 @@ fn describe_names_a_record_past_the_size_limit_and_drafts_the_rest() {
     let out = String::from_utf8_lossy(&d.stdout);
     assert!(out.contains("long.csv:3: a record of 60000000 bytes, past 1048576: not looked at"), "{out}");
     assert!(out.contains("[[sources]]"), "{out}");
+}
+
+/// (agency, indicator, year, value, source_field) of every observation,
+/// sorted.
+fn figures(s: &Scratch) -> Vec<(String, String, String, String, String)> {
+    let obs = parquet_rows(&s.out(), "observations");
+    let mut got: Vec<_> = obs[1..]
+        .iter()
+        .map(|r| {
+            let c = |name| cell(&obs, r, name).to_owned();
+            let value = c("value").trim_end_matches('0').trim_end_matches('.').to_owned();
+            (c("agency"), c("indicator"), c("year"), value, c("source_field"))
+        })
+        .collect();
+    got.sort();
+    got
+}
+
+const MEDIATION: &str =
+    "[sources.columns]\n\"地区\" = \"agency\"\n[sources.values.agency]\n\"和平区\" = \"TJ-D01-HRSS\"\n";
+
+/// A yearbook table with each year merged over its indicators (saved as
+/// the year in the first column and empty cells after it): each column
+/// takes its year from the row above, its indicator from its own.
+#[test]
+fn years_in_an_upper_header_row_give_each_indicator_column_its_year() {
+    let table = "地区,2019年,,2020年,\n,调解受理案件,调解成功案件,调解受理案件,调解成功案件\n和平区,812,604,845,633\n";
+    let s = Scratch::new(&[("t/mediation.csv", table.as_bytes())]);
+    let entry = format!("[[sources]]\nfiles = \"t/*.csv\"\nlayout = \"indicators\"\nheader_rows = 2\n{MEDIATION}");
+    let o = run(&s, &with_source(&s, &entry));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let row = |i: &str, y: &str, v: &str, f: &str| ("TJ-D01-HRSS".into(), i.into(), y.into(), v.into(), f.into());
+    assert_eq!(
+        figures(&s),
+        [
+            row("MEDIATION-ACCEPTED", "2019", "812", "2019年 调解受理案件"),
+            row("MEDIATION-ACCEPTED", "2020", "845", "2020年 调解受理案件"),
+            row("MEDIATION-SUCCEEDED", "2019", "604", "2019年 调解成功案件"),
+            row("MEDIATION-SUCCEEDED", "2020", "633", "2020年 调解成功案件"),
+        ]
+    );
+}
+
+/// The other way round: an indicator merged over its years.
+#[test]
+fn indicators_over_years_give_each_column_its_year_from_the_row_below() {
+    let table = "地区,调解受理案件,\n,2019,2020\n和平区,812,845\n";
+    let s = Scratch::new(&[("t/mediation.csv", table.as_bytes())]);
+    let entry = format!("[[sources]]\nfiles = \"t/*.csv\"\nlayout = \"indicators\"\nheader_rows = 2\n{MEDIATION}");
+    let o = run(&s, &with_source(&s, &entry));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let got: Vec<(String, String, String)> = figures(&s).into_iter().map(|(_, i, y, v, _)| (i, y, v)).collect();
+    let want = [("MEDIATION-ACCEPTED", "2019", "812"), ("MEDIATION-ACCEPTED", "2020", "845")];
+    assert_eq!(got, want.map(|(i, y, v)| (i.to_owned(), y.to_owned(), v.to_owned())));
+}
+
+/// An English yearbook table's names split word by word over four header
+/// rows (a blank row among them, skipped), each unit in brackets at the
+/// bottom: each column's words joined name a catalog indicator; no header
+/// row is read as a record.
+#[test]
+fn a_header_over_four_rows_joins_each_column_s_words() {
+    let table = "Region,New urban,Labour and personnel disputes,\n,employment,,\n\n,,accepted,closed\n,(persons),(cases),(cases)\nHeping District,20810,1588,1490\n";
+    let s = Scratch::new(&[("t/en.csv", table.as_bytes())]);
+    let entry = "[[sources]]\nfiles = \"t/*.csv\"\nlayout = \"indicators\"\nheader_rows = 4\n\
+                 [sources.columns]\n\"Region\" = \"agency\"\n[sources.constants]\nyear = 2015\n\
+                 [sources.values.agency]\n\"Heping District\" = \"TJ-D01-HRSS\"\n\
+                 [sources.values.unit]\n\"persons\" = \"人\"\n\"cases\" = \"件\"\n";
+    let o = run(&s, &with_source(&s, entry));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let row = |i: &str, v: &str, f: &str| ("TJ-D01-HRSS".into(), i.into(), "2015".into(), v.into(), f.into());
+    assert_eq!(
+        figures(&s),
+        [
+            row("DISPUTE-ACCEPTED", "1588", "Labour and personnel disputes accepted (cases)"),
+            row("DISPUTE-CLOSED", "1490", "Labour and personnel disputes closed (cases)"),
+            row("EMP-URBAN-NEW", "20810", "New urban employment (persons)"),
+        ]
+    );
+    let f = &manifest(&s)["inputs"][0];
+    assert_eq!((&f["rows_read"], &f["blank_rows"]), (&3.into(), &1.into()), "{f}");
 }
