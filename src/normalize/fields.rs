@@ -62,22 +62,41 @@ pub fn year_in_range(year: i32, years: &std::ops::RangeInclusive<i32>) -> Result
 /// code, or by a name of the register (`和平区人社局`).
 pub fn agency_named(text: &str, register: &Register, source: &Source) -> Result<AgencyId, Problem> {
     let t = trim_cell(text);
-    source
-        .agency(t)
-        .or_else(|| register.get(t))
-        .or_else(|| register.by_name(t))
-        .ok_or_else(|| Problem::bare(Code::UnknownAgency))
+    source.agency(t).or_else(|| register.get(t)).or_else(|| register.by_name(t)).ok_or_else(|| {
+        let names = register.iter().flat_map(|(_, a)| [a.name_zh.as_str(), a.name_en.as_str()]);
+        let near = crate::config::names::nearest(t, names);
+        let code = |n: &str| register.by_name(n).map_or(String::new(), |id| register.agency(id).code.clone());
+        Problem::new(Code::UnknownAgency, unknown_name(t, "register", &near, &code))
+    })
+}
+
+/// Why a name a source's file writes names nothing: tried as a code, as a
+/// name of the register or catalog (`book`) and through the source's value
+/// map; the nearest names, each with its code.
+fn unknown_name(text: &str, book: &str, near: &[&str], code: &dyn Fn(&str) -> String) -> Detail {
+    let shown = |sep: &str| near.iter().map(|n| format!("{n} ({})", code(n))).collect::<Vec<_>>().join(sep);
+    let zh_book = if book == "register" { "名录" } else { "目录" };
+    let (en_near, zh_near) = if near.is_empty() {
+        (String::new(), String::new())
+    } else {
+        (format!("; nearest: {}", shown(", ")), format!("；最接近的名称：{}", shown("、")))
+    };
+    Detail::new(
+        format!("`{text}` is no code and no name of the {book}, nor in the source's value map{en_near}"),
+        format!("`{text}` 既不是{zh_book}中的代码或名称，也不在来源的取值对照中{zh_near}"),
+    )
 }
 
 /// An indicator a source's file names: through the source's value map, by
 /// code, or by a name of the catalog (`出生人口`).
 pub fn indicator_named(text: &str, catalog: &crate::config::Catalog, source: &Source) -> Result<IndicatorId, Problem> {
     let t = trim_cell(text);
-    source
-        .indicator(t)
-        .or_else(|| catalog.get(t))
-        .or_else(|| catalog.by_name(t))
-        .ok_or_else(|| Problem::bare(Code::UnknownIndicator))
+    source.indicator(t).or_else(|| catalog.get(t)).or_else(|| catalog.by_name(t)).ok_or_else(|| {
+        let names = catalog.iter().flat_map(|(_, i)| [i.name_zh.as_str(), i.name_en.as_str()]);
+        let near = crate::config::names::nearest(t, names);
+        let code = |n: &str| catalog.by_name(n).map_or(String::new(), |id| catalog.indicator(id).code.clone());
+        Problem::new(Code::UnknownIndicator, unknown_name(t, "catalog", &near, &code))
+    })
 }
 
 /// An indicator code of the catalog.

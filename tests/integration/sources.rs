@@ -242,7 +242,7 @@ fn a_sheet_the_workbook_does_not_have_refuses_the_file_and_says_which_it_has() {
 fn describe_drafts_a_source_each_sample_shape_runs_with() {
     let cases: [(&str, &[&str], u64); 4] = [
         ("imports/2021年各区社会保险参保情况.xlsx", &["INS-PENSION", "INS-INJURY", "INS-UNEMP"], 9),
-        ("imports/districts-2016-2018.csv", &["DISPUTE-ACCEPTED", "DISPUTE-CLOSED"], 36),
+        ("imports/districts-2016-2018.csv", &[], 36),
         ("imports/litigation-long-en.csv", &["ADMIN-LITIGATION"], 6),
         ("imports/wages-wide.csv", &[], 6),
     ];
@@ -429,4 +429,28 @@ fn a_header_over_four_rows_joins_each_column_s_words() {
     );
     let f = &manifest(&s)["inputs"][0];
     assert_eq!((&f["rows_read"], &f["blank_rows"]), (&3.into(), &1.into()), "{f}");
+}
+
+/// Names as people type them: spaces inside, full-width letters and a
+/// trailing pad name the register's agency; a name that names nothing is
+/// quarantined with what was tried and the nearest name.
+#[test]
+fn names_are_matched_as_people_type_them_and_an_unknown_one_suggests_the_nearest() {
+    let table = "地区,年份,调解受理案件\n和 平 区 ,2019,812\nＨｅｐｉｎｇ　Ｄｉｓｔｒｉｃｔ,2020,845\n和平,2021,900\n";
+    let s = Scratch::new(&[("t/names.csv", table.as_bytes())]);
+    let entry = "[[sources]]\nfiles = \"t/*.csv\"\nlayout = \"indicators\"\n[sources.columns]\n\"地区\" = \"agency\"\n";
+    let o = run(&s, &with_source(&s, entry));
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let got: Vec<(String, String, String)> = figures(&s).into_iter().map(|(a, _, y, v, _)| (a, y, v)).collect();
+    let want = [("TJ-D01", "2019", "812"), ("TJ-D01", "2020", "845")];
+    assert_eq!(got, want.map(|(a, y, v)| (a.to_owned(), y.to_owned(), v.to_owned())));
+    let q = csv_rows(&s.out().join("quarantine.csv"));
+    assert_eq!((q.len(), q[1][4].as_str(), q[1][5].as_str()), (2, "和平", "unknown_agency"), "{q:?}");
+    assert!(
+        q[1][7].contains(
+            "`和平` is no code and no name of the register, nor in the source's value map; nearest: 和平区 (TJ-D01)"
+        ),
+        "{}",
+        q[1][7]
+    );
 }
