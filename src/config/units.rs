@@ -111,6 +111,14 @@ impl Units {
         Err(UnitError::Unknown { unit: unit.to_owned() })
     }
 
+    /// Whether `unit` is one the table knows: one of its units, a base
+    /// unit of one, or a prefix before such a base (`万人`, `亿元`).
+    pub fn knows(&self, unit: &str) -> bool {
+        self.units.contains_key(unit)
+            || self.is_base(unit)
+            || self.prefixes.iter().any(|(p, _)| unit.strip_prefix(p.as_str()).is_some_and(|rest| self.is_base(rest)))
+    }
+
     fn is_base(&self, unit: &str) -> bool {
         self.units.values().any(|e| e.base == unit)
     }

@@ -6,7 +6,7 @@
 
 use super::stacked::Stacked;
 use crate::config::sources::{Mapped, Source};
-use crate::config::{Catalog, Field, IndicatorId, Layout, Layouts};
+use crate::config::{Catalog, Field, IndicatorId, Layout, Layouts, Units};
 use crate::reject::{Code, Detail};
 
 /// What one header cell names.
@@ -42,6 +42,9 @@ pub struct HeaderMap {
     pub names: Vec<String>,
     pub columns: Vec<Column>,
     pub indicators: Vec<IndicatorColumn>,
+    /// The unit a title row above the header gives the whole table
+    /// (`单位：万人`, `(10 000 persons)`), as written.
+    pub table_unit: Option<String>,
     index: [Option<usize>; Field::ALL.len()],
 }
 
@@ -78,6 +81,8 @@ pub struct HeaderRules<'a> {
     pub source: Option<&'a Source>,
     /// For indicator columns' names.
     pub catalog: &'a Catalog,
+    /// For a unit written above the header.
+    pub units: &'a Units,
 }
 
 /// A header name and the unit written in brackets in it, the last such
@@ -104,6 +109,27 @@ pub fn name_and_unit(header: &str) -> (String, Option<&str>) {
         }
     }
     (h.to_owned(), None)
+}
+
+/// The unit a title row above a header gives the table, if it gives one:
+/// a cell `单位：万人` (`计量单位：`, `Unit:`), a cell that is only a unit
+/// in brackets (`(10 000 persons)`, `（亿元）`), or a title ending in a
+/// bracketed unit that `known` knows (`指标：地区生产总值(亿元)`; not `(2015)`).
+pub fn unit_in_title(cells: &[String], known: &dyn Fn(&str) -> bool) -> Option<String> {
+    const LABELS: [&str; 4] = ["单位", "计量单位", "unit", "units"];
+    let bracketed = |c: &str| {
+        let inner = c.strip_prefix(['(', '（'])?.strip_suffix([')', '）'])?.trim();
+        (!inner.is_empty()).then(|| inner.to_owned())
+    };
+    cells.iter().map(|c| c.trim_matches([' ', '\t', '\u{3000}'])).filter(|c| !c.is_empty()).find_map(|c| {
+        let labelled =
+            c.split_once(['：', ':']).filter(|(label, _)| LABELS.contains(&label.trim().to_lowercase().as_str()));
+        if let Some((_, unit)) = labelled {
+            let unit = unit.trim();
+            return (!unit.is_empty()).then(|| bracketed(unit).unwrap_or_else(|| unit.to_owned()));
+        }
+        bracketed(c).or_else(|| name_and_unit(c).1.filter(|u| known(u)).map(str::to_owned))
+    })
 }
 
 /// The indicator and unit an indicator column's header names.
@@ -199,7 +225,7 @@ pub fn resolve(header: Stacked, rules: &HeaderRules<'_>) -> Result<(HeaderMap, V
             Detail::new("indicators layout needs at least one indicator column", "指标列格式至少需要一个指标列"),
         );
     }
-    Ok((HeaderMap { layout, names, columns, indicators, index }, unknown))
+    Ok((HeaderMap { layout, names, columns, indicators, table_unit: None, index }, unknown))
 }
 
 /// Where each field is in the header: its column, a layout's alias or a
@@ -298,6 +324,21 @@ fn layout_of(pinned: Option<Layout>, year_column: bool, year_columns: bool) -> R
 #[cfg(test)]
 mod tests {
     use super::name_and_unit;
+
+    #[test]
+    fn a_unit_above_the_header_is_labelled_bracketed_or_a_known_unit_ending_a_title() {
+        let known = |u: &str| ["亿元", "万人"].contains(&u);
+        let unit =
+            |cells: &[&str]| super::unit_in_title(&cells.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>(), &known);
+        assert_eq!(unit(&["单位：件", "", ""]), Some("件".to_owned()));
+        assert_eq!(unit(&["", "", "计量单位: 万人"]), Some("万人".to_owned()));
+        assert_eq!(unit(&["Unit: (10 000 persons)"]), Some("10 000 persons".to_owned()));
+        assert_eq!(unit(&["(10 000 persons)"]), Some("10 000 persons".to_owned()));
+        assert_eq!(unit(&["指标：地区生产总值(亿元)"]), Some("亿元".to_owned()));
+        assert_eq!(unit(&["Table 2-7 Employment by district (2015)"]), None);
+        assert_eq!(unit(&["2019—2020年各区劳动人事争议调解情况"]), None);
+        assert_eq!(unit(&["单位："]), None);
+    }
 
     #[test]
     fn a_unit_in_brackets_after_the_name_is_the_unit() {

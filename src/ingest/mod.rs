@@ -293,6 +293,14 @@ impl Submission {
         let footnotes: &[String] = source.map_or(&[], |s| &s.footnotes);
         // The header's rows above its last, as they are read.
         let mut upper: Vec<Vec<String>> = Vec::new();
+        // The unit a title row gives the table, and which units a title's
+        // brackets may hold: the unit table's, the catalog's, the source's.
+        let mut table_unit: Option<String> = None;
+        let known_unit = |u: &str| {
+            rules.units.knows(u)
+                || rules.catalog.iter().any(|(_, i)| i.base_unit == u)
+                || source.is_some_and(|s| s.unit(u) != u)
+        };
         let mut in_footnotes = false;
         let (text, decode, mut offsets) = self.text();
         let text = text.as_ref();
@@ -352,7 +360,13 @@ impl Submission {
                         visit(Item::Footnote(parsed, rec));
                     }
                     Some(parsed) => visit(Item::Record(parsed, rec)),
-                    None if row_of(line) < header_row => visit(Item::Title(rec)),
+                    None if row_of(line) < header_row => {
+                        if table_unit.is_none() {
+                            let cells: Vec<String> = (0..rec.len()).map(|i| rec.cell(i).into_owned()).collect();
+                            table_unit = header::unit_in_title(&cells, &known_unit);
+                        }
+                        visit(Item::Title(rec));
+                    }
                     None if upper.len() + 1 < header_rows => {
                         if upper.is_empty() {
                             header_line = line;
@@ -366,7 +380,7 @@ impl Submission {
                         if upper.is_empty() {
                             header_line = line;
                         }
-                        header = Some(self.header(&rec, std::mem::take(&mut upper), rules));
+                        header = Some(self.header(&rec, std::mem::take(&mut upper), table_unit.take(), rules));
                     }
                 }
             }
@@ -396,15 +410,25 @@ impl Submission {
 
 impl Submission {
     /// The header from its last row `rec` and the rows `above` it, if it
-    /// has more than one (see [`stacked`]).
-    fn header(&self, rec: &Record<'_>, mut above: Vec<Vec<String>>, rules: &HeaderRules<'_>) -> Parsed {
+    /// has more than one (see [`stacked`]), with the unit a title row gave
+    /// the table.
+    fn header(
+        &self,
+        rec: &Record<'_>,
+        mut above: Vec<Vec<String>>,
+        table_unit: Option<String>,
+        rules: &HeaderRules<'_>,
+    ) -> Parsed {
         let names = match header_names(rec, &self.encoding) {
             Ok(names) => names,
             Err(e) => return Parsed::Refused(e),
         };
         above.push(names);
         match header::resolve(stacked::Stacked::read(&above, rules.layouts), rules) {
-            Ok((map, unknown)) => Parsed::Read { header: Box::new(map), unknown_columns: unknown },
+            Ok((mut map, unknown)) => {
+                map.table_unit = table_unit;
+                Parsed::Read { header: Box::new(map), unknown_columns: unknown }
+            }
             Err(e) => Parsed::Refused(e),
         }
     }

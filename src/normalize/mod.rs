@@ -146,7 +146,13 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
     let mut dups = Duplicates::default();
     let file = sub.file.id;
     let workbook = sub.sheet.is_some();
-    let rules = HeaderRules { layouts: p.layouts, pinned: p.reading.layout, source: p.source, catalog: p.catalog };
+    let rules = HeaderRules {
+        layouts: p.layouts,
+        pinned: p.reading.layout,
+        source: p.source,
+        catalog: p.catalog,
+        units: p.units,
+    };
     // Whether a footnote has been seen: a record after one is flagged.
     let mut footnote_seen = false;
     let reading = sub.parse(&rules, p.reading.delimiter, |item| match item {
@@ -203,6 +209,12 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
             RowReader { p, file, header, workbook }.unclosed(bad, &mut out);
         }
     });
+    if let Some(Parsed::Read { header, .. }) = &reading.header
+        && let Some(assumed) = unit_assumed(header, &p)
+    {
+        out.warnings
+            .push(Issue { detail: assumed, ..Issue::at(file, reading.header_line.max(1), 0, Code::UnitAssumed) });
+    }
     close_header(&mut out, file, reading);
     // The header's warnings were known only once the file was read: every
     // warning in line order, the header's before its rows'.
@@ -221,6 +233,45 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
     }
     out.report.accepted = out.observations.len() as u64;
     out
+}
+
+/// Why a source's file is read in base units, if it is: no unit column,
+/// no unit in its header's brackets (for some indicator column), none above
+/// the header, no constant. A figure typed in 万人 would be read as 人 with
+/// no word: the file says, once, which units it was read in.
+fn unit_assumed(header: &crate::ingest::HeaderMap, p: &RowChecks<'_>) -> Option<Detail> {
+    let source = p.source?;
+    if header.column(Field::Unit).is_some() || source.constants.unit.is_some() || header.table_unit.is_some() {
+        return None;
+    }
+    let units: Vec<&str> = match header.layout {
+        Layout::Indicators => {
+            let mut units: Vec<&str> = header
+                .indicator_columns()
+                .filter(|(_, c)| c.unit.is_none())
+                .filter_map(|(_, c)| c.id.map(|id| p.catalog.indicator(id).base_unit.as_str()))
+                .collect();
+            units.sort_unstable();
+            units.dedup();
+            units
+        }
+        _ => Vec::new(),
+    };
+    if header.layout == Layout::Indicators && units.is_empty() {
+        return None;
+    }
+    let (en, zh) = if units.is_empty() {
+        ("each indicator's base unit".to_owned(), "各指标的基本单位".to_owned())
+    } else {
+        (
+            format!("its indicators' base units ({})", units.join(", ")),
+            format!("各指标的基本单位（{}）", units.join("、")),
+        )
+    };
+    Some(Detail::new(
+        format!("no unit column, no unit in the header or above it, no unit constant: read in {en}"),
+        format!("无单位列，表头及其上方无单位，来源未设单位：按{zh}读取"),
+    ))
 }
 
 /// What the file's header came to, in its report: the layout and names
@@ -648,7 +699,8 @@ impl RowReader<'_> {
 
     /// The row's unit and its power of ten to `ind`'s base unit: the unit
     /// column's cell (`cell`), the indicator column's header, the source's
-    /// constant, or the indicator's own base unit.
+    /// constant, the table's (a title row's), or the indicator's own base
+    /// unit (which the file's warnings then say, `unit_assumed`).
     fn unit<'u>(
         &'u self,
         cell: Option<(usize, &'u str)>,
@@ -661,11 +713,14 @@ impl RowReader<'_> {
         let (unit_col, unit_text): (usize, &str) = match (cell, column.and_then(|c| c.unit.as_deref())) {
             (Some((col, text)), _) => (col, text),
             (None, Some(written)) => (value_col, written),
-            (None, None) => match (p.source.and_then(|s| s.constants.unit.as_deref()), ind) {
-                (Some(u), _) => (value_col, u),
-                (None, Some(ind)) => (value_col, ind.base_unit.as_str()),
-                (None, None) => (value_col, ""),
-            },
+            (None, None) => {
+                let given = p.source.and_then(|s| s.constants.unit.as_deref()).or(self.header.table_unit.as_deref());
+                match (given, ind) {
+                    (Some(u), _) => (value_col, u),
+                    (None, Some(ind)) => (value_col, ind.base_unit.as_str()),
+                    (None, None) => (value_col, ""),
+                }
+            }
         };
         let unit = p.source.map_or(trim_cell(unit_text), |s| s.unit(trim_cell(unit_text)));
         let power = ind.and_then(|ind| checks.take(unit_col, unit_text, fields::unit_power(unit, ind, p.units)));

@@ -454,3 +454,36 @@ fn names_are_matched_as_people_type_them_and_an_unknown_one_suggests_the_nearest
         q[1][7]
     );
 }
+
+/// A unit line above the header (`单位：万人`) is the unit of every figure
+/// of the table that names none of its own.
+#[test]
+fn a_unit_line_above_the_header_is_the_table_s_unit() {
+    let table = "2021年各区城镇新增就业\n单位：万人\n地区,年份,城镇新增就业\n和平区,2021,2.15\n";
+    let s = Scratch::new(&[("t/jobs.csv", table.as_bytes())]);
+    let entry = format!("[[sources]]\nfiles = \"t/*.csv\"\nlayout = \"indicators\"\nheader_row = 3\n{MEDIATION}");
+    let o = run(&s, &with_source(&s, &entry));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let obs = parquet_rows(&s.out(), "observations");
+    let r = find(&obs, &[("indicator", "EMP-URBAN-NEW")]);
+    assert_eq!((cell(&obs, r, "value"), cell(&obs, r, "unit_sent")), ("21500.00000000000000000000", "万人"));
+    let w = csv_rows(&s.out().join("warnings.csv"));
+    assert!(!w.iter().any(|r| r[5] == "unit_assumed"), "{w:?}");
+}
+
+/// Nothing gives a unit (no unit column, none in the header or above it,
+/// no constant): the figures are read in base units, and the file says so
+/// once, with the units.
+#[test]
+fn a_file_that_gives_no_unit_says_once_which_units_it_was_read_in() {
+    let table = "地区,年份,城镇新增就业,劳动人事争议受理数\n和平区,2020,21450,1930\n和平区,2021,21630,1880\n";
+    let s = Scratch::new(&[("t/jobs.csv", table.as_bytes())]);
+    let entry = format!("[[sources]]\nfiles = \"t/*.csv\"\nlayout = \"indicators\"\n{MEDIATION}");
+    let o = run(&s, &with_source(&s, &entry));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let w = csv_rows(&s.out().join("warnings.csv"));
+    let assumed: Vec<&Vec<String>> = w.iter().filter(|r| r[5] == "unit_assumed").collect();
+    assert_eq!(assumed.len(), 1, "{w:?}");
+    assert_eq!(assumed[0][1], "1");
+    assert!(assumed[0][7].ends_with("read in its indicators' base units (人, 件)"), "{}", assumed[0][7]);
+}
