@@ -562,6 +562,7 @@ fn print_issue(path: &str, kind: &str, i: &Issue) {
 fn describe(args: DescribeArgs) -> Result<ExitCode, Error> {
     let p = load(&args.pipeline, None, None)?;
     let sheet = args.sheet.map(crate::config::sources::SheetChoice::Name);
+    let mut undrafted = 0;
     for (n, path) in args.files.iter().enumerate() {
         // A source's glob is a path under the submissions directory.
         let rel = path
@@ -579,6 +580,7 @@ fn describe(args: DescribeArgs) -> Result<ExitCode, Error> {
         let sheet_name = match &sub.sheet {
             Some(Err(e)) => {
                 println!("# yearbook describe: {rel}: {}: {}", e.code.as_str(), e.detail.en);
+                undrafted += 1;
                 continue;
             }
             Some(Ok(s)) => Some(s.sheet.clone()),
@@ -589,10 +591,17 @@ fn describe(args: DescribeArgs) -> Result<ExitCode, Error> {
             let max = crate::ingest::MAX_RECORD_BYTES;
             println!("# yearbook describe: {rel}:{line}: a record of {bytes} bytes, past {max}: not looked at");
         }
-        print!("{}", crate::describe::describe(&rows, &rel, sheet_name.as_deref(), p.row_checks(None)));
+        match crate::describe::describe(&rows, &rel, sheet_name.as_deref(), p.row_checks(None)) {
+            Ok(draft) => print!("{draft}"),
+            Err(why) => {
+                print!("{why}");
+                undrafted += 1;
+            }
+        }
         println!();
     }
-    Ok(ExitCode::SUCCESS)
+    // A file it could not draft an entry for: the exit says so.
+    Ok(if undrafted == 0 { ExitCode::SUCCESS } else { ExitCode::from(exit::QUARANTINED) })
 }
 
 fn validate(args: ValidateArgs) -> Result<ExitCode, Error> {

@@ -277,6 +277,13 @@ fn unit_map(e: &SourceEntry, look: &Lookups<'_>, err: &mut Err<'_>, line: &LineO
     units
 }
 
+/// Two keys of a value map that are one name as files are read (`Heping`,
+/// `HEPING`, `和 平`): the later would silently win. Said at the later key.
+fn same_name(map: &BTreeMap<String, Spanned<String>>, text: &str, what: &str) -> Option<String> {
+    let first = map.keys().take_while(|k| *k != text).find(|k| normalize(k) == normalize(text))?;
+    Some(format!("values.{what}: `{first}` and `{text}` are one name once case, width and spaces are left out"))
+}
+
 /// Compiles the entries of the pipeline file at `path` (whose text is
 /// `text`, for lines); every error goes to `errors`.
 pub fn compile(
@@ -355,12 +362,18 @@ pub fn compile(
         let mut agencies = FxHashMap::default();
         for (text, code) in &e.values.agency {
             if let Some(id) = agency_code(code, &mut err) {
+                if let Some(msg) = same_name(&e.values.agency, text, "agency") {
+                    err(line(code.span()), msg);
+                }
                 agencies.insert(normalize(text), id);
             }
         }
         let mut indicators = FxHashMap::default();
         for (text, code) in &e.values.indicator {
             if let Some(id) = indicator_code(code, &mut err) {
+                if let Some(msg) = same_name(&e.values.indicator, text, "indicator") {
+                    err(line(code.span()), msg);
+                }
                 indicators.insert(normalize(text), id);
             }
         }

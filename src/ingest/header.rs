@@ -142,8 +142,11 @@ fn indicator_column(header: &str, year: Option<i32>, source: Option<&Source>, ca
     // A two-row header's name is the group's and the column's
     // (`人口指标 出生人口`): the column's alone names the indicator too.
     let last = name.rsplit(' ').next().unwrap_or(name);
-    let id = look(header).or_else(|| [name, last].into_iter().filter(|n| !n.is_empty()).find_map(look));
-    let unit = unit.map(|u| source.map_or(u, |s| s.unit(u)).to_owned());
+    // A header that names an indicator whole, brackets and all (`Bunker
+    // fuels (Not in Total)`), has its brackets as part of the name: no unit.
+    let whole = look(header);
+    let id = whole.or_else(|| [name, last].into_iter().filter(|n| !n.is_empty()).find_map(look));
+    let unit = unit.filter(|_| whole.is_none()).map(|u| source.map_or(u, |s| s.unit(u)).to_owned());
     IndicatorColumn { id, unit, year }
 }
 

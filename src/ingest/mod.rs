@@ -291,16 +291,10 @@ impl Submission {
         let header_row = source.and_then(|s| s.header_row).unwrap_or(0);
         let header_rows = source.map_or(1, |s| s.header_rows as usize);
         let footnotes: &[String] = source.map_or(&[], |s| &s.footnotes);
-        // The header's rows above its last, as they are read.
+        // The header's rows above its last, as they are read, and the unit
+        // a title row gives the table.
         let mut upper: Vec<Vec<String>> = Vec::new();
-        // The unit a title row gives the table, and which units a title's
-        // brackets may hold: the unit table's, the catalog's, the source's.
         let mut table_unit: Option<String> = None;
-        let known_unit = |u: &str| {
-            rules.units.knows(u)
-                || rules.catalog.iter().any(|(_, i)| i.base_unit == u)
-                || source.is_some_and(|s| s.unit(u) != u)
-        };
         let mut in_footnotes = false;
         let (text, decode, mut offsets) = self.text();
         let text = text.as_ref();
@@ -361,26 +355,14 @@ impl Submission {
                     }
                     Some(parsed) => visit(Item::Record(parsed, rec)),
                     None if row_of(line) < header_row => {
-                        if table_unit.is_none() {
-                            let cells: Vec<String> = (0..rec.len()).map(|i| rec.cell(i).into_owned()).collect();
-                            table_unit = header::unit_in_title(&cells, &known_unit);
-                        }
+                        table_unit = table_unit.or_else(|| title_unit(&rec, rules));
                         visit(Item::Title(rec));
-                    }
-                    None if upper.len() + 1 < header_rows => {
-                        if upper.is_empty() {
-                            header_line = line;
-                        }
-                        match header_names(&rec, &self.encoding) {
-                            Ok(names) => upper.push(names),
-                            Err(e) => header = Some(Parsed::Refused(e)),
-                        }
                     }
                     None => {
                         if upper.is_empty() {
                             header_line = line;
                         }
-                        header = Some(self.header(&rec, std::mem::take(&mut upper), table_unit.take(), rules));
+                        header = self.header_row(&rec, &mut upper, header_rows, &mut table_unit, rules);
                     }
                 }
             }
@@ -408,7 +390,42 @@ impl Submission {
     }
 }
 
+/// The unit a title row `rec` gives the table, if it gives one: a unit its
+/// brackets may hold is the unit table's, a base unit of the catalog or
+/// one the source maps.
+fn title_unit(rec: &Record<'_>, rules: &HeaderRules<'_>) -> Option<String> {
+    let known = |u: &str| {
+        rules.units.knows(u)
+            || rules.catalog.iter().any(|(_, i)| i.base_unit == u)
+            || rules.source.is_some_and(|s| s.unit(u) != u)
+    };
+    let cells: Vec<String> = (0..rec.len()).map(|i| rec.cell(i).into_owned()).collect();
+    header::unit_in_title(&cells, &known)
+}
+
 impl Submission {
+    /// One row of the header, `rec`: kept in `upper` until the header's
+    /// `rows` are read, then the header (or why it cannot be used).
+    fn header_row(
+        &self,
+        rec: &Record<'_>,
+        upper: &mut Vec<Vec<String>>,
+        rows: usize,
+        table_unit: &mut Option<String>,
+        rules: &HeaderRules<'_>,
+    ) -> Option<Parsed> {
+        if upper.len() + 1 < rows {
+            return match header_names(rec, &self.encoding) {
+                Ok(names) => {
+                    upper.push(names);
+                    None
+                }
+                Err(e) => Some(Parsed::Refused(e)),
+            };
+        }
+        Some(self.header(rec, std::mem::take(upper), table_unit.take(), rules))
+    }
+
     /// The header from its last row `rec` and the rows `above` it, if it
     /// has more than one (see [`stacked`]), with the unit a title row gave
     /// the table.

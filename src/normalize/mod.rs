@@ -597,13 +597,7 @@ impl RowReader<'_> {
         // agencies and indicators (value map, register and catalog names)
         // and leave fields to its constants.
         let agency = match (cell(Field::Agency), constants.and_then(|c| c.agency)) {
-            (Some((col, text)), _) => {
-                let found = match source {
-                    Some(s) => fields::agency_named(&text, p.register, s),
-                    None => fields::agency(&text, p.register),
-                };
-                checks.take(col, &text, found)
-            }
+            (Some((col, text)), _) => checks.take(col, &text, self.agency_of(&text)),
             (None, constant) => Some(constant.expect("a header without agency column or constant is refused")),
         };
 
@@ -647,7 +641,9 @@ impl RowReader<'_> {
         };
         let target_cell = cell(Field::Target);
         let target = match &target_cell {
+            // "Not available" in a target is no target, as in a value.
             None => Some(None),
+            Some((_, text)) if source.is_some_and(|s| s.not_available(text)) => Some(None),
             Some((col, text)) => checks.take(*col, text, computed(text).and_then(|()| fields::target(text, percent))),
         };
         // In the base unit, within the indicator's minimum.
@@ -727,6 +723,15 @@ impl RowReader<'_> {
         (unit, power)
     }
 
+    /// The agency a cell names: by code, and in a source's file also by the
+    /// value map or a name of the register.
+    fn agency_of(&self, text: &str) -> Result<crate::config::AgencyId, fields::Problem> {
+        match self.p.source {
+            Some(s) => fields::agency_named(text, self.p.register, s),
+            None => fields::agency(text, self.p.register),
+        }
+    }
+
     /// The row's indicator: its cell's code or name, the source's
     /// constant, or its column's header (`column`).
     fn indicator(
@@ -774,8 +779,12 @@ impl RowReader<'_> {
         if let Some(problem) = fields::rate_above_100(value, ind) {
             warn(c.value.0, &c.value.1, problem);
         }
+        let not_available = |text: &str| self.p.source.is_some_and(|s| s.not_available(text));
         let mut claim = |field: Field| -> Option<Decimal> {
             let (col, text) = cell(field)?;
+            if not_available(&text) {
+                return None;
+            }
             fields::claim(&text).unwrap_or_else(|problem| {
                 warn(col, &text, problem);
                 None

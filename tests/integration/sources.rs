@@ -236,16 +236,35 @@ fn a_sheet_the_workbook_does_not_have_refuses_the_file_and_says_which_it_has() {
     );
 }
 
-/// `describe` on each shape of the sample's imports, its draft edited only
-/// where it says it could not decide (each `"?"`), then `run` with it.
+/// `describe` on every file of the sample's imports, its draft edited only
+/// where it says it could not decide (each `"?"`, a `year = 0`), then
+/// `run` with it: every row read and accepted. The answers per file are
+/// counted, so a better draft shows here as fewer.
 #[test]
 fn describe_drafts_a_source_each_sample_shape_runs_with() {
-    let cases: [(&str, &[&str], u64); 4] = [
-        ("imports/2021年各区社会保险参保情况.xlsx", &["INS-PENSION", "INS-INJURY", "INS-UNEMP"], 9),
+    let q = "= \"?\"";
+    let cases: [(&str, &[(&str, &str)], u64); 7] = [
+        ("imports/2019-2020年劳动保障监察情况.csv", &[(q, "= \"TJ\""), (q, "= \"TJ-HRSS\"")], 20),
+        ("imports/2019-2020年各区劳动人事争议调解情况.xlsx", &[], 12),
+        (
+            "imports/2021年各区社会保险参保情况.xlsx",
+            &[(q, "= \"INS-PENSION\""), (q, "= \"INS-INJURY\""), (q, "= \"INS-UNEMP\"")],
+            9,
+        ),
+        (
+            "imports/district-employment-2015-en.csv",
+            &[("year = 0", "year = 2015"), (q, "= \"人\""), (q, "= \"件\""), (q, "= \"岁\"")],
+            12,
+        ),
         ("imports/districts-2016-2018.csv", &[], 36),
-        ("imports/litigation-long-en.csv", &["ADMIN-LITIGATION"], 6),
-        ("imports/wages-wide.csv", &[], 6),
+        ("imports/litigation-long-en.csv", &[(q, "= \"ADMIN-LITIGATION\""), (q, "= \"件\"")], 6),
+        ("imports/wages-wide.csv", &[(q, "= \"元\"")], 6),
     ];
+    let names: Vec<String> = std::fs::read_dir(crate::util::repo().join("sample_data/imports"))
+        .unwrap()
+        .map(|e| format!("imports/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    assert_eq!(names.len(), cases.len(), "every sample import has its case: {names:?}");
     for (rel, answers, rows) in cases {
         let bytes = std::fs::read(crate::util::repo().join("sample_data").join(rel)).unwrap();
         let s = Scratch::new(&[(rel, &bytes)]);
@@ -258,9 +277,10 @@ fn describe_drafts_a_source_each_sample_shape_runs_with() {
         assert_eq!(d.status.code(), Some(0), "{}", String::from_utf8_lossy(&d.stderr));
         let mut draft = String::from_utf8(d.stdout).unwrap();
         assert!(draft.contains(&format!("files = \"{rel}\"")), "{draft}");
-        assert_eq!(draft.matches("= \"?\"").count(), answers.len(), "{draft}");
-        for code in answers {
-            draft = draft.replacen("= \"?\"", &format!("= \"{code}\""), 1);
+        let undecided = draft.matches(q).count() + draft.matches("year = 0").count();
+        assert_eq!(undecided, answers.len(), "{rel}:\n{draft}");
+        for (needle, answer) in answers {
+            draft = draft.replacen(needle, answer, 1);
         }
         let text = std::fs::read_to_string(&pipeline).unwrap();
         std::fs::write(&pipeline, format!("{text}\n{draft}")).unwrap();
@@ -270,6 +290,15 @@ fn describe_drafts_a_source_each_sample_shape_runs_with() {
         let f = &manifest(&s)["inputs"][0];
         assert_eq!((&f["rows_read"], &f["accepted"]), (&rows.into(), &rows.into()), "{rel}:\n{draft}\n{f}");
     }
+}
+
+/// A file describe finds no header in: it says so and exits non-zero.
+#[test]
+fn describe_exits_non_zero_when_it_cannot_draft() {
+    let s = Scratch::new(&[("t/none.csv", "1,2\n3,4\n".as_bytes())]);
+    let d = yearbook(&["describe", s.input().join("t/none.csv").to_str().unwrap()]);
+    assert_eq!(d.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&d.stdout).contains("could not find a header row"));
 }
 
 /// A workbook whose cell reference overflows the reader's arithmetic (found
@@ -486,4 +515,79 @@ fn a_file_that_gives_no_unit_says_once_which_units_it_was_read_in() {
     assert_eq!(assumed.len(), 1, "{w:?}");
     assert_eq!(assumed[0][1], "1");
     assert!(assumed[0][7].ends_with("read in its indicators' base units (人, 件)"), "{}", assumed[0][7]);
+}
+
+/// The first sheet is a hidden draft: without a `sheet`, the first visible
+/// worksheet is read.
+#[test]
+fn a_hidden_draft_sheet_is_not_the_default_sheet() {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let draft = book.add_worksheet().set_name("草稿").unwrap();
+    draft.write_string(0, 0, "agency").unwrap();
+    draft.write_string(1, 0, "draft, not to be read").unwrap();
+    draft.set_hidden(true);
+    let data = book.add_worksheet().set_name("data").unwrap();
+    for (c, h) in ["agency", "year", "indicator", "value", "unit"].iter().enumerate() {
+        data.write_string(0, c as u16, *h).unwrap();
+    }
+    data.write_string(1, 0, "TJ-HRSS").unwrap();
+    data.write_number(1, 1, 2018).unwrap();
+    data.write_string(1, 2, "INFO-DISCLOSED").unwrap();
+    data.write_number(1, 3, 150).unwrap();
+    data.write_string(1, 4, "条").unwrap();
+    data.set_active(true);
+    let bytes = book.save_to_buffer().unwrap();
+    let s = Scratch::new(&[("book/hidden.xlsx", &bytes)]);
+    let o = run(&s, &with_source(&s, ""));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        (&manifest(&s)["inputs"][0]["sheet"], &manifest(&s)["inputs"][0]["accepted"]),
+        (&"data".into(), &1.into())
+    );
+}
+
+/// `not_available` holds for a target and a claimed figure as for a value:
+/// `..` there is no target, no claim, not a bad number.
+#[test]
+fn not_available_applies_to_targets_and_claims_too() {
+    let table = "agency,year,indicator,value,unit,target,claimed_growth\nTJ-HRSS,2021,INFO-DISCLOSED,217,条,..,..\n";
+    let s = Scratch::new(&[("t/na.csv", table.as_bytes())]);
+    let o = run(&s, &with_source(&s, "[[sources]]\nfiles = \"t/*.csv\"\nnot_available = [\"..\"]\n"));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let obs = parquet_rows(&s.out(), "observations");
+    let r = find(&obs, &[("indicator", "INFO-DISCLOSED")]);
+    assert_eq!((cell(&obs, r, "target"), cell(&obs, r, "claimed_growth")), ("", ""));
+    let w = csv_rows(&s.out().join("warnings.csv"));
+    assert!(!w.iter().any(|r| r[5] == "bad_claim"), "{w:?}");
+}
+
+/// Two keys of a value map that are one name once case and spaces are
+/// left out: the later would win silently; refused at load.
+#[test]
+fn value_map_keys_that_are_one_name_are_refused_at_load() {
+    let s = Scratch::new(&[]);
+    let entry = "[[sources]]\nfiles = \"t/*.csv\"\n[sources.values.agency]\n\"HEPING\" = \"TJ-D02-HRSS\"\n\"Heping\" = \"TJ-D01-HRSS\"\n";
+    let o = run(&s, &with_source(&s, entry));
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("values.agency: `HEPING` and `Heping` are one name once case, width and spaces are left out"),
+        "{err}"
+    );
+}
+
+/// A header that names an indicator whole, brackets and all, keeps its
+/// brackets as part of the name: they are no unit.
+#[test]
+fn brackets_in_a_header_that_names_an_indicator_whole_are_no_unit() {
+    let table = "地区,年份,Bunker fuels (Not in Total)\n和平区,2021,217\n";
+    let s = Scratch::new(&[("t/b.csv", table.as_bytes())]);
+    let entry = format!(
+        "[[sources]]\nfiles = \"t/*.csv\"\nlayout = \"indicators\"\n{MEDIATION}[sources.values.indicator]\n\"Bunker fuels (Not in Total)\" = \"INFO-DISCLOSED\"\n"
+    );
+    let o = run(&s, &with_source(&s, &entry));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let obs = parquet_rows(&s.out(), "observations");
+    let r = find(&obs, &[("indicator", "INFO-DISCLOSED")]);
+    assert_eq!((cell(&obs, r, "value"), cell(&obs, r, "unit_sent")), ("217.00000000000000000000", "条"));
 }

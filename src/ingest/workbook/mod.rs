@@ -98,10 +98,17 @@ fn reader_failed(e: &dyn std::fmt::Display) -> HeaderError {
     unreadable(Detail::new(format!("not a readable workbook: {e}"), format!("工作簿无法读取：{e}")))
 }
 
-/// The sheet `choice` names among `names`, or why there is none.
-fn pick(names: &[String], choice: Option<&SheetChoice>) -> Result<String, HeaderError> {
+/// The sheet `choice` names among `sheets`, or why there is none; without
+/// a choice the first visible worksheet (a hidden draft sheet or a chart is
+/// not what the agency sent).
+fn pick(sheets: &[calamine::Sheet], choice: Option<&SheetChoice>) -> Result<String, HeaderError> {
+    let names: Vec<String> = sheets.iter().map(|s| s.name.clone()).collect();
     let name = match choice {
-        None => names.first(),
+        None => sheets
+            .iter()
+            .find(|s| s.visible == calamine::SheetVisible::Visible && s.typ == calamine::SheetType::WorkSheet)
+            .map(|s| &s.name)
+            .or(names.first()),
         Some(SheetChoice::Name(n)) => names.iter().find(|s| *s == n),
         Some(SheetChoice::Position(p)) => usize::try_from(*p).ok().and_then(|p| names.get(p.checked_sub(1)?)),
     };
@@ -123,7 +130,7 @@ fn pick(names: &[String], choice: Option<&SheetChoice>) -> Result<String, Header
 /// `rewritten`: `bytes` is a workbook whose error cells were made text.
 fn read_xlsx(bytes: &[u8], choice: Option<&SheetChoice>, rewritten: bool) -> Result<SheetText, HeaderError> {
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| reader_failed(&e))?;
-    let name = pick(&book.sheet_names(), choice)?;
+    let name = pick(book.sheets_metadata(), choice)?;
     let mut cells = book.worksheet_cells_reader(&name).map_err(|e| reader_failed(&e))?;
     let mut grid = Grid::default();
     loop {
@@ -155,7 +162,7 @@ fn read_xlsx(bytes: &[u8], choice: Option<&SheetChoice>, rewritten: bool) -> Res
 /// workbook is opened, which [`bounds`] has sized first.
 fn read_opened(bytes: &[u8], choice: Option<&SheetChoice>) -> Result<SheetText, HeaderError> {
     let mut book = open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| reader_failed(&e))?;
-    let name = pick(&book.sheet_names(), choice)?;
+    let name = pick(book.sheets_metadata(), choice)?;
     let values = book.worksheet_range(&name).map_err(|e| reader_failed(&e))?;
     // A workbook that keeps no formulas (or a reader that cannot give them)
     // has none without a value either.
