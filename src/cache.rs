@@ -80,8 +80,8 @@ impl CacheDir {
         self.spill().join(format!("bucket-{bucket:05}.bin"))
     }
 
-    /// The cache ids whose rows a bucket's spill holds, as read from its
-    /// rows when it was computed: what the file table is checked against.
+    /// What a bucket's spill held when it was computed ([`SpillFacts`]):
+    /// what the file table and the spill on disk are checked against.
     pub fn spill_files(&self, bucket: usize) -> PathBuf {
         self.spill().join(format!("bucket-{bucket:05}.files"))
     }
@@ -119,7 +119,7 @@ impl CacheDir {
 /// entries, the spill, the reductions): raised whenever one of them
 /// changes, and in the key beside the build's identity, which moves with
 /// every change of the code anyway.
-pub const FORMAT: u32 = 5;
+pub const FORMAT: u32 = 6;
 
 /// Everything that decides a file's reading and a bucket's figures, the
 /// one key of the cache: the cache's format, the build that wrote it, the
@@ -369,13 +369,21 @@ impl FileTable {
             }
         }
         for (b, listed) in listed.iter().enumerate() {
-            let path = dir.spill_files(b);
-            let held: Vec<u32> = load(&path).map_err(|e| NoCache::Stale(e.to_string()))?;
-            if held != *listed {
+            let facts: SpillFacts = load(&dir.spill_files(b)).map_err(|e| NoCache::Stale(e.to_string()))?;
+            if facts.files != *listed {
                 return Err(NoCache::Stale(format!(
                     "its file table does not describe bucket {b}: it lists the rows of {} files there, the rows name {}",
                     listed.len(),
-                    held.len()
+                    facts.files.len()
+                )));
+            }
+            // A spill cut short at a frame's end, or emptied, reads as
+            // fewer rows: its length is what was computed from.
+            let on_disk = std::fs::metadata(dir.spill_bucket(b)).map_or(u64::MAX, |m| m.len());
+            if on_disk != facts.bytes {
+                return Err(NoCache::Stale(format!(
+                    "bucket {b}'s spill is {on_disk} bytes, {} when it was computed",
+                    facts.bytes
                 )));
             }
         }
@@ -389,6 +397,15 @@ impl FileTable {
         let dead = self.entries.iter().filter(|e| e.is_none()).count();
         dead > (self.entries.len() - dead).max(WORN_MIN)
     }
+}
+
+/// What a bucket's spill held when the bucket was computed: its length in
+/// bytes and the cache ids its rows name (read from the rows), sealed
+/// beside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpillFacts {
+    pub bytes: u64,
+    pub files: Vec<u32>,
 }
 
 /// Dead ids a file table keeps however small the inbox.

@@ -680,16 +680,16 @@ impl Buckets<'_> {
         writer: &export::BucketWriter<'_>,
         b: usize,
     ) -> Result<(Contribution, BucketOutput), Error> {
-        let rows = self.spill.read(b, self.files)?;
-        // The files the rows name, by cache id: what the next run checks
-        // its file table against.
+        let (rows, bytes) = self.spill.read(b, self.files)?;
+        // The files the rows name, by cache id, and the spill's length:
+        // what the next run checks its file table and the spill against.
         let mut named = vec![false; self.cache_ids.len()];
         for o in &rows {
             named[o.origin.file.0 as usize] = true;
         }
-        let mut held: Vec<u32> = named.iter().zip(self.cache_ids).filter(|(n, _)| **n).map(|(_, &id)| id).collect();
-        held.sort_unstable();
-        cache::save(&self.new.spill_files(b), &held)?;
+        let mut files: Vec<u32> = named.iter().zip(self.cache_ids).filter(|(n, _)| **n).map(|(_, &id)| id).collect();
+        files.sort_unstable();
+        cache::save(&self.new.spill_files(b), &cache::SpillFacts { bytes, files })?;
         let figures = bucket::compute(rows, p);
         tracing::debug!(
             bucket = b,

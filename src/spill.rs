@@ -148,8 +148,8 @@ impl Spill {
 
     /// The observations of one bucket, in no particular order, each with
     /// its file's id in this run: `files[cache id]` (every cache id in the
-    /// bucket must have one).
-    pub fn read(&self, bucket: usize, files: &[Option<FileId>]) -> Result<Vec<Observation>, SpillError> {
+    /// bucket must have one); and the bucket file's length in bytes.
+    pub fn read(&self, bucket: usize, files: &[Option<FileId>]) -> Result<(Vec<Observation>, u64), SpillError> {
         let path = self.path(bucket);
         let invalid = || SpillError { path: path.clone(), source: std::io::ErrorKind::InvalidData.into() };
         let bytes = read_all(&path)?;
@@ -165,7 +165,7 @@ impl Spill {
                 out.push(o);
             }
         }
-        Ok(out)
+        Ok((out, bytes.len() as u64))
     }
 
     /// The file of bucket `bucket`.
@@ -333,8 +333,8 @@ mod tests {
         let mut files = vec![None; 6];
         files[5] = Some(FileId(7));
         assert_eq!(spill.write(5, &written).unwrap(), [0, 1]);
-        assert_eq!(spill.read(0, &files).unwrap(), [written[1].clone(), written[2].clone()]);
-        assert_eq!(spill.read(1, &files).unwrap(), [written[0].clone()]);
+        assert_eq!(spill.read(0, &files).unwrap().0, [written[1].clone(), written[2].clone()]);
+        assert_eq!(spill.read(1, &files).unwrap().0, [written[0].clone()]);
         // A cache id the run has no file for is invalid data, not a guess.
         assert!(spill.read(0, &files[..5]).is_err());
         // The next run keeps rows of files still current, drops the rest.
@@ -342,13 +342,13 @@ mod tests {
         next.write(2, &written[1..2]).unwrap();
         next.append_kept(0, &spill.file(0), &|id| id == 5).unwrap();
         next.adopt(1, &spill.file(1)).unwrap();
-        assert_eq!(next.read(1, &files).unwrap(), [written[0].clone()]);
+        assert_eq!(next.read(1, &files).unwrap().0, [written[0].clone()]);
         files[2] = Some(FileId(1));
         let mut from_1 = written[1].clone();
         from_1.origin.file = FileId(1);
-        assert_eq!(next.read(0, &files).unwrap(), [from_1, written[1].clone(), written[2].clone()]);
+        assert_eq!(next.read(0, &files).unwrap().0, [from_1, written[1].clone(), written[2].clone()]);
         let dropped = Spill::create(&dir.path().join("c"), 2, 4).unwrap();
         dropped.append_kept(0, &spill.file(0), &|id| id != 5).unwrap();
-        assert!(dropped.read(0, &files).unwrap().is_empty());
+        assert!(dropped.read(0, &files).unwrap().0.is_empty());
     }
 }

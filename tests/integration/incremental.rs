@@ -243,6 +243,29 @@ fn a_file_table_that_does_not_describe_the_spill_is_not_used() {
     assert_eq!(work["files_read"].as_u64(), first["counts"]["files"].as_u64().map(|n| n - 1), "{work}");
 }
 
+/// A bucket's spill emptied (or cut at a frame's end) still reads as
+/// frames, of fewer rows: its length is checked against what the bucket
+/// was computed from, and the run is made in full, not published short of
+/// the bucket's rows (found by the cache fuzz target).
+#[test]
+fn a_spill_bucket_emptied_makes_a_full_run_not_a_short_one() {
+    let (tmp, input, out, first) = first_run();
+    correct_new_jobs(&input);
+    let spills: Vec<PathBuf> = std::fs::read_dir(out.join(".cache/spill"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "bin"))
+        .collect();
+    assert!(spills.len() >= 2, "{spills:?}");
+    for (n, spill) in spills.iter().enumerate() {
+        let damaged = tmp.path().join(format!("emptied-{n}"));
+        copy_tree(&out, &damaged);
+        std::fs::write(damaged.join(spill.strip_prefix(&out).unwrap()), b"").unwrap();
+        let work = same_as_full(&input, &damaged, &[]);
+        assert_eq!(work["files_read"], first["counts"]["files"], "{work}");
+    }
+}
+
 /// One byte flipped in any file of the cache (at a place of its own, the
 /// same each time): the run finds it and writes what a full run writes.
 #[test]

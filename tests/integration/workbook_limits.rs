@@ -12,10 +12,11 @@ use crate::util::{EN_HEADER, Scratch, csv_rows, repo};
 
 const ONE_GIB: &str = "--as=1073741824";
 
-/// `yearbook` with `args`, under a 1 GiB memory limit.
+/// `yearbook` with `args`, under a 1 GiB memory limit and a minute of CPU
+/// (a reader that never ends is killed, and the test fails).
 fn limited(args: &[&str]) -> Output {
     std::process::Command::new("prlimit")
-        .args([ONE_GIB, "--", env!("CARGO_BIN_EXE_yearbook")])
+        .args([ONE_GIB, "--cpu=60", "--", env!("CARGO_BIN_EXE_yearbook")])
         .args(args)
         .current_dir(repo())
         .output()
@@ -26,13 +27,18 @@ fn limited(args: &[&str]) -> Output {
 /// limit; asserts `name` was refused as too large with `why` in its
 /// message, and the CSV file read.
 fn refused(name: &str, book: &[u8], why: &str) -> Scratch {
+    refused_as(name, book, "workbook_too_large", why)
+}
+
+/// [`refused`], with the refusal's `code`.
+fn refused_as(name: &str, book: &[u8], code: &str, why: &str) -> Scratch {
     let good = format!("{EN_HEADER}TJ-HRSS,2021,INFO-DISCLOSED,,217,条,,,,\n");
     let s = Scratch::new(&[(name, book), ("z/good.csv", good.as_bytes())]);
     let (i, o) = (s.input(), s.out());
     let out = limited(&["run", "-q", "--input", i.to_str().unwrap(), "--out", o.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let q = csv_rows(&s.out().join("quarantine.csv"));
-    assert_eq!((q.len(), q[1][0].as_str(), q[1][5].as_str()), (2, name, "workbook_too_large"), "{q:?}");
+    assert_eq!((q.len(), q[1][0].as_str(), q[1][5].as_str()), (2, name, code), "{q:?}");
     assert!(q[1][7].contains(why), "{}", q[1][7]);
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(s.out().join("manifest.json")).unwrap()).unwrap();
     assert_eq!((&m["inputs"][1]["path"], &m["inputs"][1]["accepted"]), (&"z/good.csv".into(), &1.into()));
@@ -183,4 +189,18 @@ fn a_workbook_that_inflates_a_thousandfold_is_refused_with_its_code() {
     let bomb = zip_of(&[("xl/worksheets/sheet1.xml", &vec![b' '; 64 << 20])], false);
     assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
     refused("a/bomb.xlsx", &bomb, "times its size; at most 1000");
+}
+
+/// An OpenDocument whose content ends inside its table (a file cut short,
+/// an end tag mistyped): the reader would wait for the table's end for
+/// ever. Its XML is checked first: refused as unreadable, at once.
+#[test]
+fn an_ods_that_ends_inside_its_table_is_refused_not_read_for_ever() {
+    let content = r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="data"><table:table-row><table:table-cell office:value-type="string"><text:p>agency</text:p></table:table-cell></table:table-row>"#;
+    let book = zip_of(
+        &[("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"), ("content.xml", content.as_bytes())],
+        true,
+    );
+    refused_as("a/cut.ods", &book, "unreadable_workbook", "its part `content.xml` ends inside 4 open elements");
 }

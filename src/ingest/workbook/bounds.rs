@@ -76,16 +76,68 @@ pub fn format(bytes: &[u8]) -> Format {
     }
 }
 
-/// Why the workbook in `bytes` would cost more than it may, if it would.
-pub fn check(bytes: &[u8], format: Format) -> Option<Detail> {
+/// Why a workbook is refused before a reader opens it.
+#[derive(Debug)]
+pub enum Refusal {
+    /// It would cost more than it may (`workbook_too_large`).
+    TooLarge(Detail),
+    /// Its XML is broken where the reader would not stop: it loops for
+    /// ever on a part that ends inside an open element (`unreadable_workbook`).
+    Broken(Detail),
+}
+
+/// Why the workbook in `bytes` cannot be read within its bounds, if so.
+/// Its XML is checked first: the counts after it read balanced parts.
+pub fn check(bytes: &[u8], format: Format) -> Option<Refusal> {
+    let large = |d: Option<Detail>| d.map(Refusal::TooLarge);
     match format {
-        Format::Xlsx => zip_directory(bytes).or_else(|| shared_strings(bytes)),
-        Format::Ods => zip_directory(bytes).or_else(|| ods_tables(bytes)),
-        Format::Xls => xls_sheets(bytes),
+        Format::Xlsx => large(zip_directory(bytes))
+            .or_else(|| well_formed(bytes).map(Refusal::Broken))
+            .or_else(|| large(shared_strings(bytes))),
+        Format::Ods => large(zip_directory(bytes))
+            .or_else(|| well_formed(bytes).map(Refusal::Broken))
+            .or_else(|| large(ods_tables(bytes))),
+        Format::Xls => large(xls_sheets(bytes)),
         // A zip that is no workbook is refused as unreadable, unless its
         // directory already says it is too large to look into.
-        Format::Other => zip_directory(bytes),
+        Format::Other => large(zip_directory(bytes)),
     }
+}
+
+/// The first XML part of a zipped workbook that is not well-formed: a
+/// syntax error, an end tag that closes another element, or the part
+/// ending inside an open element (on which the reader would loop for ever).
+fn well_formed(bytes: &[u8]) -> Option<Detail> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+    for i in 0..archive.len() {
+        let entry = archive.by_index(i).ok()?;
+        let name = entry.name().ok()?.into_owned();
+        if !(name.ends_with(".xml") || name.ends_with(".rels")) {
+            continue;
+        }
+        let shown = super::super::shown_name(&name);
+        let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(entry));
+        xml.config_mut().check_end_names = true;
+        let (mut buf, mut depth) = (Vec::new(), 0usize);
+        let why = loop {
+            buf.clear();
+            match xml.read_event_into(&mut buf) {
+                Ok(Event::Start(_)) => depth += 1,
+                Ok(Event::End(_)) => depth = depth.saturating_sub(1),
+                Ok(Event::Eof) if depth == 0 => break None,
+                Ok(Event::Eof) => break Some(format!("ends inside {depth} open elements")),
+                Err(e) => break Some(format!("is not well-formed at byte {}: {e}", xml.buffer_position())),
+                Ok(_) => {}
+            }
+        };
+        if let Some(why) = why {
+            return Some(Detail::new(
+                format!("not a readable workbook: its part `{shown}` {why}"),
+                format!("工作簿无法读取：其组成部分 `{shown}` 不是完整的 XML（{why}）"),
+            ));
+        }
+    }
+    None
 }
 
 fn over(en: String, zh: String) -> Option<Detail> {

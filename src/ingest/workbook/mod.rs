@@ -73,8 +73,10 @@ pub fn read(bytes: &[u8], choice: Option<&SheetChoice>) -> Result<SheetText, Hea
 
 fn read_bounded(bytes: &[u8], choice: Option<&SheetChoice>) -> Result<SheetText, HeaderError> {
     let format = bounds::format(bytes);
-    if let Some(detail) = bounds::check(bytes, format) {
-        return Err(too_large(detail));
+    match bounds::check(bytes, format) {
+        Some(bounds::Refusal::TooLarge(detail)) => return Err(too_large(detail)),
+        Some(bounds::Refusal::Broken(detail)) => return Err(unreadable(detail)),
+        None => {}
     }
     match format {
         Format::Xlsx => read_xlsx(bytes, choice, false),
