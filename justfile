@@ -32,8 +32,10 @@ bench scale="m" runs="5":
     ./run_bench.sh --scale {{scale}} --runs {{runs}} --name yearbook --ok-exit 0,1 \
         --cmd "$target/release/yearbook run -q --pipeline $here/pipelines/bench.toml --input {in}/submissions --catalog {in}/catalog.csv --agencies {in}/agencies.csv --out {out}"
 
-# Fuzz ingest + normalize with libFuzzer (nightly and `cargo install cargo-fuzz`).
-fuzz minutes="30":
+# Fuzz one target with libFuzzer (nightly and `cargo install cargo-fuzz`):
+# ingest, sources, workbook (under a 1 GiB memory limit) or cache.
+fuzz target="ingest" minutes="30":
     # New inputs go to a corpus outside the clone; the committed one seeds it.
-    mkdir -p "$HOME/.cache/yearbook/fuzz-corpus"
-    cd fuzz && cargo +nightly fuzz run ingest "$HOME/.cache/yearbook/fuzz-corpus" corpus/ingest -- -max_total_time=$(({{minutes}} * 60)) -max_len=65536
+    mkdir -p "$HOME/.cache/yearbook/fuzz-corpus/{{target}}"
+    cd fuzz && cargo +nightly fuzz run -s none {{target}} "$HOME/.cache/yearbook/fuzz-corpus/{{target}}" corpus/{{target}} -- \
+        -max_total_time=$(({{minutes}} * 60)) -max_len=65536 -rss_limit_mb={{ if target == "cache" { "2048" } else { "1024" } }}

@@ -204,3 +204,12 @@ fn an_ods_that_ends_inside_its_table_is_refused_not_read_for_ever() {
     );
     refused_as("a/cut.ods", &book, "unreadable_workbook", "its part `content.xml` ends inside 4 open elements");
 }
+
+/// An `.xls` whose sector chain loops (found by fuzzing: the workbook
+/// reader followed it until memory ran out). Its OLE container is opened
+/// first by a reader that checks it: refused as unreadable, under 1 GiB.
+#[test]
+fn an_xls_whose_sector_chain_loops_is_refused_not_followed_for_ever() {
+    let book = std::fs::read(repo().join("tests/fixtures/broken-fat-chain.xls")).unwrap();
+    refused_as("a/loop.xls", &book, "unreadable_workbook", "its OLE container is broken");
+}

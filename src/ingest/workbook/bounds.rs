@@ -97,7 +97,7 @@ pub fn check(bytes: &[u8], format: Format) -> Option<Refusal> {
         Format::Ods => large(zip_directory(bytes))
             .or_else(|| well_formed(bytes).map(Refusal::Broken))
             .or_else(|| large(ods_tables(bytes))),
-        Format::Xls => large(xls_sheets(bytes)),
+        Format::Xls => xls_sheets(bytes),
         // A zip that is no workbook is refused as unreadable, unless its
         // directory already says it is too large to look into.
         Format::Other => large(zip_directory(bytes)),
@@ -471,12 +471,28 @@ fn declared_dimensions(d: &[u8]) -> u64 {
 
 /// The cells all sheets of an `.xls` would take: each sheet the workbook
 /// lists is read from where it says (two may name the same place, and are
-/// then read twice).
-fn xls_sheets(bytes: &[u8]) -> Option<Detail> {
-    let mut file = cfb::CompoundFile::open(Cursor::new(bytes)).ok()?;
+/// then read twice). Its OLE container is opened first by a reader that
+/// checks it: the workbook reader follows a chain of sectors that loops
+/// until memory runs out.
+fn xls_sheets(bytes: &[u8]) -> Option<Refusal> {
+    let broken = |e: std::io::Error| {
+        Refusal::Broken(Detail::new(
+            format!("not a readable workbook: its OLE container is broken: {e}"),
+            format!("工作簿无法读取：其 OLE 容器已损坏（{e}）"),
+        ))
+    };
+    let mut file = match cfb::CompoundFile::open(Cursor::new(bytes)) {
+        Ok(f) => f,
+        Err(e) => return Some(broken(e)),
+    };
     let mut stream = Vec::new();
-    let mut part = file.open_stream("Workbook").or_else(|_| file.open_stream("Book")).ok()?;
-    part.by_ref().take(bytes.len() as u64).read_to_end(&mut stream).ok()?;
+    let read = file
+        .open_stream("Workbook")
+        .or_else(|_| file.open_stream("Book"))
+        .and_then(|mut part| part.by_ref().take(bytes.len() as u64).read_to_end(&mut stream));
+    if let Err(e) = read {
+        return Some(broken(e));
+    }
     let mut sheets = Vec::new();
     for (typ, d) in records(&stream, 0) {
         match typ {
@@ -491,5 +507,5 @@ fn xls_sheets(bytes: &[u8]) -> Option<Detail> {
         reserved = reserved.max(r);
         total = total.saturating_add(cells);
     }
-    too_many_cells(total.max(reserved))
+    too_many_cells(total.max(reserved)).map(Refusal::TooLarge)
 }
