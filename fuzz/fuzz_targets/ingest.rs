@@ -16,7 +16,7 @@ use yearbook::normalize;
 
 fuzz_target!(|data: &[u8]| {
     let p = common::pipeline();
-    let file = SourceFile { id: FileId(0), path: PathBuf::from("fuzz.csv"), rel: "fuzz.csv".to_owned(), source: None };
+    let file = SourceFile { id: FileId(0), path: PathBuf::from("fuzz.csv"), rel: "fuzz.csv".to_owned(), source: None, target: None };
     let sub = Submission::from_bytes(file, data.to_vec(), EncodingChoice::Auto, None);
     common::accounts_for_every_row(&normalize::file(&sub, p.row_checks(None)));
 });

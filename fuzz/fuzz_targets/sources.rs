@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&pick, bytes)) = data.split_first() else { return };
     let source = SourceId(u32::from(pick) % p.sources.0.len() as u32);
     let name = "fuzz.csv";
-    let file = SourceFile { id: FileId(0), path: PathBuf::from(name), rel: name.to_owned(), source: Some(source) };
+    let file = SourceFile { id: FileId(0), path: PathBuf::from(name), rel: name.to_owned(), source: Some(source), target: None };
     let sheet = p.sources.get(source).sheet.as_ref();
     let sub = Submission::from_bytes(file, bytes.to_vec(), EncodingChoice::Auto, sheet);
     common::accounts_for_every_row(&normalize::file(&sub, p.row_checks(Some(source))));
