@@ -19,6 +19,10 @@ use yearbook::config::pipeline::Overrides;
 
 /// What every input starts from.
 struct Setup {
+    /// The bundled pipeline, copied with its schemas at the start: the
+    /// checkout may change while the target runs (a run refuses inputs
+    /// that change under it).
+    pipeline: PathBuf,
     /// The two inboxes: as the sample is, and with one figure corrected.
     inputs: [PathBuf; 2],
     /// The first run's output, with its cache: never written again.
@@ -70,12 +74,11 @@ fn published(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// A run of the bundled pipeline on `input` into `out`, published
-/// whatever the guards say, its clock fixed.
-fn run(input: &Path, out: &Path, full: bool) {
-    let pipeline = repo().join("pipelines/nightly.toml");
+/// A run of the `pipeline` on `input` into `out`, published whatever the
+/// guards say, its clock fixed.
+fn run(pipeline: &Path, input: &Path, out: &Path, full: bool) {
     let overrides = Overrides { submissions: Some(input.to_owned()), out: Some(out.to_owned()), ..Overrides::default() };
-    let mut p: Pipeline = Pipeline::load(&pipeline, overrides).expect("the bundled pipeline loads");
+    let mut p: Pipeline = Pipeline::load(pipeline, overrides).expect("the bundled pipeline loads");
     p.output.incremental = !full;
     p.guards.accept = true;
     let clock = || SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
@@ -87,6 +90,9 @@ fn setup() -> &'static Setup {
     S.get_or_init(|| {
         let root = std::env::temp_dir().join(format!("yearbook-fuzz-cache-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
+        copy_tree(&repo().join("pipelines"), &root.join("pipelines"));
+        copy_tree(&repo().join("schemas"), &root.join("schemas"));
+        let pipeline = root.join("pipelines/nightly.toml");
         let inputs = [root.join("in-same"), root.join("in-corrected")];
         copy_tree(&repo().join("sample_data"), &inputs[0]);
         copy_tree(&repo().join("sample_data"), &inputs[1]);
@@ -94,7 +100,7 @@ fn setup() -> &'static Setup {
         let text = std::fs::read_to_string(&hrss).expect("the sample's bureau file");
         std::fs::write(&hrss, text.replace(",37.62,万人,35,", ",37.70,万人,35,")).expect("written");
         let previous = root.join("previous");
-        run(&inputs[0], &previous, true);
+        run(&pipeline, &inputs[0], &previous, true);
         let mut cache_files = Vec::new();
         let mut stack = vec![previous.join(".cache")];
         while let Some(d) = stack.pop() {
@@ -111,10 +117,10 @@ fn setup() -> &'static Setup {
         let full = [0, 1].map(|k| {
             let out = root.join(format!("full-{k}"));
             copy_tree(&previous, &out);
-            run(&inputs[k], &out, true);
+            run(&pipeline, &inputs[k], &out, true);
             published(&out)
         });
-        Setup { inputs, previous, cache_files, full, work: root.join("work") }
+        Setup { pipeline, inputs, previous, cache_files, full, work: root.join("work") }
     })
 }
 
@@ -145,7 +151,7 @@ fuzz_target!(|data: &[u8]| {
         _ => bytes = rest.to_vec(),
     }
     std::fs::write(&path, &bytes).expect("written");
-    run(&s.inputs[k], &s.work, false);
+    run(&s.pipeline, &s.inputs[k], &s.work, false);
     let got = published(&s.work);
     let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     assert_eq!(names(&got), names(&s.full[k]));

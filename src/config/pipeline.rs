@@ -580,6 +580,7 @@ impl PipelineFile {
         let (Some(catalog), Some(register), Some(units), Some(layouts)) = (catalog, register, units, layouts) else {
             return Err(ConfigErrors(errors));
         };
+        let units = units.with_catalog_bases(catalog.iter().map(|(_, i)| i.base_unit.clone()));
         let checks = match &rules_path {
             Some(path) => super::checks::Rules::load(path, &catalog, &register).map_err(|e| errors.extend(e.0)).ok(),
             None => Some(super::checks::Rules::default()),

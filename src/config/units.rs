@@ -42,6 +42,8 @@ pub enum UnitError {
 pub struct Units {
     prefixes: Vec<(String, u32)>,
     units: BTreeMap<String, UnitEntry>,
+    /// The catalog's base units: each a unit of its own, fitting or not.
+    catalog_bases: std::collections::BTreeSet<String>,
 }
 
 /// The highest power a prefix may carry: values must stay exact in i128.
@@ -72,7 +74,21 @@ impl Units {
             return Err(ConfigErrors(errors));
         }
         let prefixes = file.value.prefixes.into_iter().map(|(p, power)| (p.into_inner(), power)).collect();
-        Ok(Units { prefixes, units })
+        Ok(Units { prefixes, units, catalog_bases: Default::default() })
+    }
+
+    /// The table with the catalog's base units known as units of their own
+    /// (`条` for an indicator in 件 is a unit that does not fit, not an
+    /// unknown one).
+    pub fn with_catalog_bases(mut self, bases: impl Iterator<Item = String>) -> Units {
+        self.catalog_bases.extend(bases);
+        self
+    }
+
+    /// The symbol a unit written by its English name stands for
+    /// (`persons` → 人, `Ten Thousand Yuan` → 万元); else `text` itself.
+    pub fn symbol<'a>(&'a self, text: &'a str) -> &'a str {
+        self.units.iter().find(|(_, e)| e.name_en.eq_ignore_ascii_case(text.trim())).map_or(text, |(s, _)| s.as_str())
     }
 
     /// The table's prefixes coarser than a unit of 10^`power`, coarsest
@@ -108,18 +124,52 @@ impl Units {
                 }
             }
         }
+        // Another indicator's base unit: known, but not this one's.
+        if self.is_base(unit) {
+            let (unit, unit_base) = (unit.to_owned(), unit.to_owned());
+            return Err(UnitError::Mismatch { unit, unit_base, base: base.to_owned() });
+        }
         Err(UnitError::Unknown { unit: unit.to_owned() })
     }
 
     /// Whether `unit` is one the table knows: one of its units, a base
     /// unit of one, or a prefix before such a base (`万人`, `亿元`).
     pub fn knows(&self, unit: &str) -> bool {
+        let unit = self.symbol(unit);
         self.units.contains_key(unit)
             || self.is_base(unit)
             || self.prefixes.iter().any(|(p, _)| unit.strip_prefix(p.as_str()).is_some_and(|rest| self.is_base(rest)))
     }
 
     fn is_base(&self, unit: &str) -> bool {
-        self.units.values().any(|e| e.base == unit)
+        self.catalog_bases.contains(unit) || self.units.values().any(|e| e.base == unit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn units() -> Units {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/units.toml");
+        Units::load(&path).unwrap().with_catalog_bases(["条".to_owned(), "件".to_owned()].into_iter())
+    }
+
+    #[test]
+    fn a_unit_by_its_english_name_is_its_symbol() {
+        let u = units();
+        assert_eq!(u.symbol("persons"), "人");
+        assert_eq!(u.symbol(" Ten Thousand Yuan "), "万元");
+        assert_eq!(u.symbol("万人"), "万人");
+        assert!(u.knows("cases") && u.knows("万条") && !u.knows("10 000 persons"));
+    }
+
+    #[test]
+    fn another_indicator_s_base_unit_with_or_without_a_prefix_does_not_fit_rather_than_is_unknown() {
+        let u = units();
+        let mismatch = |unit: &str| matches!(u.power(unit, "件"), Err(UnitError::Mismatch { .. }));
+        assert!(mismatch("条") && mismatch("万条") && mismatch("万人"));
+        assert_eq!(u.power("万件", "件"), Ok(4));
+        assert_eq!(u.power("万只", "件"), Err(UnitError::Unknown { unit: "万只".to_owned() }));
     }
 }

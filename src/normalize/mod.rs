@@ -718,7 +718,8 @@ impl RowReader<'_> {
                 }
             }
         };
-        let unit = p.source.map_or(trim_cell(unit_text), |s| s.unit(trim_cell(unit_text)));
+        // A unit by its English name is its symbol (`persons` is 人).
+        let unit = p.units.symbol(p.source.map_or(trim_cell(unit_text), |s| s.unit(trim_cell(unit_text))));
         let power = ind.and_then(|ind| checks.take(unit_col, unit_text, fields::unit_power(unit, ind, p.units)));
         (unit, power)
     }
