@@ -564,15 +564,9 @@ fn describe(args: DescribeArgs) -> Result<ExitCode, Error> {
     let sheet = args.sheet.map(crate::config::sources::SheetChoice::Name);
     let mut undrafted = 0;
     for (n, path) in args.files.iter().enumerate() {
-        // A source's glob is a path under the submissions directory.
-        let rel = path
-            .canonicalize()
-            .ok()
-            .zip(p.paths.submissions.canonicalize().ok())
-            .and_then(|(file, dir)| Some(file.strip_prefix(dir).ok()?.to_str()?.to_owned()))
-            .unwrap_or_else(|| {
-                path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into())
-            });
+        let rel = under_submissions(&p, path).unwrap_or_else(|| {
+            path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into())
+        });
         let rel = crate::ingest::shown_name(&rel);
         let file =
             SourceFile { id: FileId(n as u32), path: path.clone(), rel: rel.clone(), source: None, target: None };
@@ -604,17 +598,33 @@ fn describe(args: DescribeArgs) -> Result<ExitCode, Error> {
     Ok(if undrafted == 0 { ExitCode::SUCCESS } else { ExitCode::from(exit::QUARANTINED) })
 }
 
+/// A file's path under the submissions directory, however it is spelled
+/// (relative, absolute, through links): what a source's glob matches.
+fn under_submissions(p: &crate::config::Pipeline, path: &std::path::Path) -> Option<String> {
+    let (file, dir) = (path.canonicalize().ok()?, p.paths.submissions.canonicalize().ok()?);
+    Some(file.strip_prefix(dir).ok()?.to_str()?.to_owned())
+}
+
 fn validate(args: ValidateArgs) -> Result<ExitCode, Error> {
     let p = load(&args.pipeline, None, None)?;
     let mut rejected = 0;
     for (n, path) in args.files.iter().enumerate() {
         let rel = crate::ingest::shown_name(&path.display().to_string());
-        // Sources match paths relative to the submissions directory.
-        let under = path.strip_prefix(&p.paths.submissions).ok().and_then(|r| r.to_str()).map(str::to_owned);
-        let source = p.sources.matching(under.as_deref().unwrap_or(&rel)).map_err(|(a, b)| {
+        // Sources match paths relative to the submissions directory; a file
+        // outside it, by its path as given.
+        let under = under_submissions(&p, path);
+        let matched = under.as_deref().unwrap_or(&rel);
+        let source = p.sources.matching(matched).map_err(|(a, b)| {
             let msg = format!("`{rel}` matches two sources, `{}` and `{}`", a.name, b.name);
             crate::ingest::IngestError::TwoSources(vec![msg])
         })?;
+        match source {
+            Some(s) => println!("{rel}: read by source `{}` (as `{matched}`)", p.sources.get(s).name),
+            None if !p.sources.0.is_empty() => {
+                println!("{rel}: read in the contract's shape (no source matches `{matched}`)");
+            }
+            None => {}
+        }
         let file = SourceFile { id: FileId(n as u32), path: path.clone(), rel: rel.clone(), source, target: None };
         let sub = Submission::read(file, p.reading.encoding, source.and_then(|s| p.sources.get(s).sheet.as_ref()))?;
         let out = normalize::file(&sub, p.row_checks(source));

@@ -109,15 +109,20 @@ pub struct ValuesEntry {
 /// A header name or a glob pattern over names, compared without regard
 /// to case or surrounding white space.
 #[derive(Debug, Clone)]
-struct NameMatch(glob::Pattern);
+struct NameMatch {
+    pattern: glob::Pattern,
+    /// As the pipeline file writes it.
+    written: String,
+}
 
 impl NameMatch {
     fn new(text: &str) -> Result<NameMatch, String> {
-        glob::Pattern::new(&normalize(text)).map(NameMatch).map_err(|e| format!("`{text}` is not a pattern: {e}"))
+        let pattern = glob::Pattern::new(&normalize(text)).map_err(|e| format!("`{text}` is not a pattern: {e}"))?;
+        Ok(NameMatch { pattern, written: text.to_owned() })
     }
 
     fn matches(&self, name: &str) -> bool {
-        self.0.matches(&normalize(name))
+        self.pattern.matches(&normalize(name))
     }
 }
 
@@ -181,6 +186,13 @@ impl Source {
     }
 
     /// What the source's own map says of a header name.
+    /// The `[sources.columns]` keys (as written, with their field) that
+    /// name none of a file's header `names`.
+    pub fn unmatched_columns(&self, names: &[String]) -> Vec<(&str, Field)> {
+        let unmatched = self.columns.iter().filter(|(m, _)| !names.iter().any(|n| m.matches(n)));
+        unmatched.map(|(m, f)| (m.written.as_str(), *f)).collect()
+    }
+
     pub fn column(&self, name: &str) -> Mapped {
         if let Some((_, f)) = self.columns.iter().find(|(m, _)| m.matches(name)) {
             return Mapped::Field(*f);

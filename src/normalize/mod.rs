@@ -209,11 +209,8 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
             RowReader { p, file, header, workbook }.unclosed(bad, &mut out);
         }
     });
-    if let Some(Parsed::Read { header, .. }) = &reading.header
-        && let Some(assumed) = unit_assumed(header, &p)
-    {
-        out.warnings
-            .push(Issue { detail: assumed, ..Issue::at(file, reading.header_line.max(1), 0, Code::UnitAssumed) });
+    if let Some(Parsed::Read { header, .. }) = &reading.header {
+        header_warnings(&mut out, file, header, reading.header_line.max(1), &p);
     }
     close_header(&mut out, file, reading);
     // The header's warnings were known only once the file was read: every
@@ -233,6 +230,29 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
     }
     out.report.accepted = out.observations.len() as u64;
     out
+}
+
+/// What a source's header leaves unsaid, at its line: the units assumed,
+/// and each `[sources.columns]` key no column has (with the columns it has).
+fn header_warnings(
+    out: &mut Normalized,
+    file: FileId,
+    header: &crate::ingest::HeaderMap,
+    line: u64,
+    p: &RowChecks<'_>,
+) {
+    let at = |code| Issue::at(file, line, 0, code);
+    if let Some(assumed) = unit_assumed(header, p) {
+        out.warnings.push(Issue { detail: assumed, ..at(Code::UnitAssumed) });
+    }
+    for (key, field) in p.source.map(|s| s.unmatched_columns(&header.names)).unwrap_or_default() {
+        let found = header.names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        let detail = Detail::new(
+            format!("the source maps `{key}` to {}; the header's columns are {found}", field.name()),
+            format!("来源将 `{key}` 映射为 {}；表头的列为 {found}", field.name()),
+        );
+        out.warnings.push(Issue { field: key.to_owned(), detail, ..at(Code::SourceColumnMissing) });
+    }
 }
 
 /// Why a source's file is read in base units, if it is: no unit column,
@@ -542,13 +562,16 @@ impl RowReader<'_> {
                 out.quarantined_keys.push(key);
                 match *o.get() {
                     Seen::Accepted(i) if out.observations[i].same_figures(&obs) => {
-                        let line = out.observations[i].origin.line;
-                        let detail = Detail::new(format!("same as line {line}"), format!("与第 {line} 行相同"));
+                        let (en, zh) = self.place(&out.observations[i].origin, &obs.origin);
+                        let detail = Detail::new(format!("same as {en}"), format!("与{zh}相同"));
                         out.rejected.push(issue(self.file, rec, field, raw, Code::DuplicateIdentical, detail));
                     }
                     Seen::Accepted(i) => {
                         let first = &out.observations[i];
-                        let detail = differ(first.origin.line, rec.line);
+                        let (en, zh) = self.place(&first.origin, &obs.origin);
+                        let (here_en, here_zh) = self.place(&obs.origin, &first.origin);
+                        let detail =
+                            Detail::new(format!("{en} and {here_en} differ"), format!("{zh}与{here_zh}数值不一致"));
                         let first_rec_field = self.header.names[first.origin.column as usize].clone();
                         out.rejected.push(Issue {
                             file: self.file,
@@ -572,6 +595,23 @@ impl RowReader<'_> {
                 }
             }
         }
+    }
+
+    /// Where a figure at `origin` is, told apart from `other`: its cell in
+    /// a workbook (`B5`), its line in a CSV file, and its column too when
+    /// both are on one line (a row of years over indicators can hold a key
+    /// twice).
+    fn place(&self, origin: &Origin, other: &Origin) -> (String, String) {
+        let line = origin.line;
+        if self.workbook {
+            let cell = format!("{}{line}", crate::ingest::workbook::column_letters(origin.column));
+            return (format!("cell {cell}"), format!("单元格 {cell}"));
+        }
+        if line == other.line {
+            let column = origin.column + 1;
+            return (format!("line {line} column {column}"), format!("第 {line} 行第 {column} 列"));
+        }
+        (format!("line {line}"), format!("第 {line} 行"))
     }
 
     /// Reads one observation, or every reason it cannot be one (in the

@@ -587,3 +587,68 @@ fn brackets_in_a_header_that_names_an_indicator_whole_are_no_unit() {
     let r = find(&obs, &[("indicator", "INFO-DISCLOSED")]);
     assert_eq!((cell(&obs, r, "value"), cell(&obs, r, "unit_sent")), ("217.00000000000000000000", "条"));
 }
+
+/// A `[sources.columns]` key that names no column of the file (a header
+/// spelled otherwise): a warning at the header, listing the columns the
+/// header has.
+#[test]
+fn a_mapped_column_the_header_lacks_is_said_with_the_columns_it_has() {
+    let table = "区域,年份,调解受理案件\n和平区,2019,812\n";
+    let s = Scratch::new(&[("t/m.csv", table.as_bytes())]);
+    let entry = "[[sources]]\nfiles = \"t/*.csv\"\nlayout = \"indicators\"\n[sources.columns]\n\"地区\" = \"agency\"\n\"区域\" = \"agency_name\"\n[sources.constants]\nagency = \"TJ-D01-HRSS\"\n";
+    let o = run(&s, &with_source(&s, entry));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let w = csv_rows(&s.out().join("warnings.csv"));
+    let missing: Vec<&Vec<String>> = w.iter().filter(|r| r[5] == "source_column_missing").collect();
+    assert_eq!(missing.len(), 1, "{w:?}");
+    assert_eq!((missing[0][1].as_str(), missing[0][3].as_str()), ("1", "地区"));
+    assert!(
+        missing[0][7]
+            .ends_with("the source maps `地区` to agency; the header's columns are `区域`, `年份`, `调解受理案件`"),
+        "{}",
+        missing[0][7]
+    );
+}
+
+/// `validate` finds a file's source however its path is spelled: relative
+/// to where it runs, absolute, through `..`; a file outside the
+/// submissions directory is matched by its path as given, and when no
+/// source matches, it says so.
+#[test]
+fn validate_finds_a_file_s_source_however_its_path_is_spelled() {
+    let repo = crate::util::repo();
+    let abs = repo.join("sample_data/imports/districts-2016-2018.csv");
+    let dotted = repo.join("pipelines/../sample_data/imports/districts-2016-2018.csv");
+    for path in ["sample_data/imports/districts-2016-2018.csv", abs.to_str().unwrap(), dotted.to_str().unwrap()] {
+        let o = yearbook(&["validate", path]);
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            text.contains("read by source `imports/districts-*.csv` (as `imports/districts-2016-2018.csv`)"),
+            "{path}: {text}"
+        );
+        assert!(text.contains("36 rows read: 36 accepted"), "{path}: {text}");
+    }
+    let elsewhere = tempfile::tempdir().unwrap();
+    let copy = elsewhere.path().join("districts-2016-2018.csv");
+    std::fs::copy(&abs, &copy).unwrap();
+    let o = yearbook(&["validate", copy.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("no source matches"), "{text}");
+}
+
+/// Years over indicators can put one key twice in a row: the duplicate's
+/// message names the two columns, not the line twice.
+#[test]
+fn a_key_twice_in_one_row_is_named_by_its_two_columns() {
+    let table = "地区,2019年,,\n,调解受理案件,调解成功案件,调解受理案件\n和平区,812,604,813\n";
+    let s = Scratch::new(&[("t/d.csv", table.as_bytes())]);
+    let entry = format!("[[sources]]\nfiles = \"t/*.csv\"\nlayout = \"indicators\"\nheader_rows = 2\n{MEDIATION}");
+    let o = run(&s, &with_source(&s, &entry));
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let q = csv_rows(&s.out().join("quarantine.csv"));
+    let conflicts: Vec<&str> = q[1..].iter().filter(|r| r[5] == "duplicate_conflict").map(|r| r[7].as_str()).collect();
+    assert_eq!(conflicts.len(), 2, "{q:?}");
+    for c in conflicts {
+        assert!(c.ends_with("line 3 column 2 and line 3 column 4 differ"), "{c}");
+    }
+}
