@@ -76,6 +76,7 @@ codes! {
     NoRows = "no_rows", "文件有表头但没有数据行", "the file has a header and no data rows";
     RateAbove100 = "rate_above_100", "比率超过100%，已保留，请核实", "rate above 100%, kept: please check";
     UnknownColumn = "unknown_column", "未知列，已忽略", "unknown column, ignored";
+    ConstantUnused = "constant_unused", "来源设定的常量未使用：文件有该字段的列", "a constant of the source is not used: the file has a column for its field";
     SourceColumnMissing = "source_column_missing", "来源映射的列名在表头中不存在", "a column the source maps is not in the header";
     UnitAssumed = "unit_assumed", "未给出计量单位，按基本单位读取", "no unit given: read in base units";
     NameMismatch = "name_mismatch", "指标名称与指标目录不一致", "indicator name differs from the catalog";

@@ -143,6 +143,12 @@ pub fn discover(dir: &Path, sources: &Sources) -> Result<Vec<SourceFile>, Ingest
     if !conflicts.is_empty() {
         return Err(IngestError::TwoSources(conflicts));
     }
+    // A source whose glob matches nothing is most often a glob mistyped.
+    for (i, s) in sources.0.iter().enumerate() {
+        if !csv.iter().any(|(_, (_, source, _))| *source == Some(crate::config::SourceId(i as u32))) {
+            tracing::info!(dir = %dir.display(), "source `{}` matches no file of the submissions", s.name);
+        }
+    }
     let numbered = crate::supersede::in_file_order(csv);
     Ok(numbered.map(|(id, rel, (path, source, target))| SourceFile { id, path, rel, source, target }).collect())
 }

@@ -232,8 +232,9 @@ pub fn file(sub: &Submission, p: RowChecks<'_>) -> Normalized {
     out
 }
 
-/// What a source's header leaves unsaid, at its line: the units assumed,
-/// and each `[sources.columns]` key no column has (with the columns it has).
+/// What a source's header leaves unsaid, at its line: the units assumed, a
+/// constant a column overrides, and each `[sources.columns]` key no column
+/// has (with the columns it has).
 fn header_warnings(
     out: &mut Normalized,
     file: FileId,
@@ -244,6 +245,17 @@ fn header_warnings(
     let at = |code| Issue::at(file, line, 0, code);
     if let Some(assumed) = unit_assumed(header, p) {
         out.warnings.push(Issue { detail: assumed, ..at(Code::UnitAssumed) });
+    }
+    // A column wins over the source's constant for its field: say so.
+    for field in [Field::Agency, Field::Indicator, Field::Year, Field::Unit] {
+        if let (Some(col), true) = (header.column(field), p.source.is_some_and(|s| s.constants.has(field))) {
+            let name = &header.names[col];
+            let detail = Detail::new(
+                format!("the source's `{}` constant is not used: the column `{name}` gives it", field.name()),
+                format!("来源的 `{}` 常量未使用：由 `{name}` 列给出", field.name()),
+            );
+            out.warnings.push(Issue { field: name.clone(), detail, ..at(Code::ConstantUnused) });
+        }
     }
     for (key, field) in p.source.map(|s| s.unmatched_columns(&header.names)).unwrap_or_default() {
         let found = header.names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");

@@ -652,3 +652,26 @@ fn a_key_twice_in_one_row_is_named_by_its_two_columns() {
         assert!(c.ends_with("line 3 column 2 and line 3 column 4 differ"), "{c}");
     }
 }
+
+/// A constant for a field the file has a column for: the column is read,
+/// and the file says the constant was not used.
+#[test]
+fn a_constant_a_column_overrides_is_said() {
+    let table = "地区,年份,调解受理案件\n和平区,2019,812\n";
+    let s = Scratch::new(&[("t/c.csv", table.as_bytes())]);
+    let entry = format!(
+        "[[sources]]\nfiles = \"t/*.csv\"\nlayout = \"indicators\"\n{MEDIATION}[sources.constants]\nyear = 2020\n"
+    );
+    let o = run(&s, &with_source(&s, &entry));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let got: Vec<String> = figures(&s).into_iter().map(|(_, _, y, _, _)| y).collect();
+    assert_eq!(got, ["2019"]);
+    let w = csv_rows(&s.out().join("warnings.csv"));
+    let unused: Vec<&Vec<String>> = w.iter().filter(|r| r[5] == "constant_unused").collect();
+    assert_eq!(unused.len(), 1, "{w:?}");
+    assert!(
+        unused[0][7].ends_with("the source's `year` constant is not used: the column `年份` gives it"),
+        "{}",
+        unused[0][7]
+    );
+}
