@@ -165,8 +165,8 @@ pub struct Submission {
 }
 
 impl Submission {
-    /// Reads the file; a workbook's sheet is `sheet`'s (the first when
-    /// `None`).
+    /// Reads the file; a workbook's sheet is `sheet`'s (the first visible
+    /// one when `None`).
     pub fn read(
         file: SourceFile,
         choice: EncodingChoice,

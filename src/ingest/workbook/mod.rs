@@ -56,7 +56,7 @@ pub struct SheetText {
     pub rows: Vec<u64>,
 }
 
-/// Reads the sheet `choice` names (the first when none) of the workbook in
+/// Reads the sheet `choice` names (the first visible one when none) of the workbook in
 /// `bytes`; one past the limits of [`bounds`] is refused before it is
 /// built (`workbook_too_large`), an unreadable one as `unreadable_workbook`.
 pub fn read(bytes: &[u8], choice: Option<&SheetChoice>) -> Result<SheetText, HeaderError> {
