@@ -140,7 +140,7 @@ fn read_table<'r>(rows: &'r [(u64, Vec<String>)], k: RowChecks<'_>) -> Option<Ta
             !footnotes.iter().any(|m| first.starts_with(m))
         })
         .collect();
-    let known = |u: &str| k.units.knows(u) || k.catalog.iter().any(|(_, i)| i.base_unit == u);
+    let known = |u: &str| k.units.knows(u);
     let unit = rows[..first]
         .iter()
         .find_map(|(line, cells)| Some((*line, crate::ingest::header::unit_in_title(cells, &known)?)));
@@ -378,7 +378,6 @@ fn column_lines(
         // or a part of the name.
         if let (Guess::Indicator(_) | Guess::UnknownIndicator(_), (_, Some(u))) = (g, name_and_unit(words))
             && !k.units.knows(u)
-            && !k.catalog.iter().any(|(_, i)| i.base_unit == u)
             && !l.unknown_units.iter().any(|x| x == u)
         {
             l.unknown_units.push(u.to_owned());

@@ -397,14 +397,10 @@ impl Submission {
 }
 
 /// The unit a title row `rec` gives the table, if it gives one: a unit its
-/// brackets may hold is the unit table's, a base unit of the catalog or
-/// one the source maps.
+/// brackets may hold is the unit table's (the catalog's base units among
+/// them) or one the source maps.
 fn title_unit(rec: &Record<'_>, rules: &HeaderRules<'_>) -> Option<String> {
-    let known = |u: &str| {
-        rules.units.knows(u)
-            || rules.catalog.iter().any(|(_, i)| i.base_unit == u)
-            || rules.source.is_some_and(|s| s.unit(u) != u)
-    };
+    let known = |u: &str| rules.units.knows(u) || rules.source.is_some_and(|s| s.unit(u) != u);
     let cells: Vec<String> = (0..rec.len()).map(|i| rec.cell(i).into_owned()).collect();
     header::unit_in_title(&cells, &known)
 }
